@@ -1,0 +1,48 @@
+"""The headless command line: ``python main.py SUBCOMMAND ...``.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``,
+imported only when that subcommand runs so that ``--help`` and unrelated commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("frl_core.analyze_cli", "spot and recognise micro-expressions in a video, frame folder or camera"),
+    "train": ("frl_core.training.cli_train", "train FRL-DGT (LOSO protocols or all data) from a config file"),
+    "evaluate": ("frl_core.training.cli_evaluate", "evaluate a checkpoint or a LOSO protocol; describe a checkpoint"),
+    "bench": ("frl_core.bench", "print speed/accuracy figures: model, pipeline, ui"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="FRL-DGT micro-expression spotting and recognition. With no subcommand, opens the GUI.",
+    )
+    parser.add_argument("--video", help="GUI: open this video file")
+    parser.add_argument("--frames", help="GUI: open this folder of frames")
+    parser.add_argument("--camera", type=int, help="GUI: open this camera index")
+    sub = parser.add_subparsers(dest="command")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from app.main_window import run_gui
+
+        return run_gui(args)
+    module = importlib.import_module(SUBCOMMANDS[args.command][0])
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
