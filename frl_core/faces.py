@@ -1,0 +1,290 @@
+"""Face finding, landmark tracking and alignment onto the canonical face.
+
+dlib's HOG detector costs tens of milliseconds a frame, the 68-point shape predictor 3-4 ms, so the
+detector runs on a downscaled copy and only when needed: on the first frame, every ``detect_every_n``
+frames to notice a new or larger face, and when the tracked face is lost. In between, the face is
+tracked by its own landmarks: the previous frame's landmarks give the box the predictor starts from.
+A cheap appearance check (normalised correlation of a small aligned patch with the one kept at the
+last detection) tells when the tracked landmarks no longer sit on a face.
+
+Alignment maps the landmarks onto ``au_regions.TEMPLATE_68`` (the MEGC2019 crop geometry) by a
+similarity transform fitted on the rigid points only (eye corners, nose, upper jaw), so expressions
+do not move the crop and the eyes come out level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from frl_core.au_regions import TEMPLATE_68, inter_ocular_distance
+from frl_core.paths import landmark_model_path
+from frl_core.types import FaceObservation
+
+RIGID_POINTS: tuple[int, ...] = (0, 1, 2, 3, 13, 14, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35)
+"""Landmarks that expressions barely move (upper jaw line, nose, eye corners): the similarity fit uses these."""
+
+MSG_NO_FACE = "no face"
+MSG_FACE_LOST = "face lost"
+MSG_WHOLE_FRAME = "no face detected: whole frame used as the face"
+
+
+def several_faces_message(n: int) -> str:
+    return f"{n} faces: kept the largest"
+
+
+@dataclass
+class FaceConfig:
+    """How often and at what resolution the detector runs, and how landmarks are smoothed."""
+
+    detect_every_n: int = 30
+    """Re-detect every N frames even while tracking (a new, larger face; drift)."""
+    detect_width: int = 320
+    """The detector sees a copy of the frame downscaled to at most this width."""
+    detect_scale: float | None = None
+    """Explicit downscale factor for the detector (overrides ``detect_width``)."""
+    upsample_when_missing: bool = True
+    """When the cheap pass finds nothing and no face is tracked, try once more with one upsampling."""
+    whole_frame_fallback: bool = False
+    """Input is already a face crop: when the detector finds nothing, the whole frame is the face."""
+    smoothing: float = 0.5
+    """Weight of the previous landmarks in the exponential smoothing of small landmark jitter (0 = off)."""
+    smoothing_motion: float = 0.03
+    """Landmark motion (fraction of the inter-ocular distance) above which no smoothing is applied."""
+    lost_correlation: float = 0.35
+    """A tracked face whose patch correlates below this with the last detected one counts as lost."""
+
+
+class FaceModelError(RuntimeError):
+    """The landmark model cannot be loaded."""
+
+
+_MODELS: dict[str, object] = {}
+
+
+def _models() -> tuple[object, object]:
+    """dlib's detector and shape predictor, loaded once per process (the predictor file is ~100 MB)."""
+    import dlib
+
+    if "detector" not in _MODELS:
+        _MODELS["detector"] = dlib.get_frontal_face_detector()
+    if "predictor" not in _MODELS:
+        path = Path(landmark_model_path())
+        try:
+            _MODELS["predictor"] = dlib.shape_predictor(str(path))
+        except RuntimeError as err:
+            raise FaceModelError(f"cannot load the landmark model {path}: {err}") from err
+    return _MODELS["detector"], _MODELS["predictor"]
+
+
+def _to_gray(frame: np.ndarray) -> np.ndarray:
+    if frame is None or not isinstance(frame, np.ndarray) or frame.ndim not in (2, 3) or frame.size == 0:
+        raise ValueError("a frame must be a non-empty HxW or HxWx3 image array")
+    if frame.ndim == 3:
+        if frame.shape[2] == 1:
+            frame = frame[:, :, 0]
+        elif frame.shape[2] == 4:
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
+        else:
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    if frame.dtype != np.uint8:
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(frame)
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (Umeyama) mapping points ``src`` onto ``dst``, as a 2x3 matrix."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s, d = src - mu_s, dst - mu_d
+    var = (s ** 2).sum() / len(src)
+    cov = d.T @ s / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    sign = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[-1] = -1.0
+    rot = u @ np.diag(sign) @ vt
+    scale = float((sig * sign).sum() / max(var, 1e-12))
+    m = np.empty((2, 3))
+    m[:, :2] = scale * rot
+    m[:, 2] = mu_d - scale * rot @ mu_s
+    return m
+
+
+_RIGID = list(RIGID_POINTS)
+
+
+def alignment_matrix(landmarks: np.ndarray, size: int = 224) -> np.ndarray:
+    """The 2x3 similarity that maps frame pixels onto the canonical crop of side ``size``."""
+    pts = np.asarray(landmarks, dtype=np.float64)
+    if pts.shape != (68, 2):
+        raise ValueError(f"expected 68x2 landmarks, got shape {pts.shape}")
+    return _similarity(pts[_RIGID], TEMPLATE_68[_RIGID] * float(size))
+
+
+def align_face(gray: np.ndarray, landmarks: np.ndarray, size: int = 224) -> np.ndarray:
+    """The face warped onto the canonical template: uint8 ``size x size`` grayscale, eyes level."""
+    gray = _to_gray(gray)
+    m = alignment_matrix(landmarks, size)
+    return cv2.warpAffine(gray, m, (int(size), int(size)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+_PATCH = 32
+
+
+def _appearance_patch(gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """A small zero-mean, unit-norm aligned patch of the central face, for the 'still a face?' check."""
+    m = alignment_matrix(landmarks, _PATCH)
+    patch = cv2.warpAffine(gray, m, (_PATCH, _PATCH), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
+    p = patch[4:28, 4:28].astype(np.float32).ravel()
+    p -= p.mean()
+    norm = float(np.linalg.norm(p))
+    return p / norm if norm > 1e-3 * p.size else np.zeros_like(p)
+
+
+class FaceTracker:
+    """Finds one face per frame (the largest), tracks it by its landmarks, reports what happened."""
+
+    def __init__(self, config: FaceConfig | None = None) -> None:
+        self.config = config or FaceConfig()
+        if self.config.detect_every_n < 1:
+            raise ValueError(f"detect_every_n must be at least 1, got {self.config.detect_every_n}")
+        self._detector, self._predictor = _models()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the tracked face (new stream, seek)."""
+        self._landmarks: np.ndarray | None = None
+        self._box_model: np.ndarray | None = None
+        self._reference_patch: np.ndarray | None = None
+        self._since_detect = 0
+        self._had_face = False
+
+    # -- detection -----------------------------------------------------------------------------
+    def _detect(self, gray: np.ndarray, upsample: int) -> list[tuple[float, float, float, float]]:
+        h, w = gray.shape
+        scale = self.config.detect_scale if self.config.detect_scale else min(1.0, self.config.detect_width / w)
+        small = gray if scale >= 0.999 else cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))),
+                                                       interpolation=cv2.INTER_AREA)
+        rects = self._detector(small, upsample)
+        inv = 1.0 / scale
+        return [(r.left() * inv, r.top() * inv, r.right() * inv, r.bottom() * inv) for r in rects]
+
+    def _shape(self, gray: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+        import dlib
+
+        rect = dlib.rectangle(int(round(box[0])), int(round(box[1])), int(round(box[2])), int(round(box[3])))
+        shape = self._predictor(gray, rect)
+        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+    # -- box <-> landmarks ---------------------------------------------------------------------
+    @staticmethod
+    def _frame(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+        """Centre and scale of the face by its rigid points, to carry the detector's box along."""
+        rigid = landmarks[_RIGID]
+        return rigid.mean(0), max(inter_ocular_distance(landmarks), 1.0)
+
+    def _remember_box(self, box: tuple[float, float, float, float], landmarks: np.ndarray) -> None:
+        centre, iod = self._frame(landmarks)
+        b = np.asarray(box, dtype=np.float64)
+        self._box_model = np.array([(b[0] - centre[0]) / iod, (b[1] - centre[1]) / iod,
+                                    (b[2] - centre[0]) / iod, (b[3] - centre[1]) / iod])
+
+    def _tracked_box(self, landmarks: np.ndarray) -> tuple[float, float, float, float]:
+        centre, iod = self._frame(landmarks)
+        m = self._box_model
+        return (centre[0] + m[0] * iod, centre[1] + m[1] * iod, centre[0] + m[2] * iod, centre[1] + m[3] * iod)
+
+    @staticmethod
+    def _box_of(landmarks: np.ndarray) -> tuple[float, float, float, float]:
+        x0, y0 = landmarks.min(0)
+        x1, y1 = landmarks.max(0)
+        return (float(x0), float(y0), float(x1), float(y1))
+
+    @staticmethod
+    def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+        ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+        iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+        inter = ix * iy
+        union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+        return inter / union if union > 0 else 0.0
+
+    # -- per frame -----------------------------------------------------------------------------
+    def update(self, frame: np.ndarray) -> tuple[FaceObservation | None, str | None]:
+        """Landmarks of the (largest) face in this frame, and a note for the user when something changed."""
+        gray = _to_gray(frame)
+        cfg = self.config
+        tracked: np.ndarray | None = None
+        if self._landmarks is not None:
+            tracked = self._shape(gray, self._tracked_box(self._landmarks))
+            if not self._still_a_face(gray, tracked):
+                tracked = None
+        periodic = tracked is not None and self._since_detect + 1 >= cfg.detect_every_n
+        if tracked is not None and not periodic:
+            self._since_detect += 1
+            return self._accept(tracked, gray, detected=False, n_faces=1), None
+
+        boxes = self._detect(gray, 0)
+        if not boxes and tracked is None and cfg.upsample_when_missing:
+            boxes = self._detect(gray, 1)
+        self._since_detect = 0
+        message: str | None = None
+        if len(boxes) > 1:
+            message = several_faces_message(len(boxes))
+        if boxes:
+            largest = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+            if tracked is not None and self._iou(largest, self._tracked_box(tracked)) > 0.4:
+                # Same face: keep the tracked landmarks so re-detection does not make the alignment jump,
+                # and refresh the appearance the 'still a face?' check compares with (slow drift, light).
+                obs = self._accept(tracked, gray, detected=True, n_faces=len(boxes))
+                self._reference_patch = _appearance_patch(gray, self._landmarks)
+                return obs, message
+            landmarks = self._shape(gray, largest)
+            self._landmarks = None  # a new face: no smoothing across faces
+            self._remember_box(largest, landmarks)
+            self._reference_patch = _appearance_patch(gray, landmarks)
+            return self._accept(landmarks, gray, detected=True, n_faces=len(boxes)), message
+        if tracked is not None:
+            return self._accept(tracked, gray, detected=False, n_faces=1), None
+        if cfg.whole_frame_fallback:
+            h, w = gray.shape
+            # Where dlib's detector puts its box on a MEGC2019-style crop: slightly beyond the frame.
+            box = (-0.138 * w, -0.138 * h, 0.964 * w, 0.969 * h)
+            landmarks = self._shape(gray, box)
+            self._landmarks = None
+            obs = FaceObservation(box=box, landmarks=landmarks, detected=True, n_faces=0)
+            self._had_face = True
+            return obs, MSG_WHOLE_FRAME
+        message = MSG_FACE_LOST if self._had_face else MSG_NO_FACE
+        self._landmarks = None
+        self._had_face = False
+        return None, message
+
+    def _still_a_face(self, gray: np.ndarray, landmarks: np.ndarray) -> bool:
+        h, w = gray.shape
+        x0, y0, x1, y1 = self._box_of(landmarks)
+        inside_w = max(0.0, min(x1, w) - max(x0, 0.0))
+        inside_h = max(0.0, min(y1, h) - max(y0, 0.0))
+        if (x1 - x0) < 8 or inside_w * inside_h < 0.6 * (x1 - x0) * (y1 - y0):
+            return False
+        if self._reference_patch is None:
+            return True
+        corr = float(np.dot(_appearance_patch(gray, landmarks), self._reference_patch))
+        return corr >= self.config.lost_correlation
+
+    def _accept(self, landmarks: np.ndarray, gray: np.ndarray, detected: bool, n_faces: int) -> FaceObservation:
+        cfg = self.config
+        prev = self._landmarks
+        if prev is not None and cfg.smoothing > 0:
+            iod = max(inter_ocular_distance(landmarks), 1.0)
+            motion = float(np.median(np.linalg.norm(landmarks - prev, axis=1))) / iod
+            if motion < cfg.smoothing_motion:
+                # Jitter: blend with the previous landmarks, less so as the motion nears the limit.
+                w = cfg.smoothing * (1.0 - motion / cfg.smoothing_motion)
+                landmarks = w * prev + (1.0 - w) * landmarks
+        self._landmarks = landmarks
+        self._had_face = True
+        box = self._box_of(landmarks)
+        return FaceObservation(box=box, landmarks=landmarks.copy(), detected=detected, n_faces=max(1, n_faces))

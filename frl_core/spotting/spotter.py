@@ -1,0 +1,657 @@
+"""Sliding-window apex spotting on aligned faces, streaming or offline.
+
+Motion score. Each aligned face is shrunk to ``work_size``, lightly blurred and averaged over a short
+centred time window (``temporal_s``, against sensor noise). For a pair of frames the displacement of
+every block is estimated by a Lucas-Kanade step with a brightness term (lighting changes are not
+motion) and a ridge term (textureless skin says nothing). What alignment left of head motion and
+landmark jitter moves the whole face coherently, an action unit moves one region: a global affine
+motion is fitted robustly over the blocks, the second frame is warped back by it and the blocks are
+measured again. The score is the mean residual displacement of the ``top_k`` strongest blocks inside
+the AU regions (``au_regions``), eyes and lids excluded (blinks) and the crop's outer ring excluded
+(hair, background), in pixels of a 224-pixel canonical face.
+
+Windows. Frame ``i`` is compared with its references ``i - W`` and ``i + W`` (``W`` = the window in
+frames, set in seconds so it adapts to 30 fps webcams and 200 fps research cameras); the two-sided
+score is the smaller of the two, less the distance between the two references. A movement shorter
+than ``W`` has neutral, alike references on both sides, so the score follows its intensity from onset
+through apex to offset; the echo that a one-sided comparison leaves ``W`` frames later, and the false
+score of a neutral frame between two other movements, cancel. Two windows run side by side: a short
+one (``window_s``) for micro-expressions and a long one (``macro_window_s``) for macro-expressions.
+An interval up to ``micro_max_s`` long is micro, a longer one macro; a long-window interval that the
+short window saw as one short movement stays micro, and micro intervals inside a macro one are dropped.
+
+Detection. The threshold adapts to the sequence: running median plus ``threshold_k`` robust standard
+deviations (MAD) of the two-sided score, never below ``min_threshold``. A crossing opens a candidate;
+its peak is the apex; onset and offset are where the score falls back to ``boundary_fraction`` of the
+peak's height above the baseline, padded by ``boundary_pad_s``.
+
+Streaming needs ``macro_window_s`` (plus ``temporal_s / 2``) of look-ahead and keeps bounded state;
+``max_lag_frames`` says how far back from the newest frame a completed interval can reach. Offline
+spotting scores the whole sequence and takes its threshold from the whole score distribution.
+
+Limits: two movements closer than the window interfere; a macro-expression longer than
+``macro_window_s`` is seen only in its rise and fall.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from frl_core.au_regions import TEMPLATE_68, canonical_region_boxes
+
+CANONICAL_SIZE = 224
+"""Scores are expressed in pixels of a canonical face of this side."""
+
+
+@dataclass
+class SpotterConfig:
+    """Windows, score resolution and the adaptive threshold."""
+
+    window_s: float = 0.6
+    """Micro window: references this many seconds before and after (longer than a micro-expression)."""
+    macro_window_s: float = 2.0
+    """Macro window: the same for longer movements (0 turns macro spotting off)."""
+    micro_max_s: float = 0.5
+    """Intervals up to this long are micro-expressions, longer ones macro-expressions."""
+    macro_max_s: float = 4.0
+    """Longest interval reported; a longer movement is cut at this length."""
+    min_duration_s: float = 0.1
+    """Shorter intervals are discarded (noise)."""
+    threshold: float | None = None
+    """A fixed score threshold (pixels); None adapts it to the sequence."""
+    threshold_k: float = 8.0
+    """Adaptive threshold: median + k x robust standard deviation of the score."""
+    min_threshold: float = 0.6
+    """The adaptive threshold never drops below this (pixels of a 224-pixel face)."""
+    history_s: float = 20.0
+    """Seconds of score history behind the adaptive threshold."""
+    boundary_fraction: float = 0.12
+    """Onset/offset: where the score falls to this fraction of the peak above the baseline."""
+    boundary_pad_s: float = 0.05
+    """Onset and offset are moved this much outwards from where the score crosses the boundary level."""
+    end_gap_s: float = 0.1
+    """A candidate closes after the score stays below its boundary level this long."""
+    work_size: int = 96
+    """Side of the shrunk face the motion is measured on."""
+    block: int = 8
+    """Block side (pixels of the shrunk face)."""
+    top_k: int = 3
+    """Blocks averaged into the score."""
+    spatial_smoothing: float = 0.0
+    """Weight of each neighbouring block when block displacements are averaged (0 = off, 1 = 3x3 box)."""
+    blur_sigma: float = 1.0
+    """Gaussian blur of the shrunk face (pixels), against noise and for a smoother motion estimate."""
+    regularization: float = 1.0
+    """Ridge term of the block motion estimate (squared intensity gradient per pixel)."""
+    eye_margin: float = 0.06
+    """Eye interiors and lids, excluded against blinks: margin around each eye (fraction of the face)."""
+    temporal_s: float = 0.1
+    """Faces are averaged over this many seconds (centred) before comparison, against sensor noise."""
+
+
+@dataclass(frozen=True)
+class SpottedInterval:
+    """One spotted movement: frame indices and the peak two-sided score."""
+
+    onset: int
+    apex: int
+    offset: int
+    score: float
+    kind: str
+
+    @property
+    def length(self) -> int:
+        return self.offset - self.onset + 1
+
+
+@dataclass
+class SpotStep:
+    """What one pushed frame produced."""
+
+    score: float
+    """One-sided micro-window score against the window's reference frame (nan while the window fills
+    or without a face). It belongs to the frame ``temporal_s / 2`` before the pushed one (the faces
+    are averaged over a centred window first): one frame at 30 fps."""
+    threshold: float
+    """The current adaptive threshold on the two-sided score."""
+    intervals: list[SpottedInterval] = field(default_factory=list)
+    """Intervals completed with this frame."""
+
+
+class SpotterError(ValueError):
+    """Bad spotter input (frame rate, face size)."""
+
+
+# -- motion between two frames --------------------------------------------------------------------
+
+class MotionModel:
+    """Per-block displacement between two shrunk faces and the AU-region score built on it."""
+
+    def __init__(self, config: SpotterConfig) -> None:
+        s, b = int(config.work_size), int(config.block)
+        if s % b or s < 4 * b:
+            raise SpotterError(f"work_size {s} must be a multiple of block {b} and at least 4 blocks")
+        self.size, self.block, self.n = s, b, s // b
+        self.top_k = int(config.top_k)
+        self.blur_sigma = float(config.blur_sigma)
+        self.eye_margin = float(config.eye_margin)
+        self.regularization = float(config.regularization)
+        self.spatial_smoothing = float(config.spatial_smoothing)
+        centres = (np.arange(self.n) + 0.5) * b
+        cx, cy = np.meshgrid(centres, centres)
+        self.centres = np.stack([cx.ravel(), cy.ravel()], 1)
+        self.design = np.column_stack([self.centres / s, np.ones(len(self.centres))])
+        self.au_blocks, self.fit_blocks = self._masks()
+        self._fit_pinv = np.linalg.pinv(self.design[self.fit_blocks])
+        self._products = np.empty((8, s, s), np.float32)
+        self._count = self.pixel_weight.reshape(self.n, b, self.n, b).sum((1, 3), dtype=np.float64).ravel() + 1e-3
+
+    def _masks(self) -> tuple[np.ndarray, np.ndarray]:
+        s, b = self.size, self.block
+        eye = np.zeros((s, s), np.uint8)
+        for idx in (range(36, 42), range(42, 48)):
+            pts = TEMPLATE_68[list(idx)] * s
+            (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+            # The eye, its lids up to the crease, and a margin below: a blink moves these only.
+            centre = (int(round((x0 + x1) / 2)), int(round((y0 + y1) / 2 - 0.012 * s)))
+            axes = (int(round((x1 - x0) / 2 + 0.03 * s)), int(round((y1 - y0) / 2 + self.eye_margin * s)))
+            cv2.ellipse(eye, centre, axes, 0, 0, 360, 1, -1)
+        # The blur and the gradient spread a blink's change a few pixels past the lids.
+        reach = 2 * int(math.ceil(2 * self.blur_sigma)) + 3
+        eye = cv2.dilate(eye, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+        self.pixel_weight = (1 - eye).astype(np.float32)
+        kept = self.pixel_weight.reshape(self.n, b, self.n, b).mean((1, 3)).ravel()
+        usable = kept >= 0.5
+        au = np.zeros(self.n * self.n, bool)
+        for x0, y0, x1, y1 in canonical_region_boxes(s):
+            inside = ((self.centres[:, 0] >= x0) & (self.centres[:, 0] <= x1)
+                      & (self.centres[:, 1] >= y0) & (self.centres[:, 1] <= y1))
+            au |= inside
+        # The crop's outer ring holds hair, ears and background, which move with the head, not with AUs.
+        inner = ((self.centres[:, 0] > 0.08 * s) & (self.centres[:, 0] < 0.92 * s)
+                 & (self.centres[:, 1] > 0.05 * s) & (self.centres[:, 1] < 0.95 * s))
+        return au & usable & inner, usable
+
+    def prepare(self, aligned: np.ndarray) -> np.ndarray:
+        """The shrunk, blurred float32 face the motion is measured on."""
+        if aligned.ndim == 3:
+            aligned = cv2.cvtColor(aligned, cv2.COLOR_BGR2GRAY)
+        small = cv2.resize(aligned, (self.size, self.size), interpolation=cv2.INTER_AREA).astype(np.float32)
+        if self.blur_sigma > 0:
+            small = cv2.GaussianBlur(small, (0, 0), self.blur_sigma)
+        return small
+
+    def _block_lk(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """(n*n, 2) one Lucas-Kanade step per block, with a brightness-offset term and a ridge term."""
+        n, k = self.n, self.block
+        mean = 0.5 * (a + b)
+        wgt = self.pixel_weight
+        ix = cv2.Sobel(mean, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+        iy = cv2.Sobel(mean, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+        np.multiply(ix, wgt, out=ix)
+        np.multiply(iy, wgt, out=iy)
+        it = np.subtract(b, a)
+        np.multiply(it, wgt, out=it)
+        # Block sums of the eight products in one pass: the products stacked as one tall image, whose
+        # area resize averages whole blocks exactly.
+        buf = self._products
+        np.multiply(ix, ix, out=buf[0])
+        np.multiply(ix, iy, out=buf[1])
+        np.multiply(iy, iy, out=buf[2])
+        buf[3], buf[4], buf[7] = ix, iy, it
+        np.multiply(ix, it, out=buf[5])
+        np.multiply(iy, it, out=buf[6])
+        s = self.size
+        small = cv2.resize(buf.reshape(8 * s, s), (n, 8 * n), interpolation=cv2.INTER_AREA)
+        sums = small.reshape(8, n * n).astype(np.float64) * float(k * k)
+        sxx, sxy, syy, sx, sy, sxt, syt, st = sums
+        cnt = self._count
+        # Ridge term: a block without texture says nothing about its motion, so it stays at zero.
+        reg = self.regularization * cnt
+        # Eliminate the brightness offset (third unknown), then solve the 2x2 system in closed form.
+        axx = sxx + reg - sx * sx / cnt
+        axy = sxy - sx * sy / cnt
+        ayy = syy + reg - sy * sy / cnt
+        bx = -(sxt - sx * st / cnt)
+        by = -(syt - sy * st / cnt)
+        det = axx * ayy - axy * axy
+        u = np.empty((n * n, 2))
+        u[:, 0] = (ayy * bx - axy * by) / det
+        u[:, 1] = (axx * by - axy * bx) / det
+        return u
+
+    def _affine(self, u: np.ndarray) -> np.ndarray:
+        """(3, 2) affine motion fitted to the face blocks, refitted without the worst quarter (robust)."""
+        x, sel = self.design, self.fit_blocks
+        coef = self._fit_pinv @ u[sel]
+        r = u - x @ coef
+        resid = r[:, 0] * r[:, 0] + r[:, 1] * r[:, 1]
+        fit = resid[sel]
+        cut = np.partition(fit, (3 * fit.size) // 4)[(3 * fit.size) // 4]
+        keep = sel & (resid <= cut)
+        xs = x[keep]
+        return np.linalg.solve(xs.T @ xs + 1e-9 * np.eye(3), xs.T @ u[keep])
+
+    def block_displacement(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """(n*n, 2) displacement a -> b of every block once the global affine motion is taken out.
+
+        The global motion (what alignment left of head motion and landmark jitter) can exceed the
+        range where one linear step is accurate, so it is estimated, ``b`` is warped back by it, and
+        the blocks are measured again on the compensated pair.
+        """
+        coef = self._affine(self._block_lk(a, b))
+        s = float(self.size)
+        # d(p) = [x/s, y/s, 1] @ coef at pixel centres (index + 0.5); sample b at p + d(p).
+        m = np.array([[1 + coef[0, 0] / s, coef[1, 0] / s, 0.0],
+                      [coef[0, 1] / s, 1 + coef[1, 1] / s, 0.0]])
+        m[:, 2] = coef[2] + 0.5 * (coef[0] + coef[1]) / s
+        b_back = cv2.warpAffine(b, m, (self.size, self.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                borderMode=cv2.BORDER_REPLICATE)
+        u = self._block_lk(a, b_back)
+        return u - self.design @ self._affine(u)
+
+    def score(self, a: np.ndarray, b: np.ndarray) -> float:
+        """Mean residual displacement of the ``top_k`` strongest AU blocks, in canonical-face pixels."""
+        d = self.block_displacement(a, b)
+        if self.spatial_smoothing > 0:
+            # An action unit moves neighbouring blocks together, noise does not: averaging the
+            # displacement vectors with their neighbours keeps the first and shrinks the second.
+            w = self.spatial_smoothing
+            kernel = np.array([w, 1.0, w], np.float32) / np.float32(1 + 2 * w)
+            field_ = d.reshape(self.n, self.n, 2).astype(np.float32)
+            d = cv2.sepFilter2D(field_, -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE).reshape(-1, 2)
+        d = d[self.au_blocks]
+        mag = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+        k = min(self.top_k, mag.size)
+        top = np.partition(mag, mag.size - k)[mag.size - k:]
+        return float(top.mean()) * CANONICAL_SIZE / self.size
+
+    def region_map(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """(n, n) residual displacement magnitude per block, for inspection."""
+        return np.linalg.norm(self.block_displacement(a, b), axis=1).reshape(self.n, self.n)
+
+
+def motion_scores(aligned_frames: list[np.ndarray], reference: int = 0,
+                  config: SpotterConfig | None = None) -> np.ndarray:
+    """Score of every frame against one reference frame (e.g. onset), the window's simplest form."""
+    model = MotionModel(config or SpotterConfig())
+    prepared = [model.prepare(np.asarray(f)) for f in aligned_frames]
+    ref = prepared[reference]
+    return np.array([model.score(ref, p) for p in prepared])
+
+
+class TemporalMean:
+    """Centred running mean of the shrunk faces over ``2 * half + 1`` frames (frames without a face skipped)."""
+
+    def __init__(self, half: int) -> None:
+        self.half = max(0, int(half))
+        self.buf: deque[tuple[int, np.ndarray | None]] = deque(maxlen=2 * self.half + 1)
+
+    def push(self, index: int, face: np.ndarray | None) -> tuple[int, np.ndarray | None] | None:
+        """The smoothed face of frame ``index - half`` once it is known, else None."""
+        self.buf.append((index, face))
+        if len(self.buf) <= self.half:
+            return None
+        centre = len(self.buf) - 1 - self.half
+        return self._mean(centre)
+
+    def _mean(self, centre: int) -> tuple[int, np.ndarray | None]:
+        j, face = self.buf[centre]
+        if face is None or self.half == 0:
+            return j, face
+        lo, hi = max(0, centre - self.half), min(len(self.buf), centre + self.half + 1)
+        faces = [f for _, f in list(self.buf)[lo:hi] if f is not None]
+        return j, (sum(faces[1:], faces[0].copy()) / np.float32(len(faces)))
+
+    def flush(self) -> list[tuple[int, np.ndarray | None]]:
+        """The last ``half`` frames, smoothed over what remains."""
+        n = len(self.buf)
+        return [self._mean(c) for c in range(max(0, n - self.half), n)] if n > self.half else \
+            [self._mean(c) for c in range(n)]
+
+
+def smooth_faces(prepared: list[np.ndarray | None], half: int) -> list[np.ndarray | None]:
+    """Offline form of :class:`TemporalMean`: every frame's centred mean."""
+    tm = TemporalMean(half)
+    out: list[np.ndarray | None] = []
+    for i, f in enumerate(prepared):
+        r = tm.push(i, f)
+        if r is not None:
+            out.append(r[1])
+    out.extend(f for _, f in tm.flush())
+    return out
+
+
+# -- interval detection on a two-sided score stream ------------------------------------------------
+
+class _Detector:
+    """Threshold crossing, apex, onset/offset on one stream of two-sided scores (frame order)."""
+
+    def __init__(self, fps: float, config: SpotterConfig, window: int, fixed_threshold: float | None) -> None:
+        self.fps = fps
+        self.config = config
+        self.window = window
+        self.fixed = fixed_threshold
+        self.static = False
+        """Offline: threshold and baseline come from the whole sequence and stay put."""
+        self.max_len = max(2, int(round(config.macro_max_s * fps)))
+        self.min_len = max(2, int(round(config.min_duration_s * fps)))
+        self.end_gap = max(1, int(round(config.end_gap_s * fps)))
+        self.pad = max(1, int(round(config.boundary_pad_s * fps)))
+        self.recent: deque[tuple[int, float]] = deque(maxlen=self.max_len + self.end_gap + 2 * self.pad + 2)
+        self.history: deque[float] = deque(maxlen=max(50, int(config.history_s * fps)))
+        self._stats_age = 10 ** 9
+        self.baseline = 0.0
+        self.threshold = float(config.min_threshold if fixed_threshold is None else fixed_threshold)
+        self.active = False
+        self.peak = (0, 0.0)
+        self.below = 0
+        self.start = 0
+
+    def _update_threshold(self) -> None:
+        if self.static or len(self.history) < 8:
+            return
+        self._stats_age += 1
+        if self._stats_age < max(1, int(self.fps // 10)):
+            return
+        self._stats_age = 0
+        h = np.fromiter(self.history, np.float64, len(self.history))
+        med = float(np.median(h))
+        mad = float(np.median(np.abs(h - med))) * 1.4826
+        self.baseline = med
+        if self.fixed is None:
+            self.threshold = max(med + self.config.threshold_k * mad, self.config.min_threshold)
+
+    def push(self, j: int, c: float) -> list[SpottedInterval]:
+        """Feed the two-sided score of frame ``j``; return intervals that close."""
+        self.recent.append((j, c))
+        valid = not math.isnan(c)
+        if valid and not self.active:
+            self.history.append(c)
+            self._update_threshold()
+        out: list[SpottedInterval] = []
+        if not self.active:
+            if valid and c > self.threshold:
+                self.active, self.peak, self.below, self.start = True, (j, c), 0, j
+            return out
+        if valid and c > self.peak[1]:
+            self.peak = (j, c)
+        level = self._level()
+        if not valid or c < level:
+            self.below += 1
+        else:
+            self.below = 0
+        if self.below >= self.end_gap or j - self.start >= self.max_len:
+            out.extend(self._close())
+        return out
+
+    def _level(self) -> float:
+        """Where the candidate's onset and offset lie: a fraction of the peak above the noise baseline.
+
+        While the stream is young the running baseline is not known yet; the scores seen before the
+        candidate stand in, and the level never drops below half the minimum threshold, so noise
+        around a movement is not taken as part of it.
+        """
+        base = self.baseline
+        if len(self.history) < 8 and not self.static:
+            before = [c for j, c in self.recent if j < self.start and not math.isnan(c)]
+            base = float(np.median(before)) if len(before) >= 3 else 0.0
+        level = base + self.config.boundary_fraction * (self.peak[1] - base)
+        return max(level, 0.5 * self.config.min_threshold)
+
+    def _close(self) -> list[SpottedInterval]:
+        self.active = False
+        apex, peak = self.peak
+        level = self._level()
+        frames = {j: c for j, c in self.recent}
+        onset = apex
+        while (onset - 1) in frames and not math.isnan(frames[onset - 1]) and frames[onset - 1] > level \
+                and apex - onset < self.max_len:
+            onset -= 1
+        offset = apex
+        while (offset + 1) in frames and not math.isnan(frames[offset + 1]) and frames[offset + 1] > level \
+                and offset - onset < self.max_len:
+            offset += 1
+        # A movement starts and ends in frames where it is still too faint to rise above the noise:
+        # the interval is padded by ``boundary_pad_s`` on each side.
+        pad = self.pad
+        while pad and (onset - 1) in frames:
+            onset, pad = onset - 1, pad - 1
+        pad = self.pad
+        while pad and (offset + 1) in frames:
+            offset, pad = offset + 1, pad - 1
+        if offset - onset + 1 < self.min_len:
+            return []
+        return [SpottedInterval(onset, apex, offset, float(peak), _kind(onset, offset, self.fps, self.config))]
+
+    def finish(self) -> list[SpottedInterval]:
+        return self._close() if self.active else []
+
+
+def _kind(onset: int, offset: int, fps: float, config: SpotterConfig) -> str:
+    return "micro" if (offset - onset + 1) <= config.micro_max_s * fps + 1e-9 else "macro"
+
+
+def _agreement_corrected(c: float, refs_distance) -> float:
+    """Two-sided score less the distance between its two references.
+
+    For a movement shorter than the window both references are neutral and alike, so little is taken
+    off; a neutral frame between two other movements has a small min(back, forward) score that
+    is not its own, and its references differ by as much: the correction cancels it.
+    """
+    return max(0.0, c - refs_distance())
+
+
+class _Track:
+    """One window length: keeps the shrunk faces it still needs and turns them into two-sided scores."""
+
+    def __init__(self, fps: float, config: SpotterConfig, window_s: float, model: MotionModel,
+                 fixed_threshold: float | None) -> None:
+        self.window = max(1, int(round(window_s * fps)))
+        self.model = model
+        self.gate = float(config.min_threshold)
+        self.faces: deque[tuple[int, np.ndarray | None]] = deque(maxlen=2 * self.window + 1)
+        self.back: deque[tuple[int, float]] = deque(maxlen=self.window + 1)
+        self.detector = _Detector(fps, config, self.window, fixed_threshold)
+
+    def push(self, index: int, face: np.ndarray | None) -> tuple[float, list[SpottedInterval]]:
+        """Returns the pushed frame's one-sided score and the intervals this frame closed."""
+        self.faces.append((index, face))
+        back = math.nan
+        if len(self.faces) >= self.window + 1:
+            ref_index, ref = self.faces[-1 - self.window]
+            if ref is not None and face is not None and index - ref_index == self.window:
+                back = self.model.score(ref, face)
+        self.back.append((index, back))
+        out: list[SpottedInterval] = []
+        if len(self.back) == self.window + 1:
+            j, back_j = self.back[0]
+            # Frame j's forward comparison (j with j + W) is the pushed frame's backward one.
+            c = min(back_j, back) if not (math.isnan(back_j) or math.isnan(back)) else math.nan
+            if c > self.gate and len(self.faces) == 2 * self.window + 1:
+                first_index, first = self.faces[0]
+                if first is not None and index - first_index == 2 * self.window:
+                    c = _agreement_corrected(c, lambda: self.model.score(first, face))
+            out = self.detector.push(j, c)
+        return back, out
+
+    def flush(self) -> list[SpottedInterval]:
+        return self.detector.finish()
+
+
+class StreamingSpotter:
+    """Frame-by-frame spotting with bounded look-ahead and memory."""
+
+    def __init__(self, fps: float, config: SpotterConfig | None = None) -> None:
+        if not (fps > 0 and math.isfinite(fps)):
+            raise SpotterError(f"frame rate must be positive, got {fps}")
+        self.fps = float(fps)
+        self.config = config = config or SpotterConfig()
+        self.model = MotionModel(config)
+        self.smoother = TemporalMean(int(round(config.temporal_s * self.fps / 2)))
+        fixed = config.threshold
+        self.micro = _Track(self.fps, config, config.window_s, self.model, fixed)
+        self.macro = (_Track(self.fps, config, config.macro_window_s, self.model, fixed)
+                      if config.macro_window_s > config.window_s else None)
+        self.micro_max = config.micro_max_s * self.fps
+        lookahead = (self.macro.window if self.macro is not None else self.micro.window) + self.smoother.half
+        det = self.micro.detector
+        self.max_lag_frames = int(lookahead + det.max_len + 2 * det.end_gap + 2 * det.pad + 2)
+        """How many frames before the newest pushed one a completed interval can start."""
+        self._pending_micro: list[SpottedInterval] = []
+        self._macro_intervals: deque[SpottedInterval] = deque(maxlen=16)
+        self._released_micro: deque[SpottedInterval] = deque(maxlen=16)
+        self._last_index: int | None = None
+
+    @property
+    def threshold(self) -> float:
+        return self.micro.detector.threshold
+
+    def push(self, index: int, timestamp: float, aligned: np.ndarray | None) -> SpotStep:
+        """Add one frame (its aligned face, or None when no face); completed intervals come back."""
+        if self._last_index is not None and index <= self._last_index:
+            raise SpotterError(f"frame indices must increase: got {index} after {self._last_index}")
+        intervals: list[SpottedInterval] = []
+        if self._last_index is not None and index > self._last_index + 1:
+            for missing in range(self._last_index + 1, index):
+                smoothed = self.smoother.push(missing, None)
+                if smoothed is not None:
+                    intervals.extend(self._push_prepared(*smoothed)[1])
+        self._last_index = index
+        face = self.model.prepare(np.asarray(aligned)) if aligned is not None else None
+        smoothed = self.smoother.push(index, face)
+        score = math.nan
+        if smoothed is not None:
+            score, found = self._push_prepared(*smoothed)
+            intervals.extend(found)
+        return SpotStep(score=score, threshold=self.threshold, intervals=intervals)
+
+    def _push_prepared(self, index: int, face: np.ndarray | None) -> list:
+        score, micro = self.micro.push(index, face)
+        self._pending_micro.extend(micro)
+        macro_done: list[SpottedInterval] = []
+        if self.macro is not None:
+            _, found = self.macro.push(index, face)
+            for iv in found:
+                if _is_macro(iv, self._pending_micro + list(self._released_micro)):
+                    self._macro_intervals.append(iv)
+                    macro_done.append(iv)
+            # The macro track has decided every frame up to here; micro intervals before it are final.
+            decided = index - self.macro.window - (self.macro.detector.end_gap if self.macro.detector.active else 0)
+            if self.macro.detector.active:
+                decided = min(decided, self.macro.detector.start - 1)
+        else:
+            decided = index
+        return score, self._release(decided, macro_done, index)
+
+    def _release(self, decided: int, macro_done: list[SpottedInterval], index: int) -> list[SpottedInterval]:
+        out: list[SpottedInterval] = []
+        keep: list[SpottedInterval] = []
+        for iv in self._pending_micro:
+            # Held while the long window may still call it part of a macro-expression, but never
+            # beyond the promised look-back (the caller's buffer of faces).
+            if iv.offset > decided and index + 1 - iv.onset < self.max_lag_frames:
+                keep.append(iv)
+            elif not any(_overlap(iv, m) for m in self._macro_intervals):
+                out.append(iv)
+                self._released_micro.append(iv)
+        self._pending_micro = keep
+        out.extend(macro_done)
+        out.sort(key=lambda iv: iv.onset)
+        return out
+
+    def flush(self) -> list[SpottedInterval]:
+        """End of input: close open candidates and release everything still held back."""
+        held: list[SpottedInterval] = []
+        for j, face in self.smoother.flush():
+            held.extend(self._push_prepared(j, face)[1])
+        self._pending_micro.extend(self.micro.flush())
+        macro_done = []
+        if self.macro is not None:
+            macro_done = [iv for iv in self.macro.flush()
+                          if _is_macro(iv, self._pending_micro + list(self._released_micro))]
+            self._macro_intervals.extend(macro_done)
+        last = self._last_index if self._last_index is not None else 0
+        return sorted(held + self._release(10 ** 12, macro_done, last), key=lambda iv: iv.onset)
+
+
+def _overlap(a: SpottedInterval, b: SpottedInterval) -> bool:
+    return a.onset <= b.offset and b.onset <= a.offset
+
+
+def _is_macro(candidate: SpottedInterval, micro: list[SpottedInterval]) -> bool:
+    """A long-window interval is a macro-expression unless the short window saw the same movement.
+
+    The short window measures micro-expressions more precisely; when one of its intervals covers most
+    of the long-window interval, both describe one short movement and the micro interval stands.
+    """
+    if candidate.kind != "macro":
+        return False
+    return not any(_overlap(candidate, m) and m.length >= 0.6 * candidate.length for m in micro)
+
+
+def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
+                 ) -> tuple[np.ndarray, list[SpottedInterval]]:
+    """Whole-sequence spotting: per-frame two-sided micro scores and every interval found.
+
+    The threshold comes from the whole sequence's score distribution rather than a running window,
+    so a recording is judged as a whole; otherwise the detection is the streaming one.
+    """
+    config = config or SpotterConfig()
+    frames = list(aligned_frames)
+    if not (fps > 0 and math.isfinite(fps)):
+        raise SpotterError(f"frame rate must be positive, got {fps}")
+    model = MotionModel(config)
+    prepared = [model.prepare(np.asarray(f)) if f is not None else None for f in frames]
+    prepared = smooth_faces(prepared, int(round(config.temporal_s * fps / 2)))
+    windows = [config.window_s] + ([config.macro_window_s] if config.macro_window_s > config.window_s else [])
+    per_window: list[tuple[np.ndarray, list[SpottedInterval]]] = []
+    for window_s in windows:
+        w = max(1, int(round(window_s * fps)))
+        scores = _two_sided(prepared, w, model, float(config.min_threshold))
+        fixed = config.threshold
+        if fixed is None:
+            valid = scores[~np.isnan(scores)]
+            if valid.size:
+                med = float(np.median(valid))
+                mad = float(np.median(np.abs(valid - med))) * 1.4826
+                fixed = max(med + config.threshold_k * mad, config.min_threshold)
+            else:
+                fixed = config.min_threshold
+        det = _Detector(float(fps), config, w, fixed)
+        det.static = True
+        if scores.size:
+            valid = scores[~np.isnan(scores)]
+            det.baseline = float(np.median(valid)) if valid.size else 0.0
+        found: list[SpottedInterval] = []
+        for j, c in enumerate(scores):
+            found.extend(det.push(j, float(c)))
+        found.extend(det.finish())
+        per_window.append((scores, found))
+    micro_scores, micro = per_window[0]
+    if len(per_window) == 1:
+        return micro_scores, micro
+    macro = [iv for iv in per_window[1][1] if _is_macro(iv, micro)]
+    result = [iv for iv in micro if not any(_overlap(iv, m) for m in macro)] + macro
+    return micro_scores, sorted(result, key=lambda iv: iv.onset)
+
+
+def _two_sided(prepared: list[np.ndarray | None], w: int, model: MotionModel, gate: float) -> np.ndarray:
+    n = len(prepared)
+    back = np.full(n, np.nan)
+    for i in range(w, n):
+        if prepared[i] is not None and prepared[i - w] is not None:
+            back[i] = model.score(prepared[i - w], prepared[i])
+    fwd = np.full(n, np.nan)
+    fwd[: n - w] = back[w:]
+    c = np.minimum(back, fwd)
+    for j in np.flatnonzero(c > gate):
+        a, b = prepared[j - w], prepared[j + w]
+        if j - w >= 0 and j + w < n and a is not None and b is not None:
+            c[j] = _agreement_corrected(float(c[j]), lambda: model.score(a, b))
+    return c

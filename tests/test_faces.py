@@ -1,0 +1,123 @@
+"""Face tracking and alignment: what a user sees per frame (face, message) and where the face lands."""
+
+import cv2
+import numpy as np
+import pytest
+
+from frl_core import synth
+from frl_core.au_regions import LEFT_EYE, RIGHT_EYE, TEMPLATE_68
+from frl_core.faces import (
+    MSG_FACE_LOST,
+    MSG_NO_FACE,
+    MSG_WHOLE_FRAME,
+    RIGID_POINTS,
+    FaceConfig,
+    FaceTracker,
+    align_face,
+    alignment_matrix,
+)
+
+
+@pytest.fixture(scope="module")
+def sequence():
+    return synth.render_sequence(None, n_frames=40, seed=3, head_motion=synth.HeadMotion(translation=6.0))
+
+
+def _warp_points(m, pts):
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def test_no_face_is_reported_not_raised():
+    tracker = FaceTracker()
+    blank = np.full((480, 640, 3), 127, np.uint8)
+    obs, message = tracker.update(blank)
+    assert obs is None and message == MSG_NO_FACE
+
+
+def test_tracks_between_detections(sequence):
+    tracker = FaceTracker(FaceConfig(detect_every_n=10))
+    detected = 0
+    for frame in sequence.frames[:30]:
+        obs, message = tracker.update(frame)
+        assert obs is not None and message is None
+        detected += obs.detected
+    # The detector ran on the first frame and every 10th after: the rest were tracked.
+    assert detected == 3
+    # The tracked landmarks still sit on the face: the nose tip is inside the box near its centre.
+    x0, y0, x1, y1 = obs.box
+    nose = obs.landmarks[30]
+    assert x0 < nose[0] < x1 and y0 < nose[1] < y1
+
+
+def test_two_faces_keeps_the_largest_and_says_so():
+    face = synth.load_face()
+    canvas = np.full((480, 900, 3), 200, np.uint8)
+    big = cv2.resize(face, None, fx=2.0, fy=2.0)
+    small = cv2.resize(face, None, fx=1.4, fy=1.4)
+    canvas[20:20 + big.shape[0], 20:20 + big.shape[1]] = big
+    canvas[100:100 + small.shape[0], 560:560 + small.shape[1]] = small
+    obs, message = FaceTracker(FaceConfig(detect_scale=1.0)).update(canvas)
+    assert message == "2 faces: kept the largest"
+    assert obs is not None and obs.n_faces == 2
+    assert obs.box[2] < 20 + big.shape[1]  # the kept face is the big one on the left
+
+
+def test_face_lost_mid_stream_then_found_again(sequence):
+    tracker = FaceTracker()
+    for frame in sequence.frames[:5]:
+        obs, _ = tracker.update(frame)
+        assert obs is not None
+    rng = np.random.default_rng(0)
+    empty = rng.integers(90, 110, (480, 640, 3)).astype(np.uint8)
+    obs, message = tracker.update(empty)
+    assert obs is None and message == MSG_FACE_LOST
+    obs, message = tracker.update(empty)
+    assert obs is None and message == MSG_NO_FACE
+    obs, message = tracker.update(sequence.frames[6])
+    assert obs is not None and obs.detected
+
+
+def test_whole_frame_fallback_on_a_megc_apex_crop(data_root):
+    # A MEGC2019 apex crop so tight that dlib's detector finds no face in it.
+    crop = cv2.imread(str(data_root / "megc2019" / "apex" / "casme2_sub13_EP03_01.jpg"))
+    assert crop is not None
+    obs, message = FaceTracker().update(crop)
+    assert obs is None and message == MSG_NO_FACE
+    obs, message = FaceTracker(FaceConfig(whole_frame_fallback=True)).update(crop)
+    assert obs is not None and message == MSG_WHOLE_FRAME
+    # The crop has the MEGC geometry, so its landmarks already sit near the template.
+    error = np.abs(obs.landmarks / crop.shape[0] - TEMPLATE_68).mean()
+    assert error < 0.03
+
+
+def test_alignment_maps_landmarks_onto_the_template(sequence):
+    frame = sequence.frames[0]
+    h, w = frame.shape[:2]
+    # Tilt the head by 12 degrees: alignment must bring the eyes back level.
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), 12, 1.0)
+    tilted = cv2.warpAffine(frame, rot, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    obs, _ = FaceTracker().update(tilted)
+    assert obs is not None
+    size = 224
+    m = alignment_matrix(obs.landmarks, size)
+    mapped = _warp_points(m, obs.landmarks)
+    rigid = list(RIGID_POINTS)
+    assert np.abs(mapped[rigid] - TEMPLATE_68[rigid] * size).mean() < 0.03 * size
+    right_eye, left_eye = mapped[list(RIGHT_EYE)].mean(0), mapped[list(LEFT_EYE)].mean(0)
+    assert abs(right_eye[1] - left_eye[1]) < 0.02 * size
+    aligned = align_face(tilted, obs.landmarks, size)
+    assert aligned.shape == (size, size) and aligned.dtype == np.uint8
+    # The aligned crop of the tilted face matches that of the upright one.
+    upright_obs, _ = FaceTracker().update(frame)
+    upright = align_face(frame, upright_obs.landmarks, size)
+    diff = np.abs(aligned.astype(float) - upright.astype(float))[20:-20, 20:-20].mean()
+    assert diff < 12
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="68x2"):
+        alignment_matrix(np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="detect_every_n"):
+        FaceTracker(FaceConfig(detect_every_n=0))
+    with pytest.raises(ValueError, match="image array"):
+        FaceTracker().update(np.zeros((0, 0), np.uint8))

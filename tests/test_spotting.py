@@ -1,0 +1,138 @@
+"""Spotting on generated faces with known events, on still/blinking/moving faces, and on real CASME II frames."""
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from frl_core import synth
+from frl_core.faces import FaceConfig, FaceTracker, align_face
+from frl_core.spotting import SpotterConfig, SpotterError, StreamingSpotter, motion_scores, spot_offline
+from frl_core.spotting.megc_metric import match_intervals
+
+
+def _aligned(seq):
+    tracker = FaceTracker()
+    out = []
+    for frame in seq.frames:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        obs, _ = tracker.update(gray)
+        out.append(align_face(gray, obs.landmarks, 224) if obs is not None else None)
+    return out
+
+
+def _stream(aligned, fps):
+    """Streaming run; also checks that no interval reaches further back than max_lag_frames."""
+    spotter = StreamingSpotter(fps)
+    found = []
+    for i, face in enumerate(aligned):
+        step = spotter.push(i, i / fps, face)
+        for iv in step.intervals:
+            assert i - iv.onset <= spotter.max_lag_frames
+        found.extend(step.intervals)
+    found.extend(spotter.flush())
+    return found
+
+
+@pytest.fixture(scope="module")
+def expressive():
+    seqs = [synth.random_sequence(11, seconds=15, n_micro=4, n_macro=0),
+            synth.random_sequence(12, seconds=16, n_micro=3, n_macro=1)]
+    return [(seq, _aligned(seq)) for seq in seqs]
+
+
+def _score(pairs, spot):
+    tp = n_gt = n_pred = 0
+    apex_errors = []
+    kinds_ok = 0
+    for seq, aligned in pairs:
+        found = spot(aligned, seq.fps)
+        gt = [(e.onset, e.offset) for e in seq.events]
+        matches = match_intervals(gt, [(iv.onset, iv.offset) for iv in found])
+        tp += len(matches)
+        n_gt += len(gt)
+        n_pred += len(found)
+        apex_errors += [abs(found[p].apex - seq.events[g].apex) for g, p in matches]
+        kinds_ok += sum(found[p].kind == seq.events[g].kind for g, p in matches)
+    return 2 * tp / (n_gt + n_pred), float(np.median(apex_errors)), kinds_ok / max(tp, 1)
+
+
+def test_streaming_finds_the_generated_events(expressive):
+    f1, apex_error, kinds = _score(expressive, _stream)
+    assert f1 >= 0.8
+    assert apex_error <= 2
+    assert kinds >= 0.8  # micro vs macro told apart
+
+
+def test_offline_finds_the_generated_events(expressive):
+    f1, apex_error, _ = _score(expressive, lambda aligned, fps: spot_offline(aligned, fps)[1])
+    assert f1 >= 0.8
+    assert apex_error <= 2
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("still face", dict(head_motion=synth.STILL)),
+        ("only blinking", dict(head_motion=synth.STILL,
+                               blinks=[synth.Blink(s, s + 6) for s in (40, 100, 150, 200)])),
+        ("head motion alone", dict(head_motion=synth.HeadMotion(translation=12.0, rotation_deg=3.0, scale=0.03,
+                                                                periods_s=(3.0, 1.7)))),
+    ],
+)
+def test_nothing_fires_without_an_expression(name, kwargs):
+    seq = synth.render_sequence(None, fps=30, n_frames=240, seed=4, **kwargs)
+    found = _stream(_aligned(seq), 30.0)
+    assert found == [], f"{name}: {found}"
+
+
+def test_window_in_seconds_adapts_to_the_frame_rate():
+    fps = 60.0
+    events = [synth.micro_event(90, fps, "brow_raise", 3.0), synth.micro_event(250, fps, "smile", 3.0)]
+    seq = synth.render_sequence(None, fps=fps, events=events, n_frames=360, seed=9)
+    found = _stream(_aligned(seq), fps)
+    matches = match_intervals([(e.onset, e.offset) for e in events], [(iv.onset, iv.offset) for iv in found])
+    assert len(matches) == 2 and len(found) == 2
+    assert all(iv.kind == "micro" for iv in found)
+
+
+def test_score_grows_along_the_real_casme2_clip(data_root):
+    folder = data_root / "sequences" / "casme2_sub_clip_resampled"
+    paths = sorted(Path(folder).glob("*.jpg"))
+    assert len(paths) == 10
+    tracker = FaceTracker(FaceConfig(whole_frame_fallback=True))
+    aligned = []
+    for p in paths:
+        gray = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+        obs, _ = tracker.update(gray)
+        aligned.append(align_face(gray, obs.landmarks))
+    scores = motion_scores(aligned, reference=0)
+    assert scores[0] == 0.0
+    ranks = np.argsort(np.argsort(scores))
+    rho = np.corrcoef(ranks, np.arange(len(scores)))[0, 1]
+    assert rho > 0.9
+    assert scores[-1] == scores.max() and scores[-1] > 1.5 * scores[1]
+
+
+def test_missing_faces_and_gaps_do_not_break_the_stream():
+    spotter = StreamingSpotter(30.0)
+    face = synth.load_face()
+    aligned = cv2.resize(cv2.cvtColor(face, cv2.COLOR_BGR2GRAY), (224, 224))
+    steps = [spotter.push(i, i / 30, aligned if i % 7 else None) for i in range(60)]
+    steps.append(spotter.push(70, 70 / 30, aligned))  # frames 60-69 skipped
+    assert all(math.isnan(s.score) or s.score >= 0 for s in steps)
+    assert not any(s.intervals for s in steps) and spotter.flush() == []
+    with pytest.raises(SpotterError, match="increase"):
+        spotter.push(70, 0.0, aligned)
+    with pytest.raises(SpotterError, match="frame rate"):
+        StreamingSpotter(0)
+
+
+def test_memory_and_lag_are_bounded_by_the_window():
+    fast = StreamingSpotter(200.0, SpotterConfig())
+    slow = StreamingSpotter(30.0, SpotterConfig())
+    # Look-ahead and look-back are in seconds: about 200/30 times more frames at 200 fps.
+    assert 5.5 < fast.max_lag_frames / slow.max_lag_frames < 7.5
+    assert slow.max_lag_frames <= 8 * 30
