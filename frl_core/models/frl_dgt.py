@@ -1,0 +1,517 @@
+"""FRL-DGT: a displacement generation module (DGM) followed by Transformer fusion over AU regions.
+
+What the paper (Zhai et al., "Feature Representation Learning with Adaptive Displacement Generation
+and Transformer Fusion for Micro-Expression Recognition", CVPR 2023) fixes, and this module follows:
+a convolutional DGM turns the onset and apex frames into a displacement map, trained with
+self-supervised losses and by the recognition loss end to end; three Transformer fusion stages
+follow -- local fusion inside AU-based facial regions, global fusion across the regions, and
+full-face fusion -- and their outputs are merged by linear fusion *before* attention (Fu-B-Attn);
+the head outputs the emotion class.
+
+Everything the paper leaves open is chosen here, written down, and exposed as an ``FRLDGTConfig``
+field so it can be changed and measured:
+
+* Displacement convention (``displacement``): ``(B, 2, H, W)`` = (dx, dy) in pixels of the input,
+  the onset->apex motion on the apex grid (the convention of Farneback/TV-L1 flow from onset to
+  apex), so the apex is reconstructed as ``onset(x - d(x))``.
+* DGM (``dgm_channels``, ``dgm_output_stride``): an encoder of stride-2 conv stages on
+  (onset, apex, apex - onset) -- one conv in the first stage (the costliest resolution), two in the
+  others, LeakyReLU, no normalisation --, a U-Net decoder (one 3x3 conv per level on the upsampled
+  features concatenated with the encoder's skip) back to 1/``dgm_output_stride`` of the input, a 3x3
+  conv predicting (dx, dy) there, bilinearly upsampled to the full input size. Predicting at 1/4
+  resolution keeps the DGM within a CPU latency budget; face motion is smooth at that scale.
+  The last conv starts near zero (``dgm_init_std``) so an untrained DGM starts from "no motion".
+* Shared fusion trunk: both input modes produce a 3-channel motion map of side ``motion_size``.
+  Pair mode: (dx, dy, |d|) pooled to that size and expressed in ``motion_gain`` x (fraction of the
+  face width), so the trunk sees the same units whatever ``img_size`` is. Flow mode: the MEGC2019
+  28x28 u/v/strain image (OpenCV BGR order, /255) centred to [-1, 1] and bilinearly upsampled;
+  it bypasses the DGM. In pair mode the DGM's bottleneck features are also added to the trunk's
+  stem output through a 1x1 projection (``dgm_features_to_trunk``): the "feature maps the fusion
+  consumes" besides the displacement.
+* Stem (``embed_dim``): two stride-2 3x3 conv+BN+GELU layers, motion_size/4 feature grid.
+* AU-region tokens (``region_grid``): the regions of ``frl_core.au_regions`` (one data structure
+  shared with the views), boxes from ``canonical_region_boxes`` in units of the crop, each sampled
+  on a ``region_grid`` x ``region_grid`` lattice of the feature map with ``grid_sample`` (bilinear).
+* Local fusion (``depth_local``): a Transformer over each region's patch tokens (the regions are
+  batched, weights shared, plus a learned per-region and per-position embedding); the region's
+  token is the mean of its outputs.
+* Global fusion (``depth_global``): a Transformer over the R region tokens.
+* Full-face fusion (``depth_full``, ``full_face_grid``): a Transformer over the whole face's patch
+  tokens (the feature map average-pooled to ``full_face_grid`` squared tokens); its output map is
+  then sampled in each region box and averaged, giving one full-face token per region.
+* Fusion (``fusion``): ``"fu_b_attn"`` -- per region, the local, global and full-face tokens are
+  concatenated and fused by one Linear layer, then ``depth_fusion`` attention blocks run over the
+  R fused tokens plus a class token (one attention pass); ``"concat_after_attn"`` -- the ablation:
+  each of the three token streams gets its own attention blocks and class token, and the three
+  class tokens are concatenated and fused by a Linear layer after attention (three passes).
+* Motion jitter (``motion_jitter``): in training mode only, the motion map is randomly shifted and
+  scaled by up to that fraction of its side before the trunk -- face alignment is never exact, and
+  with a few hundred clips the trunk otherwise memorises exact positions (0 turns it off).
+* Transformer blocks: pre-norm, ``num_heads`` heads, MLP ratio ``mlp_ratio``, GELU,
+  ``scaled_dot_product_attention``; dropout ``drop`` in blocks, ``head_drop`` before the classifier.
+* Losses (weights are fields): photometric reconstruction of the apex by warping the onset with the
+  displacement through ``grid_sample`` (Charbonnier, eps ``charbonnier_eps``; optional SSIM term
+  ``ssim_weight``), first-order edge-aware smoothness weighted by exp(-``edge_alpha`` |grad apex|),
+  an optional Charbonnier term against a teacher flow when the batch carries one
+  (``teacher_weight``), and cross-entropy with ``label_smoothing`` (``classification_weight``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from frl_core.au_regions import AU_REGIONS, canonical_region_boxes
+
+INPUT_MODES = ("pair", "flow")
+FUSIONS = ("fu_b_attn", "concat_after_attn")
+
+
+class ModelConfigError(ValueError):
+    """A model configuration value that cannot work, with a message for the user."""
+
+
+@dataclass
+class FRLDGTConfig:
+    """Every architectural and loss choice of FRL-DGT (see the module docstring for why)."""
+
+    num_classes: int = 3
+    class_names: tuple[str, ...] = ("negative", "positive", "surprise")
+    input_mode: str = "pair"
+    img_size: int = 224
+    fusion: str = "fu_b_attn"
+    # DGM
+    dgm_channels: tuple[int, ...] = (16, 32, 48)
+    dgm_output_stride: int = 4
+    dgm_init_std: float = 1e-3
+    dgm_features_to_trunk: bool = True
+    # shared fusion trunk
+    motion_size: int = 32
+    motion_gain: float = 50.0
+    flow_input_size: int = 28
+    embed_dim: int = 48
+    num_heads: int = 3
+    mlp_ratio: float = 2.0
+    region_grid: int = 3
+    full_face_grid: int = 8
+    depth_local: int = 1
+    depth_global: int = 1
+    depth_full: int = 1
+    depth_fusion: int = 1
+    drop: float = 0.0
+    head_drop: float = 0.1
+    motion_jitter: float = 0.0
+    conv_summary: bool = False
+    # losses
+    classification_weight: float = 1.0
+    label_smoothing: float = 0.0
+    photometric_weight: float = 1.0
+    charbonnier_eps: float = 1e-3
+    ssim_weight: float = 0.0
+    smoothness_weight: float = 0.05
+    edge_alpha: float = 10.0
+    teacher_weight: float = 1.0
+    region_names: tuple[str, ...] = field(default_factory=lambda: tuple(r.name for r in AU_REGIONS))
+
+    def __post_init__(self) -> None:
+        self.class_names = tuple(str(c) for c in self.class_names)
+        self.dgm_channels = tuple(int(c) for c in self.dgm_channels)
+        self.region_names = tuple(self.region_names)
+        if self.input_mode not in INPUT_MODES:
+            raise ModelConfigError(f"input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
+        if self.fusion not in FUSIONS:
+            raise ModelConfigError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
+        if self.num_classes < 2:
+            raise ModelConfigError(f"num_classes must be at least 2, got {self.num_classes}")
+        if len(self.class_names) != self.num_classes:
+            raise ModelConfigError(
+                f"class_names has {len(self.class_names)} names but num_classes is {self.num_classes}"
+            )
+        if self.embed_dim % self.num_heads:
+            raise ModelConfigError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
+        if self.img_size < 32:
+            raise ModelConfigError(f"img_size must be at least 32, got {self.img_size}")
+        if len(self.dgm_channels) < 2 or self.dgm_output_stride not in (1, 2, 4, 8):
+            raise ModelConfigError("dgm_channels needs at least 2 stages and dgm_output_stride one of 1, 2, 4, 8")
+        if 2 ** len(self.dgm_channels) < self.dgm_output_stride:
+            raise ModelConfigError("dgm_output_stride is coarser than the DGM's deepest stage")
+        if self.motion_size % 4:
+            raise ModelConfigError(f"motion_size must be a multiple of 4, got {self.motion_size}")
+        if tuple(self.region_names) != tuple(r.name for r in AU_REGIONS):
+            raise ModelConfigError(
+                "this model's AU regions differ from frl_core.au_regions: "
+                f"{list(self.region_names)} vs {[r.name for r in AU_REGIONS]}"
+            )
+
+    def to_dict(self) -> dict:
+        """Plain types only (lists for tuples), so it travels in a weights_only checkpoint."""
+        out = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FRLDGTConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelConfigError(f"unknown FRL-DGT config field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+
+# ---------------------------------------------------------------------------------------------- blocks
+
+
+def conv_act(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    """3x3 conv + LeakyReLU, no normalisation (flow estimators regress magnitudes that BN would blur)."""
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.1, inplace=True))
+
+
+def conv_bn_gelu(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.GELU())
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, num_heads: int, drop: float = 0.0) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+        self.drop = drop
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2],
+                                             dropout_p=self.drop if self.training else 0.0)
+        return self.proj(out.transpose(1, 2).reshape(b, n, d))
+
+
+class Block(nn.Module):
+    """Pre-norm Transformer block."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, drop: float = 0.0) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, num_heads, drop)
+        self.norm2 = nn.LayerNorm(dim)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(drop), nn.Linear(hidden, dim),
+                                 nn.Dropout(drop))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+def transformer(dim: int, depth: int, cfg: FRLDGTConfig) -> nn.Sequential:
+    return nn.Sequential(*[Block(dim, cfg.num_heads, cfg.mlp_ratio, cfg.drop) for _ in range(depth)])
+
+
+# ------------------------------------------------------------------------------------------------- DGM
+
+
+def warp(image: torch.Tensor, displacement: torch.Tensor) -> torch.Tensor:
+    """Sample ``image`` at ``x - d(x)``: the onset warped onto the apex by the onset->apex displacement.
+
+    Bilinear ``grid_sample`` on the pixel-centre grid (``align_corners=True``); outside the image the
+    border value is repeated. The grid is computed and sampled in float64 and the result cast back,
+    so a zero displacement returns the image bit for bit (float32 grid normalisation is off by ~1e-5).
+    """
+    b, _, h, w = image.shape
+    d = displacement.double()
+    ys = torch.arange(h, device=image.device, dtype=torch.float64)
+    xs = torch.arange(w, device=image.device, dtype=torch.float64)
+    gx = xs.view(1, 1, w) - d[:, 0]
+    gy = ys.view(1, h, 1) - d[:, 1]
+    grid = torch.stack((gx * (2.0 / max(w - 1, 1)) - 1.0, gy * (2.0 / max(h - 1, 1)) - 1.0), dim=-1)
+    out = F.grid_sample(image.double(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out.to(image.dtype)
+
+
+class DisplacementGenerator(nn.Module):
+    """DGM: onset + apex -> displacement (dx, dy in input pixels) and its bottleneck feature map."""
+
+    def __init__(self, cfg: FRLDGTConfig) -> None:
+        super().__init__()
+        ch = cfg.dgm_channels
+        self.out_stride = cfg.dgm_output_stride
+        self.encoder = nn.ModuleList()
+        cin = 3
+        for i, c in enumerate(ch):
+            # the first stage runs at half the input resolution, where a second conv costs the most
+            layers = [conv_act(cin, c, stride=2)] + ([conv_act(c, c)] if i > 0 else [])
+            self.encoder.append(nn.Sequential(*layers))
+            cin = c
+        # decoder: from the deepest stage up to the stage at the output stride
+        n_up = len(ch) - int(math.log2(self.out_stride)) if self.out_stride > 1 else len(ch)
+        self.decoder = nn.ModuleList()
+        c_prev = ch[-1]
+        for i in range(n_up):
+            level = len(ch) - 2 - i  # skip connection from this encoder stage, -1 = the input itself
+            c_skip = ch[level] if level >= 0 else 3
+            c_out = ch[0]
+            self.decoder.append(conv_act(c_prev + c_skip, c_out))
+            c_prev = c_out
+        self.predict = nn.Conv2d(c_prev, 2, 3, 1, 1)
+        nn.init.normal_(self.predict.weight, std=cfg.dgm_init_std)
+        nn.init.zeros_(self.predict.bias)
+        self.feature_channels = ch[-1]
+
+    def forward(self, onset: torch.Tensor, apex: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.cat(((onset - 0.5) * 4.0, (apex - 0.5) * 4.0, (apex - onset) * 8.0), dim=1)
+        skips = [x]
+        for stage in self.encoder:
+            x = stage(x)
+            skips.append(x)
+        bottleneck = x
+        for i, stage in enumerate(self.decoder):
+            skip = skips[-2 - i]
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = stage(torch.cat((x, skip), dim=1))
+        d = self.predict(x)
+        # predicted in input pixels at 1/out_stride resolution: upsampling keeps the values
+        d = F.interpolate(d, size=onset.shape[-2:], mode="bilinear", align_corners=False)
+        return d, bottleneck
+
+
+# ------------------------------------------------------------------------------------- fusion trunk
+
+
+def region_sampling_grid(region_grid: int) -> torch.Tensor:
+    """``(R * k, k, 2)`` grid_sample coordinates (align_corners=False) of each AU region's k x k lattice."""
+    size = 1000
+    boxes = torch.as_tensor(canonical_region_boxes(size) / size, dtype=torch.float32)  # (R, 4) in [0, 1]
+    k = region_grid
+    steps = (torch.arange(k, dtype=torch.float32) + 0.5) / k  # cell centres inside the box
+    grids = []
+    for x0, y0, x1, y1 in boxes.tolist():
+        xs = x0 + (x1 - x0) * steps
+        ys = y0 + (y1 - y0) * steps
+        gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+        grids.append(torch.stack((gx, gy), dim=-1) * 2.0 - 1.0)
+    return torch.cat(grids, dim=0)
+
+
+class FuBAttn(nn.Module):
+    """Merge the local, global and full-face region tokens into one feature vector.
+
+    ``fu_b_attn``: linear fusion of the three streams per region, then one attention pass.
+    ``concat_after_attn``: one attention pass per stream, class tokens concatenated, then linear fusion.
+    """
+
+    def __init__(self, cfg: FRLDGTConfig, num_regions: int) -> None:
+        super().__init__()
+        d = cfg.embed_dim
+        self.mode = cfg.fusion
+        if self.mode == "fu_b_attn":
+            self.linear_fusion = nn.Linear(3 * d, d)
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+            self.region_embed = nn.Parameter(torch.zeros(1, num_regions, d))
+            self.blocks = transformer(d, cfg.depth_fusion, cfg)
+            nn.init.trunc_normal_(self.region_embed, std=0.02)
+            nn.init.trunc_normal_(self.cls_token, std=0.02)
+        else:
+            self.cls_tokens = nn.Parameter(torch.zeros(3, 1, d))
+            self.region_embeds = nn.Parameter(torch.zeros(3, num_regions, d))
+            self.stream_blocks = nn.ModuleList([transformer(d, cfg.depth_fusion, cfg) for _ in range(3)])
+            self.linear_fusion = nn.Linear(3 * d, d)
+            nn.init.trunc_normal_(self.region_embeds, std=0.02)
+            nn.init.trunc_normal_(self.cls_tokens, std=0.02)
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, local: torch.Tensor, global_: torch.Tensor, full: torch.Tensor) -> torch.Tensor:
+        b = local.shape[0]
+        if self.mode == "fu_b_attn":
+            z = self.linear_fusion(torch.cat((local, global_, full), dim=-1)) + self.region_embed
+            z = self.blocks(torch.cat((self.cls_token.expand(b, -1, -1), z), dim=1))
+            return self.norm(z[:, 0])
+        outs = []
+        for i, (stream, blocks) in enumerate(zip((local, global_, full), self.stream_blocks)):
+            z = torch.cat((self.cls_tokens[i].expand(b, -1, -1), stream + self.region_embeds[i]), dim=1)
+            outs.append(blocks(z)[:, 0])
+        return self.norm(self.linear_fusion(torch.cat(outs, dim=-1)))
+
+
+class FusionTrunk(nn.Module):
+    """Motion map (B, 3, M, M) -> fused feature vector (B, D): local, global and full-face fusion."""
+
+    def __init__(self, cfg: FRLDGTConfig) -> None:
+        super().__init__()
+        d = cfg.embed_dim
+        self.num_regions = len(AU_REGIONS)
+        self.k = cfg.region_grid
+        self.full_grid = cfg.full_face_grid
+        self.stem = nn.Sequential(conv_bn_gelu(3, d // 2, stride=2), conv_bn_gelu(d // 2, d, stride=2))
+        self.register_buffer("region_grid", region_sampling_grid(cfg.region_grid), persistent=False)
+        self.local_pos = nn.Parameter(torch.zeros(1, 1, self.k * self.k, d))
+        self.local_region = nn.Parameter(torch.zeros(1, self.num_regions, 1, d))
+        self.local_blocks = transformer(d, cfg.depth_local, cfg)
+        self.local_norm = nn.LayerNorm(d)
+        self.global_pos = nn.Parameter(torch.zeros(1, self.num_regions, d))
+        self.global_blocks = transformer(d, cfg.depth_global, cfg)
+        self.global_norm = nn.LayerNorm(d)
+        self.full_pos = nn.Parameter(torch.zeros(1, self.full_grid * self.full_grid, d))
+        self.full_blocks = transformer(d, cfg.depth_full, cfg)
+        self.full_norm = nn.LayerNorm(d)
+        self.fusion = FuBAttn(cfg, self.num_regions)
+        self.summary = nn.Linear(d, d) if cfg.conv_summary else None
+        for p in (self.local_pos, self.local_region, self.global_pos, self.full_pos):
+            nn.init.trunc_normal_(p, std=0.02)
+
+    def sample_regions(self, fmap: torch.Tensor) -> torch.Tensor:
+        """(B, D, h, w) -> (B, R, k*k, D) bilinear samples on each region's lattice."""
+        b, d = fmap.shape[:2]
+        grid = self.region_grid.to(fmap.dtype).unsqueeze(0).expand(b, -1, -1, -1)
+        s = F.grid_sample(fmap, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        return s.reshape(b, d, self.num_regions, self.k * self.k).permute(0, 2, 3, 1)
+
+    def forward(self, motion: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        fmap = self.stem(motion)
+        if extra is not None:
+            fmap = fmap + extra
+        b, d = fmap.shape[:2]
+        # local fusion: patch tokens within each region
+        local = self.sample_regions(fmap) + self.local_pos + self.local_region
+        local = self.local_blocks(local.reshape(b * self.num_regions, self.k * self.k, d))
+        local = self.local_norm(local.mean(dim=1)).reshape(b, self.num_regions, d)
+        # global fusion: one token per region
+        global_ = self.global_norm(self.global_blocks(local + self.global_pos))
+        # full-face fusion: whole-face patch tokens, read back per region
+        g = self.full_grid
+        full = F.adaptive_avg_pool2d(fmap, g).flatten(2).transpose(1, 2) + self.full_pos
+        full = self.full_norm(self.full_blocks(full))
+        full = self.sample_regions(full.transpose(1, 2).reshape(b, d, g, g)).mean(dim=2)
+        fused = self.fusion(local, global_, full)
+        if self.summary is not None:
+            fused = fused + self.summary(fmap.mean(dim=(2, 3)))
+        return fused
+
+
+# ------------------------------------------------------------------------------------------ losses
+
+
+class FRLDGT(nn.Module):
+    """The FRL-DGT network; ``model(onset, apex)`` in pair mode, ``model(flow)`` in flow mode -> logits."""
+
+    def __init__(self, config: FRLDGTConfig | None = None) -> None:
+        super().__init__()
+        cfg = config or FRLDGTConfig()
+        self.config = cfg
+        self.dgm: DisplacementGenerator | None = None
+        self.dgm_proj: nn.Module | None = None
+        if cfg.input_mode == "pair":
+            self.dgm = DisplacementGenerator(cfg)
+            if cfg.dgm_features_to_trunk:
+                self.dgm_proj = nn.Conv2d(self.dgm.feature_channels, cfg.embed_dim, 1)
+                nn.init.zeros_(self.dgm_proj.weight)
+                nn.init.zeros_(self.dgm_proj.bias)
+        self.trunk = FusionTrunk(cfg)
+        self.head_drop = nn.Dropout(cfg.head_drop)
+        self.head = nn.Linear(cfg.embed_dim, cfg.num_classes)
+        self.num_features = cfg.embed_dim
+        self.variant = "custom"
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.config.class_names
+
+    @property
+    def input_mode(self) -> str:
+        return self.config.input_mode
+
+    def _check_inputs(self, x: torch.Tensor, apex: torch.Tensor | None) -> None:
+        cfg = self.config
+        if cfg.input_mode == "flow":
+            if apex is not None:
+                raise ValueError("this model is in flow mode: call model(flow), not model(onset, apex)")
+            if x.dim() != 4 or x.shape[1] != 3:
+                raise ValueError(f"flow mode expects a (B, 3, H, W) flow image, got shape {tuple(x.shape)}")
+            return
+        if apex is None:
+            raise ValueError("this model is in pair mode: call model(onset, apex)")
+        if x.dim() != 4 or x.shape[1] != 1 or apex.shape != x.shape:
+            raise ValueError(
+                f"pair mode expects onset and apex of the same (B, 1, H, W) shape, got {tuple(x.shape)} "
+                f"and {tuple(apex.shape)}"
+            )
+        if min(x.shape[-2:]) < 2 ** len(cfg.dgm_channels):
+            raise ValueError(f"faces of {tuple(x.shape[-2:])} pixels are too small for the DGM")
+
+    def motion_from_displacement(self, displacement: torch.Tensor) -> torch.Tensor:
+        """(dx, dy, |d|) in ``motion_gain`` x fraction of the face width, pooled to ``motion_size``."""
+        w = displacement.shape[-1]
+        d = displacement * (self.config.motion_gain / w)
+        mag = torch.sqrt((d * d).sum(dim=1, keepdim=True) + 1e-6)
+        return F.adaptive_avg_pool2d(torch.cat((d, mag), dim=1), self.config.motion_size)
+
+    def motion_from_flow(self, flow: torch.Tensor) -> torch.Tensor:
+        m = self.config.motion_size
+        x = (flow - 0.5) * 2.0
+        if x.shape[-2:] != (m, m):
+            x = F.interpolate(x, size=(m, m), mode="bilinear", align_corners=False)
+        return x
+
+    def jitter(self, motion: torch.Tensor) -> torch.Tensor:
+        """Training-time random shift and scale of the motion map, up to ``motion_jitter`` of its side."""
+        b = motion.shape[0]
+        j = self.config.motion_jitter
+        scale = 1.0 + (torch.rand(b, device=motion.device) * 2 - 1) * j
+        shift = (torch.rand(b, 2, device=motion.device) * 2 - 1) * (2 * j)
+        theta = torch.zeros(b, 2, 3, device=motion.device, dtype=motion.dtype)
+        theta[:, 0, 0] = scale
+        theta[:, 1, 1] = scale
+        theta[:, :, 2] = shift
+        grid = F.affine_grid(theta, list(motion.shape), align_corners=False)
+        return F.grid_sample(motion, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+    def forward_features(self, x: torch.Tensor, apex: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+        """``features`` (B, D), ``displacement`` (B, 2, H, W) in pixels or None in flow mode, ``motion``."""
+        self._check_inputs(x, apex)
+        extra = None
+        if self.dgm is None:
+            displacement = None
+            motion = self.motion_from_flow(x)
+        else:
+            displacement, bottleneck = self.dgm(x, apex)
+            motion = self.motion_from_displacement(displacement)
+            if self.dgm_proj is not None:
+                extra = F.adaptive_avg_pool2d(self.dgm_proj(bottleneck), self.config.motion_size // 4)
+        if self.training and self.config.motion_jitter > 0:
+            motion = self.jitter(motion)
+        features = self.trunk(motion, extra)
+        return {"features": features, "displacement": displacement, "motion": motion}
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(self.head_drop(features))
+
+    def forward(self, x: torch.Tensor, apex: torch.Tensor | None = None) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x, apex)["features"])
+
+    def training_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Weighted losses of one batch; ``total`` is what to backpropagate."""
+        from frl_core.models.losses import displacement_losses
+
+        cfg = self.config
+        if cfg.input_mode == "flow":
+            if "flow" not in batch:
+                raise KeyError("a flow-mode batch needs a 'flow' tensor")
+            out = self.forward_features(batch["flow"])
+        else:
+            if "onset" not in batch or "apex" not in batch:
+                raise KeyError("a pair-mode batch needs 'onset' and 'apex' tensors")
+            out = self.forward_features(batch["onset"], batch["apex"])
+        logits = self.forward_head(out["features"])
+        ce = F.cross_entropy(logits, batch["label"], label_smoothing=cfg.label_smoothing)
+        losses = {"classification": ce}
+        total = cfg.classification_weight * ce
+        if out["displacement"] is not None:
+            parts = displacement_losses(batch["onset"], batch["apex"], out["displacement"], cfg,
+                                        teacher_flow=batch.get("teacher_flow"))
+            for name, (weight, value) in parts.items():
+                losses[name] = value
+                total = total + weight * value
+        losses["total"] = total
+        return losses

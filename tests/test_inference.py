@@ -1,0 +1,70 @@
+"""The engine's recogniser: batched pairs of any size in, labels, probabilities and displacements out."""
+
+import numpy as np
+import pytest
+import torch
+
+from frl_core.models import create_model
+from frl_core.models import inference
+from frl_core.models.checkpoint import CheckpointError, save_checkpoint
+from frl_core.models.inference import DeviceError, Recognizer
+
+
+def faces(n, seed=0, size=(90, 80)):
+    rng = np.random.default_rng(seed)
+    return [(rng.integers(0, 256, size, dtype=np.uint8), rng.integers(0, 256, size, dtype=np.uint8))
+            for _ in range(n)]
+
+
+def test_recognize_batches_any_face_size_into_results():
+    torch.manual_seed(0)
+    rec = Recognizer.from_model(create_model("frl_dgt_small", img_size=64), device="cpu")
+    assert rec.device_name == "CPU" and rec.input_size == 64
+    assert rec.class_names == ("negative", "positive", "surprise")
+    pairs = faces(5) + faces(2, seed=1, size=(40, 40))
+    results = rec.recognize(pairs)
+    assert len(results) == 7
+    for r in results:
+        assert r.label in rec.class_names
+        assert set(r.probabilities) == set(rec.class_names)
+        assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+        assert r.label == max(r.probabilities, key=r.probabilities.get)
+        assert r.displacement.shape == (2, 64, 64) and r.displacement.dtype == np.float32
+    one_by_one = [rec.recognize([p])[0] for p in pairs[:3]]
+    for a, b in zip(results[:3], one_by_one):
+        assert a.probabilities == pytest.approx(b.probabilities, abs=1e-5)
+    assert rec.recognize([]) == []
+
+
+def test_from_checkpoint_uses_the_saved_class_names(tmp_path):
+    names = ("anger", "happiness", "contempt", "surprise", "other")
+    model = create_model("frl_dgt_small", img_size=48, num_classes=5, class_names=names)
+    path = save_checkpoint(model, tmp_path / "samm.pt", metadata={})
+    rec = Recognizer.from_checkpoint(path, device="cpu")
+    assert rec.class_names == names and rec.input_size == 48
+    assert rec.recognize(faces(1))[0].label in names
+
+
+def test_missing_default_weights_say_how_to_make_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(inference, "default_checkpoint_path", lambda: tmp_path / "frl_dgt_pair.pt")
+    with pytest.raises(FileNotFoundError, match="not there yet") as info:
+        Recognizer.from_checkpoint(None, device="cpu")
+    assert isinstance(info.value, CheckpointError)
+    assert info.value.filename == str(tmp_path / "frl_dgt_pair.pt")
+
+
+def test_flow_models_and_bad_inputs_are_refused():
+    with pytest.raises(CheckpointError, match="flow-mode"):
+        Recognizer.from_model(create_model("frl_dgt_small", input_mode="flow"))
+    rec = Recognizer.from_model(create_model("frl_dgt_small", img_size=48), device="cpu")
+    with pytest.raises(ValueError, match="uint8"):
+        rec.recognize([(np.zeros((48, 48), np.float32), np.zeros((48, 48), np.float32))])
+    with pytest.raises(DeviceError, match="unknown device"):
+        Recognizer.from_model(create_model("frl_dgt_small"), device="tpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_asking_for_cuda_without_a_gpu_is_a_clear_error():
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        Recognizer.from_model(create_model("frl_dgt_small"), device="cuda")
+    assert Recognizer.from_model(create_model("frl_dgt_small"), device="auto").device_name == "CPU"
