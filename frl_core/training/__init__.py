@@ -1,0 +1,1 @@
+"""LOSO training and evaluation (``python main.py train`` / ``python main.py evaluate``)."""

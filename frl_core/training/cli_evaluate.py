@@ -1,0 +1,167 @@
+"""``python main.py evaluate``: describe a checkpoint, score per-fold weights, or summarise a LOSO run.
+
+    python main.py evaluate assets/weights/frl_dgt_pair.pt          # what is this file? (its model card)
+    python main.py evaluate --fold-weights ../shared/peers/ststnet_weights --model ststnet
+    python main.py evaluate --fold-weights runs/x/seed_1/checkpoints  # FRL-DGT fold checkpoints
+    python main.py evaluate --run runs/megc2019_flow                  # pooled figures of a (partial) run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from frl_core.training.cli_train import add_common_arguments, resolve_config, user_errors
+from frl_core.training.loso import STSTNetClassifier, TrainingError, make_folds, predict, resolve_device, summarise
+from frl_core.training.samples import SampleSet, load_samples
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", nargs="?", help="a checkpoint file: print what it is")
+    add_common_arguments(parser)
+    parser.add_argument("--fold-weights", help="folder with one weights file per held-out subject (<subject>.pth/.pt)")
+    parser.add_argument("--run", help="a LOSO output folder: print its pooled figures from the saved predictions")
+    parser.add_argument("--per-fold", action="store_true", help="also print per-fold figures")
+    parser.add_argument("--json", dest="json_out", help="also write the report as JSON here")
+
+
+def describe_checkpoint(path: Path) -> str:
+    """The metadata / model card a checkpoint carries, as text."""
+    from frl_core.models.checkpoint import load_checkpoint
+
+    model, metadata = load_checkpoint(path, device="cpu")
+    n_params = sum(p.numel() for p in model.parameters())
+    lines = [f"checkpoint {path} ({path.stat().st_size / 1e6:.2f} MB, {n_params / 1e6:.2f} M parameters)",
+             f"model class {type(model).__name__}"]
+    cfg = getattr(model, "config", None)
+    if cfg is not None:
+        lines.append(f"config {cfg}")
+    for key, value in metadata.items():
+        text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+        lines.append(f"{key}: {text}")
+    if metadata.get("semi_synthetic"):
+        lines.append("NOTE: trained on semi-synthetic onset/apex pairs; its LOSO figures are semi-synthetic")
+    return "\n".join(lines)
+
+
+def _load_fold_model(path: Path, model_name: str | None, num_classes: int, device: torch.device) -> torch.nn.Module:
+    if model_name == "ststnet":
+        model = STSTNetClassifier(num_classes=num_classes)
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+        model.net.load_state_dict(state)
+        return model.to(device).eval()
+    from frl_core.models.checkpoint import load_checkpoint
+
+    model, _ = load_checkpoint(path, device=str(device))
+    return model.eval()
+
+
+def evaluate_fold_weights(
+    samples: SampleSet,
+    weights_dir: Path,
+    config: dict[str, Any],
+    device: torch.device,
+) -> dict[str, Any]:
+    """Each fold's weights predict only its own held-out subject; UF1/UAR on the pooled predictions."""
+    weights_dir = Path(weights_dir)
+    if not weights_dir.is_dir():
+        raise TrainingError(f"no folder of fold weights at {weights_dir}")
+    records = []
+    missing = []
+    for fold in make_folds(samples.subjects, list(config["protocol"].get("subjects") or [])):
+        files = [weights_dir / f"{fold.test_subject}{ext}" for ext in (".pth", ".pt")]
+        path = next((f for f in files if f.is_file()), None)
+        if path is None:
+            missing.append(fold.test_subject)
+            continue
+        model = _load_fold_model(path, config["model"].get("name"), len(samples.class_names), device)
+        probs = predict(model, samples, fold.test_indices, config, device)
+        records.append({"subject": fold.test_subject, "indices": fold.test_indices.tolist(),
+                        "y_true": samples.labels[fold.test_indices].tolist(), "y_pred": probs.argmax(1).tolist()})
+    if not records:
+        raise TrainingError(f"{weights_dir} holds no <subject>.pth / .pt file for any fold of the protocol")
+    report = summarise(samples, records)
+    report.update({"protocol": config["protocol"]["name"], "input_mode": config["model"].get("input_mode", "flow"),
+                   "weights": str(weights_dir), "missing_folds": missing, "seed": None,
+                   "semi_synthetic": bool(config["model"].get("input_mode") == "pair" and samples.semi_synthetic)})
+    return report
+
+
+def _reports_of_run(run_dir: Path) -> list[dict[str, Any]]:
+    """Recompute every seed's report from its saved fold predictions (works on unfinished runs too)."""
+    from frl_core.training.config import load_config
+
+    seed_dirs = sorted(p for p in run_dir.glob("seed_*") if p.is_dir()) or [run_dir]
+    reports = []
+    for seed_dir in seed_dirs:
+        fold_files = sorted((seed_dir / "folds").glob("*.json"))
+        if not fold_files:
+            continue
+        config = load_config(seed_dir / "config.resolved.toml")
+        records = [json.loads(f.read_text()) for f in fold_files]
+        records.sort(key=lambda r: r["fold"])
+        samples = load_samples(config["protocol"], "flow", 28)
+        report = summarise(samples, records)
+        report.update({"protocol": config["protocol"]["name"], "input_mode": config["model"].get("input_mode"),
+                       "seed": records[0].get("seed"),
+                       "semi_synthetic": config["model"].get("input_mode") == "pair" and config["protocol"]["name"] == "megc2019-loso",
+                       "train_seconds_all_folds": round(sum(r.get("train_seconds") or 0 for r in records), 2)})
+        reports.append(report)
+    if not reports:
+        raise TrainingError(f"{run_dir} holds no finished fold (expected seed_*/folds/*.json)")
+    return reports
+
+
+def run(args: argparse.Namespace) -> int:
+    from frl_core.training.report import format_report, format_seed_summary
+
+    try:
+        if args.checkpoint and not args.fold_weights:
+            path = Path(args.checkpoint)
+            if not path.is_file():
+                print(f"error: checkpoint file not found: {path}", file=sys.stderr)
+                return 2
+            print(describe_checkpoint(path))
+            return 0
+        if args.run:
+            reports = _reports_of_run(Path(args.run))
+            for report in reports:
+                print(format_report(report, per_fold=args.per_fold))
+            if len(reports) > 1:
+                from frl_core.training.loso import combine_seeds
+
+                print(format_seed_summary(combine_seeds(reports), reports[0]["semi_synthetic"]))
+            if args.json_out:
+                Path(args.json_out).write_text(json.dumps(reports, indent=2))
+            return 0
+        if args.fold_weights:
+            config = resolve_config(args)
+            device = resolve_device(args.device)
+            samples = load_samples(config["protocol"], config["model"].get("input_mode", "flow"),
+                                   int(config["model"].get("img_size", 224)))
+            report = evaluate_fold_weights(samples, Path(args.fold_weights), config, device)
+            print(format_report(report, per_fold=args.per_fold))
+            if report["missing_folds"]:
+                print(f"no weights for {len(report['missing_folds'])} fold(s): {', '.join(report['missing_folds'])}")
+            if args.json_out:
+                Path(args.json_out).write_text(json.dumps(report, indent=2, default=_json_default))
+            return 0
+        print("error: give a checkpoint file, --fold-weights DIR or --run DIR (see --help)", file=sys.stderr)
+        return 2
+    except user_errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(type(value).__name__)

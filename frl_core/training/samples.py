@@ -1,0 +1,166 @@
+"""The inputs of a protocol held in memory, and the batches the LOSO loop feeds to a model.
+
+Two sources: the MEGC2019 composite (flow images, apex faces; pair mode uses semi-synthetic pseudo-onsets,
+see frl_core.data.pairs) and the raw datasets (real onset and apex frames read from their folders; flow mode
+computes a MEGC2019-style flow image from them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from frl_core.data.common import DatasetError
+from frl_core.data.pairs import MEASURED_PEAK_PX, SEMI_SYNTHETIC_LABEL, make_pair, random_peak
+
+PROTOCOLS: dict[str, str] = {
+    "megc2019-loso": "MEGC2019 composite (SMIC + CASME II + SAMM), 3 classes, 68 LOSO folds",
+    "casme2-5class-loso": "CASME II raw frames, 5 classes, 26 LOSO folds (needs the licensed dataset)",
+    "samm-5class-loso": "SAMM raw frames, 5 classes, 28 LOSO folds (needs the licensed dataset)",
+}
+
+
+@dataclass
+class SampleSet:
+    """Every clip of a protocol: labels, subjects, source dataset, and the arrays the models read."""
+
+    class_names: tuple[str, ...]
+    labels: np.ndarray
+    subjects: list[str]
+    datasets: list[str]
+    keys: list[str]
+    flows: np.ndarray  # uint8 (N, 28, 28, 3), OpenCV channel order
+    apexes: np.ndarray | None = None  # uint8 (N, S, S) grayscale faces
+    onsets: np.ndarray | None = None  # uint8 (N, S, S); None -> semi-synthetic pseudo-onsets
+    data_label: str = "real"
+    _eval_pairs: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    _flow_tensor: torch.Tensor | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def flow_tensor(self) -> torch.Tensor:
+        """All flow images as the contract's float32 (N, 3, 28, 28) in [0, 1], converted once."""
+        if self._flow_tensor is None:
+            self._flow_tensor = torch.from_numpy(
+                np.ascontiguousarray(self.flows.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+            )
+        return self._flow_tensor
+
+    @property
+    def semi_synthetic(self) -> bool:
+        return self.onsets is None
+
+    def subject_order(self) -> list[str]:
+        return list(dict.fromkeys(self.subjects))
+
+
+def load_samples(protocol: dict, input_mode: str, img_size: int) -> SampleSet:
+    """Load a protocol's clips. protocol: the config's [protocol] table (name, data_root, frames_root)."""
+    from frl_core.paths import default_data_root
+
+    name = protocol.get("name", "")
+    if name not in PROTOCOLS:
+        raise DatasetError(f"unknown protocol {name!r}; choose one of: {', '.join(PROTOCOLS)}")
+    data_root = Path(protocol.get("data_root") or default_data_root())
+    if name == "megc2019-loso":
+        from frl_core.data.megc2019 import Megc2019
+
+        ds = Megc2019(data_root)
+        apexes = None
+        if input_mode == "pair":
+            apexes = ds.apexes
+            if apexes.shape[1] != img_size:
+                import cv2
+
+                apexes = np.stack([cv2.resize(a, (img_size, img_size), interpolation=cv2.INTER_AREA) for a in apexes])
+        return SampleSet(
+            class_names=ds.class_names,
+            labels=ds.labels,
+            subjects=ds.subjects,
+            datasets=[c.dataset for c in ds.clips],
+            keys=[c.key for c in ds.clips],
+            flows=ds.flows,
+            apexes=apexes,
+            onsets=None,
+            data_label=SEMI_SYNTHETIC_LABEL if input_mode == "pair" else "real (published MEGC2019 flow images)",
+        )
+    from frl_core.data.raw import load_raw_protocol
+
+    frames_root = protocol.get("frames_root") or ""
+    if not frames_root:
+        raise DatasetError(f"protocol {name} reads the raw dataset's frames: set protocol.frames_root")
+    return load_raw_protocol(name, data_root, Path(frames_root), img_size)
+
+
+def _hflip_flow(flow: torch.Tensor) -> torch.Tensor:
+    """Mirror a batch of MEGC2019 flow tensors (B,3,H,W) in [0,1].
+
+    Mirroring negates u; with per-image min-max normalisation -u maps exactly to 1 - u_n. v and the
+    strain (a magnitude) are unchanged. Channel 2 is u in OpenCV's order.
+    """
+    out = torch.flip(flow, dims=[3]).clone()
+    out[:, 2] = 1.0 - out[:, 2]
+    return out
+
+
+def make_batch(
+    samples: SampleSet,
+    indices: np.ndarray,
+    input_mode: str,
+    img_size: int,
+    train: bool,
+    rng: np.random.Generator | None,
+    hflip: bool = False,
+) -> dict[str, torch.Tensor]:
+    """The batch dict of the model contract: label + flow, or label + onset/apex (+ teacher_flow)."""
+    batch: dict[str, torch.Tensor] = {"label": torch.from_numpy(samples.labels[indices].astype(np.int64))}
+    flip = None
+    if train and hflip and rng is not None:
+        flip = torch.from_numpy(rng.random(len(indices)) < 0.5)
+    if input_mode == "flow":
+        flow = samples.flow_tensor()[torch.from_numpy(np.asarray(indices, dtype=np.int64))]
+        if flip is not None and flip.any():
+            flow[flip] = _hflip_flow(flow[flip])
+        batch["flow"] = flow
+        return batch
+    if samples.apexes is None:
+        raise DatasetError("pair mode needs apex faces; the samples were loaded for flow mode")
+    onsets, apexes, teachers = [], [], []
+    for i in indices:
+        i = int(i)
+        if samples.onsets is not None:
+            onsets.append(samples.onsets[i])
+            apexes.append(samples.apexes[i])
+            continue
+        if train and rng is not None:
+            onset, apex, disp = make_pair(samples.apexes[i], samples.flows[i], img_size, random_peak(rng))
+        else:
+            if i not in samples._eval_pairs:
+                samples._eval_pairs[i] = make_pair(samples.apexes[i], samples.flows[i], img_size, MEASURED_PEAK_PX)
+            onset, apex, disp = samples._eval_pairs[i]
+        onsets.append(onset)
+        apexes.append(apex)
+        teachers.append(disp)
+    batch["onset"] = torch.from_numpy(np.stack(onsets).astype(np.float32)[:, None] / 255.0)
+    batch["apex"] = torch.from_numpy(np.stack(apexes).astype(np.float32)[:, None] / 255.0)
+    if teachers:
+        batch["teacher_flow"] = torch.from_numpy(np.stack(teachers))
+    if flip is not None and flip.any():
+        for key in ("onset", "apex"):
+            batch[key][flip] = torch.flip(batch[key][flip], dims=[3])
+        if "teacher_flow" in batch:
+            t = torch.flip(batch["teacher_flow"][flip], dims=[3])
+            t[:, 0] = -t[:, 0]
+            batch["teacher_flow"][flip] = t
+    return batch
+
+
+def model_inputs(batch: dict[str, torch.Tensor], input_mode: str, device: torch.device) -> tuple:
+    """Positional inputs of model(...) for a batch: (flow,) or (onset, apex)."""
+    if input_mode == "flow":
+        return (batch["flow"].to(device),)
+    return (batch["onset"].to(device), batch["apex"].to(device))

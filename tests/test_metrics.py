@@ -1,0 +1,46 @@
+"""UF1/UAR as the MEGC2019 protocol defines them: pooled predictions, per-class F1/recall, plain class mean."""
+
+import numpy as np
+import pytest
+
+from frl_core.metrics import confusion_matrix, score, uar, uf1
+
+
+def test_hand_computed_example():
+    # negative: TP 2, FP 1, FN 1 -> F1 4/6, recall 2/3; positive: TP 1, FP 1, FN 0 -> F1 2/3, recall 1;
+    # surprise: TP 1, FP 0, FN 1 -> F1 2/3, recall 1/2.
+    y_true = [0, 0, 0, 1, 2, 2]
+    y_pred = [0, 0, 1, 1, 2, 0]
+    s = score(y_true, y_pred)
+    assert s.confusion.tolist() == [[2, 1, 0], [0, 1, 0], [1, 0, 1]]
+    assert s.uf1 == pytest.approx((4 / 6 + 2 / 3 + 2 / 3) / 3)
+    assert s.uar == pytest.approx((2 / 3 + 1 + 0.5) / 3)
+    assert s.accuracy == pytest.approx(4 / 6)
+
+
+def test_pooled_is_not_the_mean_of_folds():
+    # Two folds; the pooled figure differs from the average of per-fold figures, and the protocol wants pooled.
+    fold_a = ([0, 0, 1], [0, 0, 0])
+    fold_b = ([2, 2, 1], [2, 1, 1])
+    pooled = score(fold_a[0] + fold_b[0], fold_a[1] + fold_b[1])
+    mean_of_folds = np.mean([score(*fold_a).uf1, score(*fold_b).uf1])
+    assert pooled.uf1 != pytest.approx(mean_of_folds)
+    cm = confusion_matrix(fold_a[0], fold_a[1], 3) + confusion_matrix(fold_b[0], fold_b[1], 3)
+    assert pooled.uf1 == pytest.approx(uf1(cm))
+
+
+def test_classes_absent_from_a_fold_are_left_out_of_its_mean():
+    s = score([0, 0], [0, 0])
+    assert s.uf1 == 1.0 and s.uar == 1.0
+    # A class predicted but absent from the truth has F1 0 (it counts) but no recall (it does not).
+    s = score([0, 0], [0, 1])
+    assert s.uf1 == pytest.approx((2 / 3 + 0) / 2)
+    assert s.uar == pytest.approx(0.5)
+
+
+def test_bad_labels_are_rejected():
+    with pytest.raises(ValueError):
+        confusion_matrix([0, 3], [0, 1], 3)
+    with pytest.raises(ValueError):
+        confusion_matrix([0, 1], [0], 3)
+    assert uar(np.zeros((3, 3), dtype=int)) == 0.0

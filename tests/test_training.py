@@ -1,0 +1,179 @@
+"""LOSO training: fold integrity, a quick CI subset run, determinism, resume, config and CLI behaviour."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from frl_core.data.megc2019 import Megc2019
+from frl_core.training import cli_evaluate, cli_train, loso
+from frl_core.training.config import ConfigError, load_config, parse_override
+from frl_core.training.loso import TrainingError, check_disjoint, make_folds, run_loso
+from frl_core.training.samples import load_samples
+
+QUICK_SUBJECTS = ["sub01", "s01", "006"]  # one small fold from each source dataset
+
+
+def _config(data_root, out_dir, **train):
+    config = load_config(None)
+    config["protocol"]["data_root"] = str(data_root)
+    config["protocol"]["subjects"] = list(QUICK_SUBJECTS[:2])
+    config["model"] = {"name": "ststnet", "input_mode": "flow"}
+    config["train"].update({"epochs": 2, "batch_size": 64, "threads": 1, **train})
+    config["output"]["dir"] = str(out_dir)
+    return config
+
+
+@pytest.fixture(scope="module")
+def samples(data_root):
+    return load_samples({"name": "megc2019-loso", "data_root": str(data_root)}, "flow", 28)
+
+
+def test_no_subject_is_in_both_train_and_test_of_any_fold(data_root):
+    subjects = Megc2019(data_root).subjects
+    folds = make_folds(subjects)
+    assert len(folds) == 68
+    arr = np.asarray(subjects)
+    for fold in folds:
+        assert set(arr[fold.test_indices]) == {fold.test_subject}
+        assert fold.test_subject not in set(arr[fold.train_indices])
+        assert len(fold.train_indices) + len(fold.test_indices) == len(subjects)
+    assert sorted(np.concatenate([f.test_indices for f in folds]).tolist()) == list(range(len(subjects)))
+    check_disjoint(folds, subjects)
+    leaky = loso.Fold(0, "sub01", np.arange(len(subjects)), folds[0].test_indices)
+    with pytest.raises(TrainingError, match="both train and test"):
+        check_disjoint([leaky], subjects)
+
+
+def test_quick_subset_run_is_deterministic_and_reports(data_root, samples, tmp_path):
+    reports = []
+    for name in ("a", "b"):
+        config = _config(data_root, tmp_path / name)
+        reports.append(run_loso(config, tmp_path / name, torch.device("cpu"), seed=3, show_progress=False, samples=samples))
+    a, b = reports
+    assert a["folds_done"] == 2 and a["pooled"]["n"] == len(samples.keys) - sum(
+        1 for s in samples.subjects if s not in QUICK_SUBJECTS[:2])
+    assert set(a["per_dataset"]) == {"casme2", "smic"}
+    assert np.asarray(a["pooled"]["confusion"]).sum() == a["pooled"]["n"]
+    fold = json.loads((tmp_path / "a" / "folds" / "sub01.json").read_text())
+    assert "sub01" not in fold["train_subjects"] and len(fold["train_subjects"]) == 67
+    other = json.loads((tmp_path / "b" / "folds" / "sub01.json").read_text())
+    assert fold["probabilities"] == other["probabilities"]  # same seed, same numbers on CPU
+    assert (tmp_path / "a" / "config.resolved.toml").is_file() and (tmp_path / "a" / "report.json").is_file()
+
+
+def test_resume_after_an_interrupt_reuses_finished_folds(data_root, samples, tmp_path, monkeypatch):
+    config = _config(data_root, tmp_path, epochs=1)
+    config["protocol"]["subjects"] = list(QUICK_SUBJECTS)
+    real_train = loso.train_model
+    calls = []
+
+    def interrupted_after_one_fold(*args, **kwargs):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(loso, "train_model", interrupted_after_one_fold)
+    with pytest.raises(KeyboardInterrupt):
+        run_loso(config, tmp_path, torch.device("cpu"), seed=1, show_progress=False, samples=samples)
+    done = sorted(p.stem for p in (tmp_path / "folds").glob("*.json"))
+    assert done == ["sub01"]
+    first = (tmp_path / "folds" / "sub01.json").read_text()
+
+    trained = []
+    monkeypatch.setattr(loso, "train_model", lambda *a, **k: trained.append(1) or real_train(*a, **k))
+    report = run_loso(config, tmp_path, torch.device("cpu"), seed=1, show_progress=False, samples=samples)
+    assert len(trained) == 2 and report["folds_done"] == 3
+    assert (tmp_path / "folds" / "sub01.json").read_text() == first
+
+    config["train"]["lr"] = 0.5
+    with pytest.raises(TrainingError, match="different configuration"):
+        run_loso(config, tmp_path, torch.device("cpu"), seed=1, show_progress=False, samples=samples)
+
+
+def _parse(module, argv):
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_cli_train_config_overrides_and_evaluate_run(data_root, tmp_path, capsys):
+    cfg = tmp_path / "quick.toml"
+    cfg.write_text(
+        '[protocol]\nname = "megc2019-loso"\n'
+        f'data_root = "{data_root}"\n'
+        '[model]\nname = "ststnet"\ninput_mode = "flow"\n'
+        '[train]\nepochs = 5\nbatch_size = 64\nthreads = 1\n'
+    )
+    out = tmp_path / "run"
+    args = _parse(cli_train, ["--config", str(cfg), "--set", "train.epochs=1", "--subjects", "sub01",
+                              "--out", str(out), "--no-progress", "--seeds", "1,2"])
+    assert cli_train.run(args) == 0
+    resolved = load_config(out / "config.resolved.toml")
+    assert resolved["train"]["epochs"] == 1 and resolved["train"]["seeds"] == [1, 2]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seeds"] == [1, 2] and "mean" in summary["uf1"]
+    printed = capsys.readouterr().out
+    assert "pooled      UF1" in printed and "over seeds [1, 2]" in printed
+
+    assert cli_evaluate.run(_parse(cli_evaluate, ["--run", str(out)])) == 0
+    assert "pooled      UF1" in capsys.readouterr().out
+
+
+def test_bad_input_gives_one_line_errors(tmp_path, capsys):
+    assert cli_train.run(_parse(cli_train, ["--config", str(tmp_path / "none.toml")])) == 2
+    assert "config file not found" in capsys.readouterr().err
+    assert cli_train.run(_parse(cli_train, ["--protocol", "nope", "--out", str(tmp_path)])) == 2
+    assert "unknown protocol" in capsys.readouterr().err
+    assert cli_evaluate.run(_parse(cli_evaluate, [str(tmp_path / "missing.pt")])) == 2
+    assert "not found" in capsys.readouterr().err
+    with pytest.raises(ConfigError):
+        parse_override("epochs")
+    assert parse_override("train.lr=0.01") == (["train", "lr"], 0.01)
+    assert parse_override("model.name=frl_dgt_base") == (["model", "name"], "frl_dgt_base")
+
+
+def test_frl_dgt_quick_fold_in_flow_and_pair_mode_is_deterministic(data_root, samples, tmp_path):
+    probabilities = {}
+    for mode, run in (("flow", "a"), ("flow", "b"), ("pair", "a")):
+        config = _config(data_root, tmp_path / mode / run, epochs=1, batch_size=32)
+        config["protocol"]["subjects"] = ["sub01"]
+        config["model"] = {"name": "frl_dgt_small", "input_mode": mode, "img_size": 64, "motion_size": 28}
+        data = samples if mode == "flow" else load_samples(config["protocol"], "pair", 64)
+        report = run_loso(config, tmp_path / mode / run, torch.device("cpu"), seed=1, show_progress=False,
+                          samples=data)
+        assert report["folds_done"] == 1 and report["semi_synthetic"] == (mode == "pair")
+        fold = json.loads((tmp_path / mode / run / "folds" / "sub01.json").read_text())
+        probabilities[(mode, run)] = fold["probabilities"]
+    assert probabilities[("flow", "a")] == probabilities[("flow", "b")]
+
+
+def test_evaluate_prints_what_a_checkpoint_is(tmp_path, capsys):
+    from frl_core.models import create_model
+    from frl_core.models.checkpoint import save_checkpoint
+
+    path = tmp_path / "model.pt"
+    save_checkpoint(create_model("frl_dgt_small", input_mode="pair", img_size=64), path,
+                    metadata={"trained_on": "unit test", "semi_synthetic": True})
+    assert cli_evaluate.run(_parse(cli_evaluate, [str(path)])) == 0
+    out = capsys.readouterr().out
+    assert "trained_on: unit test" in out and "semi-synthetic" in out and "FRLDGT" in out
+    path.write_bytes(b"not a checkpoint")
+    assert cli_evaluate.run(_parse(cli_evaluate, [str(path)])) == 2
+    assert capsys.readouterr().err.startswith("error:")
+
+
+def test_every_shipped_config_loads_and_names_a_known_protocol():
+    from pathlib import Path
+
+    from frl_core.training.samples import PROTOCOLS
+
+    configs = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.toml"))
+    assert configs
+    for path in configs:
+        config = load_config(path)
+        assert config["protocol"]["name"] in PROTOCOLS, path.name
+        assert int(config["train"]["epochs"]) > 0 and config["train"]["seeds"], path.name
