@@ -1,0 +1,551 @@
+"""The streaming engine: frames in, per-frame results and recognised micro-expression events out.
+
+One :class:`AnalysisEngine` serves the headless CLI, the benchmark and the GUI. Per frame it tracks
+the face, aligns it onto the canonical template, and feeds the streaming spotter; when the spotter
+completes an interval, the onset and apex faces (kept in a bounded ring buffer, since the interval
+reaches back in time) go to the network, batched when several events are pending. Memory is flat over
+arbitrarily long inputs: nothing per frame is kept beyond the ring buffer.
+
+Threads: the engine has none of its own and is not locked. Create it, feed it and reset it from one
+thread at a time (e.g. the GUI's analysis worker); it may be created in one thread and used in another.
+:class:`LiveRunner` adds a capture thread and a one-slot queue between a source and the engine so
+live analysis drops frames (and counts them) instead of lagging.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from frl_core.faces import FaceConfig, FaceTracker, align_face
+from frl_core.sources import FrameSource, SourceError
+from frl_core.spotting import SpotterConfig, StreamingSpotter
+from frl_core.types import Event, FrameResult
+from frl_core.viz import region_magnitudes
+
+if TYPE_CHECKING:
+    from frl_core.models.inference import Recognizer
+
+STAGES = ("face", "align", "spotting", "recognition")
+
+
+class EngineError(Exception):
+    """The engine cannot start; ``str(err)`` is a one-line message for the user.
+
+    ``reason`` says what to fix: "weights" (missing, damaged or wrong checkpoint) or "device" (e.g.
+    CUDA asked for on a machine without a GPU).
+    """
+
+    def __init__(self, message: str, reason: str = "weights") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class EngineConfig:
+    """Everything that shapes an analysis."""
+
+    fps: float = 30.0
+    """Frame rate of the input; the spotter's windows are in seconds and need it."""
+    face: FaceConfig = field(default_factory=FaceConfig)
+    spotter: SpotterConfig = field(default_factory=SpotterConfig)
+    device: str = "auto"
+    """"auto" (GPU when present), "cpu" or "cuda": where the network runs."""
+    weights: str | Path | None = None
+    """Checkpoint of the recogniser; None means the shipped default weights."""
+    recognize: bool = True
+    """False: spot only; events then carry an optical-flow displacement but no label."""
+    align_size: int = 224
+    """Side of the aligned face crop handed to the spotter and the network."""
+    keep_aligned: bool = False
+    """Attach each frame's aligned crop to its FrameResult (for views); off keeps results light."""
+    recognition_batch: int = 1
+    """Recognise once this many events are pending (all remaining at flush). 1 = as soon as spotted."""
+    ring_margin: int = 8
+    """Extra aligned faces kept beyond the spotter's look-back, so an interval never misses its onset."""
+
+
+@dataclass
+class EngineStats:
+    """Counters and per-stage seconds since the last reset (the benchmark reads them)."""
+
+    frames: int = 0
+    faces: int = 0
+    events: int = 0
+    recognised: int = 0
+    recognition_batches: int = 0
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+
+class AlignedRing:
+    """The last ``capacity`` aligned faces and timestamps by frame index, in preallocated arrays."""
+
+    def __init__(self, capacity: int, size: int) -> None:
+        self.capacity = max(2, int(capacity))
+        self.size = size
+        self._faces = np.zeros((self.capacity, size, size), np.uint8)
+        self._index = np.full(self.capacity, -1, np.int64)
+        self._valid = np.zeros(self.capacity, bool)
+        self._time = np.full(self.capacity, np.nan)
+
+    def put(self, index: int, timestamp: float, face: np.ndarray | None) -> None:
+        slot = index % self.capacity
+        self._index[slot] = index
+        self._time[slot] = timestamp
+        if face is not None and face.shape == (self.size, self.size):
+            self._faces[slot] = face
+            self._valid[slot] = True
+        else:
+            self._valid[slot] = False
+
+    def timestamp(self, index: int) -> float | None:
+        slot = index % self.capacity
+        return float(self._time[slot]) if self._index[slot] == index else None
+
+    def face(self, index: int) -> np.ndarray | None:
+        """A copy of the aligned face of frame ``index``, None if it had no face or left the buffer."""
+        slot = index % self.capacity
+        if self._index[slot] == index and self._valid[slot]:
+            return self._faces[slot].copy()
+        return None
+
+    def nearest_face(self, index: int, lo: int, hi: int) -> tuple[int, np.ndarray] | None:
+        """The face of ``index`` or, if missing, of the nearest frame in ``[lo, hi]`` that has one."""
+        for d in range(0, max(hi - lo, 0) + 1):
+            for j in (index - d, index + d) if d else (index,):
+                if lo <= j <= hi:
+                    face = self.face(j)
+                    if face is not None:
+                        return j, face
+        return None
+
+    def clear(self) -> None:
+        self._index[:] = -1
+        self._valid[:] = False
+
+
+def remove_global_motion(disp: np.ndarray) -> np.ndarray:
+    """Subtract the affine motion that best explains the whole field (robust least squares).
+
+    What alignment leaves of head motion moves the whole face coherently; an action unit moves one
+    region, so the residual is the facial movement itself.
+    """
+    _, h, w = disp.shape
+    step = max(1, min(h, w) // 32)
+    ys, xs = np.mgrid[0:h:step, 0:w:step]
+    design = np.column_stack([xs.ravel() / w, ys.ravel() / h, np.ones(xs.size)])
+    u = disp[:, ys, xs].reshape(2, -1).T.astype(np.float64)
+    keep = np.ones(len(u), bool)
+    for _ in range(2):
+        coef = np.linalg.lstsq(design[keep], u[keep], rcond=None)[0]
+        resid = np.linalg.norm(u - design @ coef, axis=1)
+        keep = resid <= np.quantile(resid, 0.75)
+    gy, gx = np.mgrid[0:h, 0:w]
+    full = np.stack([gx / w, gy / h, np.ones((h, w))], -1) @ coef
+    return (disp - full.transpose(2, 0, 1)).astype(np.float32)
+
+
+def farneback_displacement(onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
+    """Dense onset->apex optical flow ``(2, H, W)`` float32, global motion removed: the displacement
+    shown when no network runs."""
+    flow = cv2.calcOpticalFlowFarneback(onset, apex, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    return remove_global_motion(np.ascontiguousarray(flow.transpose(2, 0, 1), dtype=np.float32))
+
+
+def load_recognizer(weights: str | Path | None, device: str = "auto") -> Recognizer:
+    """Load the recogniser, turning every way a weights file or device can be wrong into an EngineError."""
+    if weights is not None and not Path(weights).is_file():
+        raise EngineError(f"weights file not found: {weights}")
+    from frl_core.models.checkpoint import CheckpointError, MissingCheckpointError
+    from frl_core.models.inference import DeviceError, Recognizer
+
+    try:
+        return Recognizer.from_checkpoint(None if weights is None else str(weights), device=device)
+    except DeviceError as err:
+        raise EngineError(str(err), reason="device") from err
+    except MissingCheckpointError as err:
+        raise EngineError(f"{err} (or run with --no-recognition to spot only)") from err
+    except CheckpointError as err:
+        raise EngineError(f"cannot use weights {weights or 'shipped default'}: {err}") from err
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise EngineError(f"cannot load weights {weights or 'shipped default'} on device {device!r}: {first}",
+                          reason="device" if "cuda" in first.lower() else "weights") from err
+
+
+class AnalysisEngine:
+    """Consumes ``(timestamp, frame)`` pairs; returns a FrameResult per frame and Events when spotted."""
+
+    def __init__(self, config: EngineConfig | None = None, recognizer: Recognizer | None = None) -> None:
+        self.config = config = config or EngineConfig()
+        if not (config.fps > 0):
+            raise EngineError(f"frame rate must be positive, got {config.fps}")
+        self._face_config = config.face if config.face is not None else FaceConfig()
+        self._spotter_config = config.spotter if config.spotter is not None else SpotterConfig()
+        self._tracker = FaceTracker(self._face_config)
+        self._spotter = StreamingSpotter(config.fps, self._spotter_config)
+        if recognizer is None and config.recognize:
+            recognizer = load_recognizer(config.weights, config.device)
+        self.recognizer = recognizer if config.recognize else None
+        self._ring = AlignedRing(int(self._spotter.max_lag_frames) + config.ring_margin + 1, config.align_size)
+        self._pending: list[Event] = []
+        self._index = 0
+        self._next_event_id = 1
+        self.stats = EngineStats()
+        self.recognition_error: str | None = None
+        """The last recognition failure (e.g. GPU out of memory); its events carry no label."""
+
+    @property
+    def device_name(self) -> str:
+        """Where the network runs ("CPU", a GPU name), or "off" when spotting only."""
+        return getattr(self.recognizer, "device_name", "CPU") if self.recognizer is not None else "off"
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(getattr(self.recognizer, "class_names", ())) if self.recognizer is not None else ()
+
+    @property
+    def frame_index(self) -> int:
+        """Index the next processed frame will get."""
+        return self._index
+
+    @property
+    def ring_capacity(self) -> int:
+        return self._ring.capacity
+
+    def reset(self, start_index: int = 0) -> None:
+        """Start a new stream (after a seek or a source change): tracker, spotter and buffers cleared.
+        Event ids keep counting, so they stay unique over the engine's life.
+
+        ``start_index`` is the index the next frame gets, e.g. the source position after a seek, so
+        frame and event indices keep matching the source.
+        """
+        self._tracker.reset()
+        self._spotter = StreamingSpotter(self.config.fps, self._spotter_config)
+        self._ring.clear()
+        self._pending.clear()
+        self._index = int(start_index)
+        self.stats = EngineStats()
+        self.recognition_error = None
+
+    def process(self, timestamp: float, frame: np.ndarray) -> tuple[FrameResult, list[Event]]:
+        """Analyse one frame (BGR or grayscale uint8); return its result and any events completed now."""
+        seconds = self.stats.seconds
+        t0 = time.perf_counter()
+        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        face, message = self._tracker.update(gray)
+        t1 = time.perf_counter()
+        aligned = align_face(gray, face.landmarks, self.config.align_size) if face is not None else None
+        index = self._index
+        self._ring.put(index, timestamp, aligned)
+        t2 = time.perf_counter()
+        step = self._spotter.push(index, timestamp, aligned)
+        t3 = time.perf_counter()
+        seconds["face"] += t1 - t0
+        seconds["align"] += t2 - t1
+        seconds["spotting"] += t3 - t2
+        for interval in step.intervals:
+            self._pending.append(self._new_event(interval))
+        events = self._recognise_pending(force=False)
+        self._index += 1
+        self.stats.frames += 1
+        self.stats.faces += face is not None
+        result = FrameResult(
+            index=index,
+            timestamp=timestamp,
+            face=face,
+            motion_score=float(step.score),
+            threshold=float(step.threshold),
+            message=message,
+            aligned_face=aligned if self.config.keep_aligned else None,
+        )
+        return result, events
+
+    def flush(self) -> list[Event]:
+        """End of input: intervals still open are closed and every pending event is recognised."""
+        for interval in self._spotter.flush():
+            self._pending.append(self._new_event(interval))
+        return self._recognise_pending(force=True)
+
+    def _time_of(self, index: int) -> float:
+        t = self._ring.timestamp(index)
+        return t if t is not None else index / self.config.fps
+
+    def _new_event(self, interval: Any) -> Event:
+        onset, apex, offset = int(interval.onset), int(interval.apex), int(interval.offset)
+        event = Event(
+            event_id=self._next_event_id,
+            onset_index=onset,
+            apex_index=apex,
+            offset_index=offset,
+            onset_time=self._time_of(onset),
+            apex_time=self._time_of(apex),
+            offset_time=self._time_of(offset),
+            kind=str(interval.kind),
+            score=float(interval.score),
+        )
+        self._next_event_id += 1
+        # Copy the faces now: the ring buffer moves on while the event waits for its batch.
+        onset_hit = self._ring.nearest_face(onset, onset, apex)
+        apex_hit = self._ring.nearest_face(apex, onset, offset)
+        if onset_hit is not None and apex_hit is not None and onset_hit[0] != apex_hit[0]:
+            event.onset_face, event.apex_face = onset_hit[1], apex_hit[1]
+        self.stats.events += 1
+        return event
+
+    def _recognise_pending(self, force: bool) -> list[Event]:
+        if not self._pending or (not force and len(self._pending) < max(1, self.config.recognition_batch)):
+            return []
+        events, self._pending = self._pending, []
+        t0 = time.perf_counter()
+        ready = [e for e in events if e.onset_face is not None and e.apex_face is not None]
+        recognitions: list[Any] = [None] * len(ready)
+        if self.recognizer is not None and ready:
+            try:
+                recognitions = list(self.recognizer.recognize([(e.onset_face, e.apex_face) for e in ready]))
+                self.stats.recognition_batches += 1
+            except (RuntimeError, ValueError, MemoryError) as err:
+                text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                self.recognition_error = f"recognition failed: {text}"
+                recognitions = [None] * len(ready)
+        for event, rec in zip(ready, recognitions):
+            disp = None
+            if rec is not None:
+                event.label = str(rec.label)
+                event.probabilities = {str(k): float(v) for k, v in rec.probabilities.items()}
+                disp = rec.displacement
+                self.stats.recognised += 1
+            if disp is None:
+                disp = farneback_displacement(event.onset_face, event.apex_face)
+            event.displacement = np.asarray(disp, dtype=np.float32)
+            event.region_magnitude = region_magnitudes(event.displacement)
+        self.stats.seconds["recognition"] += time.perf_counter() - t0
+        return events
+
+
+FrameCallback = Callable[[np.ndarray, FrameResult, list[Event]], None]
+EventsCallback = Callable[[list[Event]], None]
+
+
+def analyse_source(
+    source: FrameSource,
+    engine: AnalysisEngine,
+    on_frame: FrameCallback | None = None,
+    on_events: EventsCallback | None = None,
+    max_frames: int | None = None,
+) -> list[Event]:
+    """Run a recorded source through the engine in this thread; every event found, flush included.
+
+    ``on_frame(frame, result, events)`` follows each frame; ``on_events(events)`` follows each batch
+    of events, including those the final flush completes.
+    """
+    found: list[Event] = []
+    n = 0
+    while max_frames is None or n < max_frames:
+        item = source.read()
+        if item is None:
+            break
+        result, events = engine.process(*item)
+        n += 1
+        if on_frame is not None:
+            on_frame(item[1], result, events)
+        if events:
+            found += events
+            if on_events is not None:
+                on_events(events)
+    tail = engine.flush()
+    if tail and on_events is not None:
+        on_events(tail)
+    return found + tail
+
+
+class FrameQueue:
+    """A bounded hand-over between a producer and a consumer thread.
+
+    ``put(item, drop=True)`` on a full queue discards the *oldest* item and counts it in ``dropped``,
+    so the consumer always gets the freshest frame (live input); ``drop=False`` waits for room
+    (recorded input, where every frame matters). ``close()`` wakes everyone; ``get`` then drains what
+    is left and returns None.
+    """
+
+    def __init__(self, maxsize: int = 1) -> None:
+        self.maxsize = max(1, int(maxsize))
+        self._items: deque = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self.dropped = 0
+        self.put_count = 0
+
+    def put(self, item: Any, drop: bool = True) -> bool:
+        """Enqueue; return False when the queue was closed (the producer should stop)."""
+        with self._cond:
+            if not drop:
+                while len(self._items) >= self.maxsize and not self._closed:
+                    self._cond.wait()
+            if self._closed:
+                return False
+            if len(self._items) >= self.maxsize:
+                self._items.popleft()
+                self.dropped += 1
+            self._items.append(item)
+            self.put_count += 1
+            self._cond.notify_all()
+            return True
+
+    def get(self, timeout: float | None = None) -> Any | None:
+        """The next item; None once closed and empty, or after ``timeout`` seconds without one."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._items:
+                if self._closed:
+                    return None
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            item = self._items.popleft()
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class CaptureThread(threading.Thread):
+    """Reads a source as fast as it delivers into a FrameQueue; items are ``(position, timestamp, frame)``.
+
+    ``drop`` defaults to the source being live. A SourceError while reading (camera unplugged) ends the
+    thread with the message in ``error``; the queue is closed either way so the consumer ends too.
+    """
+
+    def __init__(self, source: FrameSource, queue: FrameQueue, drop: bool | None = None,
+                 max_frames: int | None = None) -> None:
+        super().__init__(name=f"capture:{source.name}", daemon=True)
+        self.source = source
+        self.queue = queue
+        self.drop = source.is_live if drop is None else drop
+        self.max_frames = max_frames
+        self.captured = 0
+        self.error: str | None = None
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self._stop_event.is_set():
+                if self.max_frames is not None and self.captured >= self.max_frames:
+                    break
+                position = self.source.position
+                item = self.source.read()
+                if item is None:
+                    break
+                self.captured += 1
+                if not self.queue.put((position, item[0], item[1]), drop=self.drop):
+                    break
+        except SourceError as err:
+            self.error = str(err)
+        finally:
+            self.queue.close()
+
+    def stop(self) -> None:
+        """Ask the thread to end after the frame it is reading (safe from any thread)."""
+        self._stop_event.set()
+        self.queue.close()
+
+
+@dataclass
+class LiveStats:
+    captured: int = 0
+    processed: int = 0
+    dropped: int = 0
+    capture_fps: float = 0.0
+    processed_fps: float = 0.0
+
+
+class LiveRunner:
+    """Source -> capture thread -> one-slot queue -> engine, so analysis never lags behind live input.
+
+    ``run(on_frame)`` consumes in the calling thread (the CLI's main thread, the GUI's worker thread)
+    and returns every event found, the final flush included; ``stop()`` may be called from any thread
+    and ends ``run`` within one frame. Counters are in ``stats()``: captured, processed, dropped.
+    """
+
+    def __init__(self, source: FrameSource, engine: AnalysisEngine, drop: bool | None = None,
+                 queue_size: int = 1, max_frames: int | None = None) -> None:
+        self.source = source
+        self.engine = engine
+        self.queue = FrameQueue(queue_size)
+        self.capture = CaptureThread(source, self.queue, drop=drop, max_frames=max_frames)
+        self.processed = 0
+        self._t0: float | None = None
+        self._stopped = threading.Event()
+
+    @property
+    def error(self) -> str | None:
+        """The capture error that ended the run (e.g. camera unplugged), if any."""
+        return self.capture.error
+
+    def frames(self) -> Iterator[tuple[int, float, np.ndarray]]:
+        """``(source position, timestamp, frame)`` as the consumer can take them; ends with the input."""
+        if not self.capture.is_alive() and self._t0 is None:
+            self._t0 = time.monotonic()
+            self.capture.start()
+        while not self._stopped.is_set():
+            item = self.queue.get(timeout=0.25)
+            if item is None:
+                if self.queue.closed and len(self.queue) == 0:
+                    return
+                continue
+            yield item
+
+    def run(self, on_frame: FrameCallback | None = None, on_events: EventsCallback | None = None) -> list[Event]:
+        """Analyse until the input ends or ``stop()``; callbacks as in :func:`analyse_source`."""
+        found: list[Event] = []
+        try:
+            for _position, timestamp, frame in self.frames():
+                result, events = self.engine.process(timestamp, frame)
+                self.processed += 1
+                if on_frame is not None:
+                    on_frame(frame, result, events)
+                if events:
+                    found += events
+                    if on_events is not None:
+                        on_events(events)
+        finally:
+            self.stop()
+            self.capture.join(timeout=2.0)
+        tail = self.engine.flush()
+        if tail and on_events is not None:
+            on_events(tail)
+        return found + tail
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.capture.stop()
+
+    def stats(self) -> LiveStats:
+        elapsed = max(time.monotonic() - self._t0, 1e-9) if self._t0 is not None else 0.0
+        captured = self.capture.captured
+        return LiveStats(
+            captured=captured,
+            processed=self.processed,
+            dropped=self.queue.dropped,
+            capture_fps=captured / elapsed if elapsed else 0.0,
+            processed_fps=self.processed / elapsed if elapsed else 0.0,
+        )

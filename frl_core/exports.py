@@ -1,0 +1,272 @@
+"""Files a user takes away: per-frame CSV, events CSV/JSON, per-event PNGs, an annotated video.
+
+Writers stream (one row or frame at a time) so a 30-minute input never holds its results in memory.
+Video: OpenCV's wheels here encode ``mp4v`` (.mp4) and ``MJPG`` (.avi); H.264 is not available.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from frl_core.au_regions import REGION_NAMES
+from frl_core.types import Event, FrameResult
+from frl_core.viz import render_event_figure
+
+VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+class ExportError(Exception):
+    """An export that cannot be written; ``str(err)`` is a one-line message for the user."""
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    """CSV text of a number: empty for None/nan so spreadsheets read a blank, not 'nan'."""
+    if value is None or not math.isfinite(float(value)):
+        return ""
+    return f"{float(value):.{digits}f}"
+
+
+def _json_num(value: float | None) -> float | None:
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return float(value)
+
+
+def frame_csv_header() -> list[str]:
+    """Columns of the per-frame CSV: timing, face, box, motion score, then 68 landmark x/y pairs."""
+    cols = ["index", "timestamp", "face_found", "detected", "n_faces", "box_x0", "box_y0", "box_x1", "box_y1",
+            "motion_score", "threshold", "message"]
+    for i in range(68):
+        cols += [f"lm{i}_x", f"lm{i}_y"]
+    return cols
+
+
+def frame_csv_row(result: FrameResult) -> list[str]:
+    face = result.face
+    row = [str(result.index), _num(result.timestamp, 4), "1" if face is not None else "0"]
+    if face is None:
+        row += ["", "", "", "", "", ""]
+    else:
+        row += ["1" if face.detected else "0", str(face.n_faces)] + [_num(v, 1) for v in face.box]
+    row += [_num(result.motion_score, 6), _num(result.threshold, 6), result.message or ""]
+    if face is None:
+        row += [""] * 136
+    else:
+        row += [_num(v, 2) for v in np.asarray(face.landmarks, dtype=np.float64).reshape(-1)]
+    return row
+
+
+class FramesCsvWriter:
+    """Per-frame CSV written row by row (flat memory over long inputs)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "w", newline="")
+        except OSError as err:
+            raise ExportError(f"cannot write {self.path}: {err.strerror or err}") from err
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(frame_csv_header())
+        self.rows = 0
+
+    def write(self, result: FrameResult) -> None:
+        self._writer.writerow(frame_csv_row(result))
+        self.rows += 1
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> FramesCsvWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_frames_csv(path: str | Path, results: Iterable[FrameResult]) -> Path:
+    """Write per-frame results (timestamp, face found, box, motion score, landmarks) to ``path``."""
+    with FramesCsvWriter(path) as writer:
+        for result in results:
+            writer.write(result)
+    return Path(path)
+
+
+def _class_names(events: Sequence[Event]) -> list[str]:
+    names: list[str] = []
+    for event in events:
+        for name in event.probabilities:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def event_record(event: Event) -> dict:
+    """The JSON-ready summary of an event: times, frames, kind, label, probabilities, region motion."""
+    return {
+        "event_id": event.event_id,
+        "kind": event.kind,
+        "onset_index": event.onset_index,
+        "apex_index": event.apex_index,
+        "offset_index": event.offset_index,
+        "onset_time": _json_num(event.onset_time),
+        "apex_time": _json_num(event.apex_time),
+        "offset_time": _json_num(event.offset_time),
+        "duration": _json_num(event.duration),
+        "score": _json_num(event.score),
+        "label": event.label,
+        "confidence": _json_num(event.confidence),
+        "probabilities": {k: _json_num(v) for k, v in event.probabilities.items()},
+        "region_magnitude": {k: _json_num(v) for k, v in event.region_magnitude.items()},
+    }
+
+
+def write_events_csv(path: str | Path, events: Sequence[Event]) -> Path:
+    """One row per event; a ``prob_<class>`` column per class and a ``motion_<region>`` per AU region."""
+    path = Path(path)
+    classes = _class_names(events)
+    header = ["event_id", "kind", "onset_index", "apex_index", "offset_index", "onset_time", "apex_time",
+              "offset_time", "duration", "score", "label", "confidence"]
+    header += [f"prob_{c}" for c in classes] + [f"motion_{r}" for r in REGION_NAMES]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            for e in events:
+                writer.writerow(
+                    [e.event_id, e.kind, e.onset_index, e.apex_index, e.offset_index, _num(e.onset_time),
+                     _num(e.apex_time), _num(e.offset_time), _num(e.duration), _num(e.score, 6), e.label or "",
+                     _num(e.confidence)]
+                    + [_num(e.probabilities.get(c)) for c in classes]
+                    + [_num(e.region_magnitude.get(r), 5) for r in REGION_NAMES]
+                )
+    except OSError as err:
+        raise ExportError(f"cannot write {path}: {err.strerror or err}") from err
+    return path
+
+
+def write_events_json(path: str | Path, events: Sequence[Event], metadata: dict | None = None) -> Path:
+    """``{"metadata": {...}, "events": [...]}`` with the fields of :func:`event_record`."""
+    path = Path(path)
+    doc = {"metadata": dict(metadata or {}), "events": [event_record(e) for e in events]}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2))
+    except OSError as err:
+        raise ExportError(f"cannot write {path}: {err.strerror or err}") from err
+    return path
+
+
+def event_png_name(event: Event) -> str:
+    label = event.label or "unrecognised"
+    return f"event_{event.event_id:03d}_{event.apex_time:08.2f}s_{label}.png"
+
+
+def write_event_png(out_dir: str | Path, event: Event) -> Path:
+    """The per-event figure (faces, displacement map with legend, arrows, probabilities, AU regions)."""
+    out_dir = Path(out_dir)
+    path = out_dir / event_png_name(event)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        ok = cv2.imwrite(str(path), render_event_figure(event))
+    except OSError as err:
+        raise ExportError(f"cannot write {path}: {err.strerror or err}") from err
+    if not ok:
+        raise ExportError(f"cannot write {path}")
+    return path
+
+
+def write_event_pngs(out_dir: str | Path, events: Iterable[Event]) -> list[Path]:
+    return [write_event_png(out_dir, e) for e in events]
+
+
+class AnnotatedVideoWriter:
+    """The input video with the face box, landmarks, motion score and the latest event's label drawn on.
+
+    The container follows the extension: ``.mp4`` (mp4v) or ``.avi`` (MJPG). Opens on the first frame,
+    so the frame size need not be known in advance.
+    """
+
+    def __init__(self, path: str | Path, fps: float, label_seconds: float = 1.5) -> None:
+        self.path = Path(path)
+        fourcc = VIDEO_FOURCC.get(self.path.suffix.lower())
+        if fourcc is None:
+            raise ExportError(f"annotated video must end in .mp4 or .avi, got {self.path.name}")
+        self.fourcc = fourcc
+        self.fps = float(fps)
+        self.label_seconds = label_seconds
+        self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+        self._last_event: Event | None = None
+        self.frames = 0
+
+    def _open(self, size: tuple[int, int]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, size)
+        if not writer.isOpened():
+            raise ExportError(f"cannot open {self.path} for writing with codec {self.fourcc}")
+        self._writer, self._size = writer, size
+
+    def write(self, frame: np.ndarray, result: FrameResult | None = None, events: Sequence[Event] = ()) -> None:
+        """Annotate and append ``frame``; ``events`` are those the engine emitted with this frame."""
+        img = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame.copy()
+        if self._writer is None:
+            self._open((img.shape[1], img.shape[0]))
+        if (img.shape[1], img.shape[0]) != self._size:
+            img = cv2.resize(img, self._size)
+        if events:
+            self._last_event = events[-1]
+        if result is not None:
+            annotate_frame(img, result, self._recent_event(result.timestamp))
+        self._writer.write(img)
+        self.frames += 1
+
+    def _recent_event(self, timestamp: float) -> Event | None:
+        e = self._last_event
+        if e is not None and timestamp - e.offset_time <= self.label_seconds:
+            return e
+        return None
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def __enter__(self) -> AnnotatedVideoWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def annotate_frame(img: np.ndarray, result: FrameResult, event: Event | None = None) -> np.ndarray:
+    """Draw a frame's face box, landmarks and motion score, and a recent event's label, in place (BGR)."""
+    face = result.face
+    if face is not None:
+        x0, y0, x1, y1 = (int(round(v)) for v in face.box)
+        cv2.rectangle(img, (x0, y0), (x1, y1), (0, 200, 0) if face.detected else (0, 160, 255), 2)
+        for x, y in np.asarray(face.landmarks).reshape(-1, 2):
+            cv2.circle(img, (int(round(x)), int(round(y))), 1, (255, 255, 0), -1, cv2.LINE_AA)
+    status = f"t {result.timestamp:7.2f}s  score {result.motion_score:.3g}" if math.isfinite(
+        result.motion_score) else f"t {result.timestamp:7.2f}s"
+    if result.message:
+        status += f"  {result.message}"
+    cv2.putText(img, status, (8, 20), _FONT, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(img, status, (8, 20), _FONT, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    if event is not None:
+        label = event.label or event.kind
+        conf = f" {event.confidence:.0%}" if event.label is not None and math.isfinite(event.confidence) else ""
+        text = f"{event.kind} expression: {label}{conf}"
+        cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
+        cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, 0.7, (60, 220, 255), 2, cv2.LINE_AA)
+    return img

@@ -1,0 +1,266 @@
+"""Where frames come from: a video file, a folder of frames, a single image, or a camera.
+
+Every source yields ``(timestamp_seconds, frame_bgr_uint8)`` through ``read()`` and returns ``None``
+at the end, so the engine, the CLI and the GUI consume them alike. Sources are plain objects with no
+thread of their own: the caller may read from any thread, but one source must be read from one thread
+at a time (the live helpers in :mod:`frl_core.engine` own a capture thread for that).
+
+Timestamps of recorded sources are ``index / fps`` (container timestamps are often missing or wrong in
+research data); a live camera's are seconds since it opened. ``fps_override`` replaces the frame rate a
+source reports, for files that lie about it (CASME II frame folders are 200 fps, not the 30 assumed).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".jp2"})
+DEFAULT_FOLDER_FPS = 30.0
+"""Frame rate assumed for a frame folder when none is given (pass ``fps_override`` for dataset rates)."""
+DEFAULT_CAMERA_FPS = 30.0
+_MAX_PLAUSIBLE_FPS = 1000.0
+_CAMERA_READ_RETRIES = 10
+
+
+class SourceError(Exception):
+    """A source that cannot be opened or read; ``str(err)`` is a one-line message for the user."""
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders embedded numbers by value: img2 < img10, reg_img9 < reg_img10."""
+    parts = re.split(r"(\d+)", name.lower())
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p != "")
+
+
+def list_frame_files(folder: Path) -> list[Path]:
+    """The image files of a frame folder in natural order (dataset layouts like img1.jpg..img120.jpg)."""
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    files.sort(key=lambda p: natural_key(p.name))
+    return files
+
+
+def _plausible_fps(value: float) -> bool:
+    return np.isfinite(value) and 0.0 < value <= _MAX_PLAUSIBLE_FPS
+
+
+class FrameSource:
+    """Common interface of all sources.
+
+    Attributes: ``fps`` (frames per second used for timestamps), ``frame_count`` (None for live),
+    ``is_live``, ``name`` (for status bars and file names), ``frame_size`` ``(width, height)`` or None
+    when unknown before the first frame, ``position`` (index of the next frame ``read`` returns).
+    """
+
+    fps: float
+    frame_count: int | None
+    is_live: bool
+    name: str
+    frame_size: tuple[int, int] | None
+    position: int
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        """The next ``(timestamp, frame)`` (BGR uint8), or None at the end of a recorded source."""
+        raise TypeError(f"{type(self).__name__} does not implement read()")
+
+    def seek(self, index: int) -> None:
+        """Make the next ``read`` return frame ``index`` (recorded sources only)."""
+        raise SourceError(f"{self.name}: seeking is not possible in a live source")
+
+    def close(self) -> None:
+        """Release the file or device; reading afterwards returns None."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __iter__(self):
+        while True:
+            item = self.read()
+            if item is None:
+                return
+            yield item
+
+
+class VideoFileSource(FrameSource):
+    """A video file decoded by OpenCV's FFmpeg backend."""
+
+    def __init__(self, path: Path, fps_override: float | None = None) -> None:
+        self.path = path
+        self.name = path.name
+        self.is_live = False
+        self._cap = cv2.VideoCapture(str(path))
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise SourceError(f"cannot read video {path}: not a video OpenCV can decode")
+        ok, first = self._cap.read()
+        if not ok or first is None:
+            self._cap.release()
+            raise SourceError(f"cannot read video {path}: it holds no decodable frame")
+        self._pending: np.ndarray | None = first
+        reported = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.reported_fps = reported
+        if fps_override is not None:
+            self.fps = float(fps_override)
+        else:
+            self.fps = reported if _plausible_fps(reported) else DEFAULT_FOLDER_FPS
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.frame_count = count if count > 0 else None
+        self.frame_size = (int(first.shape[1]), int(first.shape[0]))
+        self.position = 0
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        if self._cap is None:
+            return None
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+        else:
+            ok, frame = self._cap.read()
+            if not ok or frame is None:
+                return None
+        index = self.position
+        self.position += 1
+        return index / self.fps, frame
+
+    def seek(self, index: int) -> None:
+        if self._cap is None:
+            raise SourceError(f"{self.name} is closed")
+        index = max(0, int(index))
+        if self.frame_count is not None:
+            index = min(index, self.frame_count)
+        self._pending = None
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        self.position = index
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class FrameFolderSource(FrameSource):
+    """A folder of image files (one frame each) read in natural order; also a single image file."""
+
+    def __init__(self, files: list[Path], name: str, fps_override: float | None = None) -> None:
+        self.files = files
+        self.name = name
+        self.is_live = False
+        self.fps = float(fps_override) if fps_override is not None else DEFAULT_FOLDER_FPS
+        self.frame_count = len(files)
+        self.position = 0
+        first = self._load(0)
+        self.frame_size = (int(first.shape[1]), int(first.shape[0]))
+        self._cached: tuple[int, np.ndarray] | None = (0, first)
+
+    def _load(self, index: int) -> np.ndarray:
+        path = self.files[index]
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise SourceError(f"cannot read image {path}: not an image OpenCV can decode")
+        return frame
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        index = self.position
+        if index >= self.frame_count:
+            return None
+        if self._cached is not None and self._cached[0] == index:
+            frame = self._cached[1]
+            self._cached = None
+        else:
+            frame = self._load(index)
+        self.position += 1
+        return index / self.fps, frame
+
+    def seek(self, index: int) -> None:
+        self.position = min(max(0, int(index)), self.frame_count)
+
+    def close(self) -> None:
+        self.position = self.frame_count
+        self._cached = None
+
+
+class CameraSource(FrameSource):
+    """A camera by index. ``read`` raises SourceError when the camera stops delivering (unplugged)."""
+
+    def __init__(self, index: int, fps_override: float | None = None) -> None:
+        self.index = index
+        self.name = f"camera {index}"
+        self.is_live = True
+        self.frame_count = None
+        self.position = 0
+        self._cap = cv2.VideoCapture(index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise SourceError(f"no camera at index {index} (is one connected and free?)")
+        ok, first = self._cap.read()
+        if not ok or first is None:
+            self._cap.release()
+            raise SourceError(f"camera {index} opened but delivers no frames")
+        self._t0 = time.monotonic()
+        self._pending: np.ndarray | None = first
+        reported = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.reported_fps = reported
+        if fps_override is not None:
+            self.fps = float(fps_override)
+        else:
+            self.fps = reported if _plausible_fps(reported) else DEFAULT_CAMERA_FPS
+        self.frame_size = (int(first.shape[1]), int(first.shape[0]))
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        if self._cap is None:
+            return None
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+        else:
+            frame = None
+            for _ in range(_CAMERA_READ_RETRIES):
+                ok, frame = self._cap.read()
+                if ok and frame is not None:
+                    break
+                frame = None
+            if frame is None:
+                self.close()
+                raise SourceError(f"camera {self.index} stopped delivering frames (unplugged?)")
+        self.position += 1
+        return time.monotonic() - self._t0, frame
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def open_source(spec: str | int | Path, fps_override: float | None = None) -> FrameSource:
+    """Open a camera index (int or digits), a video file, a frame folder or a single image.
+
+    Raises SourceError with a one-line message for a missing path, an unreadable video, a folder
+    without images, or no camera.
+    """
+    if fps_override is not None and not _plausible_fps(float(fps_override)):
+        raise SourceError(f"frame rate must be between 0 and {_MAX_PLAUSIBLE_FPS:g}, got {fps_override}")
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+        return CameraSource(int(spec), fps_override)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise SourceError(f"no such file or folder: {path}")
+    if path.is_dir():
+        files = list_frame_files(path)
+        if not files:
+            subdirs = sorted((p for p in path.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
+            with_images = [d for d in subdirs if list_frame_files(d)]
+            if with_images:
+                raise SourceError(
+                    f"folder {path} holds no images itself; open one of its {len(with_images)} "
+                    f"sequence folders, e.g. {with_images[0]}"
+                )
+            raise SourceError(f"folder {path} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+        return FrameFolderSource(files, path.name, fps_override)
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        return FrameFolderSource([path], path.name, fps_override)
+    return VideoFileSource(path, fps_override)

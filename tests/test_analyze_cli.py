@@ -1,0 +1,135 @@
+"""``python main.py analyze``: bad input gives a one-line reason and the right exit code; good input
+writes the result files."""
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from frl_core import analyze_cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _run(argv, capsys):
+    parser = argparse.ArgumentParser()
+    analyze_cli.add_arguments(parser)
+    code = analyze_cli.run(parser.parse_args([str(a) for a in argv]))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _error_line(err: str) -> str:
+    lines = [ln for ln in err.strip().splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_missing_file(tmp_path, capsys):
+    code, _, err = _run([tmp_path / "missing.mp4", "--out", tmp_path / "o"], capsys)
+    assert code == analyze_cli.EXIT_BAD_INPUT
+    assert "no such file or folder" in _error_line(err)
+
+
+def test_unreadable_video(tmp_path, capsys):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00garbage" * 500)
+    code, _, err = _run([bad, "--out", tmp_path / "o"], capsys)
+    assert code == analyze_cli.EXIT_BAD_INPUT
+    assert "cannot read video" in _error_line(err)
+
+
+def test_empty_folder(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = _run([tmp_path / "empty", "--out", tmp_path / "o"], capsys)
+    assert code == analyze_cli.EXIT_BAD_INPUT
+    assert "holds no images" in _error_line(err)
+
+
+def test_bad_fps_option(tmp_path, capsys):
+    code, _, err = _run([tmp_path, "--fps", "-3"], capsys)
+    assert code == analyze_cli.EXIT_BAD_INPUT and "--fps" in _error_line(err)
+
+
+@pytest.fixture(scope="module")
+def face_video(tmp_path_factory):
+    from frl_core import synth
+
+    seq = synth.render_sequence(None, fps=30, events=[synth.micro_event(40, 30, "smile", 3.0)], seed=5,
+                                n_frames=110, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+    return synth.write_video(seq, tmp_path_factory.mktemp("video") / "face.mp4"), seq
+
+
+def test_spot_only_run_writes_every_output(face_video, tmp_path, capsys):
+    video, seq = face_video
+    out = tmp_path / "out"
+    code, stdout, err = _run([video, "--out", out, "--no-recognition", "--video-out", "--no-progress"], capsys)
+    assert code == 0, err
+    assert "110 frames" in stdout
+    frames = list(csv.DictReader(open(out / "frames.csv")))
+    assert len(frames) == 110 and all(r["face_found"] == "1" for r in frames)
+    doc = json.loads((out / "events.json").read_text())
+    truth = seq.events[0]
+    assert any(abs(e["apex_index"] - truth.apex) <= 3 for e in doc["events"]), doc["events"]
+    assert doc["metadata"]["frames"] == 110 and doc["metadata"]["device"] == "off"
+    assert len(list(csv.DictReader(open(out / "events.csv")))) == len(doc["events"])
+    pngs = sorted((out / "events").glob("*.png"))
+    assert len(pngs) == len(doc["events"]) and cv2.imread(str(pngs[0])) is not None
+    cap = cv2.VideoCapture(str(out / "annotated.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 110
+
+
+def test_no_face_at_all(tmp_path, capsys):
+    folder = tmp_path / "blank"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"img{i}.png"), np.full((120, 160, 3), 90, np.uint8))
+    code, _, err = _run([folder, "--out", tmp_path / "o", "--no-recognition", "--no-progress"], capsys)
+    assert code == analyze_cli.EXIT_NO_FACE
+    assert "no face found in any of the 3 frames" in _error_line(err)
+
+
+def test_bad_weights_file(face_video, tmp_path, capsys):
+    video, _ = face_video
+    weights = tmp_path / "weights.pt"
+    weights.write_bytes(b"not a checkpoint")
+    code, _, err = _run([video, "--out", tmp_path / "o", "--weights", weights, "--no-progress"], capsys)
+    assert code == analyze_cli.EXIT_BAD_WEIGHTS
+    assert "weights" in _error_line(err)
+
+
+def test_missing_weights_file(face_video, tmp_path, capsys):
+    video, _ = face_video
+    code, _, err = _run([video, "--out", tmp_path / "o", "--weights", tmp_path / "nope.pt"], capsys)
+    assert code == analyze_cli.EXIT_BAD_WEIGHTS
+    assert "not found" in _error_line(err)
+
+
+def test_main_entry_point_gives_one_line_and_exit_code(tmp_path):
+    result = subprocess.run([sys.executable, "main.py", "analyze", str(tmp_path / "missing.mp4")], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == analyze_cli.EXIT_BAD_INPUT
+    assert result.stderr.strip().startswith("error: no such file or folder")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cuda_asked_without_a_gpu(face_video, tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    weights = tmp_path / "w.pt"
+    from frl_core.models import create_model
+    from frl_core.models.checkpoint import save_checkpoint
+
+    save_checkpoint(create_model("frl_dgt_small", input_mode="pair"), weights, metadata={})
+    video, _ = face_video
+    code, _, err = _run([video, "--out", tmp_path / "o", "--weights", weights, "--device", "cuda"], capsys)
+    assert code == analyze_cli.EXIT_BAD_INPUT
+    assert "CUDA" in _error_line(err)

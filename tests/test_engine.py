@@ -1,0 +1,289 @@
+"""The streaming engine and its live helpers."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from frl_core.engine import AlignedRing, CaptureThread, FrameQueue, LiveRunner
+from frl_core.sources import FrameSource, SourceError
+from frl_core.types import FrameResult
+
+
+class FakeCamera(FrameSource):
+    """A live source delivering ``n`` frames at ``fps``; frame value = its capture number."""
+
+    def __init__(self, n: int, fps: float = 200.0, fail_after: int | None = None) -> None:
+        self.n, self.fps, self.fail_after = n, fps, fail_after
+        self.frame_count, self.is_live, self.name, self.frame_size, self.position = None, True, "fake", (8, 8), 0
+
+    def read(self):
+        if self.fail_after is not None and self.position >= self.fail_after:
+            raise SourceError("camera 0 stopped delivering frames (unplugged?)")
+        if self.position >= self.n:
+            return None
+        time.sleep(1.0 / self.fps)
+        self.position += 1
+        return self.position / self.fps, np.full((8, 8, 3), self.position % 256, np.uint8)
+
+
+class SlowEngine:
+    """Stands in for AnalysisEngine where only the pacing matters."""
+
+    def __init__(self, seconds_per_frame: float) -> None:
+        self.seconds_per_frame = seconds_per_frame
+        self.seen: list[int] = []
+        self.flushed = False
+
+    def process(self, timestamp, frame):
+        time.sleep(self.seconds_per_frame)
+        self.seen.append(int(frame[0, 0, 0]))
+        return FrameResult(index=len(self.seen) - 1, timestamp=timestamp, face=None), []
+
+    def flush(self):
+        self.flushed = True
+        return []
+
+
+def test_queue_of_one_keeps_the_freshest_and_counts_drops():
+    q = FrameQueue(1)
+    for i in range(5):
+        q.put(i, drop=True)
+    assert q.dropped == 4 and q.get(timeout=0) == 4 and q.get(timeout=0) is None
+
+
+def test_blocking_queue_never_drops():
+    q = FrameQueue(2)
+    got = []
+
+    def consume():
+        while (item := q.get()) is not None:
+            time.sleep(0.002)
+            got.append(item)
+
+    t = threading.Thread(target=consume)
+    t.start()
+    for i in range(30):
+        q.put(i, drop=False)
+    q.close()
+    t.join(2)
+    assert got == list(range(30)) and q.dropped == 0
+
+
+def test_live_runner_drops_and_counts_when_analysis_is_slow():
+    engine = SlowEngine(seconds_per_frame=0.02)  # 50 fps analysis behind a 200 fps camera
+    runner = LiveRunner(FakeCamera(120, fps=200), engine)
+    t0 = time.monotonic()
+    runner.run()
+    elapsed = time.monotonic() - t0
+    stats = runner.stats()
+    assert stats.captured == 120
+    assert stats.dropped > 40
+    assert stats.processed + stats.dropped == stats.captured
+    assert engine.seen == sorted(engine.seen) and len(set(engine.seen)) == len(engine.seen)
+    assert engine.flushed
+    # Never lagging: the run ends about when the camera stops, not after 120 slow frames (2.4 s).
+    assert elapsed < 1.5
+
+
+def test_live_runner_keeps_every_frame_when_fast_enough():
+    engine = SlowEngine(seconds_per_frame=0.0)
+    runner = LiveRunner(FakeCamera(30, fps=60), engine)
+    runner.run()
+    assert runner.stats().dropped == 0 and len(engine.seen) == 30
+
+
+def test_stop_from_another_thread_ends_the_run_quickly():
+    engine = SlowEngine(seconds_per_frame=0.001)
+    runner = LiveRunner(FakeCamera(100000, fps=500), engine)
+    threading.Timer(0.2, runner.stop).start()
+    t0 = time.monotonic()
+    runner.run()
+    assert time.monotonic() - t0 < 1.0 and engine.flushed
+
+
+def test_unplugged_camera_ends_the_run_with_a_message():
+    engine = SlowEngine(seconds_per_frame=0.0)
+    runner = LiveRunner(FakeCamera(1000, fps=500, fail_after=25), engine)
+    runner.run()
+    assert runner.error is not None and "unplugged" in runner.error
+    assert len(engine.seen) == 25
+
+
+def test_capture_thread_stops_on_request():
+    q = FrameQueue(1)
+    thread = CaptureThread(FakeCamera(100000, fps=1000), q)
+    thread.start()
+    time.sleep(0.05)
+    thread.stop()
+    thread.join(1.0)
+    assert not thread.is_alive() and thread.captured > 0
+
+
+def test_aligned_ring_forgets_old_frames_and_finds_nearest_face():
+    ring = AlignedRing(capacity=4, size=8)
+    for i in range(6):
+        ring.put(i, i / 30, None if i == 4 else np.full((8, 8), i, np.uint8))
+    assert ring.face(1) is None  # overwritten: memory is bounded
+    assert int(ring.face(5)[0, 0]) == 5
+    index, face = ring.nearest_face(4, 3, 5)
+    assert index in (3, 5) and int(face[0, 0]) == index
+    assert ring.timestamp(2) == pytest.approx(2 / 30) and ring.timestamp(0) is None
+
+
+# -- the engine on a generated face video -------------------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+
+from frl_core.au_regions import REGION_NAMES  # noqa: E402
+from frl_core.engine import AnalysisEngine, EngineConfig  # noqa: E402
+
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def sequence():
+    from frl_core import synth
+
+    events = [synth.micro_event(45, FPS, "smile", 3.0), synth.micro_event(125, FPS, "brow_raise", 3.0)]
+    seq = synth.render_sequence(None, fps=FPS, events=events, seed=3, n_frames=200,
+                                head_motion=synth.HeadMotion(translation=2.0, rotation_deg=0.5))
+    return seq, list(seq.frames)
+
+
+def _run(engine, frames):
+    results, events = [], []
+    for i, frame in enumerate(frames):
+        result, found = engine.process(i / FPS, frame)
+        results.append(result)
+        events += found
+    return results, events + engine.flush()
+
+
+@pytest.fixture(scope="module")
+def spotted(sequence):
+    _, frames = sequence
+    engine = AnalysisEngine(EngineConfig(fps=FPS, recognize=False))
+    return engine, *_run(engine, frames)
+
+
+def _match(truth, events):
+    return [e for e in events if abs(e.apex_index - truth.apex) <= 3]
+
+
+def test_engine_reports_every_frame_with_face_and_score(sequence, spotted):
+    _, frames = sequence
+    _, results, _ = spotted
+    assert [r.index for r in results] == list(range(len(frames)))
+    assert all(r.face is not None for r in results)
+    scores = np.array([r.motion_score for r in results])
+    assert np.isfinite(scores[30:]).all() and np.isfinite([r.threshold for r in results]).all()
+
+
+def test_engine_spots_the_events_and_maps_their_motion(sequence, spotted):
+    seq, _ = sequence
+    _, _, events = spotted
+    smile, brow = seq.events
+    for truth, regions in ((smile, {"left_mouth_corner", "right_mouth_corner"}),
+                           (brow, {"left_brow_eye", "right_brow_eye"})):
+        hits = _match(truth, events)
+        assert len(hits) == 1, [(e.onset_index, e.apex_index, e.offset_index) for e in events]
+        event = hits[0]
+        assert event.kind == "micro" and event.onset_index < event.apex_index < event.offset_index
+        assert event.apex_time == pytest.approx(event.apex_index / FPS)
+        assert event.onset_face.shape == event.apex_face.shape == (224, 224)
+        assert event.displacement.shape[0] == 2
+        assert max(event.region_magnitude, key=event.region_magnitude.get) in regions
+        assert event.label is None  # spotting only
+
+
+class FakeRecognizer:
+    """Records the batches it is given; labels every pair 'surprise'."""
+
+    class_names = ("negative", "positive", "surprise")
+    device_name = "CPU"
+
+    def __init__(self):
+        self.batches = []
+
+    def recognize(self, pairs):
+        self.batches.append(len(pairs))
+
+        @dataclass
+        class R:
+            label: str
+            probabilities: dict
+            displacement: np.ndarray
+
+        return [R("surprise", {"negative": 0.1, "positive": 0.2, "surprise": 0.7},
+                  np.ones((2, 28, 28), np.float32)) for _ in pairs]
+
+
+def test_pending_events_are_recognised_in_batches(sequence):
+    _, frames = sequence
+    fake = FakeRecognizer()
+    engine = AnalysisEngine(EngineConfig(fps=FPS, recognition_batch=8), recognizer=fake)
+    results, events = _run(engine, frames)
+    assert len(events) >= 2
+    assert fake.batches == [len(events)]  # all pending at the end: one batch
+    assert all(e.label == "surprise" and e.confidence == pytest.approx(0.7) for e in events)
+    assert all(e.displacement.shape == (2, 28, 28) and e.region_magnitude["chin"] == pytest.approx(np.sqrt(2))
+               for e in events)
+    assert engine.device_name == "CPU" and engine.stats.recognised == len(events)
+
+
+def test_frames_without_a_face_are_reported_not_fatal(sequence):
+    _, frames = sequence
+    engine = AnalysisEngine(EngineConfig(fps=FPS, recognize=False))
+    engine.process(0.0, frames[0])
+    blank = np.zeros_like(frames[0])
+    result, events = engine.process(1 / FPS, blank)
+    assert result.face is None and result.message == "face lost" and events == []
+    result, _ = engine.process(2 / FPS, blank)
+    assert result.message == "no face"
+
+
+def test_reset_starts_a_new_stream_at_the_given_index(sequence):
+    _, frames = sequence
+    engine = AnalysisEngine(EngineConfig(fps=FPS, recognize=False, keep_aligned=True))
+    engine.process(0.0, frames[0])
+    engine.reset(start_index=100)
+    result, _ = engine.process(100 / FPS, frames[100])
+    assert result.index == 100 and result.aligned_face.shape == (224, 224)
+
+
+def test_memory_stays_flat_over_a_long_input(sequence):
+    import tracemalloc
+
+    _, frames = sequence
+    engine = AnalysisEngine(EngineConfig(fps=FPS, recognize=False))
+    tracemalloc.start()
+    try:
+        for i in range(100):
+            engine.process(i / FPS, frames[i % 80])
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(100, 300):
+            engine.process(i / FPS, frames[i % 80])
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert after - before < 2**20, f"grew {(after - before) / 2**20:.1f} MiB over 200 frames"
+
+
+def test_real_recognizer_labels_the_spotted_events(sequence):
+    from frl_core.models import create_model
+    from frl_core.models.inference import Recognizer
+
+    recognizer = Recognizer.from_model(create_model("frl_dgt_small", input_mode="pair"), device="cpu")
+    seq, frames = sequence
+    engine = AnalysisEngine(EngineConfig(fps=FPS, recognition_batch=2), recognizer=recognizer)
+    _, events = _run(engine, frames)
+    for truth in seq.events:
+        assert len(_match(truth, events)) == 1
+    for event in events:
+        assert event.label in recognizer.class_names
+        assert sum(event.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+        assert event.displacement.ndim == 3 and event.displacement.shape[0] == 2
+        assert set(event.region_magnitude) == set(REGION_NAMES)
+    assert engine.stats.recognition_batches >= 1 and engine.device_name == "CPU"

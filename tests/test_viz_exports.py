@@ -1,0 +1,142 @@
+"""Displacement pictures and the files a user exports: colours mean directions, files parse back."""
+
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from frl_core.au_regions import TEMPLATE_68, canonical_region_boxes, REGION_NAMES
+from frl_core.exports import (AnnotatedVideoWriter, ExportError, write_event_pngs, write_events_csv,
+                              write_events_json, write_frames_csv)
+from frl_core.types import Event, FaceObservation, FrameResult
+from frl_core.viz import (color_wheel_legend, displacement_to_rgb, draw_displacement_arrows, region_magnitudes,
+                          render_event_figure)
+
+SIZE = 112
+
+
+def _field_in_region(region: str, dx: float, dy: float) -> np.ndarray:
+    disp = np.zeros((2, SIZE, SIZE), np.float32)
+    x0, y0, x1, y1 = canonical_region_boxes(SIZE)[REGION_NAMES.index(region)].astype(int)
+    disp[0, y0:y1, x0:x1] = dx
+    disp[1, y0:y1, x0:x1] = dy
+    return disp
+
+
+def _event(event_id=1, with_arrays=True) -> Event:
+    face = np.tile(np.linspace(40, 200, SIZE, dtype=np.uint8), (SIZE, 1))
+    event = Event(event_id=event_id, onset_index=10, apex_index=14, offset_index=20, onset_time=0.333,
+                  apex_time=0.467, offset_time=0.667, kind="micro", score=0.8, label="positive",
+                  probabilities={"negative": 0.1, "positive": 0.7, "surprise": 0.2})
+    if with_arrays:
+        event.displacement = _field_in_region("left_mouth_corner", 0.6, -0.4)
+        event.onset_face, event.apex_face = face, face
+        event.region_magnitude = region_magnitudes(event.displacement)
+    return event
+
+
+def test_colour_wheel_still_is_white_and_directions_differ():
+    disp = np.zeros((2, 8, 32), np.float32)
+    disp[0, :, 8:16] = 1.0   # right
+    disp[0, :, 16:24] = -1.0  # left
+    disp[1, :, 24:] = -1.0   # up
+    rgb = displacement_to_rgb(disp, max_magnitude=1.0)
+    assert rgb.shape == (8, 32, 3) and rgb.dtype == np.uint8
+    assert (rgb[:, :8] == 255).all()
+    right, left, up = rgb[0, 10].astype(int), rgb[0, 20].astype(int), rgb[0, 28].astype(int)
+    assert right[0] > 200 and right[1] < 80 and right[2] < 80  # rightward is red
+    assert np.abs(right - left).sum() > 200 and np.abs(right - up).sum() > 200
+    weaker = displacement_to_rgb(disp * 0.3, max_magnitude=1.0)[0, 10].astype(int)
+    assert weaker.min() > right.min()  # less motion, less saturated
+
+
+def test_legend_matches_the_coding():
+    legend = color_wheel_legend(65)
+    rightmost = legend[32, 63].astype(int)
+    expected = displacement_to_rgb(np.array([[[1.0]], [[0.0]]], np.float32), max_magnitude=1.0)[0, 0].astype(int)
+    assert np.abs(rightmost - expected).max() < 40
+    assert (legend[0, 0] == 255).all() and (legend[32, 32] > 240).all()
+
+
+def test_region_magnitude_points_at_the_moving_region():
+    mags = region_magnitudes(_field_in_region("chin", 0.0, 1.0))
+    assert set(mags) == set(REGION_NAMES)
+    assert max(mags, key=mags.get) == "chin" and mags["chin"] > 0.5
+    assert mags["left_brow_eye"] == pytest.approx(0.0)
+
+
+def test_arrows_drawn_where_there_is_motion_only():
+    face = np.full((SIZE, SIZE), 128, np.uint8)
+    out = draw_displacement_arrows(face, _field_in_region("chin", 0.0, 1.0), step=8, color=(0, 0, 255))
+    red = (out[:, :, 2] == 255) & (out[:, :, 1] < 100)
+    x0, y0, x1, y1 = canonical_region_boxes(SIZE)[REGION_NAMES.index("chin")]
+    ys, xs = np.nonzero(red)
+    assert len(ys) > 20 and ys.min() >= y0 - 2 and xs.min() >= x0 - 8
+    assert (draw_displacement_arrows(face, np.zeros((2, 28, 28), np.float32)) == 128).all()
+
+
+def test_event_figure_with_and_without_displacement():
+    full = render_event_figure(_event())
+    empty = render_event_figure(_event(with_arrays=False))
+    assert full.ndim == 3 and full.shape[2] == 3 and full.shape[1] >= 4 * 224
+    assert full.shape == empty.shape
+    assert not np.array_equal(full, empty)
+
+
+def _frame_results(n=5):
+    lm = TEMPLATE_68 * 100 + 50
+    out = []
+    for i in range(n):
+        face = None if i == 2 else FaceObservation(box=(50, 50, 150, 150), landmarks=lm, detected=i == 0)
+        out.append(FrameResult(index=i, timestamp=i / 30, face=face, motion_score=float("nan") if i < 1 else i * 0.1,
+                               threshold=0.5, message="no face" if face is None else None))
+    return out
+
+
+def test_frames_csv_has_one_parseable_row_per_frame(tmp_path):
+    path = write_frames_csv(tmp_path / "frames.csv", _frame_results())
+    rows = list(csv.DictReader(open(path)))
+    assert len(rows) == 5
+    assert rows[2]["face_found"] == "0" and rows[2]["message"] == "no face" and rows[2]["lm0_x"] == ""
+    assert rows[0]["motion_score"] == "" and float(rows[3]["motion_score"]) == pytest.approx(0.3)
+    assert float(rows[1]["lm67_y"]) == pytest.approx(TEMPLATE_68[67, 1] * 100 + 50, abs=0.01)
+    assert float(rows[4]["timestamp"]) == pytest.approx(4 / 30, abs=1e-4)
+
+
+def test_events_csv_json_and_pngs(tmp_path):
+    events = [_event(1), _event(2)]
+    rows = list(csv.DictReader(open(write_events_csv(tmp_path / "events.csv", events))))
+    assert [r["label"] for r in rows] == ["positive", "positive"]
+    assert float(rows[0]["prob_positive"]) == pytest.approx(0.7)
+    assert float(rows[0]["motion_left_mouth_corner"]) > float(rows[0]["motion_chin"])
+    doc = json.loads(write_events_json(tmp_path / "events.json", events, {"fps": 30}).read_text())
+    assert doc["metadata"]["fps"] == 30 and len(doc["events"]) == 2
+    first = doc["events"][0]
+    assert first["apex_index"] == 14 and first["kind"] == "micro" and first["confidence"] == pytest.approx(0.7)
+    assert set(first["region_magnitude"]) == set(REGION_NAMES)
+    pngs = write_event_pngs(tmp_path / "events", events)
+    assert len(pngs) == 2 and all(cv2.imread(str(p)) is not None for p in pngs)
+
+
+@pytest.mark.parametrize("name", ["annotated.mp4", "annotated.avi"])
+def test_annotated_video_is_readable(tmp_path, name):
+    frames = _frame_results(6)
+    with AnnotatedVideoWriter(tmp_path / name, fps=30) as writer:
+        for i, result in enumerate(frames):
+            writer.write(np.zeros((240, 320, 3), np.uint8), result, [_event()] if i == 3 else [])
+    cap = cv2.VideoCapture(str(tmp_path / name))
+    read = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        read.append(frame)
+    assert len(read) == 6 and read[0].shape == (240, 320, 3)
+    assert read[0][40:, :].max() > 100  # the face box is drawn in the first frame
+
+
+def test_annotated_video_rejects_unknown_container(tmp_path):
+    with pytest.raises(ExportError, match=".mp4 or .avi"):
+        AnnotatedVideoWriter(tmp_path / "out.mkv", fps=30)
