@@ -1,0 +1,991 @@
+"""The main window: video with overlays, displacement map, live charts, events table, exports.
+
+It drives :class:`app.pipeline.Pipeline` (capture and analysis threads) and only paints what the
+threads report. Every failure a user can meet is shown in the message bar above the views, and
+leaves the window usable with everything found so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+from PySide6.QtCore import QObject, QSettings, QSize, QStandardPaths, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplashScreen,
+    QSplitter,
+    QStyle,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.charts import ProbabilityBars, ProbabilityTimeline, ScoreChart, class_color
+from app.displacement_view import DisplacementView
+from app.pipeline import ModelInfo, Pipeline, SourceInfo, fps_text, warm_up
+from app.results import EventsTableModel, SessionResults
+from app.settings import AppSettings, SettingsDialog
+from app.theme import apply_theme
+from app.video_view import VideoView
+from frl_core import exports
+from frl_core.paths import ASSETS_DIR
+from frl_core.sources import SourceError, open_source
+from frl_core.types import Event, FrameResult
+
+CHART_REFRESH_MS = 125
+"""Charts redraw on alternate ticks (score, then timeline), each at most 4 times a second: a pyqtgraph
+redraw costs tens of milliseconds in software rendering, and the event loop must never stall 50 ms."""
+DISPLAY_INTERVAL_MS = 33
+"""The video view repaints at most 30 times a second, however fast a file is analysed."""
+EVENT_CAPTION_S = 2.0
+"""How long the video names the latest event after its offset."""
+
+
+def demo_clip_path() -> Path:
+    return ASSETS_DIR / "demo" / "demo.mp4"
+
+
+def probe_cameras(max_index: int = 4) -> list[int]:
+    """Camera indices that open and deliver a frame (skipped quickly where no video device exists)."""
+    if sys.platform.startswith("linux") and not glob.glob("/dev/video*"):
+        return []
+    found = []
+    for i in range(max_index):
+        cap = cv2.VideoCapture(i)
+        try:
+            if cap.isOpened() and cap.read()[0]:
+                found.append(i)
+        finally:
+            cap.release()
+    return found
+
+
+class CameraProbe(QObject):
+    """Looks for cameras in a background thread (opening a device can take seconds)."""
+
+    found = Signal(list)
+
+    def start(self) -> None:
+        threading.Thread(target=lambda: self.found.emit(probe_cameras()), name="camera-probe", daemon=True).start()
+
+
+class MessageBar(QFrame):
+    """A dismissable line above the views for errors, warnings and hints (never a blocking dialog)."""
+
+    STYLES = {
+        "error": ("#3a1d22", "#ffa8a8", "#c92a2a"),
+        "warning": ("#382f1a", "#ffd43b", "#e67700"),
+        "info": ("#1b2c3d", "#a5d8ff", "#1c7ed6"),
+    }
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.level = ""
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action_button = QPushButton()
+        self.action_button.hide()
+        self._action = None
+        self.action_button.clicked.connect(self._run_action)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.action_button)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str, level: str = "error", action: tuple[str, object] | None = None) -> None:
+        bg, fg, border = self.STYLES.get(level, self.STYLES["info"])
+        self.level = level
+        self.setStyleSheet(f"MessageBar {{ background: {bg}; border: 1px solid {border}; border-radius: 4px; }}"
+                           f"QLabel {{ color: {fg}; }}")
+        self.label.setText(text)
+        if action is not None:
+            self.action_button.setText(action[0])
+            self._action = action[1]
+            self.action_button.show()
+        else:
+            self._action = None
+            self.action_button.hide()
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() else ""
+
+    def _run_action(self) -> None:
+        action = self._action
+        self.hide()
+        if action is not None:
+            action()
+
+
+class VideoExportThread(QThread):
+    """Writes the annotated video: decodes the source again and draws the stored results on it."""
+
+    progress = Signal(int, int)
+    done = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, spec: str, fps_override: float | None, out_path: Path, results: SessionResults) -> None:
+        super().__init__()
+        self.spec, self.fps_override, self.out_path = spec, fps_override, out_path
+        self.frames = dict(results.frames)
+        self.by_offset = results.events_ending_at()
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        try:
+            with open_source(self.spec, self.fps_override) as source:
+                total = source.frame_count or 0
+                with exports.AnnotatedVideoWriter(self.out_path, source.fps) as writer:
+                    index = 0
+                    for _timestamp, frame in source:
+                        if self._stop.is_set():
+                            break
+                        writer.write(frame, self.frames.get(index), self.by_offset.get(index, []))
+                        index += 1
+                        if index % 25 == 0:
+                            self.progress.emit(index, total)
+        except (SourceError, exports.ExportError, OSError) as err:
+            self.failed.emit(str(err))
+            return
+        self.done.emit(str(self.out_path))
+
+
+class MainWindow(QMainWindow):
+    """The FRL-DGT micro-expression studio."""
+
+    def __init__(self, settings: AppSettings | None = None, probe_cameras: bool = True,
+                 pipeline: Pipeline | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else AppSettings.load()
+        self.setWindowTitle("FRL-DGT micro-expression studio")
+        self.setAcceptDrops(True)
+        self.results = SessionResults()
+        self.events_model = EventsTableModel(self.results, self)
+        self.source_info: SourceInfo | None = None
+        self.cameras: list[int] = []
+        self.recording_path: Path | None = None
+        self._recording_from = 0.0
+        self._export_thread: VideoExportThread | None = None
+        self._last_time = 0.0
+        self._playhead: float | None = None
+        self._latest_event: Event | None = None
+        self._class_names: list[str] = []
+
+        self.pipeline = pipeline or Pipeline(self.settings, parent=self)
+        self._build_views()
+        self._build_actions()
+        self._build_menus_and_toolbar()
+        self._build_status_bar()
+        self._connect_pipeline()
+        self._apply_overlay_settings()
+        self._update_transport()
+
+        self._pending_frame: tuple | None = None
+        self._display_timer = QTimer(self)
+        self._display_timer.setInterval(DISPLAY_INTERVAL_MS)
+        self._display_timer.timeout.connect(self._show_pending_frame)
+        self._chart_timer = QTimer(self)
+        self._chart_timer.setInterval(CHART_REFRESH_MS)
+        self._chart_timer.timeout.connect(self._refresh_charts)
+        self._chart_timer.start()
+        self.camera_probe = CameraProbe(self)
+        self.camera_probe.found.connect(self._on_cameras_found)
+        if probe_cameras:
+            self.camera_probe.start()
+
+    # --- construction -------------------------------------------------------------------------------
+    def _build_views(self) -> None:
+        self.banner = MessageBar()
+        self.video = VideoView()
+        self.play_button = QToolButton()
+        self.play_button.setAutoRaise(True)
+        self.step_button = QToolButton()
+        self.step_button.setAutoRaise(True)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setEnabled(False)
+        self.slider.sliderReleased.connect(lambda: self.seek(self.slider.value()))
+        self.slider.actionTriggered.connect(self._on_slider_action)
+        self.time_label = QLabel("–")
+        self.time_label.setMinimumWidth(150)
+        self.time_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        transport = QHBoxLayout()
+        transport.setContentsMargins(0, 0, 0, 0)
+        transport.addWidget(self.play_button)
+        transport.addWidget(self.step_button)
+        transport.addWidget(self.slider, 1)
+        transport.addWidget(self.time_label)
+        video_panel = QWidget()
+        vlayout = QVBoxLayout(video_panel)
+        vlayout.setContentsMargins(0, 0, 0, 0)
+        vlayout.addWidget(self.video, 1)
+        vlayout.addLayout(transport)
+
+        self.displacement = DisplacementView()
+        self.table = QTableView()
+        self.table.setModel(self.events_model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        self.selection = self.table.selectionModel()
+        self.selection.selectionChanged.connect(self._on_event_selected)
+        events_box = QWidget()
+        elayout = QVBoxLayout(events_box)
+        elayout.setContentsMargins(0, 0, 0, 0)
+        self.events_title = QLabel("<b>Events</b> — select one to see its displacement map and seek there")
+        elayout.addWidget(self.events_title)
+        elayout.addWidget(self.table, 1)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.displacement)
+        right.addWidget(events_box)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        right.setSizes([470, 230])
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(video_panel)
+        top.addWidget(right)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        top.setSizes([760, 560])
+
+        self.score_chart = ScoreChart()
+        self.prob_bars = ProbabilityBars()
+        self.timeline = ProbabilityTimeline()
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.score_chart.widget)
+        bottom.addWidget(self.prob_bars.widget)
+        bottom.addWidget(self.timeline.widget)
+        bottom.setSizes([700, 250, 400])
+
+        main = QSplitter(Qt.Orientation.Vertical)
+        main.addWidget(top)
+        main.addWidget(bottom)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 1)
+        main.setSizes([620, 220])
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 2)
+        layout.addWidget(self.banner)
+        layout.addWidget(main, 1)
+        self.setCentralWidget(central)
+
+    def _action(self, text: str, slot, shortcut=None, icon: QStyle.StandardPixmap | None = None,
+                tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.setCheckable(checkable)
+        action.triggered.connect(lambda *_args, run=slot: run())
+        return action
+
+    def _build_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        self.open_video_action = self._action("Open &video…", self.open_video_dialog, QKeySequence.StandardKey.Open,
+                                              sp.SP_DialogOpenButton, "Open a recorded video")
+        self.open_folder_action = self._action("Open &frame folder…", self.open_folder_dialog, "Ctrl+Shift+O",
+                                               sp.SP_DirOpenIcon, "Open a folder of frames (image sequence)")
+        self.open_demo_action = self._action("Open &demo clip", self.open_demo, None, None,
+                                             "The bundled clip with known micro-expressions")
+        self.camera_action = self._action("&Camera", self.toggle_camera, "Ctrl+K", sp.SP_ComputerIcon,
+                                          "Start or stop live analysis from a camera", checkable=True)
+        self.record_action = self._action("&Record", self.toggle_recording, "Ctrl+R", sp.SP_DialogSaveButton,
+                                          "Record the live stream and its results", checkable=True)
+        self.play_action = self._action("&Play", self.toggle_play, "Space", sp.SP_MediaPlay, "Play / pause")
+        self.step_action = self._action("&Step", self.step, "Right", sp.SP_MediaSeekForward, "Analyse one frame")
+        self.reanalyse_action = self._action("Re-&analyse", self.reanalyse, "F5", sp.SP_BrowserReload,
+                                             "Analyse the source again with the current settings")
+        self.export_events_csv_action = self._action("Events as &CSV…", lambda: self.export_events_csv(), None)
+        self.export_events_json_action = self._action("Events as &JSON…", lambda: self.export_events_json(), None)
+        self.export_frames_action = self._action("Per-&frame CSV…", lambda: self.export_frames_csv(), None)
+        self.export_pngs_action = self._action("Displacement &PNGs…", lambda: self.export_event_pngs(), None)
+        self.export_video_action = self._action("Annotated &video…", lambda: self.export_video(), None)
+        self.screenshot_action = self._action("&Screenshot…", lambda: self.save_screenshot(), "Ctrl+Shift+S",
+                                              None, "Save a PNG of this window")
+        self.settings_action = self._action("Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences,
+                                            sp.SP_FileDialogDetailedView, "Device, model, detection and spotting")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.face_box_action = self._action("Face &box", self._overlay_toggled, "B", checkable=True)
+        self.landmarks_action = self._action("&Landmarks", self._overlay_toggled, "L", checkable=True)
+        self.regions_action = self._action("&AU regions", self._overlay_toggled, "R", checkable=True)
+        self.play_button.setDefaultAction(self.play_action)
+        self.step_button.setDefaultAction(self.step_action)
+
+    def _build_menus_and_toolbar(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        for a in (self.open_video_action, self.open_folder_action, self.open_demo_action):
+            file_menu.addAction(a)
+        file_menu.addSeparator()
+        self.export_menu = file_menu.addMenu("&Export")
+        for a in (self.export_events_csv_action, self.export_events_json_action, self.export_frames_action,
+                  self.export_pngs_action, self.export_video_action):
+            self.export_menu.addAction(a)
+        self.export_menu.addSeparator()
+        self.export_menu.addAction(self.screenshot_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        play_menu = bar.addMenu("&Playback")
+        for a in (self.play_action, self.step_action, self.reanalyse_action):
+            play_menu.addAction(a)
+        live_menu = bar.addMenu("&Live")
+        live_menu.addAction(self.camera_action)
+        live_menu.addAction(self.record_action)
+        view_menu = bar.addMenu("&View")
+        for a in (self.face_box_action, self.landmarks_action, self.regions_action):
+            view_menu.addAction(a)
+
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main-toolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(18, 18))
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.addAction(self.open_video_action)
+        tb.addAction(self.open_folder_action)
+        tb.addSeparator()
+        tb.addAction(self.camera_action)
+        tb.addAction(self.record_action)
+        tb.addSeparator()
+        tb.addAction(self.reanalyse_action)
+        export_button = QToolButton()
+        export_button.setText("Export")
+        export_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DriveFDIcon))
+        export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        export_button.setMenu(self.export_menu)
+        tb.addWidget(export_button)
+        tb.addAction(self.settings_action)
+        tb.addSeparator()
+        for a in (self.face_box_action, self.landmarks_action, self.regions_action):
+            tb.addAction(a)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.source_label = QLabel("no source")
+        self.fps_label = QLabel("fps in – / processed –")
+        self.dropped_label = QLabel("dropped 0")
+        self.device_label = QLabel("device: loading…")
+        self.model_label = QLabel("model: loading…")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        for w in (self.source_label, self.fps_label, self.dropped_label, self.device_label, self.model_label):
+            w.setContentsMargins(6, 0, 6, 0)
+            sb.addPermanentWidget(w)
+        sb.addPermanentWidget(self.progress)
+
+    def _connect_pipeline(self) -> None:
+        p = self.pipeline
+        p.source_opened.connect(self._on_source_opened)
+        p.source_failed.connect(lambda msg: self.show_message(msg, "error"))
+        p.source_error.connect(self._on_source_error)
+        p.source_ended.connect(self._update_transport)
+        p.analysis_finished.connect(self._on_analysis_finished)
+        p.results.connect(self._on_results)
+        p.events_found.connect(self._on_events)
+        p.frame_ready.connect(self._on_frame)
+        p.model_ready.connect(self._on_model_ready)
+        p.model_failed.connect(self._on_model_failed)
+        p.analysis_error.connect(lambda msg: self.show_message(msg, "warning"))
+        p.stats_changed.connect(self._on_stats)
+        p.recording_failed.connect(self._on_recording_failed)
+
+    # --- opening sources ----------------------------------------------------------------------------
+    def open_spec(self, spec: str | int) -> None:
+        """Open a video, a frame folder, an image or a camera index; a failure leaves everything as it was."""
+        self.statusBar().showMessage(f"opening {spec}…", 3000)
+        self.pipeline.open(spec)
+
+    def open_video_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", self._last_dir(),
+                                              "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.wmv);;All files (*)")
+        if path:
+            self._remember_dir(Path(path).parent)
+            self.open_spec(path)
+
+    def open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of frames", self._last_dir())
+        if path:
+            self._remember_dir(Path(path))
+            self.open_spec(path)
+
+    def open_demo(self) -> None:
+        demo = demo_clip_path()
+        if demo.is_file():
+            self.open_spec(str(demo))
+        else:
+            self.show_message(f"the demo clip is missing ({demo}); open a video or a folder of frames", "warning")
+
+    def _last_dir(self) -> str:
+        store = self.settings.qsettings
+        return str(store.value("last_dir", str(Path.home()))) if store is not None else str(Path.home())
+
+    def _remember_dir(self, folder: Path) -> None:
+        if self.settings.qsettings is not None:
+            self.settings.qsettings.setValue("last_dir", str(folder))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_spec(paths[0])
+
+    def toggle_camera(self) -> None:
+        live = self.source_info is not None and self.source_info.is_live and self.pipeline.capture is not None
+        if live:
+            self.stop_camera()
+            return
+        self.camera_action.setChecked(False)
+        self._open_picked_camera()
+
+    def _open_picked_camera(self) -> None:
+        index = self._pick_camera()
+        if index is not None:
+            self.open_spec(index)
+
+    def _pick_camera(self) -> int | None:
+        if len(self.cameras) == 1:
+            return self.cameras[0]
+        if self.cameras:
+            items = [f"camera {i}" for i in self.cameras]
+            choice, ok = QInputDialog.getItem(self, "Camera", "Analyse live from:", items, 0, False)
+            return self.cameras[items.index(choice)] if ok else None
+        index, ok = QInputDialog.getInt(self, "Camera", "No camera was found. Try camera index:", 0, 0, 16)
+        return index if ok else None
+
+    def stop_camera(self) -> None:
+        if self.recording_path is not None:
+            self.toggle_recording()
+        self.pipeline.stop_source()
+        self.camera_action.setChecked(False)
+        self.statusBar().showMessage("camera stopped; its results stay in the window", 4000)
+        self._update_transport()
+
+    def _on_cameras_found(self, cameras: list[int]) -> None:
+        self.cameras = cameras
+        if cameras and (self.source_info is None or not self.source_info.is_live):
+            self.show_message(f"{len(cameras)} camera(s) found: analyse your face live, or keep watching the demo.",
+                              "info", ("Analyse camera live", self._open_picked_camera))
+
+    # --- pipeline reports ---------------------------------------------------------------------------
+    def _on_source_opened(self, info: SourceInfo) -> None:
+        if self._export_thread is not None:
+            self._export_thread.request_stop()
+        self.source_info = info
+        self.events_model.reset()
+        self.displacement.clear()
+        self.video.clear()
+        self.score_chart.clear()
+        self.prob_bars.clear()
+        self.timeline.clear()
+        self._latest_event = None
+        self._last_time = 0.0
+        if self.banner.level in ("error", "warning"):
+            self.banner.hide()
+        kind = "camera" if info.is_live else ("frames" if Path(str(info.spec)).is_dir() else "video")
+        count = f", {info.frame_count} frames" if info.frame_count else ""
+        self.source_label.setText(f"{kind}: {info.name} ({info.fps:.0f} fps{count})")
+        self.source_label.setToolTip(str(info.spec))
+        self.slider.setEnabled(not info.is_live and bool(info.frame_count))
+        self.slider.setRange(0, max(0, (info.frame_count or 1) - 1))
+        self.slider.setValue(0)
+        self.progress.setVisible(not info.is_live and bool(info.frame_count))
+        self.progress.setRange(0, info.frame_count or 0)
+        self.progress.setValue(0)
+        self.camera_action.setChecked(info.is_live)
+        self.setWindowTitle(f"{info.name} — FRL-DGT micro-expression studio")
+        self._update_transport()
+
+    def _on_source_error(self, message: str) -> None:
+        saved = ""
+        if self.source_info is not None and self.source_info.is_live:
+            self.pipeline.stop_source()
+            self.camera_action.setChecked(False)
+            if self.recording_path is not None:
+                saved = self._finish_recording(announce=False)
+        self.show_message(f"{message} — results found so far are kept{saved}", "error")
+        self._update_transport()
+
+    def _on_results(self, results: list[FrameResult]) -> None:
+        self.results.add_frames(results)
+        self.score_chart.add_results(results)
+        if results:
+            self._last_time = results[-1].timestamp
+
+    def _on_events(self, events: list[Event]) -> None:
+        self.events_model.append(events)
+        for e in events:
+            color = class_color(e.label, self._class_index(e.label)) if e.label else "#adb5bd"
+            self.score_chart.add_event(e, color)
+            self.timeline.add_event(e)
+        latest = events[-1]
+        self._latest_event = latest
+        self.events_title.setText(f"<b>Events</b> ({len(self.results.events)}) — select one to see its "
+                                  "displacement map and seek there")
+        # The views of the newest event follow in later turns of the event loop, so that no single turn
+        # holds the GUI for long.
+        QTimer.singleShot(0, lambda: self.prob_bars.show_event(latest))
+        QTimer.singleShot(0, lambda: self._show_latest_event(latest))
+
+    def _show_latest_event(self, event: Event) -> None:
+        if not self.table.selectionModel().hasSelection() and event is self._latest_event:
+            self.displacement.show_event(event, self.pipeline.pictures.get(id(event)))
+
+    def _class_index(self, name: str) -> int:
+        if name not in self._class_names:
+            self._class_names.append(name)
+        return self._class_names.index(name)
+
+    def _on_frame(self, item: tuple) -> None:
+        """Keep the newest frame; it is painted at most every DISPLAY_INTERVAL_MS (analysis may run faster)."""
+        self._pending_frame = item
+        if not self._display_timer.isActive():
+            self._display_timer.start()
+
+    def _show_pending_frame(self) -> None:
+        item, self._pending_frame = self._pending_frame, None
+        if item is None:
+            self._display_timer.stop()
+            if not self.video.smooth:
+                self.video.smooth = True
+                self.video.update()
+            return
+        self.video.smooth = False
+        frame, result, index = item
+        if result is None:
+            result = self.results.frames.get(index)
+        self.video.set_frame(frame, result, index)
+        e = self._latest_event
+        t = result.timestamp if result is not None else self._last_time
+        recent = e is not None and e.onset_time - 0.05 <= t <= e.offset_time + EVENT_CAPTION_S
+        self.video.set_event(e if recent else None)
+        if result is not None:
+            self._playhead = result.timestamp
+        if not self.slider.isSliderDown():
+            self.slider.blockSignals(True)
+            self.slider.setValue(index)
+            self.slider.blockSignals(False)
+        total = self.source_info.frame_count if self.source_info else None
+        stamp = f"{result.timestamp:.2f} s" if result is not None else ""
+        self.time_label.setText(f"{index + 1}/{total}  {stamp}" if total else f"frame {index}  {stamp}")
+
+    def _on_analysis_finished(self) -> None:
+        self.score_chart.show_all()
+        self.timeline.show_all()
+        n = len(self.results.events)
+        if self.results.frame_count() and self.results.faces_seen == 0:
+            self.show_message("no face was found in this source: nothing to spot. Try another video, or check "
+                              "the lighting and that the face is frontal.", "warning")
+        else:
+            self.statusBar().showMessage(f"analysis finished: {self.results.frame_count()} frames, {n} event(s)",
+                                         8000)
+        self._update_transport()
+
+    def _on_model_ready(self, info: ModelInfo) -> None:
+        self.device_label.setText(f"device: {info.device_name}")
+        self.model_label.setText(f"model: {info.description}")
+        self.model_label.setStyleSheet("color: #ffa94d; font-weight: bold;" if info.untrained else "")
+        self.model_label.setToolTip("No trained weights are installed: labels are not meaningful yet."
+                                    if info.untrained else "")
+        self.prob_bars.set_classes(list(info.class_names))
+
+    def _on_model_failed(self, message: str) -> None:
+        self.show_message(message, "error")
+        if self.pipeline.model_info is None:
+            self.device_label.setText("device: –")
+            self.model_label.setText("model: none (spotting only)")
+            self.model_label.setStyleSheet("color: #ff8787; font-weight: bold;")
+            self.prob_bars.widget.setTitle("class probabilities: no model loaded", size="9pt")
+
+    def _on_stats(self, fps_in: float, fps_processed: float, dropped: int) -> None:
+        self.fps_label.setText(f"fps in {fps_text(fps_in)} / processed {fps_text(fps_processed)}")
+        self.dropped_label.setText(f"dropped {dropped}")
+        self.dropped_label.setStyleSheet("color: #ffa94d;" if dropped else "")
+        self._update_transport()
+
+    def _refresh_charts(self) -> None:
+        self._chart_tick = getattr(self, "_chart_tick", 0) + 1
+        if self._chart_tick % 2:
+            if self._playhead is not None:
+                self.score_chart.set_playhead(self._playhead)
+                self._playhead = None
+            self.score_chart.refresh()
+        else:
+            self.timeline.refresh()
+            self.progress.setValue(self.results.frame_count())
+
+    def show_message(self, text: str, level: str = "error", action: tuple[str, object] | None = None) -> None:
+        """Show ``text`` above the views; a message never hides a visible warning or error of the same or
+        higher level: it is added below it."""
+        rank = {"info": 0, "warning": 1, "error": 2}
+        if self.banner.isVisible() and rank.get(self.banner.level, 0) >= 1 and rank.get(level, 0) <= rank[
+                self.banner.level]:
+            if text not in self.banner.label.text():
+                self.banner.label.setText(self.banner.label.text() + "\n" + text)
+        else:
+            self.banner.show_message(text, level, action)
+        self.statusBar().showMessage(text, 8000)
+
+    # --- transport ----------------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        if self.pipeline.is_playing():
+            self.pipeline.pause()
+        else:
+            self.score_chart.follow = self.timeline.follow = True
+            self.pipeline.play()
+        self._update_transport()
+
+    def step(self) -> None:
+        self.pipeline.step()
+        self._update_transport()
+
+    def seek(self, index: int) -> None:
+        self.pipeline.seek(index)
+
+    def _on_slider_action(self, _action: int) -> None:
+        if not self.slider.isSliderDown():
+            QTimer.singleShot(0, lambda: self.seek(self.slider.sliderPosition()))
+
+    def reanalyse(self) -> None:
+        if self.source_info is None:
+            self.show_message("open a video, a folder of frames or a camera first", "info")
+            return
+        self.pipeline.reanalyse()
+
+    def _update_transport(self) -> None:
+        playing = self.pipeline.is_playing()
+        recorded = self.source_info is not None and not self.source_info.is_live and self.pipeline.capture is not None
+        live = self.source_info is not None and self.source_info.is_live and self.pipeline.capture is not None
+        self.play_action.setEnabled(recorded)
+        self.step_action.setEnabled(recorded)
+        self.play_action.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay))
+        self.play_action.setText("&Pause" if playing else "&Play")
+        self.record_action.setEnabled(live)
+        self.camera_action.setChecked(live)
+
+    # --- recording ----------------------------------------------------------------------------------
+    def recordings_dir(self) -> Path:
+        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation) or str(Path.home())
+        return Path(base) / "FRL-DGT recordings"
+
+    def toggle_recording(self, path: str | Path | None = None) -> None:
+        if self.recording_path is None:
+            if not (self.source_info is not None and self.source_info.is_live):
+                self.record_action.setChecked(False)
+                self.show_message("recording needs a live camera source", "info")
+                return
+            stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
+            target = Path(path) if path else self.recordings_dir() / f"recording_{stamp}.mp4"
+            self.recording_path = target
+            self._recording_from = self._last_time
+            self.pipeline.start_recording(target)
+            self.record_action.setChecked(True)
+        else:
+            self.pipeline.stop_recording()
+            self._finish_recording()
+
+    def _finish_recording(self, announce: bool = True) -> str:
+        """Save the results of the recorded span beside the raw video; returns what was saved."""
+        target = self.recording_path
+        self.recording_path = None
+        self.record_action.setChecked(False)
+        if target is None:
+            return ""
+        span = [e for e in self.results.events if e.apex_time >= self._recording_from]
+        frames = [r for r in self.results.ordered_frames() if r.timestamp >= self._recording_from]
+        try:
+            exports.write_events_csv(target.with_name(target.stem + "_events.csv"), span)
+            exports.write_events_json(target.with_name(target.stem + "_events.json"), span,
+                                      self._export_metadata())
+            exports.write_frames_csv(target.with_name(target.stem + "_frames.csv"), frames)
+        except exports.ExportError as err:
+            self.show_message(str(err), "error")
+            return ""
+        saved = f"; the recording and its results are in {target.parent}"
+        if announce:
+            self.show_message(f"recorded {target} with its events and per-frame results", "info")
+        return saved
+
+    def _on_recording_failed(self, message: str) -> None:
+        self.recording_path = None
+        self.record_action.setChecked(False)
+        self.show_message(message, "error")
+
+    # --- exports ------------------------------------------------------------------------------------
+    def _export_metadata(self) -> dict:
+        info = self.pipeline.model_info
+        return {
+            "source": str(self.source_info.spec) if self.source_info else None,
+            "fps": self.source_info.fps if self.source_info else None,
+            "model": info.description if info else None,
+            "device": info.device_name if info else None,
+            "untrained_model": info.untrained if info else None,
+            "exported": datetime.now().isoformat(timespec="seconds"),
+        }
+
+    def _ask_path(self, path, title: str, suggestion: str, filters: str) -> Path | None:
+        if path:
+            return Path(path)
+        start = str(Path(self._last_dir()) / suggestion)
+        chosen, _ = QFileDialog.getSaveFileName(self, title, start, filters)
+        if chosen:
+            self._remember_dir(Path(chosen).parent)
+        return Path(chosen) if chosen else None
+
+    def _stem(self) -> str:
+        return Path(self.source_info.name).stem if self.source_info else "frl_dgt"
+
+    def _export(self, write, target: Path | None, what: str) -> Path | None:
+        if target is None:
+            return None
+        try:
+            write(target)
+        except exports.ExportError as err:
+            self.show_message(str(err), "error")
+            return None
+        self.statusBar().showMessage(f"{what} written to {target}", 8000)
+        return target
+
+    def export_events_csv(self, path: str | Path | None = None) -> Path | None:
+        target = self._ask_path(path, "Export events (CSV)", f"{self._stem()}_events.csv", "CSV (*.csv)")
+        return self._export(lambda t: exports.write_events_csv(t, self.results.events), target, "events")
+
+    def export_events_json(self, path: str | Path | None = None) -> Path | None:
+        target = self._ask_path(path, "Export events (JSON)", f"{self._stem()}_events.json", "JSON (*.json)")
+        return self._export(lambda t: exports.write_events_json(t, self.results.events, self._export_metadata()),
+                            target, "events")
+
+    def export_frames_csv(self, path: str | Path | None = None) -> Path | None:
+        target = self._ask_path(path, "Export per-frame results (CSV)", f"{self._stem()}_frames.csv", "CSV (*.csv)")
+        return self._export(lambda t: exports.write_frames_csv(t, self.results.ordered_frames()), target,
+                            "per-frame results")
+
+    def export_event_pngs(self, folder: str | Path | None = None) -> list[Path]:
+        if not self.results.events:
+            self.show_message("no events to export yet", "info")
+            return []
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Folder for the displacement maps", self._last_dir())
+            if not folder:
+                return []
+        try:
+            written = exports.write_event_pngs(folder, self.results.events)
+        except exports.ExportError as err:
+            self.show_message(str(err), "error")
+            return []
+        self.statusBar().showMessage(f"{len(written)} displacement map(s) written to {folder}", 8000)
+        return written
+
+    def export_video(self, path: str | Path | None = None) -> VideoExportThread | None:
+        """Write the annotated video in a worker thread (the source is decoded again, not here)."""
+        info = self.source_info
+        spec = str(info.spec) if info is not None and not info.is_live else None
+        if info is not None and info.is_live and self.recording_path is None:
+            self.show_message("an annotated video needs a recorded source: record the camera first, then open "
+                              "the recording", "info")
+            return None
+        if spec is None or not self.results.frames:
+            self.show_message("analyse a video or a folder of frames first", "info")
+            return None
+        if self._export_thread is not None and self._export_thread.isRunning():
+            self.show_message("an annotated video is already being written", "info")
+            return None
+        target = self._ask_path(path, "Export annotated video", f"{self._stem()}_annotated.mp4",
+                                "MP4 video (*.mp4);;AVI video (*.avi)")
+        if target is None:
+            return None
+        fps = self.settings.fps_override if self.settings.fps_override > 0 else None
+        thread = VideoExportThread(spec, fps, target, self.results)
+        thread.progress.connect(lambda i, n: self.statusBar().showMessage(
+            f"writing annotated video: frame {i}" + (f"/{n}" if n else ""), 2000))
+        thread.done.connect(lambda p: self.statusBar().showMessage(f"annotated video written to {p}", 8000))
+        thread.failed.connect(lambda msg: self.show_message(msg, "error"))
+        self._export_thread = thread
+        thread.start()
+        return thread
+
+    def save_screenshot(self, path: str | Path | None = None) -> Path | None:
+        target = self._ask_path(path, "Save screenshot", f"{self._stem()}_screenshot.png", "PNG image (*.png)")
+        if target is None:
+            return None
+        if target.suffix.lower() != ".png":
+            target = target.with_suffix(".png")
+        if not self.grab().save(str(target), "PNG"):
+            self.show_message(f"cannot write {target}", "error")
+            return None
+        self.statusBar().showMessage(f"screenshot saved to {target}", 8000)
+        return target
+
+    # --- settings -----------------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.apply_settings(dialog.result_settings())
+
+    def apply_settings(self, new: AppSettings) -> None:
+        """Store the settings; reload the model if device or weights changed, redraw the overlays."""
+        reload = new.model_key() != self.settings.model_key()
+        new.qsettings = self.settings.qsettings
+        for name, value in vars(new).items():
+            setattr(self.settings, name, value)
+        self.settings.save()
+        self._apply_overlay_settings()
+        if self.pipeline.capture is not None:
+            self.pipeline.capture.set_pace(self.settings.pace)
+        if reload:
+            self.model_label.setText("model: loading…")
+            self.pipeline.reload_model()
+
+    def _apply_overlay_settings(self) -> None:
+        s = self.settings
+        self.face_box_action.setChecked(s.show_face_box)
+        self.landmarks_action.setChecked(s.show_landmarks)
+        self.regions_action.setChecked(s.show_regions)
+        self.video.set_overlays(s.show_face_box, s.show_landmarks, s.show_regions)
+
+    def _overlay_toggled(self) -> None:
+        s = self.settings
+        s.show_face_box = self.face_box_action.isChecked()
+        s.show_landmarks = self.landmarks_action.isChecked()
+        s.show_regions = self.regions_action.isChecked()
+        s.save()
+        self.video.set_overlays(s.show_face_box, s.show_landmarks, s.show_regions)
+
+    # --- selection ----------------------------------------------------------------------------------
+    def _on_event_selected(self, *_args) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return
+        event = self.results.events[rows[0].row()]
+        self.displacement.show_event(event, self.pipeline.pictures.get(id(event)))
+        self.prob_bars.show_event(event)
+        if self.source_info is not None and not self.source_info.is_live:
+            self.pipeline.pause()
+            self.seek(event.apex_index)
+            self._update_transport()
+
+    # --- shutdown -----------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        """Stop every thread (within a second) before the window goes."""
+        if self.recording_path is not None:
+            self.pipeline.stop_recording()
+            self._finish_recording()
+        if self._export_thread is not None:
+            self._export_thread.request_stop()
+            self._export_thread.wait(500)
+        self._chart_timer.stop()
+        self.pipeline.shutdown()
+        super().closeEvent(event)
+
+
+def _splash_pixmap() -> QPixmap:
+    pixmap = QPixmap(520, 200)
+    pixmap.fill(QColor("#1c1f26"))
+    p = QPainter(pixmap)
+    p.setPen(QColor("#f1f3f5"))
+    font = QFont()
+    font.setPointSize(18)
+    font.setBold(True)
+    p.setFont(font)
+    p.drawText(pixmap.rect().adjusted(0, 40, 0, -90), Qt.AlignmentFlag.AlignHCenter, "FRL-DGT")
+    font.setPointSize(11)
+    font.setBold(False)
+    p.setFont(font)
+    p.drawText(pixmap.rect().adjusted(0, 90, 0, -50), Qt.AlignmentFlag.AlignHCenter,
+               "micro-expression spotting and recognition")
+    p.end()
+    return pixmap
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """``python main.py [--video PATH | --frames DIR | --camera N]``: open the window."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("FRL-DGT micro-expression studio")
+    app.setOrganizationName("FRL-DGT")
+    apply_theme(app)
+    icon = ASSETS_DIR / "icon.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    splash = QSplashScreen(_splash_pixmap())
+    splash.show()
+    splash.showMessage("Loading the face and expression models…",
+                       Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter, QColor("#dee2e6"))
+    app.processEvents()
+    settings = AppSettings.load(QSettings())
+    warm_up(settings)
+    explicit = args.video or args.frames or getattr(args, "camera", None) is not None
+    window = MainWindow(settings, probe_cameras=not explicit)
+    window.resize(1440, 900)
+    window.show()
+    splash.finish(window)
+    if args.video:
+        window.open_spec(args.video)
+    elif args.frames:
+        window.open_spec(args.frames)
+    elif args.camera is not None:
+        window.open_spec(int(args.camera))
+    else:
+        window.open_demo()
+    return int(app.exec())

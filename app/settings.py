@@ -1,0 +1,236 @@
+"""The user's settings: persisted with QSettings, edited in a dialog, turned into an engine config.
+
+The dialog only edits numbers and paths; what they mean for the engine is decided in frl_core
+(``EngineConfig``, ``FaceConfig``, ``SpotterConfig``) and mapped in :func:`engine_config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from frl_core.faces import FaceConfig
+
+ORGANIZATION = "FRL-DGT"
+APPLICATION = "Micro-expression studio"
+
+
+@dataclass
+class AppSettings:
+    """Everything the settings dialog edits. ``weights`` empty means the shipped default weights."""
+
+    device: str = "auto"
+    weights: str = ""
+    detect_every_n: int = FaceConfig.detect_every_n
+    window_s: float = 0.0
+    """Spotting window in seconds; 0 keeps the spotter's own default."""
+    threshold: float = 0.0
+    """Spotting threshold parameter; 0 keeps the spotter's own default."""
+    fps_override: float = 0.0
+    """0: trust the source's frame rate."""
+    face_crops: bool = False
+    """Frames are already face crops (dataset frames): use the whole frame when no face is detected."""
+    show_face_box: bool = True
+    show_landmarks: bool = True
+    show_regions: bool = True
+    pace: str = "max"
+    """"max" analyses recorded files as fast as possible, "1x" at their own frame rate."""
+    qsettings: QSettings | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def load(cls, qsettings: QSettings | None = None) -> AppSettings:
+        """Read the stored values; anything missing or unreadable keeps its default."""
+        store = qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+        out = cls(qsettings=store)
+        for f in dataclasses.fields(cls):
+            if f.name == "qsettings" or not store.contains(f.name):
+                continue
+            raw = store.value(f.name)
+            default = getattr(out, f.name)
+            try:
+                if isinstance(default, bool):
+                    value = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+                else:
+                    value = type(default)(raw)
+            except (TypeError, ValueError):
+                continue
+            setattr(out, f.name, value)
+        if out.device not in ("auto", "cpu", "cuda"):
+            out.device = "auto"
+        if out.pace not in ("max", "1x"):
+            out.pace = "max"
+        return out
+
+    def save(self) -> None:
+        store = self.qsettings if self.qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+        for f in dataclasses.fields(self):
+            if f.name != "qsettings":
+                store.setValue(f.name, getattr(self, f.name))
+        store.sync()
+
+    def copy(self) -> AppSettings:
+        return dataclasses.replace(self)
+
+    def model_key(self) -> tuple[str, str]:
+        """What decides which model must be loaded: a change here reloads the network."""
+        return (self.device, self.weights)
+
+
+def _with(config, **values):
+    """``dataclasses.replace`` restricted to the fields the config really has."""
+    names = {f.name for f in dataclasses.fields(config)}
+    return dataclasses.replace(config, **{k: v for k, v in values.items() if k in names and v is not None})
+
+
+def engine_config(settings: AppSettings, fps: float):
+    """The frl_core ``EngineConfig`` for a source at ``fps``."""
+    from frl_core.engine import EngineConfig
+    from frl_core.spotting import SpotterConfig
+
+    face = _with(FaceConfig(), detect_every_n=max(1, int(settings.detect_every_n)),
+                 whole_frame_fallback=bool(settings.face_crops))
+    spotter = SpotterConfig()
+    if settings.window_s > 0:
+        spotter = _with(spotter, window_s=float(settings.window_s))
+    if settings.threshold > 0:
+        spotter = _with(spotter, threshold_k=float(settings.threshold))
+    return _with(EngineConfig(), fps=float(fps), face=face, spotter=spotter, device=settings.device,
+                 weights=settings.weights or None, keep_aligned=False)
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the settings; ``result_settings()`` returns it after OK."""
+
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._settings = settings.copy()
+        form = QFormLayout()
+
+        self.device = QComboBox()
+        self.device.addItem("Automatic (GPU when present)", "auto")
+        self.device.addItem("CPU", "cpu")
+        self.device.addItem("GPU (CUDA)", "cuda")
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        form.addRow("Device", self.device)
+
+        self.weights = QLineEdit(settings.weights)
+        self.weights.setPlaceholderText("shipped default weights")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_weights)
+        row = QHBoxLayout()
+        row.addWidget(self.weights, 1)
+        row.addWidget(browse)
+        holder = QWidget()
+        holder.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Model weights", holder)
+
+        self.detect_every_n = QSpinBox()
+        self.detect_every_n.setRange(1, 120)
+        self.detect_every_n.setValue(settings.detect_every_n)
+        self.detect_every_n.setSuffix(" frames")
+        self.detect_every_n.setToolTip("Run the face detector every N frames; landmarks track the face in between")
+        form.addRow("Face detection every", self.detect_every_n)
+
+        self.window_s = QDoubleSpinBox()
+        self.window_s.setRange(0.0, 10.0)
+        self.window_s.setSingleStep(0.1)
+        self.window_s.setDecimals(2)
+        self.window_s.setSpecialValueText("default")
+        self.window_s.setSuffix(" s")
+        self.window_s.setValue(settings.window_s)
+        form.addRow("Spotting window", self.window_s)
+
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 100.0)
+        self.threshold.setSingleStep(0.1)
+        self.threshold.setDecimals(2)
+        self.threshold.setSpecialValueText("default")
+        self.threshold.setValue(settings.threshold)
+        self.threshold.setToolTip("Adaptive threshold factor: higher spots fewer, stronger movements")
+        form.addRow("Spotting threshold", self.threshold)
+
+        self.fps_override = QDoubleSpinBox()
+        self.fps_override.setRange(0.0, 1000.0)
+        self.fps_override.setDecimals(1)
+        self.fps_override.setSpecialValueText("as the source says")
+        self.fps_override.setSuffix(" fps")
+        self.fps_override.setValue(settings.fps_override)
+        form.addRow("Frame rate override", self.fps_override)
+
+        self.face_crops = QCheckBox("Frames are face crops: use the whole frame when no face is detected")
+        self.face_crops.setChecked(settings.face_crops)
+        form.addRow("Input", self.face_crops)
+
+        self.pace = QComboBox()
+        self.pace.addItem("As fast as possible", "max")
+        self.pace.addItem("Real time (1x)", "1x")
+        self.pace.setCurrentIndex(max(0, self.pace.findData(settings.pace)))
+        form.addRow("Recorded files play", self.pace)
+
+        self.show_face_box = QCheckBox("Face box")
+        self.show_face_box.setChecked(settings.show_face_box)
+        self.show_landmarks = QCheckBox("Landmarks")
+        self.show_landmarks.setChecked(settings.show_landmarks)
+        self.show_regions = QCheckBox("AU regions")
+        self.show_regions.setChecked(settings.show_regions)
+        overlays = QHBoxLayout()
+        for box in (self.show_face_box, self.show_landmarks, self.show_regions):
+            overlays.addWidget(box)
+        overlays_holder = QWidget()
+        overlays.setContentsMargins(0, 0, 0, 0)
+        overlays_holder.setLayout(overlays)
+        form.addRow("Overlays", overlays_holder)
+
+        note = QLabel("Device and weights reload the model; the other analysis settings apply to the next "
+                      "source opened (or Playback ▸ Re-analyse).")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: palette(mid);")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def _browse_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Model weights", str(Path(self.weights.text()).parent),
+                                              "PyTorch checkpoints (*.pt *.pth);;All files (*)")
+        if path:
+            self.weights.setText(path)
+
+    def result_settings(self) -> AppSettings:
+        s = self._settings
+        s.device = self.device.currentData()
+        s.weights = self.weights.text().strip()
+        s.detect_every_n = self.detect_every_n.value()
+        s.window_s = self.window_s.value()
+        s.threshold = self.threshold.value()
+        s.fps_override = self.fps_override.value()
+        s.pace = self.pace.currentData()
+        s.face_crops = self.face_crops.isChecked()
+        s.show_face_box = self.show_face_box.isChecked()
+        s.show_landmarks = self.show_landmarks.isChecked()
+        s.show_regions = self.show_regions.isChecked()
+        return s

@@ -1,0 +1,348 @@
+"""The desktop app end to end (offscreen): the demo clip, exports, bad input, live input, shutdown."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from app.main_window import MainWindow, demo_clip_path  # noqa: E402
+from app.pipeline import ModelInfo, Pipeline  # noqa: E402
+from app.settings import AppSettings  # noqa: E402
+from frl_core.sources import FrameSource, SourceError, open_source  # noqa: E402
+from frl_core.types import FrameResult  # noqa: E402
+
+DEMO = demo_clip_path()
+needs_demo = pytest.mark.skipif(not DEMO.is_file(), reason=f"demo clip not built yet: {DEMO}")
+
+
+@pytest.fixture
+def settings(tmp_path) -> AppSettings:
+    return AppSettings.load(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture(scope="module")
+def shared_recognizer():
+    """One real recognizer for the module (loading torch and the model once keeps the tests fast)."""
+    from app.pipeline import load_recognizer
+
+    cache = {}
+
+    def loader(s: AppSettings):
+        key = s.model_key()
+        if key not in cache:
+            cache[key] = load_recognizer(s)
+        return cache[key]
+
+    return loader
+
+
+def make_window(qtbot, settings, **pipeline_kwargs) -> MainWindow:
+    pipeline = Pipeline(settings, **pipeline_kwargs) if pipeline_kwargs else None
+    window = MainWindow(settings, probe_cameras=False, pipeline=pipeline)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    return window
+
+
+def wait_until_finished(qtbot, window: MainWindow, timeout_ms: int = 120_000) -> None:
+    qtbot.waitUntil(lambda: window.source_info is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: not window.pipeline.is_analysing(), timeout=timeout_ms)
+
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: float = 30.0) -> Path:
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def noise_clip(tmp_path) -> Path:
+    rng = np.random.default_rng(0)
+    return write_clip(tmp_path / "noise.avi", [rng.integers(0, 255, (240, 320, 3), np.uint8) for _ in range(20)])
+
+
+@pytest.fixture(scope="module")
+def face_clip(tmp_path_factory) -> Path:
+    """2.5 s of the bundled face with one generated micro-expression: a real face for the quick tests."""
+    from frl_core.synth import micro_event, render_sequence, write_video
+
+    seq = render_sequence(fps=30, size=(400, 300), events=[micro_event(40, 30, "smile", 3.0)], n_frames=75, seed=3)
+    return write_video(seq, tmp_path_factory.mktemp("clip") / "face.mp4")
+
+
+@needs_demo
+def test_demo_clip_runs_to_the_end_with_events_charts_maps_and_exports(qtbot, settings, shared_recognizer,
+                                                                      tmp_path):
+    window = make_window(qtbot, settings, recognizer_loader=shared_recognizer)
+    window.open_demo()
+    wait_until_finished(qtbot, window)
+    truth_file = DEMO.parent / "demo_ground_truth.json"
+    assert window.results.frame_count() == window.source_info.frame_count
+    assert window.events_model.rowCount() >= 1, window.banner.text()
+    if truth_file.is_file():
+        truth = json.loads(truth_file.read_text())
+        n_truth = len(truth.get("events", truth)) if isinstance(truth, dict) else len(truth)
+        assert window.events_model.rowCount() >= max(1, n_truth // 2)
+    assert window.score_chart.has_data() and window.score_chart.regions
+    assert window.prob_bars.has_data() and window.timeline.has_data()
+    assert window.displacement.has_image()
+    from app.pipeline import default_weights_path
+
+    shipped = default_weights_path()
+    assert (shipped.name if shipped.is_file() else "untrained model") in window.model_label.text()
+    assert window.device_label.text() == "device: CPU"
+
+    window.table.selectRow(0)
+    event = window.results.events[0]
+    qtbot.waitUntil(lambda: window.video.index == event.apex_index, timeout=5_000)
+    assert window.displacement.shown_event is event
+
+    csv_path = window.export_events_csv(tmp_path / "events.csv")
+    json_path = window.export_events_json(tmp_path / "events.json")
+    frames_path = window.export_frames_csv(tmp_path / "frames.csv")
+    pngs = window.export_event_pngs(tmp_path / "maps")
+    shot = window.save_screenshot(tmp_path / "shot.png")
+    assert len(csv_path.read_text().splitlines()) == len(window.results.events) + 1
+    assert len(json.loads(json_path.read_text())["events"]) == len(window.results.events)
+    assert len(frames_path.read_text().splitlines()) == window.results.frame_count() + 1
+    assert len(pngs) == len(window.results.events) and all(p.stat().st_size > 1000 for p in pngs)
+    assert cv2.imread(str(shot)).shape[:2] == (window.height(), window.width())
+    thread = window.export_video(tmp_path / "annotated.avi")
+    assert thread is not None and thread.wait(60_000)
+    with open_source(str(tmp_path / "annotated.avi")) as annotated:
+        assert annotated.frame_count == window.source_info.frame_count
+
+
+def test_missing_file_shows_a_message_and_keeps_the_window_usable(qtbot, settings, noise_clip):
+    window = make_window(qtbot, settings)
+    window.open_spec("/no/such/video.mp4")
+    qtbot.waitUntil(lambda: "no such file" in window.banner.text(), timeout=10_000)
+    window.open_spec(str(noise_clip))
+    wait_until_finished(qtbot, window, 60_000)
+    assert window.results.frame_count() == 20
+
+
+def test_folder_without_images_and_unreadable_file_show_messages(qtbot, settings, tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no frames here")
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"this is not a video")
+    window = make_window(qtbot, settings)
+    window.open_spec(str(tmp_path / "empty"))
+    qtbot.waitUntil(lambda: "holds no images" in window.banner.text(), timeout=10_000)
+    window.open_spec(str(bad))
+    qtbot.waitUntil(lambda: "cannot read video" in window.banner.text(), timeout=10_000)
+    assert window.source_info is None and window.open_video_action.isEnabled()
+
+
+def test_no_face_in_the_whole_source_is_reported(qtbot, settings, noise_clip):
+    window = make_window(qtbot, settings)
+    window.open_spec(str(noise_clip))
+    wait_until_finished(qtbot, window, 60_000)
+    assert "no face" in window.banner.text()
+    assert window.events_model.rowCount() == 0
+
+
+def test_wrong_weights_file_is_reported_and_a_model_stays_usable(qtbot, settings, tmp_path, face_clip):
+    bad = tmp_path / "not_weights.pt"
+    bad.write_bytes(b"definitely not a checkpoint")
+    settings.weights = str(bad)
+    window = make_window(qtbot, settings)
+    qtbot.waitUntil(lambda: "cannot load the model" in window.banner.text(), timeout=60_000)
+    qtbot.waitUntil(lambda: window.pipeline.model_info is not None, timeout=60_000)
+    window.open_spec(str(face_clip))
+    wait_until_finished(qtbot, window, 60_000)
+    assert window.results.frame_count() == 75
+    model = window.pipeline.model_info.description
+    window.banner.hide()
+    changed = settings.copy()
+    changed.weights = str(tmp_path / "missing.pt")
+    window.apply_settings(changed)
+    qtbot.waitUntil(lambda: "still using" in window.banner.text(), timeout=30_000)
+    assert "weights file not found" in window.banner.text() and window.pipeline.model_info.description == model
+    assert window.results.frame_count() == 75
+
+
+def test_closing_while_analysing_stops_the_threads_within_a_second(qtbot, settings, shared_recognizer,
+                                                                    face_clip):
+    settings.pace = "1x"
+    window = make_window(qtbot, settings, recognizer_loader=shared_recognizer)
+    window.open_spec(str(face_clip))
+    qtbot.waitUntil(lambda: window.results.frame_count() > 5, timeout=30_000)
+    assert window.pipeline.is_analysing()
+    threads = [window.pipeline.capture, window.pipeline.analysis]
+    t0 = time.monotonic()
+    window.close()
+    assert time.monotonic() - t0 < 1.0
+    assert all(t.isFinished() for t in threads)
+
+
+class FakeCamera(FrameSource):
+    """A live source at ``fps`` that can be 'unplugged' after ``fail_after`` frames."""
+
+    def __init__(self, fps: float = 120.0, fail_after: int | None = None) -> None:
+        self.fps, self.fail_after = fps, fail_after
+        self.frame_count, self.is_live, self.name, self.frame_size, self.position = None, True, "camera 0", None, 0
+
+    def read(self):
+        if self.fail_after is not None and self.position >= self.fail_after:
+            raise SourceError("camera 0 stopped delivering frames (unplugged?)")
+        time.sleep(1.0 / self.fps)
+        self.position += 1
+        return self.position / self.fps, np.full((120, 160, 3), self.position % 256, np.uint8)
+
+
+class SlowEngine:
+    """Analysis slower than the camera: live input must drop frames rather than lag."""
+
+    recognizer = None
+    recognition_error = None
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def process(self, timestamp, frame):
+        time.sleep(0.03)
+        self.n += 1
+        return FrameResult(index=self.n - 1, timestamp=timestamp, face=None), []
+
+    def flush(self):
+        return []
+
+    def reset(self):
+        self.n = 0
+
+
+class FakeRecognizer:
+    class_names = ("negative", "positive", "surprise")
+
+    def __init__(self) -> None:
+        self.device_name = "CPU"
+
+
+def fake_loader(_settings):
+    return FakeRecognizer(), ModelInfo("CPU", "fake", False, FakeRecognizer.class_names)
+
+
+def test_live_camera_drops_frames_when_analysis_is_slower_and_survives_unplugging(qtbot, settings, tmp_path):
+    cameras = {0: lambda: FakeCamera(fail_after=120)}
+
+    def factory(spec, fps):
+        if isinstance(spec, int) and spec in cameras:
+            return cameras[spec]()
+        return open_source(spec, fps)
+
+    window = make_window(qtbot, settings, recognizer_loader=fake_loader,
+                         engine_factory=lambda s, r, fps: SlowEngine(), source_factory=factory)
+    window.open_spec(0)
+    qtbot.waitUntil(lambda: window.record_action.isEnabled(), timeout=10_000)
+    window.toggle_recording(tmp_path / "rec.avi")
+    qtbot.waitUntil(lambda: "unplugged" in window.banner.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.pipeline.is_analysing(), timeout=5_000)
+    analysed = window.results.frame_count()
+    assert 0 < analysed < 120
+    dropped = window.pipeline.mailbox.dropped
+    assert dropped > 0 and analysed + dropped <= 120
+    assert (tmp_path / "rec.avi").is_file() and (tmp_path / "rec_events.csv").is_file()
+    assert not window.record_action.isChecked()
+    window.open_spec(7)
+    qtbot.waitUntil(lambda: "no camera at index 7" in window.banner.text(), timeout=10_000)
+    assert window.results.frame_count() == analysed
+
+
+def test_gpu_out_of_memory_moves_recognition_to_the_cpu(qtbot, settings, noise_clip):
+    devices = []
+
+    def loader(s: AppSettings):
+        devices.append(s.device)
+        rec = FakeRecognizer()
+        rec.device_name = "Fake GPU" if s.device != "cpu" else "CPU"
+        return rec, ModelInfo(rec.device_name, "fake", False, rec.class_names)
+
+    class OomEngine(SlowEngine):
+        """Reports a failed recognition the way AnalysisEngine does when CUDA runs out of memory."""
+
+        def process(self, timestamp, frame):
+            self.n += 1
+            if self.n == 3 and self.recognizer.device_name != "CPU":
+                self.recognition_error = "recognition failed: CUDA out of memory. Tried to allocate 2.00 GiB"
+            return FrameResult(index=self.n - 1, timestamp=timestamp, face=None), []
+
+    def engine_factory(s, recognizer, fps):
+        engine = OomEngine()
+        engine.recognizer = recognizer
+        return engine
+
+    settings.device = "cuda"
+    window = make_window(qtbot, settings, recognizer_loader=loader, engine_factory=engine_factory)
+    window.open_spec(str(noise_clip))
+    wait_until_finished(qtbot, window, 30_000)
+    assert "ran out of memory" in window.banner.text()
+    assert devices == ["cuda", "cpu"] and window.device_label.text() == "device: CPU"
+    assert window.results.frame_count() == 20
+
+
+def test_settings_persist_and_overlays_toggle(qtbot, settings, tmp_path):
+    window = make_window(qtbot, settings)
+    new = settings.copy()
+    new.detect_every_n = 9
+    new.window_s = 0.8
+    new.fps_override = 200.0
+    new.show_landmarks = False
+    window.apply_settings(new)
+    assert window.video.show_landmarks is False and not window.landmarks_action.isChecked()
+    window.regions_action.trigger()
+    assert window.video.show_regions is False
+    again = AppSettings.load(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    assert (again.detect_every_n, again.window_s, again.fps_override) == (9, 0.8, 200.0)
+    assert again.show_landmarks is False and again.show_regions is False
+
+
+def test_pause_step_and_seek_on_a_face_video(qtbot, settings, face_clip):
+    settings.pace = "1x"
+    window = make_window(qtbot, settings, recognizer_loader=fake_loader)
+    window.open_spec(str(face_clip))
+    qtbot.waitUntil(lambda: window.results.frame_count() >= 5, timeout=30_000)
+    window.toggle_play()
+    assert not window.pipeline.is_playing()
+    qtbot.wait(300)
+    before = window.results.frame_count()
+    window.step()
+    qtbot.waitUntil(lambda: window.results.frame_count() == before + 1, timeout=5_000)
+    window.seek(60)
+    qtbot.waitUntil(lambda: window.video.index == 60, timeout=5_000)
+    assert window.video.result is not None and window.video.result.face is not None
+    assert window.results.faces_seen >= before
+    window.toggle_play()
+    wait_until_finished(qtbot, window, 30_000)
+    assert window.results.frame_count() < 75 and max(window.results.frames) == 74
+
+
+def test_a_found_camera_is_offered_and_opens_live(qtbot, settings):
+    def factory(spec, fps):
+        return FakeCamera(fps=60.0) if spec == 0 else open_source(spec, fps)
+
+    window = make_window(qtbot, settings, recognizer_loader=fake_loader,
+                         engine_factory=lambda s, r, fps: SlowEngine(), source_factory=factory)
+    window._on_cameras_found([0])
+    assert "camera(s) found" in window.banner.text()
+    window.banner.action_button.click()
+    qtbot.waitUntil(lambda: window.source_info is not None and window.source_info.is_live, timeout=10_000)
+    qtbot.waitUntil(lambda: window.results.frame_count() > 3, timeout=10_000)
+    assert window.camera_action.isChecked() and window.record_action.isEnabled()
+    window.toggle_camera()
+    qtbot.waitUntil(lambda: not window.pipeline.is_analysing(), timeout=5_000)
+    assert not window.camera_action.isChecked() and window.results.frame_count() > 3

@@ -1,0 +1,85 @@
+"""The app's views on their own: displacement view, events table, drag and drop, screenshot, settings dialog."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent  # noqa: E402
+
+from app.displacement_view import DisplacementView  # noqa: E402
+from app.main_window import MainWindow  # noqa: E402
+from app.results import EventsTableModel, SessionResults  # noqa: E402
+from app.settings import AppSettings, SettingsDialog  # noqa: E402
+from frl_core.types import Event  # noqa: E402
+
+
+def smile_event(event_id: int = 1) -> Event:
+    """An event whose displacement moves the mouth corners up and out."""
+    disp = np.zeros((2, 224, 224), np.float32)
+    disp[0, 150:190, 40:90], disp[1, 150:190, 40:90] = -0.8, -0.6
+    disp[0, 150:190, 134:184], disp[1, 150:190, 134:184] = 0.8, -0.6
+    face = np.full((224, 224), 120, np.uint8)
+    return Event(event_id, 30, 36, 44, 1.0, 1.2, 1.47, "micro", 2.4, "positive",
+                 {"negative": 0.1, "positive": 0.8, "surprise": 0.1}, disp, face, face.copy())
+
+
+def test_displacement_view_shows_maps_and_the_moving_regions(qtbot):
+    view = DisplacementView()
+    qtbot.addWidget(view)
+    view.resize(600, 480)
+    view.show()
+    assert not view.has_image()
+    view.show_event(smile_event())
+    assert view.has_image() and view.arrow_tile.image is not None and view.onset_tile.image is not None
+    assert "positive (80%)" in view.header.text()
+    widths = view.region_values()
+    assert widths["right mouth corner"] > widths["right brow & eye"]
+    assert widths["left mouth corner"] > widths["left brow & eye"]
+    centre = view.map_tile.image.pixelColor(112, 20)
+    mouth = view.map_tile.image.pixelColor(60, 170)
+    assert centre.saturation() < 30 < mouth.saturation()
+
+
+def test_events_table_lists_time_frames_label_and_confidence(qtbot):
+    results = SessionResults()
+    model = EventsTableModel(results)
+    model.append([smile_event(1), smile_event(2)])
+    assert model.rowCount() == 2
+    row = [model.data(model.index(0, c)) for c in range(model.columnCount())]
+    assert row == ["1", "0:01.20", "30", "36", "44", "micro", "positive", "80%"]
+
+
+def test_dropping_a_folder_opens_it(qtbot, tmp_path):
+    settings = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, probe_cameras=False)
+    qtbot.addWidget(window)
+    window.show()
+    (tmp_path / "frames").mkdir()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "frames"))])
+    drop = QDropEvent(QPointF(QPoint(100, 100)), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                      Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    qtbot.waitUntil(lambda: "holds no images" in window.banner.text(), timeout=10_000)
+
+
+def test_screenshot_and_settings_dialog_round_trip(qtbot, tmp_path):
+    settings = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, probe_cameras=False)
+    qtbot.addWidget(window)
+    window.resize(900, 600)
+    window.show()
+    shot = window.save_screenshot(tmp_path / "shot")
+    assert shot.suffix == ".png" and shot.stat().st_size > 5000
+    dialog = SettingsDialog(settings, window)
+    qtbot.addWidget(dialog)
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    dialog.threshold.setValue(4.5)
+    dialog.show_regions.setChecked(False)
+    chosen = dialog.result_settings()
+    assert (chosen.device, chosen.threshold, chosen.show_regions) == ("cpu", 4.5, False)
+    assert settings.device == "auto"
