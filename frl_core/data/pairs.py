@@ -74,3 +74,26 @@ def make_pair(
 def random_peak(rng: np.random.Generator) -> float:
     """A training-time peak displacement (pixels at 224x224), uniform in TRAIN_PEAK_RANGE_PX."""
     return float(rng.uniform(*TRAIN_PEAK_RANGE_PX))
+
+
+def random_smooth_displacement(rng: np.random.Generator, size: int, peak_px: float) -> np.ndarray:
+    """A random face-like displacement (2, size, size) float32 in pixels, peak magnitude ``peak_px``.
+
+    A few Gaussian blobs (local muscle motion: a brow, a lip corner) with random centres, widths and
+    directions, plus a small global shift (residual alignment error). Used to pretrain the DGM on
+    motions whose truth is known, on real faces, before the semi-synthetic pairs.
+    """
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    field = np.zeros((2, size, size), np.float32)
+    for _ in range(int(rng.integers(1, 4))):
+        cx, cy = rng.uniform(0.2, 0.8, size=2)
+        sigma = rng.uniform(0.06, 0.2)
+        blob = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma * sigma))
+        angle = rng.uniform(0, 2 * np.pi)
+        field[0] += np.cos(angle) * blob
+        field[1] += np.sin(angle) * blob
+    peak = float(np.sqrt((field**2).sum(0)).max())
+    if peak > 0:
+        field *= peak_px / peak
+    field += rng.uniform(-0.1, 0.1, size=(2, 1, 1)).astype(np.float32) * peak_px
+    return field

@@ -93,6 +93,7 @@ class FRLDGTConfig:
     motion_size: int = 32
     motion_gain: float = 50.0
     flow_input_size: int = 28
+    flow_zero: str = "mid"
     embed_dim: int = 48
     num_heads: int = 3
     mlp_ratio: float = 2.0
@@ -139,6 +140,8 @@ class FRLDGTConfig:
             raise ModelConfigError("dgm_channels needs at least 2 stages and dgm_output_stride one of 1, 2, 4, 8")
         if 2 ** len(self.dgm_channels) < self.dgm_output_stride:
             raise ModelConfigError("dgm_output_stride is coarser than the DGM's deepest stage")
+        if self.flow_zero not in ("mid", "median"):
+            raise ModelConfigError(f"flow_zero must be 'mid' or 'median', got {self.flow_zero!r}")
         if self.motion_size % 4:
             raise ModelConfigError(f"motion_size must be a multiple of 4, got {self.motion_size}")
         if tuple(self.region_names) != tuple(r.name for r in AU_REGIONS):
@@ -449,7 +452,12 @@ class FRLDGT(nn.Module):
 
     def motion_from_flow(self, flow: torch.Tensor) -> torch.Tensor:
         m = self.config.motion_size
-        x = (flow - 0.5) * 2.0
+        if self.config.flow_zero == "median":
+            # u and v are min-max normalised per image: their median is the best "no motion" level
+            uv = flow[:, 1:] - flow[:, 1:].flatten(2).median(dim=2).values[..., None, None]
+            x = torch.cat(((flow[:, :1] - 0.5) * 2.0, uv * 2.0), dim=1)
+        else:
+            x = (flow - 0.5) * 2.0
         if x.shape[-2:] != (m, m):
             x = F.interpolate(x, size=(m, m), mode="bilinear", align_corners=False)
         return x

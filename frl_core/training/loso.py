@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from frl_core.metrics import score
 from frl_core.training.config import ConfigError, fingerprint, save_resolved
-from frl_core.training.samples import SampleSet, load_samples, make_batch, model_inputs
+from frl_core.training.samples import SampleSet, load_samples, make_batch, mirror_batch, model_inputs
 
 
 class TrainingError(RuntimeError):
@@ -150,6 +150,10 @@ def train_model(
     img_size = int(config["model"].get("img_size", 224))
     set_determinism(seed, device)
     rng = np.random.default_rng(seed)
+    if mode == "pair" and int(tcfg.get("dgm_pretrain_steps", 0) or 0) > 0:
+        from frl_core.training.dgm_pretrain import pretrain_dgm
+
+        pretrain_dgm(model, samples, train_indices, tcfg, device, rng)
     model.to(device).train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=float(tcfg["lr"]), weight_decay=float(tcfg["weight_decay"]))
     epochs = int(tcfg["epochs"])
@@ -186,16 +190,24 @@ def train_model(
 def predict(
     model: nn.Module, samples: SampleSet, indices: np.ndarray, config: dict[str, Any], device: torch.device
 ) -> np.ndarray:
-    """Class probabilities (len(indices), C) of a trained model, in eval mode, no augmentation."""
+    """Class probabilities (len(indices), C) of a trained model, in eval mode.
+
+    With ``train.tta_hflip`` the probabilities are averaged with those of the mirrored input (a fixed part
+    of the recipe, the same for every fold, not tuned on a held-out subject).
+    """
     mode = config["model"].get("input_mode", "flow")
     img_size = int(config["model"].get("img_size", 224))
     bs = int(config["train"].get("eval_batch_size", 64))
+    tta_hflip = bool(config["train"].get("tta_hflip", False))
     model.eval()
     out = []
     for start in range(0, len(indices), bs):
         batch = make_batch(samples, indices[start:start + bs], mode, img_size, False, None)
-        logits = model(*model_inputs(batch, mode, device))
-        out.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+        probs = torch.softmax(model(*model_inputs(batch, mode, device)).float(), dim=1)
+        if tta_hflip:
+            mirrored = mirror_batch(batch)
+            probs = (probs + torch.softmax(model(*model_inputs(mirrored, mode, device)).float(), dim=1)) / 2
+        out.append(probs.cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(samples.class_names)), np.float32)
 
 

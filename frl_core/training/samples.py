@@ -159,6 +159,17 @@ def make_batch(
     return batch
 
 
+def mirror_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The same batch seen in a mirror: flow images flipped with u negated, faces flipped."""
+    out = dict(batch)
+    if "flow" in batch:
+        out["flow"] = _hflip_flow(batch["flow"])
+    for key in ("onset", "apex"):
+        if key in batch:
+            out[key] = torch.flip(batch[key], dims=[3])
+    return out
+
+
 def model_inputs(batch: dict[str, torch.Tensor], input_mode: str, device: torch.device) -> tuple:
     """Positional inputs of model(...) for a batch: (flow,) or (onset, apex)."""
     if input_mode == "flow":
