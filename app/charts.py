@@ -167,6 +167,7 @@ class ProbabilityBars:
         self.widget.setXRange(-0.6, n - 0.4, padding=0)
 
     def show_event(self, event: Event) -> None:
+        self.widget.setTitle(f"event {event.event_id}: class probabilities", size="9pt")
         if not event.probabilities:
             self.set_values({})
             return
