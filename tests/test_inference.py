@@ -68,3 +68,19 @@ def test_asking_for_cuda_without_a_gpu_is_a_clear_error():
     with pytest.raises(DeviceError, match="no CUDA GPU"):
         Recognizer.from_model(create_model("frl_dgt_small"), device="cuda")
     assert Recognizer.from_model(create_model("frl_dgt_small"), device="auto").device_name == "CPU"
+
+
+def test_shipped_pair_model_sees_the_real_casme2_motion_grow(data_root):
+    """On the real CASME II onset->apex sequence, the displacement from the first frame grows frame by frame."""
+    import cv2
+
+    from frl_core.models.inference import Recognizer
+
+    folder = data_root / "sequences" / "casme2_sub_clip_resampled"
+    frames = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(folder.glob("*.jpg"))]
+    assert len(frames) == 10
+    recognizer = Recognizer.from_checkpoint(None, "cpu")
+    results = recognizer.recognize([(frames[0], f) for f in frames[1:]])
+    mean_motion = [float(np.sqrt((r.displacement**2).sum(0)).mean()) for r in results]
+    assert all(b > a for a, b in zip(mean_motion, mean_motion[1:])), mean_motion
+    assert mean_motion[-1] > 3 * mean_motion[0]
