@@ -48,6 +48,25 @@ def _plausible_fps(value: float) -> bool:
     return np.isfinite(value) and 0.0 < value <= _MAX_PLAUSIBLE_FPS
 
 
+def _open_capture(target: str | int, not_open: str, no_frame: str) -> tuple[cv2.VideoCapture, np.ndarray]:
+    """An opened capture and its first frame (read now, so an undecodable source fails at open time)."""
+    cap = cv2.VideoCapture(target)
+    if not cap.isOpened():
+        cap.release()
+        raise SourceError(not_open)
+    ok, first = cap.read()
+    if not ok or first is None:
+        cap.release()
+        raise SourceError(no_frame)
+    return cap, first
+
+
+def _fps(reported: float, fps_override: float | None, default: float) -> float:
+    if fps_override is not None:
+        return float(fps_override)
+    return reported if _plausible_fps(reported) else default
+
+
 class FrameSource:
     """Common interface of all sources.
 
@@ -95,21 +114,11 @@ class VideoFileSource(FrameSource):
         self.path = path
         self.name = path.name
         self.is_live = False
-        self._cap = cv2.VideoCapture(str(path))
-        if not self._cap.isOpened():
-            self._cap.release()
-            raise SourceError(f"cannot read video {path}: not a video OpenCV can decode")
-        ok, first = self._cap.read()
-        if not ok or first is None:
-            self._cap.release()
-            raise SourceError(f"cannot read video {path}: it holds no decodable frame")
+        self._cap, first = _open_capture(str(path), f"cannot read video {path}: not a video OpenCV can decode",
+                                         f"cannot read video {path}: it holds no decodable frame")
         self._pending: np.ndarray | None = first
-        reported = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.reported_fps = reported
-        if fps_override is not None:
-            self.fps = float(fps_override)
-        else:
-            self.fps = reported if _plausible_fps(reported) else DEFAULT_FOLDER_FPS
+        self.reported_fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = _fps(self.reported_fps, fps_override, DEFAULT_FOLDER_FPS)
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.frame_count = count if count > 0 else None
         self.frame_size = (int(first.shape[1]), int(first.shape[0]))
@@ -194,22 +203,12 @@ class CameraSource(FrameSource):
         self.is_live = True
         self.frame_count = None
         self.position = 0
-        self._cap = cv2.VideoCapture(index)
-        if not self._cap.isOpened():
-            self._cap.release()
-            raise SourceError(f"no camera at index {index} (is one connected and free?)")
-        ok, first = self._cap.read()
-        if not ok or first is None:
-            self._cap.release()
-            raise SourceError(f"camera {index} opened but delivers no frames")
+        self._cap, first = _open_capture(index, f"no camera at index {index} (is one connected and free?)",
+                                         f"camera {index} opened but delivers no frames")
         self._t0 = time.monotonic()
         self._pending: np.ndarray | None = first
-        reported = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.reported_fps = reported
-        if fps_override is not None:
-            self.fps = float(fps_override)
-        else:
-            self.fps = reported if _plausible_fps(reported) else DEFAULT_CAMERA_FPS
+        self.reported_fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = _fps(self.reported_fps, fps_override, DEFAULT_CAMERA_FPS)
         self.frame_size = (int(first.shape[1]), int(first.shape[0]))
 
     def read(self) -> tuple[float, np.ndarray] | None:
