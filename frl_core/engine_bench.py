@@ -47,6 +47,12 @@ def current_rss_mb() -> float:
         return float("nan")
 
 
+def event_payload_bytes(event) -> int:
+    """Bytes of the arrays an event keeps (displacement map, onset and apex faces): what results cost."""
+    arrays = (event.displacement, event.onset_face, event.apex_face)
+    return sum(a.nbytes for a in arrays if a is not None)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -163,22 +169,27 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine()
     source = _open(video, args.frames)
     rss_samples: list[tuple[int, float]] = []
+    held_samples: list[int] = []
     every = max(1, (args.frames or clip_frames or 1000) // 20)
     events_total = 0
+    events_bytes = 0
 
     def on_frame(frame, result, events) -> None:
         if result.index % every == 0:
             rss_samples.append((result.index, current_rss_mb()))
+            held_samples.append(events_bytes)
 
     def on_events(events) -> None:
-        nonlocal events_total
+        nonlocal events_total, events_bytes
         events_total += len(events)
+        events_bytes += sum(event_payload_bytes(e) for e in events)
 
     runner = LiveRunner(source, engine, drop=False, queue_size=8)
     t0 = time.perf_counter()
     runner.run(on_frame=on_frame, on_events=on_events)
     elapsed = time.perf_counter() - t0
     rss_samples.append((engine.stats.frames, current_rss_mb()))
+    held_samples.append(events_bytes)
     source.close()
     n = engine.stats.frames
     full_fps = n / elapsed
@@ -190,18 +201,24 @@ def run(args: argparse.Namespace) -> int:
           + f"  (recognition: {engine.stats.recognised} events in {engine.stats.recognition_batches} batches)")
     stage_ms = {k: 1000 * v / max(n, 1) for k, v in engine.stats.seconds.items()}
     stage_ms["decode"] = 1000 * t_dec / n_dec
-    warm = [m for i, m in rss_samples if i >= n // 10] or [rss_samples[-1][1]]
-    growth = rss_samples[-1][1] - warm[0]
+    warm = next((k for k, (i, _m) in enumerate(rss_samples) if i >= n // 10), len(rss_samples) - 1)
+    growth = rss_samples[-1][1] - rss_samples[warm][1]
+    held_growth = (held_samples[-1] - held_samples[warm]) / 2**20
     marks = [rss_samples[min(len(rss_samples) - 1, round(q * (len(rss_samples) - 1)))] for q in (0, .25, .5, .75, 1)]
     print("memory (RSS MiB) : " + ", ".join(f"frame {i}: {m:.0f}" for i, m in marks)
           + f"; growth after 10% {growth:+.1f}, peak {peak_rss_mb():.0f}; ring buffer {engine.ring_capacity} faces")
+    held_mb = events_bytes / 2**20
+    print(f"results kept     : {events_total} events hold {held_mb:.1f} MiB of displacement maps and faces "
+          f"({events_bytes / max(events_total, 1) / 1024:.0f} KiB each, {held_growth:+.1f} MiB after 10%); "
+          f"growth beyond the results {growth - held_growth:+.1f} MiB")
     ok_fps, ok_ratio = full_fps >= TARGET_FPS, ratio >= TARGET_DECODE_RATIO
     print(f"targets          : >= {TARGET_FPS:g} fps {'met' if ok_fps else 'NOT met'}; "
           f">= {TARGET_DECODE_RATIO:g} of decode {'met' if ok_ratio else 'NOT met'}")
     figures.update({
         "full_fps": full_fps, "decode_ratio": ratio, "stage_ms": stage_ms, "events": events_total,
         "rss_mb": [[i, round(m, 1)] for i, m in rss_samples], "rss_growth_mb": growth, "peak_rss_mb": peak_rss_mb(),
-        "ring_capacity": engine.ring_capacity,
+        "ring_capacity": engine.ring_capacity, "events_payload_mb": held_mb,
+        "rss_growth_beyond_results_mb": growth - held_growth,
     })
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
