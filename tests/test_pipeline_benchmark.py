@@ -1,0 +1,26 @@
+"""``python main.py bench pipeline`` on the bundled demo clip: figures a user reads, and memory accounting."""
+
+import json
+import math
+
+from frl_core.cli import build_parser
+from frl_core.engine_bench import run
+from frl_core.synth import DEMO_DIR
+
+
+def test_bench_pipeline_reports_speed_stages_and_what_the_kept_events_hold(tmp_path, capsys):
+    out_json = tmp_path / "pipeline.json"
+    args = build_parser().parse_args(["bench", "pipeline", "--video", str(DEMO_DIR / "demo.mp4"), "--no-serial",
+                                      "--json", str(out_json)])
+    assert run(args) == 0
+    text = capsys.readouterr().out
+    for label in ("bare decode", "full engine", "stages (ms/frame)", "memory (RSS MiB)", "results kept", "targets"):
+        assert label in text
+    figures = json.loads(out_json.read_text())
+    assert figures["frames"] == 720 and figures["events"] == 5
+    assert figures["decode_fps"] > 0 and 0 < figures["decode_ratio"] < 1
+    # Each event keeps a (2, 112, 112) float32 map and two 224x224 faces: about 196 KiB.
+    per_event_kib = figures["events_payload_mb"] * 1024 / figures["events"]
+    assert 150 < per_event_kib < 250
+    assert math.isfinite(figures["rss_growth_beyond_results_mb"])
+    assert {"face", "align", "spotting", "decode"} <= set(figures["stage_ms"])
