@@ -33,15 +33,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        from app.main_window import run_gui
+REQUIRED_PACKAGES = frozenset({"torch", "numpy", "cv2", "dlib", "PySide6", "pyqtgraph", "tqdm",
+                               "face_recognition_models", "openpyxl"})
 
-        return run_gui(args)
-    module = importlib.import_module(SUBCOMMANDS[args.command][0])
-    return int(module.run(args) or 0)
+
+def missing_package_message(error: ModuleNotFoundError) -> str | None:
+    """One line naming the install command when a required package is absent, else None (a real bug)."""
+    name = (error.name or "").split(".")[0]
+    if name not in REQUIRED_PACKAGES:
+        return None
+    return (f"error: the package '{name}' is not installed for {sys.executable}; install the app's "
+            "requirements first: python -m pip install -r requirements.txt")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            from app.main_window import run_gui
+
+            return run_gui(args)
+        module = importlib.import_module(SUBCOMMANDS[args.command][0])
+        return int(module.run(args) or 0)
+    except ModuleNotFoundError as error:
+        message = missing_package_message(error)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

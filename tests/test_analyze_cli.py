@@ -133,3 +133,26 @@ def test_cuda_asked_without_a_gpu(face_video, tmp_path, capsys):
     code, _, err = _run([video, "--out", tmp_path / "o", "--weights", weights, "--device", "cuda"], capsys)
     assert code == analyze_cli.EXIT_BAD_INPUT
     assert "CUDA" in _error_line(err)
+
+
+def test_a_missing_requirement_gives_the_install_command_not_a_traceback(monkeypatch, capsys):
+    from frl_core import cli
+
+    def import_without_torch(name, *args, **kwargs):
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    monkeypatch.setattr(cli.importlib, "import_module", import_without_torch)
+    assert cli.main(["bench", "model"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "'torch' is not installed" in err and "pip install -r requirements.txt" in err
+
+
+def test_a_missing_module_of_our_own_is_not_hidden_as_an_install_problem(monkeypatch):
+    from frl_core import cli
+
+    def broken_import(name, *args, **kwargs):
+        raise ModuleNotFoundError("No module named 'frl_core.nothing'", name="frl_core.nothing")
+
+    monkeypatch.setattr(cli.importlib, "import_module", broken_import)
+    with pytest.raises(ModuleNotFoundError):
+        cli.main(["bench", "model"])
