@@ -121,3 +121,38 @@ def test_bad_input_is_a_clear_error():
         FaceTracker(FaceConfig(detect_every_n=0))
     with pytest.raises(ValueError, match="image array"):
         FaceTracker().update(np.zeros((0, 0), np.uint8))
+
+
+def test_optical_flow_carries_landmarks_between_predictor_frames(sequence):
+    """The 68-point predictor runs on one frame in three; the flowed landmarks stay where it would put them."""
+    flowing = FaceTracker(FaceConfig(landmark_every_n=3))
+    every = FaceTracker(FaceConfig(landmark_every_n=1))
+    errors = []
+    for frame in sequence.frames[:30]:
+        a, _ = flowing.update(frame)
+        b, _ = every.update(frame)
+        iod = np.linalg.norm(b.landmarks[RIGID_POINTS[0]] - b.landmarks[RIGID_POINTS[7]])
+        errors.append(np.median(np.linalg.norm(a.landmarks[list(RIGID_POINTS)] - b.landmarks[list(RIGID_POINTS)], axis=1)) / iod)
+    assert flowing.predictor_calls <= 12 and every.predictor_calls >= 30
+    # Within 2 % of the face width of the every-frame predictor (its own jitter is about 1 %).
+    assert max(errors) < 0.02
+
+
+def test_flow_gives_way_to_the_predictor_when_the_face_jumps(sequence):
+    tracker = FaceTracker(FaceConfig(landmark_every_n=10))
+    tracker.update(sequence.frames[0])
+    calls = tracker.predictor_calls
+    shifted = np.roll(sequence.frames[1], 60, axis=1)  # a cut: the face is elsewhere in the next frame
+    obs, _ = tracker.update(shifted)
+    assert tracker.predictor_calls > calls
+    assert obs is not None and abs(obs.landmarks[30, 0] - 60 - tracker_nose(sequence.frames[1])) < 6
+
+
+def tracker_nose(frame):
+    obs, _ = FaceTracker(FaceConfig(landmark_every_n=1)).update(frame)
+    return obs.landmarks[30, 0]
+
+
+def test_landmark_every_n_must_be_positive():
+    with pytest.raises(ValueError, match="landmark_every_n"):
+        FaceTracker(FaceConfig(landmark_every_n=0))
