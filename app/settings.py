@@ -41,6 +41,8 @@ class AppSettings:
     device: str = "auto"
     weights: str = ""
     detect_every_n: int = FaceConfig.detect_every_n
+    landmark_every_n: int = FaceConfig.landmark_every_n
+    """The 68-point predictor runs every N frames; optical flow carries the landmarks between."""
     window_s: float = 0.0
     """Spotting window in seconds; 0 keeps the spotter's own default."""
     threshold: float = 0.0
@@ -107,6 +109,7 @@ def engine_config(settings: AppSettings, fps: float):
     from frl_core.spotting import SpotterConfig
 
     face = _with(FaceConfig(), detect_every_n=max(1, int(settings.detect_every_n)),
+                 landmark_every_n=max(1, int(settings.landmark_every_n)),
                  whole_frame_fallback=bool(settings.face_crops))
     spotter = SpotterConfig()
     if settings.window_s > 0:
@@ -151,6 +154,14 @@ class SettingsDialog(QDialog):
         self.detect_every_n.setSuffix(" frames")
         self.detect_every_n.setToolTip("Run the face detector every N frames; landmarks track the face in between")
         form.addRow("Face detection every", self.detect_every_n)
+
+        self.landmark_every_n = QSpinBox()
+        self.landmark_every_n.setRange(1, 10)
+        self.landmark_every_n.setValue(settings.landmark_every_n)
+        self.landmark_every_n.setSuffix(" frames")
+        self.landmark_every_n.setToolTip("Run the 68-point landmark model every N frames; optical flow carries the "
+                                         "landmarks in between (1 = every frame, slower)")
+        form.addRow("Landmark model every", self.landmark_every_n)
 
         self.window_s = QDoubleSpinBox()
         self.window_s.setRange(0.0, 10.0)
@@ -225,6 +236,7 @@ class SettingsDialog(QDialog):
         s.device = self.device.currentData()
         s.weights = self.weights.text().strip()
         s.detect_every_n = self.detect_every_n.value()
+        s.landmark_every_n = self.landmark_every_n.value()
         s.window_s = self.window_s.value()
         s.threshold = self.threshold.value()
         s.fps_override = self.fps_override.value()

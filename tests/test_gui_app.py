@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 
 from app.main_window import MainWindow, demo_clip_path  # noqa: E402
 from app.pipeline import ModelInfo, Pipeline  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
+from app.settings import AppSettings, engine_config  # noqa: E402
 from frl_core.sources import FrameSource, SourceError, open_source  # noqa: E402
 from frl_core.types import FrameResult  # noqa: E402
 
@@ -299,6 +299,7 @@ def test_settings_persist_and_overlays_toggle(qtbot, settings, tmp_path):
     window = make_window(qtbot, settings)
     new = settings.copy()
     new.detect_every_n = 9
+    new.landmark_every_n = 1
     new.window_s = 0.8
     new.fps_override = 200.0
     new.show_landmarks = False
@@ -308,6 +309,7 @@ def test_settings_persist_and_overlays_toggle(qtbot, settings, tmp_path):
     assert window.video.show_regions is False
     again = AppSettings.load(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     assert (again.detect_every_n, again.window_s, again.fps_override) == (9, 0.8, 200.0)
+    assert again.landmark_every_n == 1 and engine_config(again, 30.0).face.landmark_every_n == 1
     assert again.show_landmarks is False and again.show_regions is False
 
 
