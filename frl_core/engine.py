@@ -28,7 +28,7 @@ import numpy as np
 from frl_core.faces import FaceConfig, FaceTracker, align_face
 from frl_core.sources import FrameSource, SourceError
 from frl_core.spotting import SpotterConfig, StreamingSpotter
-from frl_core.types import Event, FaceObservation, FrameResult
+from frl_core.types import Event, FrameResult
 from frl_core.viz import region_magnitudes
 
 if TYPE_CHECKING:
@@ -71,17 +71,6 @@ class EngineConfig:
     """Recognise once this many events are pending (all remaining at flush). 1 = as soon as spotted."""
     ring_margin: int = 8
     """Extra aligned faces kept beyond the spotter's look-back, so an interval never misses its onset."""
-
-
-@dataclass
-class FaceStep:
-    """What the face stage found in one frame, on its way to the spotter."""
-
-    timestamp: float
-    face: FaceObservation | None
-    message: str | None
-    aligned: np.ndarray | None
-    """The aligned grayscale crop (uint8, ``align_size`` square), None without a face."""
 
 
 @dataclass
@@ -247,51 +236,38 @@ class AnalysisEngine:
         self.stats = EngineStats()
         self.recognition_error = None
 
-    def observe(self, timestamp: float, frame: np.ndarray) -> FaceStep:
-        """The face stage of one frame: face tracking and alignment (touches only the tracker's state).
-
-        With :meth:`advance` it splits :meth:`process` in two, so a runner can track the faces of
-        frame ``i + 1`` in one thread while frame ``i`` is spotted in another. Frames must be observed
-        and advanced in the same order.
-        """
+    def process(self, timestamp: float, frame: np.ndarray) -> tuple[FrameResult, list[Event]]:
+        """Analyse one frame (BGR or grayscale uint8); return its result and any events completed now."""
+        seconds = self.stats.seconds
         t0 = time.perf_counter()
         gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         face, message = self._tracker.update(gray)
         t1 = time.perf_counter()
         aligned = align_face(gray, face.landmarks, self.config.align_size) if face is not None else None
+        index = self._index
+        self._ring.put(index, timestamp, aligned)
         t2 = time.perf_counter()
-        seconds = self.stats.seconds
+        step = self._spotter.push(index, timestamp, aligned)
+        t3 = time.perf_counter()
         seconds["face"] += t1 - t0
         seconds["align"] += t2 - t1
-        return FaceStep(timestamp, face, message, aligned)
-
-    def advance(self, step: FaceStep) -> tuple[FrameResult, list[Event]]:
-        """The rest of one frame after :meth:`observe`: spotting, and recognition of completed events."""
-        t2 = time.perf_counter()
-        index = self._index
-        self._ring.put(index, step.timestamp, step.aligned)
-        spot = self._spotter.push(index, step.timestamp, step.aligned)
-        self.stats.seconds["spotting"] += time.perf_counter() - t2
-        for interval in spot.intervals:
+        seconds["spotting"] += t3 - t2
+        for interval in step.intervals:
             self._pending.append(self._new_event(interval))
         events = self._recognise_pending(force=False)
         self._index += 1
         self.stats.frames += 1
-        self.stats.faces += step.face is not None
+        self.stats.faces += face is not None
         result = FrameResult(
             index=index,
-            timestamp=step.timestamp,
-            face=step.face,
-            motion_score=float(spot.score),
-            threshold=float(spot.threshold),
-            message=step.message,
-            aligned_face=step.aligned if self.config.keep_aligned else None,
+            timestamp=timestamp,
+            face=face,
+            motion_score=float(step.score),
+            threshold=float(step.threshold),
+            message=message,
+            aligned_face=aligned if self.config.keep_aligned else None,
         )
         return result, events
-
-    def process(self, timestamp: float, frame: np.ndarray) -> tuple[FrameResult, list[Event]]:
-        """Analyse one frame (BGR or grayscale uint8); return its result and any events completed now."""
-        return self.advance(self.observe(timestamp, frame))
 
     def flush(self) -> list[Event]:
         """End of input: intervals still open are closed and every pending event is recognised."""

@@ -127,6 +127,11 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return m
 
 
+def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Points moved by the 2x3 matrix ``m``."""
+    return pts @ m[:, :2].T + m[:, 2]
+
+
 _RIGID = list(RIGID_POINTS)
 
 
@@ -238,7 +243,7 @@ class FaceTracker:
 
     def _keep_flow_reference(self, gray: np.ndarray) -> None:
         """Copy the face's neighbourhood of this frame: the next frame's flow starts from it."""
-        if self._landmarks is None:
+        if self._landmarks is None or self.config.landmark_every_n == 1:
             self._flow_reference = None
             return
         h, w = gray.shape
@@ -272,7 +277,7 @@ class FaceTracker:
             return None
         before_rigid, after_rigid = self._landmarks[_RIGID], moved[_RIGID]
         m = _similarity(before_rigid, after_rigid)
-        resid = np.linalg.norm(after_rigid - (before_rigid @ m[:, :2].T + m[:, 2]), axis=1)
+        resid = np.linalg.norm(after_rigid - _apply(m, before_rigid), axis=1)
         iod = max(inter_ocular_distance(self._landmarks), 1.0)
         if float(np.median(resid)) > self.config.flow_max_residual * iod:
             return None
@@ -282,7 +287,7 @@ class FaceTracker:
         inliers = resid <= 2.0 * float(np.median(resid)) + 1e-6
         if int(inliers.sum()) >= 6:
             m = _similarity(before_rigid[inliers], after_rigid[inliers])
-        moved[_RIGID] = before_rigid @ m[:, :2].T + m[:, 2]
+        moved[_RIGID] = _apply(m, before_rigid)
         return moved
 
     # -- per frame -----------------------------------------------------------------------------
