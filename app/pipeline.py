@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from app.displacement_view import event_pictures
 from app.settings import AppSettings
+from frl_core.engine import gray_copy
 from frl_core.exports import VIDEO_FOURCC
 from frl_core.paths import ASSETS_DIR
 from frl_core.sources import FrameSource, SourceError, open_source
@@ -106,6 +107,8 @@ class FrameItem:
     index: int
     timestamp: float
     frame: np.ndarray
+    gray: np.ndarray | None = None
+    """Grayscale copy made in the capture thread (None for frames already analysed)."""
 
 
 class _End:
@@ -379,7 +382,8 @@ class CaptureThread(QThread):
                     pace_origin = None
             else:
                 pace_origin = None
-            if not self.mailbox.put(FrameItem(index, timestamp, frame), self._stop):
+            gray = None if index in self.analysed else gray_copy(frame)
+            if not self.mailbox.put(FrameItem(index, timestamp, frame, gray), self._stop):
                 break
 
     def _record(self, frame: np.ndarray, fps: float) -> None:
@@ -586,7 +590,7 @@ class AnalysisThread(QThread):
                             self._emit_events(generation, self._guarded(engine.flush), segment_start)
                         engine.reset()
                         segment_start = item.index
-                    out = self._guarded(lambda e=engine, f=item: e.process(f.timestamp, f.frame))
+                    out = self._guarded(lambda e=engine, f=item: e.process(f.timestamp, f.frame, f.gray))
                     if out is None:
                         last_index = None
                         continue

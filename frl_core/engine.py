@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from frl_core.faces import FaceConfig, FaceTracker, align_face
+from frl_core.faces import FaceConfig, FaceTracker, align_face, to_gray
 from frl_core.sources import FrameSource, SourceError
 from frl_core.spotting import SpotterConfig, StreamingSpotter
 from frl_core.types import Event, FrameResult
@@ -236,11 +236,17 @@ class AnalysisEngine:
         self.stats = EngineStats()
         self.recognition_error = None
 
-    def process(self, timestamp: float, frame: np.ndarray) -> tuple[FrameResult, list[Event]]:
-        """Analyse one frame (BGR or grayscale uint8); return its result and any events completed now."""
+    def process(self, timestamp: float, frame: np.ndarray, gray: np.ndarray | None = None
+                ) -> tuple[FrameResult, list[Event]]:
+        """Analyse one frame (BGR or grayscale uint8); return its result and any events completed now.
+
+        ``gray`` is the frame's grayscale copy when the caller made it already: a capture thread
+        converts while this one analyses the previous frame.
+        """
         seconds = self.stats.seconds
         t0 = time.perf_counter()
-        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        if gray is None:
+            gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         face, message = self._tracker.update(gray)
         t1 = time.perf_counter()
         aligned = align_face(gray, face.landmarks, self.config.align_size) if face is not None else None
@@ -428,8 +434,18 @@ class FrameQueue:
         return len(self._items)
 
 
+def gray_copy(frame: np.ndarray) -> np.ndarray | None:
+    """The grayscale frame the analysis runs on, or None for a frame it cannot convert (the engine then
+    reports that frame itself)."""
+    try:
+        return to_gray(frame)
+    except (ValueError, cv2.error):
+        return None
+
+
 class CaptureThread(threading.Thread):
-    """Reads a source as fast as it delivers into a FrameQueue; items are ``(position, timestamp, frame)``.
+    """Reads a source as fast as it delivers into a FrameQueue; items are ``(position, timestamp, frame,
+    gray)``. The grayscale copy is made here, so conversion overlaps the analysis of the previous frame.
 
     ``drop`` defaults to the source being live. A SourceError while reading (camera unplugged) ends the
     thread with the message in ``error``; the queue is closed either way so the consumer ends too.
@@ -456,7 +472,7 @@ class CaptureThread(threading.Thread):
                 if item is None:
                     break
                 self.captured += 1
-                if not self.queue.put((position, item[0], item[1]), drop=self.drop):
+                if not self.queue.put((position, item[0], item[1], gray_copy(item[1])), drop=self.drop):
                     break
         except SourceError as err:
             self.error = str(err)
@@ -501,8 +517,8 @@ class LiveRunner:
         """The capture error that ended the run (e.g. camera unplugged), if any."""
         return self.capture.error
 
-    def frames(self) -> Iterator[tuple[int, float, np.ndarray]]:
-        """``(source position, timestamp, frame)`` as the consumer can take them; ends with the input."""
+    def frames(self) -> Iterator[tuple[int, float, np.ndarray, np.ndarray]]:
+        """``(source position, timestamp, frame, gray frame)`` as the consumer can take them; ends with the input."""
         if not self.capture.is_alive() and self._t0 is None:
             self._t0 = time.monotonic()
             self.capture.start()
@@ -518,8 +534,8 @@ class LiveRunner:
         """Analyse until the input ends or ``stop()``; callbacks as in :func:`analyse_source`."""
         found: list[Event] = []
         try:
-            for _position, timestamp, frame in self.frames():
-                result, events = self.engine.process(timestamp, frame)
+            for _position, timestamp, frame, gray in self.frames():
+                result, events = self.engine.process(timestamp, frame, gray)
                 self.processed += 1
                 if on_frame is not None:
                     on_frame(frame, result, events)

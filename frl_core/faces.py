@@ -95,7 +95,8 @@ def _models() -> tuple[object, object]:
     return _MODELS["detector"], _MODELS["predictor"]
 
 
-def _to_gray(frame: np.ndarray) -> np.ndarray:
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """The uint8 grayscale frame the face stages run on; ValueError for what is not an image."""
     if frame is None or not isinstance(frame, np.ndarray) or frame.ndim not in (2, 3) or frame.size == 0:
         raise ValueError("a frame must be a non-empty HxW or HxWx3 image array")
     if frame.ndim == 3:
@@ -145,7 +146,7 @@ def alignment_matrix(landmarks: np.ndarray, size: int = 224) -> np.ndarray:
 
 def align_face(gray: np.ndarray, landmarks: np.ndarray, size: int = 224) -> np.ndarray:
     """The face warped onto the canonical template: uint8 ``size x size`` grayscale, eyes level."""
-    gray = _to_gray(gray)
+    gray = to_gray(gray)
     m = alignment_matrix(landmarks, size)
     return cv2.warpAffine(gray, m, (int(size), int(size)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
@@ -293,7 +294,7 @@ class FaceTracker:
     # -- per frame -----------------------------------------------------------------------------
     def update(self, frame: np.ndarray) -> tuple[FaceObservation | None, str | None]:
         """Landmarks of the (largest) face in this frame, and a note for the user when something changed."""
-        gray = _to_gray(frame)
+        gray = to_gray(frame)
         obs, message = self._update(gray)
         self._keep_flow_reference(gray)
         return obs, message

@@ -36,7 +36,7 @@ class SlowEngine:
         self.seen: list[int] = []
         self.flushed = False
 
-    def process(self, timestamp, frame):
+    def process(self, timestamp, frame, gray=None):
         time.sleep(self.seconds_per_frame)
         self.seen.append(int(frame[0, 0, 0]))
         return FrameResult(index=len(self.seen) - 1, timestamp=timestamp, face=None), []
@@ -287,3 +287,31 @@ def test_real_recognizer_labels_the_spotted_events(sequence):
         assert event.displacement.ndim == 3 and event.displacement.shape[0] == 2
         assert set(event.region_magnitude) == set(REGION_NAMES)
     assert engine.stats.recognition_batches >= 1 and engine.device_name == "CPU"
+
+
+class ListSource(FrameSource):
+    """A recorded source over frames held in memory."""
+
+    def __init__(self, frames, fps: float) -> None:
+        self.frames, self.fps = frames, fps
+        self.frame_count, self.is_live, self.name, self.position = len(frames), False, "list", 0
+        self.frame_size = (frames[0].shape[1], frames[0].shape[0])
+
+    def read(self):
+        if self.position >= len(self.frames):
+            return None
+        self.position += 1
+        return (self.position - 1) / self.fps, self.frames[self.position - 1]
+
+
+def test_gray_made_by_the_capture_thread_gives_the_same_analysis(sequence, spotted):
+    _, frames = sequence
+    _, results, events = spotted
+    engine = AnalysisEngine(EngineConfig(fps=FPS, recognize=False))
+    seen: list = []
+    runner = LiveRunner(ListSource(frames, FPS), engine, drop=False, queue_size=4)
+    live_events = runner.run(on_frame=lambda frame, result, found: seen.append(result))
+    assert runner.stats().processed == len(frames) and runner.stats().dropped == 0
+    np.testing.assert_allclose([r.motion_score for r in seen], [r.motion_score for r in results], equal_nan=True)
+    assert [(e.onset_index, e.apex_index, e.offset_index) for e in live_events] == \
+        [(e.onset_index, e.apex_index, e.offset_index) for e in events]

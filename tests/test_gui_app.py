@@ -214,7 +214,7 @@ class SlowEngine:
     def __init__(self) -> None:
         self.n = 0
 
-    def process(self, timestamp, frame):
+    def process(self, timestamp, frame, gray=None):
         time.sleep(0.03)
         self.n += 1
         return FrameResult(index=self.n - 1, timestamp=timestamp, face=None), []
@@ -275,7 +275,7 @@ def test_gpu_out_of_memory_moves_recognition_to_the_cpu(qtbot, settings, noise_c
     class OomEngine(SlowEngine):
         """Reports a failed recognition the way AnalysisEngine does when CUDA runs out of memory."""
 
-        def process(self, timestamp, frame):
+        def process(self, timestamp, frame, gray=None):
             self.n += 1
             if self.n == 3 and self.recognizer.device_name != "CPU":
                 self.recognition_error = "recognition failed: CUDA out of memory. Tried to allocate 2.00 GiB"

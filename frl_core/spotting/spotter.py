@@ -147,7 +147,9 @@ class MotionModel:
         self.centres = np.stack([cx.ravel(), cy.ravel()], 1)
         self.design = np.column_stack([self.centres / s, np.ones(len(self.centres))])
         self.au_blocks, self.fit_blocks = self._masks()
-        self._fit_pinv = np.linalg.pinv(self.design[self.fit_blocks])
+        self._fit_index = np.flatnonzero(self.fit_blocks)
+        self._fit_design = self.design[self._fit_index]
+        self._fit_pinv = np.linalg.pinv(self._fit_design)
         self._products = np.empty((8, s, s), np.float32)
         self._count = self.pixel_weight.reshape(self.n, b, self.n, b).sum((1, 3), dtype=np.float64).ravel() + 1e-3
 
@@ -227,15 +229,15 @@ class MotionModel:
 
     def _affine(self, u: np.ndarray) -> np.ndarray:
         """(3, 2) affine motion fitted to the face blocks, refitted without the worst quarter (robust)."""
-        x, sel = self.design, self.fit_blocks
-        coef = self._fit_pinv @ u[sel]
-        r = u - x @ coef
-        resid = r[:, 0] * r[:, 0] + r[:, 1] * r[:, 1]
-        fit = resid[sel]
-        cut = np.partition(fit, (3 * fit.size) // 4)[(3 * fit.size) // 4]
-        keep = sel & (resid <= cut)
-        xs = x[keep]
-        return np.linalg.solve(xs.T @ xs + 1e-9 * np.eye(3), xs.T @ u[keep])
+        us = u[self._fit_index]
+        r = us - self._fit_design @ (self._fit_pinv @ us)
+        resid = np.einsum("ij,ij->i", r, r)
+        q = (3 * resid.size) // 4
+        keep = resid <= np.partition(resid, q)[q]
+        xs = self._fit_design[keep]
+        g = xs.T @ xs
+        g.flat[::4] += 1e-9
+        return _solve3(g, xs.T @ us[keep])
 
     def block_displacement(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """(n*n, 2) displacement a -> b of every block once the global affine motion is taken out.
@@ -274,6 +276,18 @@ class MotionModel:
     def region_map(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """(n, n) residual displacement magnitude per block, for inspection."""
         return np.linalg.norm(self.block_displacement(a, b), axis=1).reshape(self.n, self.n)
+
+
+def _solve3(g: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve the symmetric 3x3 system ``g @ x = rhs`` by its adjugate (np.linalg.solve's call overhead
+    is larger than the arithmetic here, and this runs several times a frame)."""
+    a, b, c = g[0]
+    _, d, e = g[1]
+    f = g[2, 2]
+    adj = np.array([[d * f - e * e, c * e - b * f, b * e - c * d],
+                    [c * e - b * f, a * f - c * c, b * c - a * e],
+                    [b * e - c * d, b * c - a * e, a * d - b * b]])
+    return (adj @ rhs) / (a * adj[0, 0] + b * adj[0, 1] + c * adj[0, 2])
 
 
 def motion_scores(aligned_frames: list[np.ndarray], reference: int = 0,
