@@ -177,3 +177,31 @@ def test_every_shipped_config_loads_and_names_a_known_protocol():
         config = load_config(path)
         assert config["protocol"]["name"] in PROTOCOLS, path.name
         assert int(config["train"]["epochs"]) > 0 and config["train"]["seeds"], path.name
+
+
+def test_ensemble_trains_members_from_other_seeds_and_averages_them(data_root, samples, tmp_path):
+    folds = {}
+    for k in (1, 2):
+        config = _config(data_root, tmp_path / f"k{k}", ensemble=k)
+        config["protocol"]["subjects"] = ["sub01"]
+        config["output"]["save_checkpoints"] = True
+        run_loso(config, tmp_path / f"k{k}", torch.device("cpu"), seed=3, show_progress=False, samples=samples)
+        folds[k] = json.loads((tmp_path / f"k{k}" / "folds" / "sub01.json").read_text())
+    single, pair = np.asarray(folds[1]["probabilities"]), np.asarray(folds[2]["probabilities"])
+    assert single.shape == pair.shape and np.allclose(pair.sum(1), 1.0, atol=1e-4)
+    assert not np.allclose(single, pair, atol=1e-3)  # the second member is a different model
+    assert sorted(p.name for p in (tmp_path / "k2" / "checkpoints").iterdir()) == ["sub01.pt", "sub01_member1.pt"]
+    with pytest.raises(ConfigError, match="ensemble"):
+        loso.ensemble_size({"train": {"ensemble": 0}})
+
+
+def test_recipe_cv_folds_hold_each_subject_out_exactly_once():
+    from frl_core.training.recipe_cv import grouped_folds
+
+    subjects = [f"s{i % 13}" for i in range(60)]
+    folds = grouped_folds(subjects, 5)
+    arr = np.asarray(subjects)
+    held = [set(arr[test]) for _, test in folds]
+    assert sorted(s for h in held for s in h) == sorted(set(subjects))
+    for train, test in folds:
+        assert not set(arr[train]) & set(arr[test]) and len(train) + len(test) == len(subjects)

@@ -211,6 +211,44 @@ def predict(
     return np.concatenate(out) if out else np.zeros((0, len(samples.class_names)), np.float32)
 
 
+def ensemble_size(config: dict[str, Any]) -> int:
+    """``train.ensemble``: how many models each fold trains (different seeds, same data); 1 = one model."""
+    k = int(config["train"].get("ensemble", 1))
+    if k < 1:
+        raise ConfigError(f"train.ensemble must be >= 1, not {k}")
+    return k
+
+
+def fit_members(
+    model: nn.Module,
+    samples: SampleSet,
+    train_indices: np.ndarray,
+    config: dict[str, Any],
+    device: torch.device,
+    seed: int,
+    progress: Callable[[int, float], None] | None = None,
+) -> tuple[list[nn.Module], list[float]]:
+    """Train ``model`` and, with ``train.ensemble`` = K > 1, K - 1 more of the same config on the same
+    clips from other seeds. The first member uses ``seed`` itself, so K = 1 is exactly one model. Returns
+    the members and the first member's epoch losses."""
+    members = [model]
+    losses = train_model(model, samples, train_indices, config, device, seed, progress)
+    for k in range(1, ensemble_size(config)):
+        member_seed = seed + 100_003 * k
+        set_determinism(member_seed, device)
+        member = build_model(config["model"], len(samples.class_names), samples.class_names)
+        train_model(member, samples, train_indices, config, device, member_seed, progress)
+        members.append(member)
+    return members, losses
+
+
+def predict_members(
+    members: list[nn.Module], samples: SampleSet, indices: np.ndarray, config: dict[str, Any], device: torch.device
+) -> np.ndarray:
+    """The ensemble's class probabilities: the mean of its members' (each with its own mirror TTA)."""
+    return np.mean([predict(m, samples, indices, config, device) for m in members], axis=0)
+
+
 def machine_description(device: torch.device) -> dict[str, Any]:
     info = {
         "platform": platform.platform(),
@@ -300,7 +338,7 @@ def run_loso(
         fold_seed = seed * 1000 + fold.number
         set_determinism(fold_seed, device)
         model = build_model(config["model"], len(samples.class_names), samples.class_names)
-        epoch_bar = tqdm(total=int(config["train"]["epochs"]), desc=f"  {fold.test_subject}", unit="ep",
+        epoch_bar = tqdm(total=int(config["train"]["epochs"]) * ensemble_size(config), desc=f"  {fold.test_subject}", unit="ep",
                          leave=False, disable=not show_progress)
 
         def on_epoch(epoch: int, loss: float, _bar=epoch_bar) -> None:
@@ -308,10 +346,10 @@ def run_loso(
             _bar.set_postfix(loss=f"{loss:.3f}")
 
         t0 = time.perf_counter()
-        losses = train_model(model, samples, fold.train_indices, config, device, fold_seed, on_epoch)
+        members, losses = fit_members(model, samples, fold.train_indices, config, device, fold_seed, on_epoch)
         train_seconds = time.perf_counter() - t0
         epoch_bar.close()
-        probs = predict(model, samples, fold.test_indices, config, device)
+        probs = predict_members(members, samples, fold.test_indices, config, device)
         record = {
             "subject": fold.test_subject,
             "fold": fold.number,
@@ -329,7 +367,9 @@ def run_loso(
             "parameters": int(sum(p.numel() for p in model.parameters())),
         }
         if config["output"].get("save_checkpoints"):
-            _save_fold_checkpoint(model, out_dir / "checkpoints" / f"{fold.test_subject}.pt", config, fold)
+            for k, member in enumerate(members):
+                name = fold.test_subject if k == 0 else f"{fold.test_subject}_member{k}"
+                _save_fold_checkpoint(member, out_dir / "checkpoints" / f"{name}.pt", config, fold)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(record))
         tmp.replace(path)

@@ -1,0 +1,105 @@
+"""Subject-grouped K-fold cross-validation for choosing a recipe before any LOSO run.
+
+    python -m frl_core.training.recipe_cv --config configs/megc2019_flow.toml --name ens3 \\
+        --set train.ensemble=3 --cv-seeds 1,2 --append results/recipe_search.tsv
+
+A recipe (epochs, augmentation, ensembling...) is chosen once for all LOSO folds from this CV's pooled
+UF1, never per held-out subject. Subjects go to the K folds round-robin in order of first appearance, so
+every fold mixes the three source datasets the same way each run; the split itself does not depend on the
+seed, only the training does. Rows appended to the TSV read like the existing ones in
+``results/recipe_search.tsv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from frl_core.metrics import score
+from frl_core.training.config import apply_override, load_config, parse_override
+
+
+def grouped_folds(subjects: list[str], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) clip indices of K folds; each subject is in exactly one test set."""
+    order = list(dict.fromkeys(subjects))
+    arr = np.asarray(subjects)
+    folds = []
+    for f in range(k):
+        test_subjects = set(order[f::k])
+        mask = np.isin(arr, list(test_subjects))
+        folds.append((np.flatnonzero(~mask), np.flatnonzero(mask)))
+    return folds
+
+
+def cross_validate(config: dict[str, Any], k: int, seeds: list[int], threads: int = 1) -> dict[str, Any]:
+    """Pooled UF1/UAR of each seed over the K folds, and their mean."""
+    import torch
+
+    from frl_core.training.loso import build_model, fit_members, predict_members, set_determinism
+    from frl_core.training.samples import load_samples
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    device = torch.device("cpu")
+    mode = config["model"].get("input_mode", "flow")
+    samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
+    per_seed = []
+    started = time.perf_counter()
+    for seed in seeds:
+        y_true, y_pred = [], []
+        for number, (train_idx, test_idx) in enumerate(grouped_folds(samples.subjects, k)):
+            fold_seed = seed * 1000 + number
+            set_determinism(fold_seed, device)
+            model = build_model(config["model"], len(samples.class_names), samples.class_names)
+            members, _ = fit_members(model, samples, train_idx, config, device, fold_seed)
+            probs = predict_members(members, samples, test_idx, config, device)
+            y_true.append(samples.labels[test_idx])
+            y_pred.append(probs.argmax(1))
+        s = score(np.concatenate(y_true), np.concatenate(y_pred), len(samples.class_names))
+        per_seed.append({"seed": seed, "uf1": s.uf1, "uar": s.uar})
+        print(f"seed {seed}: UF1 {s.uf1:.4f} UAR {s.uar:.4f}", flush=True)
+    return {
+        "uf1": float(np.mean([r["uf1"] for r in per_seed])),
+        "uar": float(np.mean([r["uar"] for r in per_seed])),
+        "per_seed": per_seed,
+        "wall_seconds": time.perf_counter() - started,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--cv-seeds", default="1,2")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--name", default="trial")
+    parser.add_argument("--note", default="", help="free text for the TSV's wall column")
+    parser.add_argument("--append", help="TSV file to append the result row to")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    overrides: dict[str, Any] = {}
+    for text in args.overrides:
+        parts, value = parse_override(text)
+        apply_override(config, parts, value)
+        overrides.setdefault(parts[0], {})[".".join(parts[1:])] = value
+    seeds = [int(s) for s in args.cv_seeds.split(",") if s.strip()]
+    result = cross_validate(config, args.folds, seeds, args.threads)
+    line = (f"{args.name}\tUF1 {result['uf1']:.4f}\tUAR {result['uar']:.4f}\t"
+            f"{result['wall_seconds']:.0f}s ({args.folds}-fold CV, seeds {args.cv_seeds}, mean{'; ' + args.note if args.note else ''})"
+            f"\t{json.dumps(overrides)}")
+    print(line)
+    if args.append:
+        with Path(args.append).open("a") as fh:
+            fh.write(line + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
