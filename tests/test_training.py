@@ -205,3 +205,17 @@ def test_recipe_cv_folds_hold_each_subject_out_exactly_once():
     assert sorted(s for h in held for s in h) == sorted(set(subjects))
     for train, test in folds:
         assert not set(arr[train]) & set(arr[test]) and len(train) + len(test) == len(subjects)
+
+
+def test_extra_members_train_with_their_own_recipe():
+    config = load_config("configs/megc2019_flow.toml")
+    config["train"]["extra_members"] = ["ststnet"]
+    (member,) = loso.extra_member_configs(config)
+    assert member["model"] == {"name": "ststnet", "input_mode": "flow"}
+    assert member["train"]["epochs"] == 100 and member["train"]["lr"] == 0.003
+    assert member["train"]["tta_hflip"] == config["train"]["tta_hflip"]  # evaluation stays shared
+    assert config["model"]["name"] == "frl_dgt_small"  # the main config is untouched
+    assert loso.total_epochs(config) == config["train"]["epochs"] + 100
+    config["train"]["extra_members"] = ["resnet"]
+    with pytest.raises(ConfigError, match="unknown member"):
+        loso.extra_member_configs(config)

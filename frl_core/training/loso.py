@@ -219,6 +219,31 @@ def ensemble_size(config: dict[str, Any]) -> int:
     return k
 
 
+MEMBER_RECIPES: dict[str, dict[str, Any]] = {
+    "ststnet": {"epochs": 100, "lr": 0.003, "weight_decay": 1e-4, "batch_size": 64},
+}
+"""Training recipes of the other networks ``train.extra_members`` may add to an ensemble (the same as
+their own configs, e.g. configs/ststnet_flow.toml), so a member trains as it does alone."""
+
+
+def extra_member_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The config each ``train.extra_members`` entry trains with: its model and recipe, the rest shared."""
+    out = []
+    for name in config["train"].get("extra_members", []) or []:
+        if name not in MEMBER_RECIPES:
+            raise ConfigError(f"train.extra_members: unknown member {name!r} (known: {', '.join(MEMBER_RECIPES)})")
+        member = {**config, "model": {"name": name, "input_mode": config["model"].get("input_mode", "flow")},
+                  "train": {**config["train"], **MEMBER_RECIPES[name]}}
+        out.append(member)
+    return out
+
+
+def total_epochs(config: dict[str, Any]) -> int:
+    """Epochs one fold trains over all ensemble members (for its progress bar)."""
+    return int(config["train"]["epochs"]) * ensemble_size(config) + sum(
+        int(m["train"]["epochs"]) for m in extra_member_configs(config))
+
+
 def fit_members(
     model: nn.Module,
     samples: SampleSet,
@@ -229,8 +254,9 @@ def fit_members(
     progress: Callable[[int, float], None] | None = None,
 ) -> tuple[list[nn.Module], list[float]]:
     """Train ``model`` and, with ``train.ensemble`` = K > 1, K - 1 more of the same config on the same
-    clips from other seeds. The first member uses ``seed`` itself, so K = 1 is exactly one model. Returns
-    the members and the first member's epoch losses."""
+    clips from other seeds, then one of each ``train.extra_members`` network with its own recipe. The
+    first member uses ``seed`` itself, so K = 1 without extra members is exactly one model. Returns the
+    members and the first member's epoch losses."""
     members = [model]
     losses = train_model(model, samples, train_indices, config, device, seed, progress)
     for k in range(1, ensemble_size(config)):
@@ -238,6 +264,12 @@ def fit_members(
         set_determinism(member_seed, device)
         member = build_model(config["model"], len(samples.class_names), samples.class_names)
         train_model(member, samples, train_indices, config, device, member_seed, progress)
+        members.append(member)
+    for j, member_config in enumerate(extra_member_configs(config), start=1):
+        member_seed = seed + 200_003 * j
+        set_determinism(member_seed, device)
+        member = build_model(member_config["model"], len(samples.class_names), samples.class_names)
+        train_model(member, samples, train_indices, member_config, device, member_seed, progress)
         members.append(member)
     return members, losses
 
@@ -338,7 +370,7 @@ def run_loso(
         fold_seed = seed * 1000 + fold.number
         set_determinism(fold_seed, device)
         model = build_model(config["model"], len(samples.class_names), samples.class_names)
-        epoch_bar = tqdm(total=int(config["train"]["epochs"]) * ensemble_size(config), desc=f"  {fold.test_subject}", unit="ep",
+        epoch_bar = tqdm(total=total_epochs(config), desc=f"  {fold.test_subject}", unit="ep",
                          leave=False, disable=not show_progress)
 
         def on_epoch(epoch: int, loss: float, _bar=epoch_bar) -> None:
