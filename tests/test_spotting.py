@@ -136,3 +136,21 @@ def test_memory_and_lag_are_bounded_by_the_window():
     # Look-ahead and look-back are in seconds: about 200/30 times more frames at 200 fps.
     assert 5.5 < fast.max_lag_frames / slow.max_lag_frames < 7.5
     assert slow.max_lag_frames <= 8 * 30
+
+
+def test_onset_stops_at_the_dip_before_a_movement_not_at_a_weaker_plateau():
+    from frl_core.spotting.spotter import _Detector
+
+    # Weaker motion (0.9, under the threshold of 1.0) for 20 frames, a dip to 0.6 (still above the
+    # boundary level), then a movement peaking at frame 48; baseline 0.2.
+    scores = [0.2] * 20 + [0.9] * 20 + [0.6, 0.6] + [0.8, 1.2, 1.6, 1.8, 2.0, 2.2, 2.4, 2.0, 1.2, 0.6] + [0.2] * 20
+    results = {}
+    for valley in (0.0, 0.5):
+        det = _Detector(30.0, SpotterConfig(valley_fraction=valley, boundary_pad_s=0.0), 18, fixed_threshold=1.0)
+        det.static, det.baseline = True, 0.2
+        found = [iv for j, c in enumerate(scores) for iv in det.push(j, c)] + det.finish()
+        (results[valley],) = found
+    micro = results[0.5]
+    assert (micro.onset, micro.apex, micro.offset, micro.kind) == (39, 48, 52, "micro")  # one frame of pad
+    # Without the dip rule the plateau is taken as part of the movement, which then reads as a macro one.
+    assert (results[0.0].onset, results[0.0].kind) == (19, "macro")

@@ -23,7 +23,8 @@ short window saw as one short movement stays micro, and micro intervals inside a
 Detection. The threshold adapts to the sequence: running median plus ``threshold_k`` robust standard
 deviations (MAD) of the two-sided score, never below ``min_threshold``. A crossing opens a candidate;
 its peak is the apex; onset and offset are where the score falls back to ``boundary_fraction`` of the
-peak's height above the baseline, padded by ``boundary_pad_s``.
+peak's height above the baseline, or where it dips below ``valley_fraction`` of that height and rises
+again (weaker motion beyond the dip is not part of the movement), padded by ``boundary_pad_s``.
 
 Streaming needs ``macro_window_s`` (plus ``temporal_s / 2``) of look-ahead and keeps bounded state;
 ``max_lag_frames`` says how far back from the newest frame a completed interval can reach. Offline
@@ -72,6 +73,10 @@ class SpotterConfig:
     """Seconds of score history behind the adaptive threshold."""
     boundary_fraction: float = 0.12
     """Onset/offset: where the score falls to this fraction of the peak above the baseline."""
+    valley_fraction: float = 0.5
+    """Onset/offset also stop at a dip of the score below this fraction of the peak above the baseline
+    (a movement's rise and fall are monotonic; a plateau of noise or another movement beyond the dip is
+    not part of it). 0 turns this off."""
     boundary_pad_s: float = 0.05
     """Onset and offset are moved this much outwards from where the score crosses the boundary level."""
     end_gap_s: float = 0.1
@@ -418,18 +423,31 @@ class _Detector:
         level = base + self.config.boundary_fraction * (self.peak[1] - base)
         return max(level, 0.5 * self.config.min_threshold)
 
+    def _valley_level(self) -> float:
+        if self.config.valley_fraction <= 0:
+            return -math.inf
+        base = self.baseline
+        return base + self.config.valley_fraction * (self.peak[1] - base)
+
     def _close(self) -> list[SpottedInterval]:
         self.active = False
         apex, peak = self.peak
         level = self._level()
         frames = {j: c for j, c in self.recent}
+        valley = self._valley_level()
+
+        def extends(j: int, step: int) -> bool:
+            c = frames.get(j + step)
+            if c is None or math.isnan(c) or c <= level:
+                return False
+            # A dip below the valley level that rises again further out ends the movement here.
+            return not (frames[j] < valley and c > frames[j])
+
         onset = apex
-        while (onset - 1) in frames and not math.isnan(frames[onset - 1]) and frames[onset - 1] > level \
-                and apex - onset < self.max_len:
+        while extends(onset, -1) and apex - onset < self.max_len:
             onset -= 1
         offset = apex
-        while (offset + 1) in frames and not math.isnan(frames[offset + 1]) and frames[offset + 1] > level \
-                and offset - onset < self.max_len:
+        while extends(offset, 1) and offset - onset < self.max_len:
             offset += 1
         # A movement starts and ends in frames where it is still too faint to rise above the noise:
         # the interval is padded by ``boundary_pad_s`` on each side.
