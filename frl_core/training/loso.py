@@ -259,14 +259,9 @@ def fit_members(
     members and the first member's epoch losses."""
     members = [model]
     losses = train_model(model, samples, train_indices, config, device, seed, progress)
-    for k in range(1, ensemble_size(config)):
-        member_seed = seed + 100_003 * k
-        set_determinism(member_seed, device)
-        member = build_model(config["model"], len(samples.class_names), samples.class_names)
-        train_model(member, samples, train_indices, config, device, member_seed, progress)
-        members.append(member)
-    for j, member_config in enumerate(extra_member_configs(config), start=1):
-        member_seed = seed + 200_003 * j
+    specs = [(config, seed + 100_003 * k) for k in range(1, ensemble_size(config))]
+    specs += [(extra, seed + 200_003 * j) for j, extra in enumerate(extra_member_configs(config), start=1)]
+    for member_config, member_seed in specs:
         set_determinism(member_seed, device)
         member = build_model(member_config["model"], len(samples.class_names), samples.class_names)
         train_model(member, samples, train_indices, member_config, device, member_seed, progress)
