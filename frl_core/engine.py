@@ -517,8 +517,9 @@ class LiveRunner:
         """The capture error that ended the run (e.g. camera unplugged), if any."""
         return self.capture.error
 
-    def frames(self) -> Iterator[tuple[int, float, np.ndarray, np.ndarray]]:
-        """``(source position, timestamp, frame, gray frame)`` as the consumer can take them; ends with the input."""
+    def frames(self) -> Iterator[tuple[int, float, np.ndarray, np.ndarray | None]]:
+        """``(source position, timestamp, frame, gray frame or None)`` as the consumer can take them; ends
+        with the input."""
         if not self.capture.is_alive() and self._t0 is None:
             self._t0 = time.monotonic()
             self.capture.start()

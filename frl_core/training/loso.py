@@ -25,7 +25,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from frl_core.metrics import score
-from frl_core.training.config import ConfigError, fingerprint, save_resolved
+from frl_core.paths import REPO_ROOT
+from frl_core.training.config import ConfigError, fingerprint, load_config, save_resolved
 from frl_core.training.samples import SampleSet, load_samples, make_batch, mirror_batch, model_inputs
 
 
@@ -219,21 +220,23 @@ def ensemble_size(config: dict[str, Any]) -> int:
     return k
 
 
-MEMBER_RECIPES: dict[str, dict[str, Any]] = {
-    "ststnet": {"epochs": 100, "lr": 0.003, "weight_decay": 1e-4, "batch_size": 64},
-}
-"""Training recipes of the other networks ``train.extra_members`` may add to an ensemble (the same as
-their own configs, e.g. configs/ststnet_flow.toml), so a member trains as it does alone."""
+MEMBER_CONFIGS: dict[str, str] = {"ststnet": "ststnet_flow.toml"}
+"""The config file (in configs/) whose recipe each network ``train.extra_members`` may name trains with,
+so a member trains as it does alone."""
+
+_RECIPE_KEYS = ("epochs", "lr", "weight_decay", "batch_size")
 
 
 def extra_member_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
     """The config each ``train.extra_members`` entry trains with: its model and recipe, the rest shared."""
     out = []
     for name in config["train"].get("extra_members", []) or []:
-        if name not in MEMBER_RECIPES:
-            raise ConfigError(f"train.extra_members: unknown member {name!r} (known: {', '.join(MEMBER_RECIPES)})")
+        if name not in MEMBER_CONFIGS:
+            raise ConfigError(f"train.extra_members: unknown member {name!r} (known: {', '.join(MEMBER_CONFIGS)})")
+        own = load_config(REPO_ROOT / "configs" / MEMBER_CONFIGS[name])
+        recipe = {k: own["train"][k] for k in _RECIPE_KEYS}
         member = {**config, "model": {"name": name, "input_mode": config["model"].get("input_mode", "flow")},
-                  "train": {**config["train"], **MEMBER_RECIPES[name]}}
+                  "train": {**config["train"], **recipe}}
         out.append(member)
     return out
 
