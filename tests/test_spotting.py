@@ -11,6 +11,7 @@ from frl_core import synth
 from frl_core.faces import FaceConfig, FaceTracker, align_face
 from frl_core.spotting import SpotterConfig, SpotterError, StreamingSpotter, motion_scores, spot_offline
 from frl_core.spotting.megc_metric import match_intervals
+from frl_core.spotting.spotter import macro_stride
 
 
 def _aligned(seq):
@@ -70,6 +71,27 @@ def test_offline_finds_the_generated_events(expressive):
     f1, apex_error, _ = _score(expressive, lambda aligned, fps: spot_offline(aligned, fps)[1])
     assert f1 >= 0.8
     assert apex_error <= 2
+
+
+def test_macro_track_at_a_lower_rate_finds_what_scoring_every_frame_finds(expressive):
+    """The macro track scores every other face at 30 fps (half its cost) and still finds the same events."""
+    every_frame = SpotterConfig(macro_rate_hz=0)
+    for seq, aligned in expressive:
+        def run(config):
+            spotter = StreamingSpotter(seq.fps, config)
+            found = [iv for i, face in enumerate(aligned) for iv in spotter.push(i, i / seq.fps, face).intervals]
+            return found + spotter.flush()
+
+        dense, sparse = run(every_frame), run(SpotterConfig())
+        assert [iv.kind for iv in sparse] == [iv.kind for iv in dense]
+        matches = match_intervals([(iv.onset, iv.offset) for iv in dense], [(iv.onset, iv.offset) for iv in sparse])
+        assert len(matches) == len(dense) == len(sparse)
+    assert any(iv.kind == "macro" for iv in sparse)
+
+
+@pytest.mark.parametrize("fps, rate, stride", [(30, 15, 2), (25, 15, 2), (200, 15, 13), (15, 15, 1), (30, 0, 1)])
+def test_macro_stride_follows_the_frame_rate(fps, rate, stride):
+    assert macro_stride(fps, SpotterConfig(macro_rate_hz=rate)) == stride
 
 
 @pytest.mark.parametrize(

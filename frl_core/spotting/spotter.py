@@ -57,6 +57,11 @@ class SpotterConfig:
     """Micro window: references this many seconds before and after (longer than a micro-expression)."""
     macro_window_s: float = 2.0
     """Macro window: the same for longer movements (0 turns macro spotting off)."""
+    macro_rate_hz: float = 15.0
+    """The macro track scores every Nth face, about this many a second (0 = every face). A
+    macro-expression lasts more than half a second, so 15 scores a second still sample it densely,
+    and the track costs half as much at 30 fps and a tenth at 200 fps. Its onset, apex and offset
+    then fall on those frames."""
     micro_max_s: float = 0.5
     """Intervals up to this long are micro-expressions, longer ones macro-expressions."""
     macro_max_s: float = 4.0
@@ -479,20 +484,45 @@ def _agreement_corrected(c: float, refs_distance) -> float:
     return max(0.0, c - refs_distance())
 
 
+def macro_stride(fps: float, config: SpotterConfig) -> int:
+    """Every how many frames the macro track scores a face (see ``SpotterConfig.macro_rate_hz``)."""
+    if config.macro_rate_hz <= 0:
+        return 1
+    return max(1, int(round(fps / config.macro_rate_hz)))
+
+
 class _Track:
-    """One window length: keeps the shrunk faces it still needs and turns them into two-sided scores."""
+    """One window length: keeps the shrunk faces it still needs and turns them into two-sided scores.
+
+    With ``stride`` > 1 it is fed every ``stride``-th frame only (frame indices that are multiples of
+    it); its window, detector and bookkeeping count those steps, and its intervals come out in frames.
+    """
 
     def __init__(self, fps: float, config: SpotterConfig, window_s: float, model: MotionModel,
-                 fixed_threshold: float | None) -> None:
-        self.window = max(1, int(round(window_s * fps)))
+                 fixed_threshold: float | None, stride: int = 1) -> None:
+        self.fps = fps
+        self.config = config
+        self.stride = max(1, int(stride))
+        rate = fps / self.stride
+        self.window = max(1, int(round(window_s * rate)))
+        """The window in this track's steps (frames when ``stride`` is 1)."""
         self.model = model
         self.gate = float(config.min_threshold)
         self.faces: deque[tuple[int, np.ndarray | None]] = deque(maxlen=2 * self.window + 1)
         self.back: deque[tuple[int, float]] = deque(maxlen=self.window + 1)
-        self.detector = _Detector(fps, config, self.window, fixed_threshold)
+        self.detector = _Detector(rate, config, self.window, fixed_threshold)
+
+    def in_frames(self, intervals: list[SpottedInterval]) -> list[SpottedInterval]:
+        """Intervals counted in this track's steps, counted in frames (kind judged at the frame rate)."""
+        s = self.stride
+        if s == 1:
+            return intervals
+        return [SpottedInterval(iv.onset * s, iv.apex * s, iv.offset * s, iv.score,
+                                _kind(iv.onset * s, iv.offset * s, self.fps, self.config)) for iv in intervals]
 
     def push(self, index: int, face: np.ndarray | None) -> tuple[float, list[SpottedInterval]]:
         """Returns the pushed frame's one-sided score and the intervals this frame closed."""
+        index //= self.stride
         self.faces.append((index, face))
         back = math.nan
         if len(self.faces) >= self.window + 1:
@@ -509,11 +539,11 @@ class _Track:
                 first_index, first = self.faces[0]
                 if first is not None and index - first_index == 2 * self.window:
                     c = _agreement_corrected(c, lambda: self.model.score(first, face))
-            out = self.detector.push(j, c)
+            out = self.in_frames(self.detector.push(j, c))
         return back, out
 
     def flush(self) -> list[SpottedInterval]:
-        return self.detector.finish()
+        return self.in_frames(self.detector.finish())
 
 
 class StreamingSpotter:
@@ -528,10 +558,15 @@ class StreamingSpotter:
         self.smoother = TemporalMean(int(round(config.temporal_s * self.fps / 2)))
         fixed = config.threshold
         self.micro = _Track(self.fps, config, config.window_s, self.model, fixed)
-        self.macro = (_Track(self.fps, config, config.macro_window_s, self.model, fixed)
+        self.macro = (_Track(self.fps, config, config.macro_window_s, self.model, fixed,
+                             stride=macro_stride(self.fps, config))
                       if config.macro_window_s > config.window_s else None)
         self.micro_max = config.micro_max_s * self.fps
-        lookahead = (self.macro.window if self.macro is not None else self.micro.window) + self.smoother.half
+        if self.macro is not None:
+            lookahead = self.macro.window * self.macro.stride + self.macro.stride
+        else:
+            lookahead = self.micro.window
+        lookahead += self.smoother.half
         det = self.micro.detector
         self.max_lag_frames = int(lookahead + det.max_len + 2 * det.end_gap + 2 * det.pad + 2)
         """How many frames before the newest pushed one a completed interval can start."""
@@ -568,15 +603,18 @@ class StreamingSpotter:
         self._pending_micro.extend(micro)
         macro_done: list[SpottedInterval] = []
         if self.macro is not None:
-            _, found = self.macro.push(index, face)
-            for iv in found:
-                if _is_macro(iv, self._pending_micro + list(self._released_micro)):
-                    self._macro_intervals.append(iv)
-                    macro_done.append(iv)
+            macro, stride = self.macro, self.macro.stride
+            if index % stride == 0:
+                _, found = macro.push(index, face)
+                for iv in found:
+                    if _is_macro(iv, self._pending_micro + list(self._released_micro)):
+                        self._macro_intervals.append(iv)
+                        macro_done.append(iv)
             # The macro track has decided every frame up to here; micro intervals before it are final.
-            decided = index - self.macro.window - (self.macro.detector.end_gap if self.macro.detector.active else 0)
-            if self.macro.detector.active:
-                decided = min(decided, self.macro.detector.start - 1)
+            active = macro.detector.active
+            decided = index - index % stride - stride * (macro.window + (macro.detector.end_gap if active else 0))
+            if active:
+                decided = min(decided, stride * macro.detector.start - 1)
         else:
             decided = index
         return score, self._release(decided, macro_done, index)
@@ -641,11 +679,14 @@ def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
     model = MotionModel(config)
     prepared = [model.prepare(np.asarray(f)) if f is not None else None for f in frames]
     prepared = smooth_faces(prepared, int(round(config.temporal_s * fps / 2)))
-    windows = [config.window_s] + ([config.macro_window_s] if config.macro_window_s > config.window_s else [])
+    windows = [(config.window_s, 1)]
+    if config.macro_window_s > config.window_s:
+        windows.append((config.macro_window_s, macro_stride(fps, config)))
     per_window: list[tuple[np.ndarray, list[SpottedInterval]]] = []
-    for window_s in windows:
-        w = max(1, int(round(window_s * fps)))
-        scores = _two_sided(prepared, w, model, float(config.min_threshold))
+    for window_s, stride in windows:
+        track = _Track(float(fps), config, window_s, model, None, stride=stride)
+        w = track.window
+        scores = _two_sided(prepared[::stride], w, model, float(config.min_threshold))
         fixed = config.threshold
         if fixed is None:
             valid = scores[~np.isnan(scores)]
@@ -655,7 +696,7 @@ def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
                 fixed = max(med + config.threshold_k * mad, config.min_threshold)
             else:
                 fixed = config.min_threshold
-        det = _Detector(float(fps), config, w, fixed)
+        det = _Detector(float(fps) / stride, config, w, fixed)
         det.static = True
         if scores.size:
             valid = scores[~np.isnan(scores)]
@@ -664,7 +705,7 @@ def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
         for j, c in enumerate(scores):
             found.extend(det.push(j, float(c)))
         found.extend(det.finish())
-        per_window.append((scores, found))
+        per_window.append((scores, track.in_frames(found)))
     micro_scores, micro = per_window[0]
     if len(per_window) == 1:
         return micro_scores, micro
