@@ -16,7 +16,8 @@ score is the smaller of the two, less the distance between the two references. A
 than ``W`` has neutral, alike references on both sides, so the score follows its intensity from onset
 through apex to offset; the echo that a one-sided comparison leaves ``W`` frames later, and the false
 score of a neutral frame between two other movements, cancel. Two windows run side by side: a short
-one (``window_s``) for micro-expressions and a long one (``macro_window_s``) for macro-expressions.
+one (``window_s``) for micro-expressions and a long one (``macro_window_s``) for macro-expressions;
+the long one scores only about ``macro_rate_hz`` faces a second, enough for movements over half a second.
 An interval up to ``micro_max_s`` long is micro, a longer one macro; a long-window interval that the
 short window saw as one short movement stays micro, and micro intervals inside a macro one are dropped.
 
