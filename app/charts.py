@@ -57,21 +57,29 @@ class GrowingSeries:
 
 
 class ScoreChart:
-    """Motion score per frame, the adaptive threshold, shaded event intervals and a playhead."""
+    """Spotting score per frame with the adaptive threshold it is compared with, shaded event intervals
+    and a playhead.
+
+    The bold curve is the two-sided score events are detected on; it is known a window (0.6 s) after
+    its frame, so it trails the playhead. The faint curve is the live one-sided motion (each frame
+    against the face a window before): it leads, but shows every movement a second time, a window later.
+    """
 
     def __init__(self) -> None:
-        self.widget = _plot("motion score (AU regions) · threshold · detected intervals")
+        self.widget = _plot("spotting score (AU regions) · threshold · detected intervals")
         self.widget.setLabel("bottom", "time", units="s")
         self.widget.addLegend(offset=(-8, 4), labelTextSize="8pt")
-        self.score = self.widget.plot(pen=pg.mkPen("#74c0fc", width=1.5), name="score")
+        self.motion = self.widget.plot(pen=pg.mkPen("#4d6f8f", width=1), name="motion vs 0.6 s before")
+        self.score = self.widget.plot(pen=pg.mkPen("#74c0fc", width=1.5), name="spotting score")
         # Solid, not dashed: a dashed curve costs ~10 ms per redraw in software rendering.
         self.threshold = self.widget.plot(pen=pg.mkPen("#ff922b", width=1), name="threshold")
-        for curve in (self.score, self.threshold):
+        for curve in (self.motion, self.score, self.threshold):
             curve.setClipToView(True)
             curve.setDownsampling(auto=True, method="peak")
         self.playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#adb5bd", width=1))
         self.widget.addItem(self.playhead)
         self.series = GrowingSeries(3)
+        self.decided = GrowingSeries(2)
         self.regions: list[pg.LinearRegionItem] = []
         self.follow = True
         self._dirty = False
@@ -83,6 +91,9 @@ class ScoreChart:
         if results:
             rows = np.array([(r.timestamp, r.motion_score, r.threshold) for r in results], dtype=float)
             self.series.extend(rows)
+            decided = [pair for r in results for pair in r.decided_scores]
+            if decided:
+                self.decided.extend(np.array(decided, dtype=float))
             self._dirty = True
 
     def add_event(self, event: Event, color: str) -> None:
@@ -101,20 +112,26 @@ class ScoreChart:
     def has_data(self) -> bool:
         return self.series.size > 0
 
+    def spotting_score(self) -> tuple[np.ndarray, np.ndarray]:
+        """Times and two-sided scores drawn so far (the bold curve)."""
+        return self.decided.column(0), self.decided.column(1)
+
     def refresh(self) -> None:
         if not self._dirty:
             return
         self._dirty = False
         t = self.series.column(0)
-        score, threshold = self.series.column(1), self.series.column(2)
-        self.score.setData(t, score, connect="finite")
+        motion, threshold = self.series.column(1), self.series.column(2)
+        score = self.decided.column(1)
+        self.motion.setData(t, motion, connect="finite")
+        self.score.setData(self.decided.column(0), score, connect="finite")
         self.threshold.setData(t, threshold, connect="finite")
         if self.follow and t.size:
             page = FOLLOW_SECONDS * (t[-1] // FOLLOW_SECONDS)
             if page != self._page:
                 self._page = page
                 self.widget.setXRange(max(0.0, page - 2.0), page + FOLLOW_SECONDS, padding=0)
-            values = np.concatenate([score[-256:], threshold[-256:]])
+            values = np.concatenate([motion[-256:], score[-256:], threshold[-256:]])
             top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
             if top > self._top:
                 self._top = top * 1.25
@@ -128,12 +145,14 @@ class ScoreChart:
 
     def clear(self) -> None:
         self.series.clear()
+        self.decided.clear()
         self._page = None
         self._top = 0.0
         self.widget.disableAutoRange()
         for region in self.regions:
             self.widget.removeItem(region)
         self.regions.clear()
+        self.motion.setData([], [])
         self.score.setData([], [])
         self.threshold.setData([], [])
         self.follow = True

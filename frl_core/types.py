@@ -32,9 +32,13 @@ class FrameResult:
     timestamp: float
     face: FaceObservation | None
     motion_score: float = float("nan")
-    """Spotting score of this frame against its window's reference (nan while the window fills)."""
+    """One-sided motion score of this frame against the face a window before (nan while the window
+    fills): live, but a movement shows twice in it, once at the movement and once a window later."""
     threshold: float = float("nan")
-    """The spotter's adaptive threshold at this frame."""
+    """The spotter's adaptive threshold at this frame (it applies to ``decided_scores``)."""
+    decided_scores: tuple[tuple[float, float], ...] = ()
+    """(timestamp, two-sided spotting score) of the earlier frame(s) whose score this frame completed,
+    a window (0.6 s) and a little back: the score events are detected on, without the echo."""
     message: str | None = None
     """A per-frame note for the user: "no face", "2 faces: kept the largest", "face lost"."""
     aligned_face: np.ndarray | None = None

@@ -97,6 +97,8 @@ def test_demo_clip_runs_to_the_end_with_events_charts_maps_and_exports(qtbot, se
         n_truth = len(truth.get("events", truth)) if isinstance(truth, dict) else len(truth)
         assert window.events_model.rowCount() >= max(1, n_truth // 2)
     assert window.score_chart.has_data() and window.score_chart.regions
+    times, spotting = window.score_chart.spotting_score()
+    assert times.size > 0.9 * window.source_info.frame_count and np.nanmax(spotting) > 0
     assert window.prob_bars.has_data() and window.timeline.has_data()
     assert window.displacement.has_image()
     from app.pipeline import default_weights_path

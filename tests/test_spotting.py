@@ -89,6 +89,30 @@ def test_macro_track_at_a_lower_rate_finds_what_scoring_every_frame_finds(expres
     assert any(iv.kind == "macro" for iv in sparse)
 
 
+def test_the_score_events_are_detected_on_has_no_echo(expressive):
+    """The one-sided motion shows each movement again a window later; the two-sided score the threshold
+    applies to (what the chart draws) rises at the movement only."""
+    seq, aligned = expressive[0]
+    spotter = StreamingSpotter(seq.fps)
+    half, window = spotter.smoother.half, spotter.micro.window
+    n = len(aligned)
+    one_sided, two_sided, threshold = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    for i, face in enumerate(aligned):
+        step = spotter.push(i, i / seq.fps, face)
+        if i >= half:  # the one-sided score belongs to the frame temporal_s / 2 back
+            one_sided[i - half], threshold[i - half] = step.score, step.threshold
+        for j, c in step.decided:
+            assert np.isnan(two_sided[j]) and j <= i - window  # each frame once, a window late
+            two_sided[j] = c
+    assert np.isfinite(two_sided[window + half: n - window - half]).all()
+    for event in seq.events:
+        echo = slice(event.apex + window - 3, event.apex + window + 4)
+        limit = threshold[event.apex + window]
+        assert np.nanmax(two_sided[event.onset: event.offset + 1]) > limit
+        assert np.nanmax(one_sided[echo]) > limit
+        assert np.nanmax(two_sided[echo]) < limit
+
+
 @pytest.mark.parametrize("fps, rate, stride", [(30, 15, 2), (25, 15, 2), (200, 15, 13), (15, 15, 1), (30, 0, 1)])
 def test_macro_stride_follows_the_frame_rate(fps, rate, stride):
     assert macro_stride(fps, SpotterConfig(macro_rate_hz=rate)) == stride

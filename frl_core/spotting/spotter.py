@@ -132,6 +132,10 @@ class SpotStep:
     """The current adaptive threshold on the two-sided score."""
     intervals: list[SpottedInterval] = field(default_factory=list)
     """Intervals completed with this frame."""
+    decided: list[tuple[int, float]] = field(default_factory=list)
+    """(frame index, two-sided micro score) of the earlier frames whose score this frame completed (one
+    frame, ``window_s`` plus ``temporal_s / 2`` back; several after a gap). This is the score the threshold
+    applies to: a movement's echo, which the one-sided ``score`` shows a window later, is not in it."""
 
 
 class SpotterError(ValueError):
@@ -521,8 +525,10 @@ class _Track:
         return [SpottedInterval(iv.onset * s, iv.apex * s, iv.offset * s, iv.score,
                                 _kind(iv.onset * s, iv.offset * s, self.fps, self.config)) for iv in intervals]
 
-    def push(self, index: int, face: np.ndarray | None) -> tuple[float, list[SpottedInterval]]:
-        """Returns the pushed frame's one-sided score and the intervals this frame closed."""
+    def push(self, index: int, face: np.ndarray | None
+             ) -> tuple[float, tuple[int, float] | None, list[SpottedInterval]]:
+        """Returns the pushed frame's one-sided score, the (step, two-sided score) it completed, and the
+        intervals this frame closed."""
         index //= self.stride
         self.faces.append((index, face))
         back = math.nan
@@ -532,6 +538,7 @@ class _Track:
                 back = self.model.score(ref, face)
         self.back.append((index, back))
         out: list[SpottedInterval] = []
+        decided: tuple[int, float] | None = None
         if len(self.back) == self.window + 1:
             j, back_j = self.back[0]
             # Frame j's forward comparison (j with j + W) is the pushed frame's backward one.
@@ -541,7 +548,8 @@ class _Track:
                 if first is not None and index - first_index == 2 * self.window:
                     c = _agreement_corrected(c, lambda: self.model.score(first, face))
             out = self.in_frames(self.detector.push(j, c))
-        return back, out
+            decided = (j, c)
+        return back, decided, out
 
     def flush(self) -> list[SpottedInterval]:
         return self.in_frames(self.detector.finish())
@@ -585,28 +593,33 @@ class StreamingSpotter:
         if self._last_index is not None and index <= self._last_index:
             raise SpotterError(f"frame indices must increase: got {index} after {self._last_index}")
         intervals: list[SpottedInterval] = []
+        decided: list[tuple[int, float]] = []
         if self._last_index is not None and index > self._last_index + 1:
             for missing in range(self._last_index + 1, index):
                 smoothed = self.smoother.push(missing, None)
                 if smoothed is not None:
-                    intervals.extend(self._push_prepared(*smoothed)[1])
+                    _, found, completed = self._push_prepared(*smoothed)
+                    intervals.extend(found)
+                    decided.extend(completed)
         self._last_index = index
         face = self.model.prepare(np.asarray(aligned)) if aligned is not None else None
         smoothed = self.smoother.push(index, face)
         score = math.nan
         if smoothed is not None:
-            score, found = self._push_prepared(*smoothed)
+            score, found, completed = self._push_prepared(*smoothed)
             intervals.extend(found)
-        return SpotStep(score=score, threshold=self.threshold, intervals=intervals)
+            decided.extend(completed)
+        return SpotStep(score=score, threshold=self.threshold, intervals=intervals, decided=decided)
 
-    def _push_prepared(self, index: int, face: np.ndarray | None) -> list:
-        score, micro = self.micro.push(index, face)
+    def _push_prepared(self, index: int, face: np.ndarray | None
+                       ) -> tuple[float, list[SpottedInterval], list[tuple[int, float]]]:
+        score, completed, micro = self.micro.push(index, face)
         self._pending_micro.extend(micro)
         macro_done: list[SpottedInterval] = []
         if self.macro is not None:
             macro, stride = self.macro, self.macro.stride
             if index % stride == 0:
-                _, found = macro.push(index, face)
+                _, _, found = macro.push(index, face)
                 for iv in found:
                     if _is_macro(iv, self._pending_micro + list(self._released_micro)):
                         self._macro_intervals.append(iv)
@@ -618,7 +631,7 @@ class StreamingSpotter:
                 decided = min(decided, stride * macro.detector.start - 1)
         else:
             decided = index
-        return score, self._release(decided, macro_done, index)
+        return score, self._release(decided, macro_done, index), [completed] if completed is not None else []
 
     def _release(self, decided: int, macro_done: list[SpottedInterval], index: int) -> list[SpottedInterval]:
         out: list[SpottedInterval] = []
@@ -641,6 +654,7 @@ class StreamingSpotter:
         held: list[SpottedInterval] = []
         for j, face in self.smoother.flush():
             held.extend(self._push_prepared(j, face)[1])
+
         self._pending_micro.extend(self.micro.flush())
         macro_done = []
         if self.macro is not None:
