@@ -91,7 +91,7 @@ class ScoreChart:
         if results:
             rows = np.array([(r.timestamp, r.motion_score, r.threshold) for r in results], dtype=float)
             self.series.extend(rows)
-            decided = [pair for r in results for pair in r.decided_scores]
+            decided = [(t, c) for r in results for _j, t, c in r.decided_scores]
             if decided:
                 self.decided.extend(np.array(decided, dtype=float))
             self._dirty = True

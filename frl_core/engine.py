@@ -270,7 +270,7 @@ class AnalysisEngine:
             face=face,
             motion_score=float(step.score),
             threshold=float(step.threshold),
-            decided_scores=tuple((self._time_of(j), float(c)) for j, c in step.decided),
+            decided_scores=tuple((j, self._time_of(j), float(c)) for j, c in step.decided),
             message=message,
             aligned_face=aligned if self.config.keep_aligned else None,
         )

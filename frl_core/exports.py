@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -43,20 +44,21 @@ def _json_num(value: float | None) -> float | None:
 def frame_csv_header() -> list[str]:
     """Columns of the per-frame CSV: timing, face, box, motion score, then 68 landmark x/y pairs."""
     cols = ["index", "timestamp", "face_found", "detected", "n_faces", "box_x0", "box_y0", "box_x1", "box_y1",
-            "motion_score", "threshold", "message"]
+            "motion_score", "threshold", "spotting_score", "message"]
     for i in range(68):
         cols += [f"lm{i}_x", f"lm{i}_y"]
     return cols
 
 
-def frame_csv_row(result: FrameResult) -> list[str]:
+def frame_csv_row(result: FrameResult, spotting_score: float | None = None) -> list[str]:
+    """One CSV row; ``spotting_score`` is the frame's two-sided score, which later frames deliver."""
     face = result.face
     row = [str(result.index), _num(result.timestamp, 4), "1" if face is not None else "0"]
     if face is None:
         row += ["", "", "", "", "", ""]
     else:
         row += ["1" if face.detected else "0", str(face.n_faces)] + [_num(v, 1) for v in face.box]
-    row += [_num(result.motion_score, 6), _num(result.threshold, 6), result.message or ""]
+    row += [_num(result.motion_score, 6), _num(result.threshold, 6), _num(spotting_score, 6), result.message or ""]
     if face is None:
         row += [""] * 136
     else:
@@ -65,7 +67,14 @@ def frame_csv_row(result: FrameResult) -> list[str]:
 
 
 class FramesCsvWriter:
-    """Per-frame CSV written row by row (flat memory over long inputs)."""
+    """Per-frame CSV written row by row (flat memory over long inputs).
+
+    A frame's two-sided spotting score arrives with a frame a window later, so its row waits for it;
+    at most ``max_pending`` rows wait (frames that never get one, like the first window, are then
+    written with the column blank).
+    """
+
+    max_pending = 2048
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -77,13 +86,27 @@ class FramesCsvWriter:
         self._writer = csv.writer(self._fh)
         self._writer.writerow(frame_csv_header())
         self.rows = 0
+        self._waiting: deque[FrameResult] = deque()
+        self._scores: dict[int, float] = {}
 
     def write(self, result: FrameResult) -> None:
-        self._writer.writerow(frame_csv_row(result))
+        oldest = self._waiting[0].index if self._waiting else result.index
+        for index, _time, score in result.decided_scores:
+            if index >= oldest:  # a row already written cannot take it
+                self._scores[index] = score
+        self._waiting.append(result)
         self.rows += 1
+        while self._waiting and (self._waiting[0].index in self._scores or len(self._waiting) > self.max_pending):
+            self._write_first()
+
+    def _write_first(self) -> None:
+        first = self._waiting.popleft()
+        self._writer.writerow(frame_csv_row(first, self._scores.pop(first.index, None)))
 
     def close(self) -> None:
         if not self._fh.closed:
+            while self._waiting:
+                self._write_first()
             self._fh.close()
 
     def __enter__(self) -> FramesCsvWriter:

@@ -36,9 +36,9 @@ class FrameResult:
     fills): live, but a movement shows twice in it, once at the movement and once a window later."""
     threshold: float = float("nan")
     """The spotter's adaptive threshold at this frame (it applies to ``decided_scores``)."""
-    decided_scores: tuple[tuple[float, float], ...] = ()
-    """(timestamp, two-sided spotting score) of the earlier frame(s) whose score this frame completed,
-    a window (0.6 s) and a little back: the score events are detected on, without the echo."""
+    decided_scores: tuple[tuple[int, float, float], ...] = ()
+    """(index, timestamp, two-sided spotting score) of the earlier frame(s) whose score this frame
+    completed, a window (0.6 s) and a little back: the score events are detected on, without the echo."""
     message: str | None = None
     """A per-frame note for the user: "no face", "2 faces: kept the largest", "face lost"."""
     aligned_face: np.ndarray | None = None

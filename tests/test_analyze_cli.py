@@ -77,6 +77,9 @@ def test_spot_only_run_writes_every_output(face_video, tmp_path, capsys):
     assert len(frames) == 110 and all(r["face_found"] == "1" for r in frames)
     doc = json.loads((out / "events.json").read_text())
     truth = seq.events[0]
+    # The two-sided spotting score, the one the threshold applies to, peaks at the event.
+    spotting = np.array([float(r["spotting_score"] or "nan") for r in frames])
+    assert np.isfinite(spotting).sum() > 50 and abs(int(np.nanargmax(spotting)) - truth.apex) <= 3
     assert any(abs(e["apex_index"] - truth.apex) <= 3 for e in doc["events"]), doc["events"]
     assert doc["metadata"]["frames"] == 110 and doc["metadata"]["device"] == "off"
     assert len(list(csv.DictReader(open(out / "events.csv")))) == len(doc["events"])

@@ -180,8 +180,9 @@ def test_engine_reports_every_frame_with_face_and_score(sequence, spotted):
     scores = np.array([r.motion_score for r in results])
     assert np.isfinite(scores[30:]).all() and np.isfinite([r.threshold for r in results]).all()
     # The two-sided spotting score of each frame arrives with a frame a window (0.6 s) and a little later.
-    decided = [(r.timestamp, t, c) for r in results for t, c in r.decided_scores]
+    decided = [(r.timestamp, t, c) for r in results for j, t, c in r.decided_scores if t == results[j].timestamp]
     times = [t for _, t, _ in decided]
+    assert len(decided) == sum(len(r.decided_scores) for r in results)  # index and timestamp agree
     assert times == sorted(set(times)) and len(times) >= len(frames) - 2 * 0.7 * FPS
     assert all(0.6 <= now - t <= 0.7 for now, t, _ in decided)
 

@@ -105,6 +105,18 @@ def test_frames_csv_has_one_parseable_row_per_frame(tmp_path):
     assert float(rows[4]["timestamp"]) == pytest.approx(4 / 30, abs=1e-4)
 
 
+def test_frames_csv_puts_each_late_spotting_score_on_its_own_frame(tmp_path):
+    """Frame i's two-sided score arrives with frame i + 3: the row waits for it; frames that never get one
+    (the last three) are written blank when the file closes."""
+    results = _frame_results(8)
+    for r in results[3:]:
+        r.decided_scores = ((r.index - 3, r.timestamp - 0.1, 0.25 * (r.index - 3)),)
+    rows = list(csv.DictReader(open(write_frames_csv(tmp_path / "frames.csv", results))))
+    assert [r["index"] for r in rows] == [str(i) for i in range(8)]
+    assert [float(r["spotting_score"]) for r in rows[:5]] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert [r["spotting_score"] for r in rows[5:]] == ["", "", ""]
+
+
 def test_events_csv_json_and_pngs(tmp_path):
     events = [_event(1), _event(2)]
     rows = list(csv.DictReader(open(write_events_csv(tmp_path / "events.csv", events))))
