@@ -496,6 +496,21 @@ def macro_stride(fps: float, config: SpotterConfig) -> int:
     return max(1, int(round(fps / config.macro_rate_hz)))
 
 
+def _window_steps(window_s: float, fps: float, stride: int) -> int:
+    """A window in seconds as a number of a track's steps (``stride`` frames each)."""
+    return max(1, int(round(window_s * fps / stride)))
+
+
+def _in_frames(intervals: list[SpottedInterval], stride: int, fps: float,
+               config: SpotterConfig) -> list[SpottedInterval]:
+    """Intervals counted in a track's steps, counted in frames (kind judged at the frame rate)."""
+    if stride == 1:
+        return intervals
+    s = stride
+    return [SpottedInterval(iv.onset * s, iv.apex * s, iv.offset * s, iv.score,
+                            _kind(iv.onset * s, iv.offset * s, fps, config)) for iv in intervals]
+
+
 class _Track:
     """One window length: keeps the shrunk faces it still needs and turns them into two-sided scores.
 
@@ -508,22 +523,16 @@ class _Track:
         self.fps = fps
         self.config = config
         self.stride = max(1, int(stride))
-        rate = fps / self.stride
-        self.window = max(1, int(round(window_s * rate)))
+        self.window = _window_steps(window_s, fps, self.stride)
         """The window in this track's steps (frames when ``stride`` is 1)."""
         self.model = model
         self.gate = float(config.min_threshold)
         self.faces: deque[tuple[int, np.ndarray | None]] = deque(maxlen=2 * self.window + 1)
         self.back: deque[tuple[int, float]] = deque(maxlen=self.window + 1)
-        self.detector = _Detector(rate, config, self.window, fixed_threshold)
+        self.detector = _Detector(fps / self.stride, config, self.window, fixed_threshold)
 
     def in_frames(self, intervals: list[SpottedInterval]) -> list[SpottedInterval]:
-        """Intervals counted in this track's steps, counted in frames (kind judged at the frame rate)."""
-        s = self.stride
-        if s == 1:
-            return intervals
-        return [SpottedInterval(iv.onset * s, iv.apex * s, iv.offset * s, iv.score,
-                                _kind(iv.onset * s, iv.offset * s, self.fps, self.config)) for iv in intervals]
+        return _in_frames(intervals, self.stride, self.fps, self.config)
 
     def push(self, index: int, face: np.ndarray | None
              ) -> tuple[float, tuple[int, float] | None, list[SpottedInterval]]:
@@ -654,7 +663,6 @@ class StreamingSpotter:
         held: list[SpottedInterval] = []
         for j, face in self.smoother.flush():
             held.extend(self._push_prepared(j, face)[1])
-
         self._pending_micro.extend(self.micro.flush())
         macro_done = []
         if self.macro is not None:
@@ -699,8 +707,7 @@ def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
         windows.append((config.macro_window_s, macro_stride(fps, config)))
     per_window: list[tuple[np.ndarray, list[SpottedInterval]]] = []
     for window_s, stride in windows:
-        track = _Track(float(fps), config, window_s, model, None, stride=stride)
-        w = track.window
+        w = _window_steps(window_s, fps, stride)
         scores = _two_sided(prepared[::stride], w, model, float(config.min_threshold))
         fixed = config.threshold
         if fixed is None:
@@ -720,7 +727,7 @@ def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
         for j, c in enumerate(scores):
             found.extend(det.push(j, float(c)))
         found.extend(det.finish())
-        per_window.append((scores, track.in_frames(found)))
+        per_window.append((scores, _in_frames(found, stride, float(fps), config)))
     micro_scores, micro = per_window[0]
     if len(per_window) == 1:
         return micro_scores, micro
