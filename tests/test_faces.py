@@ -156,3 +156,29 @@ def tracker_nose(frame):
 def test_landmark_every_n_must_be_positive():
     with pytest.raises(ValueError, match="landmark_every_n"):
         FaceTracker(FaceConfig(landmark_every_n=0))
+
+
+def test_periodic_check_looks_near_the_face_and_the_full_search_finds_a_larger_one():
+    face = synth.load_face()
+    small = cv2.resize(face, None, fx=1.4, fy=1.4)
+    big = cv2.resize(face, None, fx=2.0, fy=2.0)
+    alone = np.full((480, 900, 3), 200, np.uint8)
+    alone[100:100 + small.shape[0], 20:20 + small.shape[1]] = small
+    both = alone.copy()
+    both[20:20 + big.shape[0], 880 - big.shape[1]:880] = big
+    tracker = FaceTracker(FaceConfig(detect_scale=1.0, detect_every_n=4, full_detect_every_n=12))
+    obs, _ = tracker.update(alone)
+    seen = []
+    for i in range(1, 14):
+        obs, message = tracker.update(both)
+        seen.append((i, obs.detected, obs.n_faces, message, obs.box[0] > 450))
+    # Frames 4 and 8 checked the tracked face's neighbourhood only: the same face, no second one.
+    assert [s[1:] for s in seen if s[0] in (4, 8)] == [(True, 1, None, False)] * 2
+    # Frame 12 searched the whole frame: the larger face on the right is now the one followed.
+    assert seen[11] == (12, True, 2, "2 faces: kept the largest", True)
+    assert seen[12][4]
+
+
+def test_full_detect_every_n_must_not_be_negative():
+    with pytest.raises(ValueError, match="full_detect_every_n"):
+        FaceTracker(FaceConfig(full_detect_every_n=-1))
