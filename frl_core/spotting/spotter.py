@@ -198,7 +198,13 @@ class MotionModel:
         """The shrunk, blurred float32 face the motion is measured on."""
         if aligned.ndim == 3:
             aligned = cv2.cvtColor(aligned, cv2.COLOR_BGR2GRAY)
-        small = cv2.resize(aligned, (self.size, self.size), interpolation=cv2.INTER_AREA).astype(np.float32)
+        # Area averaging by an exact factor of two is several times cheaper than by an odd factor
+        # (224 -> 96: 61 us, 224 -> 112 -> 96: 12 us); the last small step is bilinear.
+        while (aligned.shape[0] % 2 == 0 and aligned.shape[1] % 2 == 0
+               and aligned.shape[0] // 2 >= self.size and aligned.shape[1] // 2 >= self.size):
+            aligned = cv2.resize(aligned, (aligned.shape[1] // 2, aligned.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        interpolation = cv2.INTER_AREA if max(aligned.shape) > 2 * self.size else cv2.INTER_LINEAR
+        small = cv2.resize(aligned, (self.size, self.size), interpolation=interpolation).astype(np.float32)
         if self.blur_sigma > 0:
             small = cv2.GaussianBlur(small, (0, 0), self.blur_sigma)
         return small
