@@ -21,7 +21,8 @@ class FaceObservation:
     detected: bool
     """True when the detector ran on this frame; False when the face was tracked from earlier frames."""
     n_faces: int = 1
-    """Faces the detector saw (the largest is kept); 1 when tracked."""
+    """Faces the detector saw where it searched (the largest is kept): the whole frame, or only the
+    tracked face's neighbourhood on the periodic check; 1 when tracked."""
 
 
 @dataclass
