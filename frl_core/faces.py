@@ -2,10 +2,10 @@
 
 dlib's HOG detector costs tens of milliseconds a frame, so it runs on a downscaled copy and only when
 needed: on the first frame, every ``detect_every_n`` frames to check the tracked face (drift), and when
-the tracked face is lost. The periodic check looks only at the neighbourhood of the tracked face (a
-third of the frame's area at 640x480, so about a third of the cost); the whole frame is searched again
-every ``full_detect_every_n`` frames, for a new or larger face. In between, the face is tracked by its own landmarks: the previous frame's
-landmarks give the box the predictor starts from. A cheap appearance check (normalised correlation of
+the tracked face is lost. The periodic check looks only at the tracked face's neighbourhood (on the
+640x480 bench clip a third of the frame, 2.7 ms instead of 6.3); the whole frame is searched again every
+``full_detect_every_n`` frames, for a new or larger face. In between, the face is tracked by its own
+landmarks: the previous frame's landmarks give the box the predictor starts from. A cheap appearance check (normalised correlation of
 a small aligned patch with the one kept at the last detection) tells when the tracked landmarks no
 longer sit on a face.
 
