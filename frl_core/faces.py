@@ -5,9 +5,9 @@ needed: on the first frame, every ``detect_every_n`` frames to check the tracked
 the tracked face is lost. The periodic check looks only at the tracked face's neighbourhood (on the
 640x480 bench clip a third of the frame, 2.7 ms instead of 6.3); the whole frame is searched again every
 ``full_detect_every_n`` frames, for a new or larger face. In between, the face is tracked by its own
-landmarks: the previous frame's landmarks give the box the predictor starts from. A cheap appearance check (normalised correlation of
-a small aligned patch with the one kept at the last detection) tells when the tracked landmarks no
-longer sit on a face.
+landmarks: the previous frame's landmarks give the box the predictor starts from. A cheap appearance
+check (normalised correlation of a small aligned patch with the one kept at the last detection) tells
+when the tracked landmarks no longer sit on a face.
 
 The 68-point predictor itself costs 0.8 ms called in a tight loop but 2-2.5 ms inside the engine (its
 ~95 MB of regression trees fall out of the cache between frames), the largest cost of a frame. So it
