@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 
 from frl_core.au_regions import TEMPLATE_68, canonical_region_boxes
+from frl_core.spotting import kernels
 
 CANONICAL_SIZE = 224
 """Scores are expressed in pixels of a canonical face of this side."""
@@ -163,9 +164,7 @@ class MotionModel:
         self.design = np.column_stack([self.centres / s, np.ones(len(self.centres))])
         self.au_blocks, self.fit_blocks = self._masks()
         self._fit_index = np.flatnonzero(self.fit_blocks)
-        self._fit_design = self.design[self._fit_index]
-        self._fit_pinv = np.linalg.pinv(self._fit_design)
-        self._products = np.empty((8, s, s), np.float32)
+        self._fit_pinv = np.ascontiguousarray(np.linalg.pinv(self.design[self._fit_index]))
         self._count = self.pixel_weight.reshape(self.n, b, self.n, b).sum((1, 3), dtype=np.float64).ravel() + 1e-3
 
     def _masks(self) -> tuple[np.ndarray, np.ndarray]:
@@ -209,74 +208,15 @@ class MotionModel:
             small = cv2.GaussianBlur(small, (0, 0), self.blur_sigma)
         return small
 
-    def _block_lk(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """(n*n, 2) one Lucas-Kanade step per block, with a brightness-offset term and a ridge term."""
-        n, k = self.n, self.block
-        mean = 0.5 * (a + b)
-        wgt = self.pixel_weight
-        ix = cv2.Sobel(mean, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
-        iy = cv2.Sobel(mean, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
-        np.multiply(ix, wgt, out=ix)
-        np.multiply(iy, wgt, out=iy)
-        it = np.subtract(b, a)
-        np.multiply(it, wgt, out=it)
-        # Block sums of the eight products in one pass: the products stacked as one tall image, whose
-        # area resize averages whole blocks exactly.
-        buf = self._products
-        np.multiply(ix, ix, out=buf[0])
-        np.multiply(ix, iy, out=buf[1])
-        np.multiply(iy, iy, out=buf[2])
-        buf[3], buf[4], buf[7] = ix, iy, it
-        np.multiply(ix, it, out=buf[5])
-        np.multiply(iy, it, out=buf[6])
-        s = self.size
-        small = cv2.resize(buf.reshape(8 * s, s), (n, 8 * n), interpolation=cv2.INTER_AREA)
-        sums = small.reshape(8, n * n).astype(np.float64) * float(k * k)
-        sxx, sxy, syy, sx, sy, sxt, syt, st = sums
-        cnt = self._count
-        # Ridge term: a block without texture says nothing about its motion, so it stays at zero.
-        reg = self.regularization * cnt
-        # Eliminate the brightness offset (third unknown), then solve the 2x2 system in closed form.
-        axx = sxx + reg - sx * sx / cnt
-        axy = sxy - sx * sy / cnt
-        ayy = syy + reg - sy * sy / cnt
-        bx = -(sxt - sx * st / cnt)
-        by = -(syt - sy * st / cnt)
-        det = axx * ayy - axy * axy
-        u = np.empty((n * n, 2))
-        u[:, 0] = (ayy * bx - axy * by) / det
-        u[:, 1] = (axx * by - axy * bx) / det
-        return u
-
-    def _affine(self, u: np.ndarray) -> np.ndarray:
-        """(3, 2) affine motion fitted to the face blocks, refitted without the worst quarter (robust)."""
-        us = u[self._fit_index]
-        r = us - self._fit_design @ (self._fit_pinv @ us)
-        resid = np.einsum("ij,ij->i", r, r)
-        q = (3 * resid.size) // 4
-        keep = resid <= np.partition(resid, q)[q]
-        xs = self._fit_design[keep]
-        g = xs.T @ xs
-        g.flat[::4] += 1e-9
-        return _solve3(g, xs.T @ us[keep])
-
     def block_displacement(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """(n*n, 2) displacement a -> b of every block once the global affine motion is taken out.
 
-        The global motion (what alignment left of head motion and landmark jitter) can exceed the
-        range where one linear step is accurate, so it is estimated, ``b`` is warped back by it, and
-        the blocks are measured again on the compensated pair.
+        One Lucas-Kanade step per block; the global motion (what alignment left of head motion and
+        landmark jitter) can exceed the range where one linear step is accurate, so it is estimated
+        robustly, ``b`` is warped back by it and the blocks are measured again on the compensated pair.
         """
-        coef = self._affine(self._block_lk(a, b))
-        s = float(self.size)
-        # d(p) = [x/s, y/s, 1] @ coef at pixel centres (index + 0.5); sample b at p + d(p).
-        m = np.array([[1 + coef[0, 0] / s, coef[1, 0] / s, 0.0],
-                      [coef[0, 1] / s, 1 + coef[1, 1] / s, 0.0]])
-        m[:, 2] = coef[2] + 0.5 * (coef[0] + coef[1]) / s
-        b_back = cv2.warpAffine(b, m, (self.size, self.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                borderMode=cv2.BORDER_REPLICATE)
-        u = self._block_lk(a, b_back)
-        return u - self.design @ self._affine(u)
+        return kernels.block_displacement(a, b, self.pixel_weight, self.block, self._count, self.regularization,
+                                          self._fit_index, self.design, self._fit_pinv)
 
     def score(self, a: np.ndarray, b: np.ndarray) -> float:
         """Mean residual displacement of the ``top_k`` strongest AU blocks, in canonical-face pixels."""
@@ -297,18 +237,6 @@ class MotionModel:
     def region_map(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """(n, n) residual displacement magnitude per block, for inspection."""
         return np.linalg.norm(self.block_displacement(a, b), axis=1).reshape(self.n, self.n)
-
-
-def _solve3(g: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve the symmetric 3x3 system ``g @ x = rhs`` by its adjugate (np.linalg.solve's call overhead
-    is larger than the arithmetic here, and this runs several times a frame)."""
-    a, b, c = g[0]
-    _, d, e = g[1]
-    f = g[2, 2]
-    adj = np.array([[d * f - e * e, c * e - b * f, b * e - c * d],
-                    [c * e - b * f, a * f - c * c, b * c - a * e],
-                    [b * e - c * d, b * c - a * e, a * d - b * b]])
-    return (adj @ rhs) / (a * adj[0, 0] + b * adj[0, 1] + c * adj[0, 2])
 
 
 def motion_scores(aligned_frames: list[np.ndarray], reference: int = 0,

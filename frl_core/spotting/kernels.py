@@ -1,0 +1,195 @@
+"""The spotter's block motion between two shrunk faces, as one compiled function (numba).
+
+The same estimate as a chain of OpenCV and numpy calls (Sobel, products, block sums, a robust affine
+fit, a warp, the same again), but a few passes over the 96x96 face instead of some forty small array
+calls whose overhead outweighed their arithmetic: 0.12-0.15 ms a pair instead of 0.27-0.36 ms, and
+without the GIL. The warp is exact bilinear (OpenCV's rounds positions to 1/32 pixel), so block
+displacements differ from the OpenCV chain's by up to 0.1 px of the 96-pixel face. The motion model in
+:mod:`frl_core.spotting.spotter` documents what is estimated; this file only says how.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def block_lk(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, count: np.ndarray,
+             regularization: float, out: np.ndarray) -> None:
+    """(n*n, 2) one Lucas-Kanade step per block from ``a`` to ``b``, brightness offset eliminated, ridge term.
+
+    Gradients are those of the pair's mean (3x3 Sobel, reflected border), every term weighted by the
+    pixel weight (eyes out), summed per block.
+    """
+    s = a.shape[0]
+    n = s // block
+    total = np.empty((s + 2, s + 2), np.float32)
+    # The pair's sum with a one-pixel reflected border (OpenCV's BORDER_REFLECT_101).
+    for y in range(s):
+        for x in range(s):
+            total[y + 1, x + 1] = a[y, x] + b[y, x]
+    for y in range(1, s + 1):
+        total[y, 0] = total[y, 2]
+        total[y, s + 1] = total[y, s - 1]
+    for x in range(s + 2):
+        total[0, x] = total[2, x]
+        total[s + 1, x] = total[s - 1, x]
+    # Separable Sobel of the mean 0.5 * (a + b), scaled by 1/8: vertical and horizontal [1 2 1] smoothing.
+    vert = np.empty((s, s + 2), np.float32)
+    horz = np.empty((s + 2, s), np.float32)
+    for y in range(s):
+        for x in range(s + 2):
+            vert[y, x] = total[y, x] + np.float32(2.0) * total[y + 1, x] + total[y + 2, x]
+    for y in range(s + 2):
+        for x in range(s):
+            horz[y, x] = total[y, x] + np.float32(2.0) * total[y, x + 1] + total[y, x + 2]
+    for by in range(n):
+        for bx in range(n):
+            sxx = sxy = syy = sx = sy = sxt = syt = st = np.float32(0.0)
+            for y in range(by * block, (by + 1) * block):
+                for x in range(bx * block, (bx + 1) * block):
+                    w = weight[y, x]
+                    gx = (vert[y, x + 2] - vert[y, x]) * (np.float32(0.0625) * w)
+                    gy = (horz[y + 2, x] - horz[y, x]) * (np.float32(0.0625) * w)
+                    gt = (b[y, x] - a[y, x]) * w
+                    sxx += gx * gx
+                    sxy += gx * gy
+                    syy += gy * gy
+                    sx += gx
+                    sy += gy
+                    sxt += gx * gt
+                    syt += gy * gt
+                    st += gt
+            # Ridge term: a block without texture says nothing about its motion, so it stays at zero.
+            # The brightness offset (third unknown) is eliminated, then the 2x2 system solved in closed form.
+            k = by * n + bx
+            sxx, sxy, syy, sx, sy = float(sxx), float(sxy), float(syy), float(sx), float(sy)
+            sxt, syt, st = float(sxt), float(syt), float(st)
+            cnt = count[k]
+            reg = regularization * cnt
+            axx = sxx + reg - sx * sx / cnt
+            axy = sxy - sx * sy / cnt
+            ayy = syy + reg - sy * sy / cnt
+            rx = -(sxt - sx * st / cnt)
+            ry = -(syt - sy * st / cnt)
+            det = axx * ayy - axy * axy
+            out[k, 0] = (ayy * rx - axy * ry) / det
+            out[k, 1] = (axx * ry - axy * rx) / det
+
+
+@njit(cache=True)
+def _solve3(g: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    a, b, c = g[0, 0], g[0, 1], g[0, 2]
+    d, e, f = g[1, 1], g[1, 2], g[2, 2]
+    adj = np.empty((3, 3))
+    adj[0, 0] = d * f - e * e
+    adj[0, 1] = c * e - b * f
+    adj[0, 2] = b * e - c * d
+    adj[1, 1] = a * f - c * c
+    adj[1, 2] = b * c - a * e
+    adj[2, 2] = a * d - b * b
+    adj[1, 0], adj[2, 0], adj[2, 1] = adj[0, 1], adj[0, 2], adj[1, 2]
+    det = a * adj[0, 0] + b * adj[0, 1] + c * adj[0, 2]
+    x = np.empty((3, 2))
+    for i in range(3):
+        for j in range(2):
+            x[i, j] = (adj[i, 0] * rhs[0, j] + adj[i, 1] * rhs[1, j] + adj[i, 2] * rhs[2, j]) / det
+    return x
+
+
+@njit(cache=True)
+def robust_affine(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray) -> np.ndarray:
+    """(3, 2) affine motion of the face blocks, refitted without the worst quarter of the residuals."""
+    m = fit_index.size
+    us = np.empty((m, 2))
+    xs = np.empty((m, 3))
+    for i in range(m):
+        us[i, 0] = u[fit_index[i], 0]
+        us[i, 1] = u[fit_index[i], 1]
+        xs[i, 0] = design[fit_index[i], 0]
+        xs[i, 1] = design[fit_index[i], 1]
+        xs[i, 2] = design[fit_index[i], 2]
+    first = np.zeros((3, 2))
+    for p in range(3):
+        for i in range(m):
+            first[p, 0] += fit_pinv[p, i] * us[i, 0]
+            first[p, 1] += fit_pinv[p, i] * us[i, 1]
+    resid = np.empty(m)
+    for i in range(m):
+        rx = us[i, 0] - (xs[i, 0] * first[0, 0] + xs[i, 1] * first[1, 0] + xs[i, 2] * first[2, 0])
+        ry = us[i, 1] - (xs[i, 0] * first[0, 1] + xs[i, 1] * first[1, 1] + xs[i, 2] * first[2, 1])
+        resid[i] = rx * rx + ry * ry
+    q = (3 * m) // 4
+    limit = np.sort(resid)[q]
+    g = np.zeros((3, 3))
+    rhs = np.zeros((3, 2))
+    for i in range(m):
+        if resid[i] <= limit:
+            for p in range(3):
+                for r in range(3):
+                    g[p, r] += xs[i, p] * xs[i, r]
+                rhs[p, 0] += xs[i, p] * us[i, 0]
+                rhs[p, 1] += xs[i, p] * us[i, 1]
+    for p in range(3):
+        g[p, p] += 1e-9
+    return _solve3(g, rhs)
+
+
+@njit(cache=True)
+def warp_back(b: np.ndarray, coef: np.ndarray, out: np.ndarray) -> None:
+    """``out(p) = b(p + d(p))`` with d the affine motion ``coef`` (pixel centres), bilinear, border replicated."""
+    s = b.shape[0]
+    fs = float(s)
+    m00 = 1.0 + coef[0, 0] / fs
+    m01 = coef[1, 0] / fs
+    m10 = coef[0, 1] / fs
+    m11 = 1.0 + coef[1, 1] / fs
+    m02 = coef[2, 0] + 0.5 * (coef[0, 0] + coef[1, 0]) / fs
+    m12 = coef[2, 1] + 0.5 * (coef[0, 1] + coef[1, 1]) / fs
+    for y in range(s):
+        for x in range(s):
+            sx = m00 * x + m01 * y + m02
+            sy = m10 * x + m11 * y + m12
+            if 0.0 <= sx < s - 1 and 0.0 <= sy < s - 1:
+                # Inside: no border to replicate (almost every pixel, the global motion is small).
+                x0 = int(sx)
+                y0 = int(sy)
+                fx = np.float32(sx - x0)
+                fy = np.float32(sy - y0)
+                top = b[y0, x0] + fx * (b[y0, x0 + 1] - b[y0, x0])
+                bottom = b[y0 + 1, x0] + fx * (b[y0 + 1, x0 + 1] - b[y0 + 1, x0])
+                out[y, x] = top + fy * (bottom - top)
+                continue
+            x0 = math.floor(sx)
+            y0 = math.floor(sy)
+            fx = np.float32(sx - x0)
+            fy = np.float32(sy - y0)
+            xa = min(max(x0, 0), s - 1)
+            xb = min(max(x0 + 1, 0), s - 1)
+            ya = min(max(y0, 0), s - 1)
+            yb = min(max(y0 + 1, 0), s - 1)
+            top = b[ya, xa] + fx * (b[ya, xb] - b[ya, xa])
+            bottom = b[yb, xa] + fx * (b[yb, xb] - b[yb, xa])
+            out[y, x] = top + fy * (bottom - top)
+
+
+@njit(cache=True, nogil=True)
+def block_displacement(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, count: np.ndarray,
+                       regularization: float, fit_index: np.ndarray, design: np.ndarray,
+                       fit_pinv: np.ndarray) -> np.ndarray:
+    """(n*n, 2) displacement a -> b of every block, the global affine motion taken out (two passes)."""
+    n = a.shape[0] // block
+    u = np.empty((n * n, 2))
+    block_lk(a, b, weight, block, count, regularization, u)
+    coef = robust_affine(u, fit_index, design, fit_pinv)
+    b_back = np.empty_like(b)
+    warp_back(b, coef, b_back)
+    block_lk(a, b_back, weight, block, count, regularization, u)
+    coef = robust_affine(u, fit_index, design, fit_pinv)
+    for k in range(n * n):
+        for j in range(2):
+            u[k, j] -= design[k, 0] * coef[0, j] + design[k, 1] * coef[1, j] + design[k, 2] * coef[2, j]
+    return u

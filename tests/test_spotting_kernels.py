@@ -1,0 +1,106 @@
+"""The compiled block motion: the same numbers as the estimate written out with numpy and OpenCV, and the
+motion a user would expect it to see (an AU region that moves, a head that moves)."""
+
+import cv2
+import numpy as np
+import pytest
+
+from frl_core import synth
+from frl_core.faces import FaceConfig, FaceTracker, align_face
+from frl_core.spotting import MotionModel, SpotterConfig
+
+
+def _reference_block_lk(model: MotionModel, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    n, k = model.n, model.block
+    mean = 0.5 * (a.astype(np.float64) + b)
+    w = model.pixel_weight.astype(np.float64)
+    ix = cv2.Sobel(mean, cv2.CV_64F, 1, 0, ksize=3, scale=0.125) * w
+    iy = cv2.Sobel(mean, cv2.CV_64F, 0, 1, ksize=3, scale=0.125) * w
+    it = (b.astype(np.float64) - a) * w
+
+    def block_sum(img):
+        return img.reshape(n, k, n, k).sum((1, 3)).ravel()
+
+    sxx, sxy, syy = block_sum(ix * ix), block_sum(ix * iy), block_sum(iy * iy)
+    sx, sy, st = block_sum(ix), block_sum(iy), block_sum(it)
+    sxt, syt = block_sum(ix * it), block_sum(iy * it)
+    cnt = w.reshape(n, k, n, k).sum((1, 3)).ravel() + 1e-3
+    u = np.empty((n * n, 2))
+    for j in range(n * n):
+        # Unknowns: u_x, u_y and a brightness offset c; ridge on the motion only.
+        g = np.array([[sxx[j] + model.regularization * cnt[j], sxy[j], sx[j]],
+                      [sxy[j], syy[j] + model.regularization * cnt[j], sy[j]],
+                      [sx[j], sy[j], cnt[j]]])
+        u[j] = np.linalg.solve(g, -np.array([sxt[j], syt[j], st[j]]))[:2]
+    return u
+
+
+def _reference_affine(model: MotionModel, u: np.ndarray) -> np.ndarray:
+    x = model.design[model._fit_index]
+    us = u[model._fit_index]
+    first = np.linalg.lstsq(x, us, rcond=None)[0]
+    resid = ((us - x @ first) ** 2).sum(1)
+    keep = resid <= np.sort(resid)[(3 * len(resid)) // 4]
+    return np.linalg.solve(x[keep].T @ x[keep] + 1e-9 * np.eye(3), x[keep].T @ us[keep])
+
+
+def _reference_warp_back(b: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    s = b.shape[0]
+    ys, xs = np.mgrid[0:s, 0:s].astype(np.float64)
+    # The affine motion is defined at pixel centres (index + 0.5) in units of the face side.
+    d = np.stack([(xs + 0.5) / s, (ys + 0.5) / s, np.ones_like(xs)], -1) @ coef
+    sx, sy = xs + d[..., 0], ys + d[..., 1]
+    x0, y0 = np.floor(sx).astype(int), np.floor(sy).astype(int)
+    fx, fy = sx - x0, sy - y0
+
+    def at(yy, xx):
+        return b[np.clip(yy, 0, s - 1), np.clip(xx, 0, s - 1)].astype(np.float64)
+
+    top = at(y0, x0) + fx * (at(y0, x0 + 1) - at(y0, x0))
+    bottom = at(y0 + 1, x0) + fx * (at(y0 + 1, x0 + 1) - at(y0 + 1, x0))
+    return top + fy * (bottom - top)
+
+
+def _reference_block_displacement(model: MotionModel, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    coef = _reference_affine(model, _reference_block_lk(model, a, b))
+    u = _reference_block_lk(model, a, _reference_warp_back(b, coef).astype(np.float32))
+    return u - model.design @ _reference_affine(model, u)
+
+
+@pytest.fixture(scope="module")
+def faces():
+    seq = synth.render_sequence(None, n_frames=24, seed=8, head_motion=synth.HeadMotion(translation=5.0),
+                                events=[synth.SyntheticEvent(4, 10, 16, "smile")])
+    tracker = FaceTracker(FaceConfig())
+    model = MotionModel(SpotterConfig())
+    out = []
+    for frame in seq.frames:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        obs, _ = tracker.update(gray)
+        out.append(model.prepare(align_face(gray, obs.landmarks, 224)))
+    return model, out
+
+
+def test_block_motion_matches_the_written_out_estimate(faces):
+    model, prepared = faces
+    for i, j in ((0, 10), (0, 3), (5, 20), (10, 23)):
+        ours = model.block_displacement(prepared[i], prepared[j])
+        ref = _reference_block_displacement(model, prepared[i], prepared[j])
+        assert np.abs(ours - ref).max() < 2e-3, (i, j)
+
+
+def test_a_moving_region_scores_and_a_moving_head_does_not(faces):
+    model, prepared = faces
+    face = prepared[0]
+    s = face.shape[0]
+    # The whole face shifted by two pixels right and one up (4.7 and 2.3 of a 224-pixel face): beyond one
+    # linear step, so the compensation pass must take it out. (Whole pixels: a sub-pixel shift of a
+    # ready-made face would also blur it, which real motion does not.)
+    head = cv2.warpAffine(face, np.float32([[1, 0, 2], [0, 1, -1]]), (s, s), borderMode=cv2.BORDER_REPLICATE)
+    assert model.score(face, head) < 0.4
+    # One mouth corner pulled up and out by a pixel of the 96-pixel face (about 2.3 of a 224-pixel one).
+    ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
+    bump = np.exp(-((xs - 0.33 * s) ** 2 + (ys - 0.78 * s) ** 2) / (2 * (0.05 * s) ** 2)).astype(np.float32)
+    moved = cv2.remap(face, xs + 1.0 * bump, ys + 1.0 * bump, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    assert model.score(face, moved) > 0.8
+    assert model.score(face, moved) > SpotterConfig().min_threshold
