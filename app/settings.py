@@ -160,7 +160,7 @@ class SettingsDialog(QDialog):
         self.landmark_every_n.setValue(settings.landmark_every_n)
         self.landmark_every_n.setSuffix(" frames")
         self.landmark_every_n.setToolTip("Run the 68-point landmark model every N frames; optical flow carries the "
-                                         "landmarks in between (1 = every frame, slower)")
+                                         "landmarks in between (1 = every frame, the default)")
         form.addRow("Landmark model every", self.landmark_every_n)
 
         self.window_s = QDoubleSpinBox()

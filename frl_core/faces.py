@@ -9,13 +9,17 @@ landmarks: the previous frame's landmarks give the box the predictor starts from
 check (normalised correlation of a small aligned patch with the one kept at the last detection) tells
 when the tracked landmarks no longer sit on a face.
 
-The 68-point predictor itself costs 0.8 ms called in a tight loop but 2-2.5 ms inside the engine (its
-~95 MB of regression trees fall out of the cache between frames), the largest cost of a frame. So it
-runs every ``landmark_every_n`` frames; on the frames between, each landmark follows the face by
-pyramidal Lucas-Kanade optical flow from the previous frame inside the face's box (about 0.25 ms for
-all 68 points, within 0.4-0.5 px of where the predictor puts them on the next frame). Chains of flow
-are short, so drift is reset by the next predictor frame; a point the flow loses, or rigid points that
-stop moving together, send the frame to the predictor at once.
+The 68-point predictor is dlib's model file evaluated by :mod:`frl_core.landmarks`: the same
+landmarks as ``dlib.shape_predictor`` (to the pixel; unrounded here), compiled. dlib's own costs 1-1.3
+ms called in a tight loop and 1.5-2.1 ms inside the engine, where its ~65 MB of regression-tree leaves
+fall out of the cache between frames; the compiled one 0.6 and 0.75-0.9 ms. That is cheap enough to run
+it on every frame (``landmark_every_n = 1``), and its jitter is smoothed lightly. With
+``landmark_every_n > 1`` it runs every N frames and, on the frames between, each landmark follows the
+face by pyramidal Lucas-Kanade optical flow from the previous frame inside the face's box (about 0.25
+ms for all 68 points, within 0.4-0.5 px of where the predictor puts them on the next frame); a point
+the flow loses, or rigid points that stop moving together, send the frame to the predictor at once.
+That was the default while dlib's predictor was the cost of a frame; with the compiled one it saves
+nothing and the generated spotting sets came out no better (see README).
 
 Alignment maps the landmarks onto ``au_regions.TEMPLATE_68`` (the MEGC2019 crop geometry) by a
 similarity transform fitted on the rigid points only (eye corners, nose, upper jaw), so expressions
@@ -71,10 +75,13 @@ class FaceConfig:
     """Landmark motion (fraction of the inter-ocular distance) above which no smoothing is applied."""
     lost_correlation: float = 0.35
     """A tracked face whose patch correlates below this with the last detected one counts as lost."""
-    landmark_every_n: int = 3
+    landmark_every_n: int = 1
     """Run the 68-point predictor every N frames; optical flow carries the landmarks in between (1 = every frame)."""
     predictor_weight: float = 0.5
     """On predictor frames, how far the flowed landmarks move towards the predictor's (1 = all the way)."""
+    landmark_backend: str = "compiled"
+    """"compiled": dlib's 68-point model evaluated by :mod:`frl_core.landmarks` (sub-pixel points, about
+    0.6 ms a call); "dlib": ``dlib.shape_predictor`` itself (whole-pixel points, 1-2 ms a call)."""
     flow_max_residual: float = 0.04
     """Flowed rigid points that stray more than this (fraction of the inter-ocular distance, median) from
     one similarity motion are not trusted: the predictor runs on that frame instead."""
@@ -87,19 +94,37 @@ class FaceModelError(RuntimeError):
 _MODELS: dict[str, object] = {}
 
 
-def _models() -> tuple[object, object]:
-    """dlib's detector and shape predictor, loaded once per process (the predictor file is ~100 MB)."""
+LANDMARK_BACKENDS = ("compiled", "dlib")
+
+
+def _models(backend: str = "dlib") -> tuple[object, object]:
+    """dlib's detector and the shape predictor, loaded once per process (the predictor file is ~100 MB).
+
+    ``backend="dlib"`` gives ``dlib.shape_predictor``; ``"compiled"`` the same model file evaluated by
+    :class:`frl_core.landmarks.ShapePredictor` (the same landmarks, unrounded, in a third of the time).
+    """
     import dlib
 
+    if backend not in LANDMARK_BACKENDS:
+        raise ValueError(f"landmark_backend must be one of {', '.join(LANDMARK_BACKENDS)}, got {backend!r}")
     if "detector" not in _MODELS:
         _MODELS["detector"] = dlib.get_frontal_face_detector()
-    if "predictor" not in _MODELS:
+    key = f"predictor/{backend}"
+    if key not in _MODELS:
         path = Path(landmark_model_path())
         try:
-            _MODELS["predictor"] = dlib.shape_predictor(str(path))
+            if backend == "dlib":
+                _MODELS[key] = dlib.shape_predictor(str(path))
+            else:
+                from frl_core.landmarks import LandmarkModelFormatError, ShapePredictor
+
+                try:
+                    _MODELS[key] = ShapePredictor(path)
+                except (LandmarkModelFormatError, OSError) as err:
+                    raise FaceModelError(f"cannot load the landmark model {path}: {err}") from err
         except RuntimeError as err:
             raise FaceModelError(f"cannot load the landmark model {path}: {err}") from err
-    return _MODELS["detector"], _MODELS["predictor"]
+    return _MODELS["detector"], _MODELS[key]
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -182,7 +207,7 @@ class FaceTracker:
             raise ValueError(f"landmark_every_n must be at least 1, got {self.config.landmark_every_n}")
         if self.config.full_detect_every_n < 0:
             raise ValueError(f"full_detect_every_n must be 0 or more, got {self.config.full_detect_every_n}")
-        self._detector, self._predictor = _models()
+        self._detector, self._predictor = _models(self.config.landmark_backend)
         self.reset()
 
     def reset(self) -> None:
@@ -224,9 +249,11 @@ class FaceTracker:
     def _shape(self, gray: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
         import dlib
 
-        rect = dlib.rectangle(int(round(box[0])), int(round(box[1])), int(round(box[2])), int(round(box[3])))
-        shape = self._predictor(gray, rect)
+        rect = (int(round(box[0])), int(round(box[1])), int(round(box[2])), int(round(box[3])))
         self.predictor_calls += 1
+        if self.config.landmark_backend == "compiled":
+            return self._predictor.predict(gray, rect)
+        shape = self._predictor(gray, dlib.rectangle(*rect))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
     # -- box <-> landmarks ---------------------------------------------------------------------

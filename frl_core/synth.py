@@ -559,7 +559,8 @@ def measure_costs(frames: int = 300, repeats: int = 30) -> dict[str, tuple[float
 
     seq = demo_sequence()
     grays = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in seq.frames[:frames]]
-    detector, predictor = _models()
+    detector, predictor = _models("dlib")
+    _, compiled = _models("compiled")
 
     def timed(fn, n: int) -> tuple[float, float]:
         fn()
@@ -577,7 +578,9 @@ def measure_costs(frames: int = 300, repeats: int = 30) -> dict[str, tuple[float
             lambda: detector(cv2.resize(g, (320, 240), interpolation=cv2.INTER_AREA), 0), repeats),
         "detect (320x240 copy, 1 upsampling: only while no face)": timed(lambda: detector(small, 1), repeats // 3),
         "detect (full 640x480, for comparison)": timed(lambda: detector(g, 0), repeats // 3),
-        "landmarks (68-point predictor)": timed(lambda: predictor(g, rect), 10 * repeats),
+        "landmarks (dlib's 68-point predictor)": timed(lambda: predictor(g, rect), 10 * repeats),
+        "landmarks (the same model, compiled: frl_core.landmarks)": timed(
+            lambda: compiled.predict(g, (rect.left(), rect.top(), rect.right(), rect.bottom())), 10 * repeats),
     }
     tracker = FaceTracker()
     obs = tracker.update(g)[0]

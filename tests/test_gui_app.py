@@ -301,7 +301,7 @@ def test_settings_persist_and_overlays_toggle(qtbot, settings, tmp_path):
     window = make_window(qtbot, settings)
     new = settings.copy()
     new.detect_every_n = 9
-    new.landmark_every_n = 1
+    new.landmark_every_n = 3
     new.window_s = 0.8
     new.fps_override = 200.0
     new.show_landmarks = False
@@ -311,7 +311,7 @@ def test_settings_persist_and_overlays_toggle(qtbot, settings, tmp_path):
     assert window.video.show_regions is False
     again = AppSettings.load(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     assert (again.detect_every_n, again.window_s, again.fps_override) == (9, 0.8, 200.0)
-    assert again.landmark_every_n == 1 and engine_config(again, 30.0).face.landmark_every_n == 1
+    assert again.landmark_every_n == 3 and engine_config(again, 30.0).face.landmark_every_n == 3
     assert again.show_landmarks is False and again.show_regions is False
 
 
