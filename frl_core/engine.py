@@ -28,7 +28,7 @@ import numpy as np
 from frl_core.faces import FaceConfig, FaceTracker, align_face, to_gray
 from frl_core.sources import FrameSource, SourceError
 from frl_core.spotting import SpotterConfig, StreamingSpotter
-from frl_core.types import Event, FrameResult
+from frl_core.types import Event, FaceObservation, FrameResult
 from frl_core.viz import region_magnitudes
 
 if TYPE_CHECKING:
@@ -181,6 +181,16 @@ def load_recognizer(weights: str | Path | None, device: str = "auto") -> Recogni
                           reason="device" if "cuda" in first.lower() else "weights") from err
 
 
+@dataclass(frozen=True)
+class Observation:
+    """What the face stage found in one frame: the spotting stage's input."""
+
+    timestamp: float
+    face: FaceObservation | None
+    message: str | None
+    aligned: np.ndarray | None
+
+
 class AnalysisEngine:
     """Consumes ``(timestamp, frame)`` pairs; returns a FrameResult per frame and Events when spotted."""
 
@@ -243,6 +253,11 @@ class AnalysisEngine:
         ``gray`` is the frame's grayscale copy when the caller made it already: a capture thread
         converts while this one analyses the previous frame.
         """
+        return self.advance(self.observe(timestamp, frame, gray))
+
+    def observe(self, timestamp: float, frame: np.ndarray, gray: np.ndarray | None = None) -> Observation:
+        """The face stage of :meth:`process`: find, track and align the face. It keeps only the face
+        tracker's state, so it may run in another thread than :meth:`advance`, one frame ahead."""
         seconds = self.stats.seconds
         t0 = time.perf_counter()
         if gray is None:
@@ -250,14 +265,18 @@ class AnalysisEngine:
         face, message = self._tracker.update(gray)
         t1 = time.perf_counter()
         aligned = align_face(gray, face.landmarks, self.config.align_size) if face is not None else None
-        index = self._index
-        self._ring.put(index, timestamp, aligned)
-        t2 = time.perf_counter()
-        step = self._spotter.push(index, timestamp, aligned)
-        t3 = time.perf_counter()
         seconds["face"] += t1 - t0
-        seconds["align"] += t2 - t1
-        seconds["spotting"] += t3 - t2
+        seconds["align"] += time.perf_counter() - t1
+        return Observation(timestamp, face, message, aligned)
+
+    def advance(self, observation: Observation) -> tuple[FrameResult, list[Event]]:
+        """The rest of :meth:`process` for the next frame's observation, in frame order: spotting, events."""
+        index = self._index
+        timestamp, aligned, face = observation.timestamp, observation.aligned, observation.face
+        t0 = time.perf_counter()
+        self._ring.put(index, timestamp, aligned)
+        step = self._spotter.push(index, timestamp, aligned)
+        self.stats.seconds["spotting"] += time.perf_counter() - t0
         for interval in step.intervals:
             self._pending.append(self._new_event(interval))
         events = self._recognise_pending(force=False)
@@ -271,7 +290,7 @@ class AnalysisEngine:
             motion_score=float(step.score),
             threshold=float(step.threshold),
             decided_scores=tuple((j, self._time_of(j), float(c)) for j, c in step.decided),
-            message=message,
+            message=observation.message,
             aligned_face=aligned if self.config.keep_aligned else None,
         )
         return result, events
@@ -495,20 +514,57 @@ class LiveStats:
     processed_fps: float = 0.0
 
 
+class FaceStageThread(threading.Thread):
+    """Runs :meth:`AnalysisEngine.observe` on captured frames, one frame ahead of the spotting stage.
+
+    The landmark model and the spotter's block motion run without the GIL, so on two cores the face
+    stage of one frame overlaps the spotting of the previous one. Items out: ``(position, frame,
+    observation)``; an exception ends the thread with it in ``error`` and closes the queue.
+    """
+
+    def __init__(self, engine: AnalysisEngine, frames: FrameQueue, out: FrameQueue,
+                 stopped: threading.Event) -> None:
+        super().__init__(name="face-stage", daemon=True)
+        self.engine, self.frames, self.out, self.stopped = engine, frames, out, stopped
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.is_set():
+                item = self.frames.get(timeout=0.25)
+                if item is None:
+                    if self.frames.closed and len(self.frames) == 0:
+                        return
+                    continue
+                position, timestamp, frame, gray = item
+                observation = self.engine.observe(timestamp, frame, gray)
+                if not self.out.put((position, frame, observation), drop=False):
+                    return
+        except BaseException as err:  # re-raised by the consumer, in its thread
+            self.error = err
+        finally:
+            self.out.close()
+
+
 class LiveRunner:
-    """Source -> capture thread -> one-slot queue -> engine, so analysis never lags behind live input.
+    """Source -> capture thread -> bounded queue -> engine, so analysis never lags behind live input.
 
     ``run(on_frame)`` consumes in the calling thread (the CLI's main thread, the GUI's worker thread)
     and returns every event found, the final flush included; ``stop()`` may be called from any thread
     and ends ``run`` within one frame. Counters are in ``stats()``: captured, processed, dropped.
+
+    With ``pipeline`` (the default, for engines that have ``observe``/``advance``) the face stage runs
+    in a third thread, one frame ahead of spotting: two frames in flight instead of one. Frames are
+    still dropped only at the capture queue, when both stages together fall behind the source.
     """
 
     def __init__(self, source: FrameSource, engine: AnalysisEngine, drop: bool | None = None,
-                 queue_size: int = 1, max_frames: int | None = None) -> None:
+                 queue_size: int = 1, max_frames: int | None = None, pipeline: bool = True) -> None:
         self.source = source
         self.engine = engine
         self.queue = FrameQueue(queue_size)
         self.capture = CaptureThread(source, self.queue, drop=drop, max_frames=max_frames)
+        self.pipeline = bool(pipeline) and hasattr(engine, "observe") and hasattr(engine, "advance")
         self.processed = 0
         self._t0: float | None = None
         self._stopped = threading.Event()
@@ -518,12 +574,15 @@ class LiveRunner:
         """The capture error that ended the run (e.g. camera unplugged), if any."""
         return self.capture.error
 
-    def frames(self) -> Iterator[tuple[int, float, np.ndarray, np.ndarray | None]]:
-        """``(source position, timestamp, frame, gray frame or None)`` as the consumer can take them; ends
-        with the input."""
+    def _start(self) -> None:
         if not self.capture.is_alive() and self._t0 is None:
             self._t0 = time.monotonic()
             self.capture.start()
+
+    def frames(self) -> Iterator[tuple[int, float, np.ndarray, np.ndarray | None]]:
+        """``(source position, timestamp, frame, gray frame or None)`` as the consumer can take them; ends
+        with the input."""
+        self._start()
         while not self._stopped.is_set():
             item = self.queue.get(timeout=0.25)
             if item is None:
@@ -532,12 +591,35 @@ class LiveRunner:
                 continue
             yield item
 
+    def _analysed(self) -> Iterator[tuple[np.ndarray, FrameResult, list[Event]]]:
+        if not self.pipeline:
+            for _position, timestamp, frame, gray in self.frames():
+                yield (frame, *self.engine.process(timestamp, frame, gray))
+            return
+        observed = FrameQueue(2)
+        stage = FaceStageThread(self.engine, self.queue, observed, self._stopped)
+        self._start()
+        stage.start()
+        try:
+            while not self._stopped.is_set():
+                item = observed.get(timeout=0.25)
+                if item is None:
+                    if observed.closed and len(observed) == 0:
+                        break
+                    continue
+                _position, frame, observation = item
+                yield (frame, *self.engine.advance(observation))
+        finally:
+            observed.close()
+            stage.join(timeout=2.0)
+        if stage.error is not None:
+            raise stage.error
+
     def run(self, on_frame: FrameCallback | None = None, on_events: EventsCallback | None = None) -> list[Event]:
         """Analyse until the input ends or ``stop()``; callbacks as in :func:`analyse_source`."""
         found: list[Event] = []
         try:
-            for _position, timestamp, frame, gray in self.frames():
-                result, events = self.engine.process(timestamp, frame, gray)
+            for frame, result, events in self._analysed():
                 self.processed += 1
                 if on_frame is not None:
                     on_frame(frame, result, events)

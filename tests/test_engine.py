@@ -46,6 +46,30 @@ class SlowEngine:
         return []
 
 
+class SlowStagedEngine(SlowEngine):
+    """The same pacing split into the two stages a pipelined LiveRunner runs in two threads."""
+
+    def __init__(self, seconds_per_frame: float, fail_at: int | None = None) -> None:
+        super().__init__(seconds_per_frame)
+        self.fail_at = fail_at
+        self.observed = 0
+
+    def observe(self, timestamp, frame, gray=None):
+        if self.fail_at is not None and self.observed == self.fail_at:
+            raise RuntimeError("face stage failed")
+        self.observed += 1
+        time.sleep(self.seconds_per_frame / 2)
+        return timestamp, int(frame[0, 0, 0])
+
+    def advance(self, observation):
+        time.sleep(self.seconds_per_frame / 2)
+        self.seen.append(observation[1])
+        return FrameResult(index=len(self.seen) - 1, timestamp=observation[0], face=None), []
+
+
+ENGINES = [pytest.param(SlowEngine, id="serial"), pytest.param(SlowStagedEngine, id="pipelined")]
+
+
 def test_queue_of_one_keeps_the_freshest_and_counts_drops():
     q = FrameQueue(1)
     for i in range(5):
@@ -71,8 +95,9 @@ def test_blocking_queue_never_drops():
     assert got == list(range(30)) and q.dropped == 0
 
 
-def test_live_runner_drops_and_counts_when_analysis_is_slow():
-    engine = SlowEngine(seconds_per_frame=0.02)  # 50 fps analysis behind a 200 fps camera
+@pytest.mark.parametrize("make_engine", ENGINES)
+def test_live_runner_drops_and_counts_when_analysis_is_slow(make_engine):
+    engine = make_engine(seconds_per_frame=0.02)  # 50 fps analysis behind a 200 fps camera
     runner = LiveRunner(FakeCamera(120, fps=200), engine)
     t0 = time.monotonic()
     runner.run()
@@ -87,15 +112,17 @@ def test_live_runner_drops_and_counts_when_analysis_is_slow():
     assert elapsed < 1.5
 
 
-def test_live_runner_keeps_every_frame_when_fast_enough():
-    engine = SlowEngine(seconds_per_frame=0.0)
+@pytest.mark.parametrize("make_engine", ENGINES)
+def test_live_runner_keeps_every_frame_when_fast_enough(make_engine):
+    engine = make_engine(seconds_per_frame=0.0)
     runner = LiveRunner(FakeCamera(30, fps=60), engine)
     runner.run()
     assert runner.stats().dropped == 0 and len(engine.seen) == 30
 
 
-def test_stop_from_another_thread_ends_the_run_quickly():
-    engine = SlowEngine(seconds_per_frame=0.001)
+@pytest.mark.parametrize("make_engine", ENGINES)
+def test_stop_from_another_thread_ends_the_run_quickly(make_engine):
+    engine = make_engine(seconds_per_frame=0.001)
     runner = LiveRunner(FakeCamera(100000, fps=500), engine)
     threading.Timer(0.2, runner.stop).start()
     t0 = time.monotonic()
@@ -103,12 +130,24 @@ def test_stop_from_another_thread_ends_the_run_quickly():
     assert time.monotonic() - t0 < 1.0 and engine.flushed
 
 
-def test_unplugged_camera_ends_the_run_with_a_message():
-    engine = SlowEngine(seconds_per_frame=0.0)
+@pytest.mark.parametrize("make_engine", ENGINES)
+def test_unplugged_camera_ends_the_run_with_a_message(make_engine):
+    engine = make_engine(seconds_per_frame=0.0)
     runner = LiveRunner(FakeCamera(1000, fps=500, fail_after=25), engine)
     runner.run()
     assert runner.error is not None and "unplugged" in runner.error
     assert len(engine.seen) == 25
+
+
+def test_pipelined_runner_takes_the_staged_path_and_reraises_a_face_stage_error():
+    engine = SlowStagedEngine(seconds_per_frame=0.0, fail_at=10)
+    runner = LiveRunner(FakeCamera(100000, fps=1000), engine)
+    assert runner.pipeline
+    with pytest.raises(RuntimeError, match="face stage failed"):
+        runner.run()
+    runner.capture.join(1.0)
+    assert engine.seen == list(range(1, 11)) and not runner.capture.is_alive()
+    assert not LiveRunner(FakeCamera(1), SlowEngine(0.0)).pipeline
 
 
 def test_capture_thread_stops_on_request():
