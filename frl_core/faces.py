@@ -12,7 +12,7 @@ when the tracked landmarks no longer sit on a face.
 The 68-point predictor is dlib's model file evaluated by :mod:`frl_core.landmarks`: the same
 landmarks as ``dlib.shape_predictor`` (to the pixel; unrounded here), compiled. dlib's own costs 1-1.3
 ms called in a tight loop and 1.5-2.1 ms inside the engine, where its ~65 MB of regression-tree leaves
-fall out of the cache between frames; the compiled one 0.6 and 0.75-0.9 ms. That is cheap enough to run
+fall out of the cache between frames; the compiled one 0.5-0.6 and 0.6-0.7 ms. That is cheap enough to run
 it on every frame (``landmark_every_n = 1``), and its jitter is smoothed lightly. With
 ``landmark_every_n > 1`` it runs every N frames and, on the frames between, each landmark follows the
 face by pyramidal Lucas-Kanade optical flow from the previous frame inside the face's box (about 0.25

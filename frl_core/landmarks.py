@@ -1,15 +1,17 @@
 """dlib's 68-point shape predictor (an ensemble of regression trees, Kazemi & Sullivan 2014), compiled.
 
 The same model file and the same arithmetic as ``dlib.shape_predictor``, run as one compiled function
-(numba): the pre-built dlib wheel adds each tree's 136-float leaf with scalar code, which makes the
-predictor the largest cost of a frame (1.1-1.3 ms in a tight loop, 1.5-2.1 ms inside the engine when its
-65 MB of leaves have left the cache). Vectorised leaf sums bring it to a fraction of that, enough to run
-it on every frame as the landmarks' own source.
+(numba) without the GIL. The pre-built dlib wheel walks each tree with unpredictable branches and adds
+each tree's 136-float leaf with scalar code, which made the predictor the largest cost of a frame (about
+1 ms in a tight loop, 1.5-2.1 ms inside the engine, where its 65 MB of leaves leave the cache between
+frames). Here the 500 trees of a cascade are walked side by side, one level at a time, and the leaves
+added with vector instructions: 0.5-0.6 ms in a tight loop and 0.6-0.7 ms with the cache emptied
+between calls (dlib's: 1.0 and 1.1 ms, same machine and frames), cheap enough to run on every frame.
 
-The result matches dlib's: the same pixel lookups and split tests, so the same leaves, except where a
-float rounding puts a sample on the other side of a pixel border (a few points in a thousand frames).
-dlib rounds the returned points to whole pixels; :meth:`ShapePredictor.predict` keeps the sub-pixel
-positions (``round_to_pixels=True`` gives dlib's).
+The result is dlib's: the same pixel lookups, split tests and float32 running sum, so the same leaves
+and the same points (equal to the pixel on every frame compared: the generated test sequences, the
+bench clip, a real CASME II frame). dlib rounds the returned points to whole pixels;
+:meth:`ShapePredictor.predict` keeps the sub-pixel positions (``round_to_pixels=True`` gives dlib's).
 
 The ``.dat`` format is dlib's serialisation: integers as a control byte (size in the low 4 bits, sign in
 bit 7) and that many little-endian bytes; floats as an integer mantissa and exponent; a matrix as
@@ -236,74 +238,98 @@ def _feature_count(buf: np.ndarray, pos: int, dims: int, n_casc: int, n_trees: i
     return count if pos >= 0 else pos
 
 
-@njit(cache=True, nogil=True)
-def _predict(img: np.ndarray, left: float, top: float, width: float, height: float, initial: np.ndarray,
-             idx1: np.ndarray, idx2: np.ndarray, thresh: np.ndarray, leaves: np.ndarray,
-             anchors: np.ndarray, deltas: np.ndarray) -> np.ndarray:
-    """dlib's ``shape_predictor::operator()``: the (P, 2) shape in image pixels, not rounded."""
-    n_casc, n_trees, n_splits = idx1.shape
-    n_feat = anchors.shape[1]
-    dims = initial.size
-    n_pts = dims // 2
-    rows, cols = img.shape
-    shape = initial.copy()
-    features = np.empty(n_feat, np.float32)
+@njit(cache=True, inline="always")
+def _sample_features(img: np.ndarray, left: float, top: float, width: float, height: float, initial: np.ndarray,
+                     shape: np.ndarray, anchors: np.ndarray, deltas: np.ndarray, c: int, features: np.ndarray) -> None:
+    """Cascade ``c``'s feature pixels for the current shape (dlib's ``extract_feature_pixel_values``)."""
+    n_pts = initial.size // 2
+    # Similarity from the mean shape to the current one (Umeyama; a face never needs a reflection).
     mean_ix = 0.0
     mean_iy = 0.0
+    mean_x = 0.0
+    mean_y = 0.0
     for p in range(n_pts):
         mean_ix += initial[2 * p]
         mean_iy += initial[2 * p + 1]
+        mean_x += shape[2 * p]
+        mean_y += shape[2 * p + 1]
     mean_ix /= n_pts
     mean_iy /= n_pts
-    for c in range(n_casc):
-        # Similarity from the mean shape to the current one (Umeyama; a face never needs a reflection).
-        mean_x = 0.0
-        mean_y = 0.0
-        for p in range(n_pts):
-            mean_x += shape[2 * p]
-            mean_y += shape[2 * p + 1]
-        mean_x /= n_pts
-        mean_y /= n_pts
-        sxx = 0.0
-        sa = 0.0
-        sb = 0.0
-        for p in range(n_pts):
-            fx = initial[2 * p] - mean_ix
-            fy = initial[2 * p + 1] - mean_iy
-            tx = shape[2 * p] - mean_x
-            ty = shape[2 * p + 1] - mean_y
-            sxx += fx * fx + fy * fy
-            sa += fx * tx + fy * ty
-            sb += fx * ty - fy * tx
-        a = np.float32(sa / sxx) if sxx > 0 else np.float32(1.0)
-        b = np.float32(sb / sxx) if sxx > 0 else np.float32(0.0)
-        for f in range(n_feat):
-            dx = deltas[c, f, 0]
-            dy = deltas[c, f, 1]
-            k = anchors[c, f]
-            ux = (a * dx - b * dy) + shape[2 * k]
-            uy = (b * dx + a * dy) + shape[2 * k + 1]
-            x = np.floor(left + width * np.float64(ux) + 0.5)
-            y = np.floor(top + height * np.float64(uy) + 0.5)
-            if 0 <= x < cols and 0 <= y < rows:
-                features[f] = img[int(y), int(x)]
-            else:
-                features[f] = 0.0
+    mean_x /= n_pts
+    mean_y /= n_pts
+    sxx = 0.0
+    sa = 0.0
+    sb = 0.0
+    for p in range(n_pts):
+        fx = initial[2 * p] - mean_ix
+        fy = initial[2 * p + 1] - mean_iy
+        tx = shape[2 * p] - mean_x
+        ty = shape[2 * p + 1] - mean_y
+        sxx += fx * fx + fy * fy
+        sa += fx * tx + fy * ty
+        sb += fx * ty - fy * tx
+    a = np.float32(sa / sxx) if sxx > 0 else np.float32(1.0)
+    b = np.float32(sb / sxx) if sxx > 0 else np.float32(0.0)
+    rows, cols = img.shape
+    for f in range(features.size):
+        dx = deltas[c, f, 0]
+        dy = deltas[c, f, 1]
+        k = anchors[c, f]
+        ux = (a * dx - b * dy) + shape[2 * k]
+        uy = (b * dx + a * dy) + shape[2 * k + 1]
+        # dlib maps the unit square onto the box and rounds to the nearest pixel.
+        x = np.floor(left + width * np.float64(ux) + 0.5)
+        y = np.floor(top + height * np.float64(uy) + 0.5)
+        if 0 <= x < cols and 0 <= y < rows:
+            features[f] = img[int(y), int(x)]
+        else:
+            features[f] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _leaves_of(features: np.ndarray, idx1: np.ndarray, idx2: np.ndarray, thresh: np.ndarray, c: int,
+               nodes: np.ndarray) -> None:
+    """The leaf every tree of cascade ``c`` falls into, into ``nodes``: the trees walked side by side,
+    one level at a time, so no walk waits on another's branch (they are unpredictable)."""
+    n_trees, n_splits = idx1.shape[1], idx1.shape[2]
+    for t in range(n_trees):
+        nodes[t] = 0
+    while nodes[0] < n_splits:  # every tree has the same depth
         for t in range(n_trees):
-            node = 0
-            while node < n_splits:
-                if features[idx1[c, t, node]] - features[idx2[c, t, node]] > thresh[c, t, node]:
-                    node = 2 * node + 1
-                else:
-                    node = 2 * node + 2
-            leaf = leaves[c, t, node - n_splits]
-            for k in range(dims):
-                shape[k] += leaf[k]
+            node = nodes[t]
+            right = not (features[idx1[c, t, node]] - features[idx2[c, t, node]] > thresh[c, t, node])
+            nodes[t] = 2 * node + 1 + right
+    for t in range(n_trees):
+        nodes[t] -= n_splits
+
+
+@njit(cache=True)
+def _to_pixels(shape: np.ndarray, left: float, top: float, width: float, height: float) -> np.ndarray:
+    n_pts = shape.size // 2
     out = np.empty((n_pts, 2))
     for p in range(n_pts):
         out[p, 0] = left + width * np.float64(shape[2 * p])
         out[p, 1] = top + height * np.float64(shape[2 * p + 1])
     return out
+
+
+@njit(cache=True, nogil=True)
+def _predict(img: np.ndarray, left: float, top: float, width: float, height: float, initial: np.ndarray,
+             idx1: np.ndarray, idx2: np.ndarray, thresh: np.ndarray, leaves: np.ndarray,
+             anchors: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+    """dlib's ``shape_predictor::operator()``: the (P, 2) shape in image pixels, not rounded."""
+    n_casc, n_trees, _ = idx1.shape
+    shape = initial.copy()
+    features = np.empty(anchors.shape[1], np.float32)
+    nodes = np.empty(n_trees, np.int64)
+    for c in range(n_casc):
+        _sample_features(img, left, top, width, height, initial, shape, anchors, deltas, c, features)
+        _leaves_of(features, idx1, idx2, thresh, c, nodes)
+        for t in range(n_trees):
+            leaf = leaves[c, t, nodes[t]]
+            for k in range(shape.size):
+                shape[k] += leaf[k]
+    return _to_pixels(shape, left, top, width, height)
 
 
 class ShapePredictor:
