@@ -12,6 +12,8 @@ and clipped to the crop.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +41,8 @@ TEMPLATE_68 = np.array(
 
 RIGHT_EYE = tuple(range(36, 42))  # the subject's right eye, on the image left
 LEFT_EYE = tuple(range(42, 48))
+_RIGHT_EYE_SLICE = slice(RIGHT_EYE[0], RIGHT_EYE[-1] + 1)
+_LEFT_EYE_SLICE = slice(LEFT_EYE[0], LEFT_EYE[-1] + 1)
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,9 @@ REGION_NAMES: tuple[str, ...] = tuple(r.name for r in AU_REGIONS)
 def inter_ocular_distance(landmarks: np.ndarray) -> float:
     """Distance between the two eye centres, the face's natural unit of scale."""
     pts = np.asarray(landmarks, dtype=np.float64)
-    return float(np.linalg.norm(pts[list(LEFT_EYE)].mean(0) - pts[list(RIGHT_EYE)].mean(0)))
+    # The eyes are runs of consecutive points: slices, not index lists (this runs several times a frame).
+    d = pts[_LEFT_EYE_SLICE].sum(0) * (1.0 / len(LEFT_EYE)) - pts[_RIGHT_EYE_SLICE].sum(0) * (1.0 / len(RIGHT_EYE))
+    return math.hypot(float(d[0]), float(d[1]))
 
 
 def region_boxes(landmarks: np.ndarray, width: float, height: float) -> np.ndarray:

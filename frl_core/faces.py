@@ -149,7 +149,8 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     In 2-D the optimal rotation-and-scale is closed form (``a = s.d / |s|^2``, ``b = s x d / |s|^2``
     over the centred points): no SVD, which matters because it runs twice a frame.
     """
-    mu_s, mu_d = src.mean(0), dst.mean(0)
+    n = 1.0 / len(src)
+    mu_s, mu_d = src.sum(0) * n, dst.sum(0) * n
     sx, sy = (src[:, 0] - mu_s[0]), (src[:, 1] - mu_s[1])
     dx, dy = (dst[:, 0] - mu_d[0]), (dst[:, 1] - mu_d[1])
     var = max(float(sx @ sx + sy @ sy), 1e-12)
@@ -166,6 +167,7 @@ def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 _RIGID = list(RIGID_POINTS)
+_RIGID_TEMPLATE = TEMPLATE_68[_RIGID]
 
 
 def alignment_matrix(landmarks: np.ndarray, size: int = 224) -> np.ndarray:
@@ -173,7 +175,7 @@ def alignment_matrix(landmarks: np.ndarray, size: int = 224) -> np.ndarray:
     pts = np.asarray(landmarks, dtype=np.float64)
     if pts.shape != (68, 2):
         raise ValueError(f"expected 68x2 landmarks, got shape {pts.shape}")
-    return _similarity(pts[_RIGID], TEMPLATE_68[_RIGID] * float(size))
+    return _similarity(pts[_RIGID], _RIGID_TEMPLATE * float(size))
 
 
 def align_face(gray: np.ndarray, landmarks: np.ndarray, size: int = 224) -> np.ndarray:
@@ -260,8 +262,7 @@ class FaceTracker:
     @staticmethod
     def _frame(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
         """Centre and scale of the face by its rigid points, to carry the detector's box along."""
-        rigid = landmarks[_RIGID]
-        return rigid.mean(0), max(inter_ocular_distance(landmarks), 1.0)
+        return landmarks[_RIGID].sum(0) * (1.0 / len(_RIGID)), max(inter_ocular_distance(landmarks), 1.0)
 
     def _remember_box(self, box: tuple[float, float, float, float], landmarks: np.ndarray) -> None:
         centre, iod = self._frame(landmarks)
