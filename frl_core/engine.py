@@ -514,6 +514,17 @@ class LiveStats:
     processed_fps: float = 0.0
 
 
+def drain(queue: FrameQueue, stopped: threading.Event) -> Iterator[Any]:
+    """The queue's items as they come, until it is closed and empty or ``stopped`` is set."""
+    while not stopped.is_set():
+        item = queue.get(timeout=0.25)
+        if item is None:
+            if queue.closed and len(queue) == 0:
+                return
+            continue
+        yield item
+
+
 class FaceStageThread(threading.Thread):
     """Runs :meth:`AnalysisEngine.observe` on captured frames, one frame ahead of the spotting stage.
 
@@ -530,13 +541,7 @@ class FaceStageThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            while not self.stopped.is_set():
-                item = self.frames.get(timeout=0.25)
-                if item is None:
-                    if self.frames.closed and len(self.frames) == 0:
-                        return
-                    continue
-                position, timestamp, frame, gray = item
+            for position, timestamp, frame, gray in drain(self.frames, self.stopped):
                 observation = self.engine.observe(timestamp, frame, gray)
                 if not self.out.put((position, frame, observation), drop=False):
                     return
@@ -583,13 +588,7 @@ class LiveRunner:
         """``(source position, timestamp, frame, gray frame or None)`` as the consumer can take them; ends
         with the input."""
         self._start()
-        while not self._stopped.is_set():
-            item = self.queue.get(timeout=0.25)
-            if item is None:
-                if self.queue.closed and len(self.queue) == 0:
-                    return
-                continue
-            yield item
+        yield from drain(self.queue, self._stopped)
 
     def _analysed(self) -> Iterator[tuple[np.ndarray, FrameResult, list[Event]]]:
         if not self.pipeline:
@@ -601,13 +600,7 @@ class LiveRunner:
         self._start()
         stage.start()
         try:
-            while not self._stopped.is_set():
-                item = observed.get(timeout=0.25)
-                if item is None:
-                    if observed.closed and len(observed) == 0:
-                        break
-                    continue
-                _position, frame, observation = item
+            for _position, frame, observation in drain(observed, self._stopped):
                 yield (frame, *self.engine.advance(observation))
         finally:
             observed.close()

@@ -78,75 +78,90 @@ class _Reader:
 
 
 @njit(cache=True)
+def _failure(pos: int) -> int:
+    """The error code for a record that does not fit: the file ended (``pos`` < 0) or the layout is wrong."""
+    return pos if pos < 0 else _ERR_LAYOUT
+
+
+@njit(cache=True)
 def _parse_body(buf: np.ndarray, pos: int, initial: np.ndarray, idx1: np.ndarray, idx2: np.ndarray,
-                thresh: np.ndarray, leaves: np.ndarray, anchors: np.ndarray, deltas: np.ndarray) -> int:
-    """Fill the arrays from ``pos`` (the initial shape's first element); the new position or an error code."""
+                thresh: np.ndarray, leaves: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Fill the arrays from ``pos`` (the initial shape's first element), then read the feature pixels'
+    anchors and offsets, whose count comes only after the trees: (position or error code, anchors, deltas)."""
     dims = initial.size
     n_casc, n_trees, n_splits = idx1.shape
     n_leaves = leaves.shape[2]
-    n_feat = anchors.shape[1]
+    anchors = np.empty((0, 0), np.int32)
+    deltas = np.empty((0, 0, 2), np.float32)
     for k in range(dims):
         initial[k], pos = _read_float(buf, pos)
         if pos < 0:
-            return pos
+            return pos, anchors, deltas
     count, pos = _read_int(buf, pos)
     if count != n_casc:
-        return _ERR_LAYOUT
+        return _failure(pos), anchors, deltas
     for c in range(n_casc):
         count, pos = _read_int(buf, pos)
         if count != n_trees:
-            return _ERR_LAYOUT
+            return _failure(pos), anchors, deltas
         for t in range(n_trees):
             count, pos = _read_int(buf, pos)
             if count != n_splits:
-                return _ERR_LAYOUT
+                return _failure(pos), anchors, deltas
             for s in range(n_splits):
                 idx1[c, t, s], pos = _read_int(buf, pos)
                 idx2[c, t, s], pos = _read_int(buf, pos)
                 thresh[c, t, s], pos = _read_float(buf, pos)
                 if pos < 0:
-                    return pos
+                    return pos, anchors, deltas
             count, pos = _read_int(buf, pos)
             if count != n_leaves:
-                return _ERR_LAYOUT
+                return _failure(pos), anchors, deltas
             for leaf in range(n_leaves):
                 rows, pos = _read_int(buf, pos)
                 cols, pos = _read_int(buf, pos)
                 if -rows != dims or -cols != 1:
-                    return _ERR_LAYOUT
+                    return _failure(pos), anchors, deltas
                 for k in range(dims):
                     leaves[c, t, leaf, k], pos = _read_float(buf, pos)
                 if pos < 0:
-                    return pos
+                    return pos, anchors, deltas
     count, pos = _read_int(buf, pos)
     if count != n_casc:
-        return _ERR_LAYOUT
+        return _failure(pos), anchors, deltas
+    n_feat = -1
     for c in range(n_casc):
         count, pos = _read_int(buf, pos)
+        if pos < 0:
+            return pos, anchors, deltas
+        if c == 0 and count > 0:
+            n_feat = count
+            anchors = np.empty((n_casc, n_feat), np.int32)
+            deltas = np.empty((n_casc, n_feat, 2), np.float32)
         if count != n_feat:
-            return _ERR_LAYOUT
+            return _failure(pos), anchors, deltas
         for f in range(n_feat):
             anchors[c, f], pos = _read_int(buf, pos)
             if anchors[c, f] < 0 or anchors[c, f] >= dims // 2:
-                return _ERR_LAYOUT
+                return _failure(pos), anchors, deltas
     count, pos = _read_int(buf, pos)
     if count != n_casc:
-        return _ERR_LAYOUT
+        return _failure(pos), anchors, deltas
     for c in range(n_casc):
         count, pos = _read_int(buf, pos)
         if count != n_feat:
-            return _ERR_LAYOUT
+            return _failure(pos), anchors, deltas
         for f in range(n_feat):
             deltas[c, f, 0], pos = _read_float(buf, pos)
             deltas[c, f, 1], pos = _read_float(buf, pos)
         if pos < 0:
-            return pos
+            return pos, anchors, deltas
     for c in range(n_casc):
         for t in range(n_trees):
             for s in range(n_splits):
                 if idx1[c, t, s] >= n_feat or idx2[c, t, s] >= n_feat:
-                    return _ERR_LAYOUT
-    return pos
+                    return _failure(pos), anchors, deltas
+    return pos, anchors, deltas
 
 
 def _skip_float(reader: _Reader) -> None:
@@ -184,58 +199,23 @@ def read_model(path: str | Path) -> _Model:
     n_casc, n_trees, n_splits = reader.int(), reader.int(), reader.int()
     if min(n_casc, n_trees, n_splits) < 1:
         raise LandmarkModelFormatError(f"{path}: an empty cascade")
-    # The feature count comes after the forests; read it from the trees' largest index bound later.
     for _ in range(n_splits):
         reader.int(), reader.int()
         _skip_float(reader)
     n_leaves = reader.int()
     if n_leaves != n_splits + 1:
         raise LandmarkModelFormatError(f"{path}: {n_leaves} leaves for {n_splits} splits")
-    n_feat = _feature_count(buf, start, rows, n_casc, n_trees, n_splits)
-    if n_feat == _ERR_TRUNCATED:
-        raise LandmarkModelFormatError(f"{path}: the file ends early")
-    if n_feat < 1:
-        raise LandmarkModelFormatError(f"{path}: no feature pixels after the trees")
     initial = np.empty(rows, np.float32)
     idx1 = np.empty((n_casc, n_trees, n_splits), np.int32)
     idx2 = np.empty_like(idx1)
     thresh = np.empty((n_casc, n_trees, n_splits), np.float32)
     leaves = np.empty((n_casc, n_trees, n_leaves, rows), np.float32)
-    anchors = np.empty((n_casc, n_feat), np.int32)
-    deltas = np.empty((n_casc, n_feat, 2), np.float32)
-    end = _parse_body(buf, start, initial, idx1, idx2, thresh, leaves, anchors, deltas)
+    end, anchors, deltas = _parse_body(buf, start, initial, idx1, idx2, thresh, leaves)
     if end == _ERR_TRUNCATED:
         raise LandmarkModelFormatError(f"{path}: the file ends early")
-    if end < 0:
+    if end < 0 or anchors.size == 0:
         raise LandmarkModelFormatError(f"{path}: the trees are not laid out as one uniform cascade")
     return _Model(initial, idx1, idx2, thresh, leaves, anchors, deltas)
-
-
-@njit(cache=True)
-def _feature_count(buf: np.ndarray, pos: int, dims: int, n_casc: int, n_trees: int, n_splits: int) -> int:
-    """Skip the initial shape and the forests to the first cascade's feature count (or an error code)."""
-    for _ in range(dims):
-        _v, pos = _read_float(buf, pos)
-    _n, pos = _read_int(buf, pos)
-    for _c in range(n_casc):
-        _n, pos = _read_int(buf, pos)
-        for _t in range(n_trees):
-            _n, pos = _read_int(buf, pos)
-            for _s in range(n_splits):
-                _n, pos = _read_int(buf, pos)
-                _n, pos = _read_int(buf, pos)
-                _v, pos = _read_float(buf, pos)
-            _n, pos = _read_int(buf, pos)
-            for _leaf in range(n_splits + 1):
-                _n, pos = _read_int(buf, pos)
-                _n, pos = _read_int(buf, pos)
-                for _k in range(dims):
-                    _v, pos = _read_float(buf, pos)
-            if pos < 0:
-                return pos
-    _n, pos = _read_int(buf, pos)
-    count, pos = _read_int(buf, pos)
-    return count if pos >= 0 else pos
 
 
 @njit(cache=True, inline="always")
