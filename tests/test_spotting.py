@@ -144,6 +144,20 @@ def test_window_in_seconds_adapts_to_the_frame_rate():
     assert all(iv.kind == "micro" for iv in found)
 
 
+def test_movements_within_a_window_of_either_end_are_found():
+    """Near the start and the end the first or last face stands in for the missing reference, so a
+    dataset clip or a recording cut close to a movement still has it spotted."""
+    fps = 30.0
+    events = [synth.micro_event(5, fps, "smile", 3.0), synth.micro_event(128, fps, "brow_raise", 3.0)]
+    assert events[0].onset < 18 and events[1].offset > 150 - 18  # both within the 0.6 s window of an end
+    seq = synth.render_sequence(None, fps=fps, events=events, n_frames=150, seed=21)
+    aligned = _aligned(seq)
+    truth = [(e.onset, e.offset) for e in events]
+    for found in (_stream(aligned, fps), spot_offline(aligned, fps)[1]):
+        matches = match_intervals(truth, [(iv.onset, iv.offset) for iv in found])
+        assert len(matches) == 2 and len(found) == 2, found
+
+
 def test_score_grows_along_the_real_casme2_clip(data_root):
     folder = data_root / "sequences" / "casme2_sub_clip_resampled"
     paths = sorted(Path(folder).glob("*.jpg"))

@@ -20,6 +20,9 @@ one (``window_s``) for micro-expressions and a long one (``macro_window_s``) for
 the long one scores only about ``macro_rate_hz`` faces a second, enough for movements over half a second.
 An interval up to ``micro_max_s`` long is micro, a longer one macro; a long-window interval that the
 short window saw as one short movement stays micro, and micro intervals inside a macro one are dropped.
+Within a window of the start the first face is the backward reference, and at the end of the input
+the last face is the forward one (a shorter window there): a dataset clip or a recording cut close to
+a movement still has it spotted.
 
 Detection. The threshold adapts to the sequence: running median plus ``threshold_k`` robust standard
 deviations (MAD) of the two-sided score, never below ``min_threshold``. A crossing opens a candidate;
@@ -463,6 +466,8 @@ class _Track:
         self.gate = float(config.min_threshold)
         self.faces: deque[tuple[int, np.ndarray | None]] = deque(maxlen=2 * self.window + 1)
         self.back: deque[tuple[int, float]] = deque(maxlen=self.window + 1)
+        self.first: tuple[int, np.ndarray | None] | None = None
+        """The first face this track saw: the backward reference of the frames in its first window."""
         self.detector = _Detector(fps / self.stride, config, self.window, fixed_threshold)
 
     def in_frames(self, intervals: list[SpottedInterval]) -> list[SpottedInterval]:
@@ -474,11 +479,16 @@ class _Track:
         intervals this frame closed."""
         index //= self.stride
         self.faces.append((index, face))
+        if self.first is None:
+            self.first = (index, face)
         back = math.nan
         if len(self.faces) >= self.window + 1:
             ref_index, ref = self.faces[-1 - self.window]
             if ref is not None and face is not None and index - ref_index == self.window:
                 back = self.model.score(ref, face)
+        elif self.first[1] is not None and face is not None and index > self.first[0]:
+            # Less than a window from the start: the first face is the reference (a shorter window).
+            back = self.model.score(self.first[1], face)
         self.back.append((index, back))
         out: list[SpottedInterval] = []
         decided: tuple[int, float] | None = None
@@ -486,16 +496,40 @@ class _Track:
             j, back_j = self.back[0]
             # Frame j's forward comparison (j with j + W) is the pushed frame's backward one.
             c = min(back_j, back) if not (math.isnan(back_j) or math.isnan(back)) else math.nan
-            if c > self.gate and len(self.faces) == 2 * self.window + 1:
-                first_index, first = self.faces[0]
-                if first is not None and index - first_index == 2 * self.window:
-                    c = _agreement_corrected(c, lambda: self.model.score(first, face))
+            if c > self.gate:
+                before = self._back_reference(j)
+                if before is not None:
+                    c = _agreement_corrected(c, lambda: self.model.score(before, face))
             out = self.in_frames(self.detector.push(j, c))
             decided = (j, c)
         return back, decided, out
 
+    def _back_reference(self, j: int) -> np.ndarray | None:
+        """The face frame ``j`` was compared with before it: W steps back, or the first one near the start."""
+        if self.first is not None and j - self.first[0] < self.window:
+            return self.first[1]
+        for k, face in self.faces:
+            if k == j - self.window:
+                return face
+        return None
+
     def flush(self) -> list[SpottedInterval]:
-        return self.in_frames(self.detector.finish())
+        """End of input: the frames less than a window from the end are compared forward with the last
+        face (a shorter window), then open candidates close."""
+        out: list[SpottedInterval] = []
+        if len(self.back) == self.window + 1 and self.faces:
+            last_index, last = self.faces[-1]
+            faces = dict(self.faces)
+            for j, back_j in list(self.back)[1:]:
+                face = faces.get(j)
+                c = math.nan
+                if j < last_index and face is not None and last is not None and not math.isnan(back_j):
+                    c = min(back_j, self.model.score(face, last))
+                    before = self._back_reference(j)
+                    if c > self.gate and before is not None:
+                        c = _agreement_corrected(c, lambda: self.model.score(before, last))
+                out.extend(self.in_frames(self.detector.push(j, c)))
+        return out + self.in_frames(self.detector.finish())
 
 
 class StreamingSpotter:
@@ -671,16 +705,26 @@ def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
 
 
 def _two_sided(prepared: list[np.ndarray | None], w: int, model: MotionModel, gate: float) -> np.ndarray:
+    """min(backward, forward) score of every step, less its references' distance; within a window of either
+    end the first or the last face is the reference (as the streaming track does)."""
     n = len(prepared)
-    back = np.full(n, np.nan)
-    for i in range(w, n):
-        if prepared[i] is not None and prepared[i - w] is not None:
-            back[i] = model.score(prepared[i - w], prepared[i])
-    fwd = np.full(n, np.nan)
-    fwd[: n - w] = back[w:]
+
+    def back_ref(i: int) -> int:
+        return i - w if i >= w else 0
+
+    def fwd_ref(i: int) -> int:
+        return i + w if i + w < n else n - 1
+
+    def score(a: int, b: int) -> float:
+        if a == b or prepared[a] is None or prepared[b] is None:
+            return math.nan
+        return model.score(prepared[a], prepared[b])
+
+    back = np.array([score(back_ref(i), i) for i in range(n)]) if n else np.zeros(0)
+    fwd = np.array([back[i + w] if i + w < n else score(i, n - 1) for i in range(n)]) if n else np.zeros(0)
     c = np.minimum(back, fwd)
     for j in np.flatnonzero(c > gate):
-        a, b = prepared[j - w], prepared[j + w]
-        if j - w >= 0 and j + w < n and a is not None and b is not None:
-            c[j] = _agreement_corrected(float(c[j]), lambda: model.score(a, b))
+        refs_distance = score(back_ref(j), fwd_ref(j))
+        if not math.isnan(refs_distance):
+            c[j] = _agreement_corrected(float(c[j]), lambda: refs_distance)
     return c
