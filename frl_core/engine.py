@@ -559,8 +559,9 @@ class LiveRunner:
     and ends ``run`` within one frame. Counters are in ``stats()``: captured, processed, dropped.
 
     With ``pipeline`` (the default, for engines that have ``observe``/``advance``) the face stage runs
-    in a third thread, one frame ahead of spotting: two frames in flight instead of one. Frames are
-    still dropped only at the capture queue, when both stages together fall behind the source.
+    in a third thread, one frame ahead of spotting, handing over through a one-slot queue: live input
+    waits at most about two analysis steps more. Frames are still dropped only at the capture queue,
+    when both stages together fall behind the source.
     """
 
     def __init__(self, source: FrameSource, engine: AnalysisEngine, drop: bool | None = None,
@@ -595,7 +596,7 @@ class LiveRunner:
             for _position, timestamp, frame, gray in self.frames():
                 yield (frame, *self.engine.process(timestamp, frame, gray))
             return
-        observed = FrameQueue(2)
+        observed = FrameQueue(1)
         stage = FaceStageThread(self.engine, self.queue, observed, self._stopped)
         self._start()
         stage.start()

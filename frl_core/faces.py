@@ -18,8 +18,8 @@ it on every frame (``landmark_every_n = 1``), and its jitter is smoothed lightly
 face by pyramidal Lucas-Kanade optical flow from the previous frame inside the face's box (about 0.25
 ms for all 68 points, within 0.4-0.5 px of where the predictor puts them on the next frame); a point
 the flow loses, or rigid points that stop moving together, send the frame to the predictor at once.
-That was the default while dlib's predictor was the cost of a frame; with the compiled one it saves
-nothing and the generated spotting sets came out no better (see README).
+That was the default while dlib's predictor was the cost of a frame; with the compiled one the flow
+saves nothing, and the generated spotting sets came out no better with it (see README).
 
 Alignment maps the landmarks onto ``au_regions.TEMPLATE_68`` (the MEGC2019 crop geometry) by a
 similarity transform fitted on the rigid points only (eye corners, nose, upper jaw), so expressions
@@ -101,7 +101,7 @@ def _models(backend: str = "dlib") -> tuple[object, object]:
     """dlib's detector and the shape predictor, loaded once per process (the predictor file is ~100 MB).
 
     ``backend="dlib"`` gives ``dlib.shape_predictor``; ``"compiled"`` the same model file evaluated by
-    :class:`frl_core.landmarks.ShapePredictor` (the same landmarks, unrounded, in a third of the time).
+    :class:`frl_core.landmarks.ShapePredictor` (the same landmarks, unrounded, in about 60 % of the time).
     """
     import dlib
 
