@@ -97,7 +97,7 @@ _MODELS: dict[str, object] = {}
 LANDMARK_BACKENDS = ("compiled", "dlib")
 
 
-def _models(backend: str = "dlib") -> tuple[object, object]:
+def _models(backend: str) -> tuple[object, object]:
     """dlib's detector and the shape predictor, loaded once per process (the predictor file is ~100 MB).
 
     ``backend="dlib"`` gives ``dlib.shape_predictor``; ``"compiled"`` the same model file evaluated by
@@ -249,12 +249,12 @@ class FaceTracker:
                 for r in rects]
 
     def _shape(self, gray: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-        import dlib
-
         rect = (int(round(box[0])), int(round(box[1])), int(round(box[2])), int(round(box[3])))
         self.predictor_calls += 1
         if self.config.landmark_backend == "compiled":
             return self._predictor.predict(gray, rect)
+        import dlib
+
         shape = self._predictor(gray, dlib.rectangle(*rect))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
