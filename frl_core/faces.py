@@ -35,6 +35,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from frl_core import face_kernels
 from frl_core.au_regions import TEMPLATE_68, inter_ocular_distance
 from frl_core.paths import landmark_model_path
 from frl_core.types import FaceObservation
@@ -144,21 +145,8 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 
 
 def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity (Umeyama, no reflection) mapping points ``src`` onto ``dst``, as a 2x3 matrix.
-
-    In 2-D the optimal rotation-and-scale is closed form (``a = s.d / |s|^2``, ``b = s x d / |s|^2``
-    over the centred points): no SVD, which matters because it runs twice a frame.
-    """
-    n = 1.0 / len(src)
-    mu_s, mu_d = src.sum(0) * n, dst.sum(0) * n
-    sx, sy = (src[:, 0] - mu_s[0]), (src[:, 1] - mu_s[1])
-    dx, dy = (dst[:, 0] - mu_d[0]), (dst[:, 1] - mu_d[1])
-    var = max(float(sx @ sx + sy @ sy), 1e-12)
-    a = float(sx @ dx + sy @ dy) / var
-    b = float(sx @ dy - sy @ dx) / var
-    m = np.array([[a, -b, 0.0], [b, a, 0.0]])
-    m[:, 2] = mu_d - m[:, :2] @ mu_s
-    return m
+    """Least-squares similarity (Umeyama, no reflection) mapping points ``src`` onto ``dst``, as a 2x3 matrix."""
+    return face_kernels.similarity(np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64))
 
 
 def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -166,8 +154,8 @@ def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return pts @ m[:, :2].T + m[:, 2]
 
 
-_RIGID = list(RIGID_POINTS)
-_RIGID_TEMPLATE = TEMPLATE_68[_RIGID]
+_RIGID = np.array(RIGID_POINTS, dtype=np.int64)
+_RIGID_TEMPLATE = np.ascontiguousarray(TEMPLATE_68[_RIGID], dtype=np.float64)
 
 
 def alignment_matrix(landmarks: np.ndarray, size: int = 224) -> np.ndarray:
@@ -175,7 +163,7 @@ def alignment_matrix(landmarks: np.ndarray, size: int = 224) -> np.ndarray:
     pts = np.asarray(landmarks, dtype=np.float64)
     if pts.shape != (68, 2):
         raise ValueError(f"expected 68x2 landmarks, got shape {pts.shape}")
-    return _similarity(pts[_RIGID], _RIGID_TEMPLATE * float(size))
+    return face_kernels.alignment(pts, _RIGID, _RIGID_TEMPLATE, float(size))
 
 
 def align_face(gray: np.ndarray, landmarks: np.ndarray, size: int = 224) -> np.ndarray:
@@ -186,16 +174,13 @@ def align_face(gray: np.ndarray, landmarks: np.ndarray, size: int = 224) -> np.n
 
 
 _PATCH = 32
+_PATCH_MARGIN = 4
 
 
 def _appearance_patch(gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """A small zero-mean, unit-norm aligned patch of the central face, for the 'still a face?' check."""
-    m = alignment_matrix(landmarks, _PATCH)
-    patch = cv2.warpAffine(gray, m, (_PATCH, _PATCH), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
-    p = patch[4:28, 4:28].astype(np.float32).ravel()
-    p -= p.mean()
-    norm = float(np.linalg.norm(p))
-    return p / norm if norm > 1e-3 * p.size else np.zeros_like(p)
+    return face_kernels.appearance_patch(gray, np.asarray(landmarks, dtype=np.float64), _RIGID, _RIGID_TEMPLATE,
+                                         _PATCH, _PATCH_MARGIN)
 
 
 class FaceTracker:
@@ -260,9 +245,10 @@ class FaceTracker:
 
     # -- box <-> landmarks ---------------------------------------------------------------------
     @staticmethod
-    def _frame(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    def _frame(landmarks: np.ndarray) -> tuple[tuple[float, float], float]:
         """Centre and scale of the face by its rigid points, to carry the detector's box along."""
-        return landmarks[_RIGID].sum(0) * (1.0 / len(_RIGID)), max(inter_ocular_distance(landmarks), 1.0)
+        cx, cy, iod = face_kernels.face_frame(landmarks, _RIGID)
+        return (cx, cy), iod
 
     def _remember_box(self, box: tuple[float, float, float, float], landmarks: np.ndarray) -> None:
         centre, iod = self._frame(landmarks)
@@ -277,9 +263,7 @@ class FaceTracker:
 
     @staticmethod
     def _box_of(landmarks: np.ndarray) -> tuple[float, float, float, float]:
-        x0, y0 = landmarks.min(0)
-        x1, y1 = landmarks.max(0)
-        return (float(x0), float(y0), float(x1), float(y1))
+        return face_kernels.bounds(landmarks)
 
     @staticmethod
     def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -423,7 +407,7 @@ class FaceTracker:
             return False
         if self._reference_patch is None:
             return True
-        corr = float(np.dot(_appearance_patch(gray, landmarks), self._reference_patch))
+        corr = face_kernels.dot(_appearance_patch(gray, landmarks), self._reference_patch)
         return corr >= self.config.lost_correlation
 
     def _accept(self, landmarks: np.ndarray, gray: np.ndarray, detected: bool, n_faces: int,
@@ -431,13 +415,9 @@ class FaceTracker:
         cfg = self.config
         prev = self._landmarks
         # Only the predictor jitters from frame to frame; flowed landmarks are already coherent in time.
-        if smooth and prev is not None and cfg.smoothing > 0:
-            iod = max(inter_ocular_distance(landmarks), 1.0)
-            motion = float(np.median(np.linalg.norm(landmarks - prev, axis=1))) / iod
-            if motion < cfg.smoothing_motion:
-                # Jitter: blend with the previous landmarks, less so as the motion nears the limit.
-                w = cfg.smoothing * (1.0 - motion / cfg.smoothing_motion)
-                landmarks = w * prev + (1.0 - w) * landmarks
+        if smooth and prev is not None and cfg.smoothing > 0 and cfg.smoothing_motion > 0:
+            # Jitter: blend with the previous landmarks, less so as the motion nears the limit.
+            landmarks = face_kernels.smoothed(landmarks, prev, cfg.smoothing, cfg.smoothing_motion)
         self._landmarks = landmarks
         self._had_face = True
         box = self._box_of(landmarks)

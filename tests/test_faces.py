@@ -7,6 +7,8 @@ import pytest
 from frl_core import synth
 from frl_core.au_regions import LEFT_EYE, RIGHT_EYE, TEMPLATE_68
 from frl_core.faces import (
+    _appearance_patch,
+    _similarity,
     MSG_FACE_LOST,
     MSG_NO_FACE,
     MSG_WHOLE_FRAME,
@@ -182,3 +184,25 @@ def test_periodic_check_looks_near_the_face_and_the_full_search_finds_a_larger_o
 def test_full_detect_every_n_must_not_be_negative():
     with pytest.raises(ValueError, match="full_detect_every_n"):
         FaceTracker(FaceConfig(full_detect_every_n=-1))
+
+
+def test_similarity_fit_recovers_a_known_rotation_scale_and_shift():
+    rng = np.random.default_rng(3)
+    src = rng.uniform(0, 200, (17, 2))
+    angle, scale, shift = 0.3, 1.7, np.array([12.0, -5.0])
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    m = _similarity(src, src @ rot.T + shift)
+    assert np.allclose(m[:, :2], rot) and np.allclose(m[:, 2], shift)
+
+
+def test_appearance_patch_is_the_aligned_face_opencv_would_warp(sequence):
+    gray = cv2.cvtColor(sequence.frames[0], cv2.COLOR_BGR2GRAY)
+    obs, _ = FaceTracker(FaceConfig()).update(gray)
+    patch = _appearance_patch(gray, obs.landmarks)
+    warped = cv2.warpAffine(gray, alignment_matrix(obs.landmarks, 32), (32, 32), flags=cv2.INTER_LINEAR)
+    ref = warped[4:28, 4:28].astype(np.float64).ravel()
+    ref -= ref.mean()
+    assert np.linalg.norm(patch) == pytest.approx(1.0, abs=1e-5)
+    assert float(patch @ (ref / np.linalg.norm(ref))) > 0.995
+    # A flat image has no appearance to compare: zeros, not a division by zero.
+    assert not _appearance_patch(np.full_like(gray, 90), obs.landmarks).any()

@@ -104,3 +104,20 @@ def test_a_moving_region_scores_and_a_moving_head_does_not(faces):
     moved = cv2.remap(face, xs + 1.0 * bump, ys + 1.0 * bump, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     assert model.score(face, moved) > 0.8
     assert model.score(face, moved) > SpotterConfig().min_threshold
+
+
+def _reference_score(model: MotionModel, a: np.ndarray, b: np.ndarray) -> float:
+    d = _reference_block_displacement(model, a, b)
+    w = model.spatial_smoothing
+    kernel = np.array([w, 1.0, w], np.float32) / np.float32(1 + 2 * w)
+    field = d.reshape(model.n, model.n, 2).astype(np.float32)
+    d = cv2.sepFilter2D(field, -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE).reshape(-1, 2)[model.au_blocks]
+    mag = np.sqrt((d * d).sum(1))
+    return float(np.sort(mag)[-model.top_k:].mean()) * 224 / model.size
+
+
+def test_score_matches_the_written_out_smoothing_and_top_k(faces):
+    model, prepared = faces
+    for i, j in ((0, 10), (0, 3), (5, 20), (10, 23)):
+        assert model.score(prepared[i], prepared[j]) == pytest.approx(_reference_score(model, prepared[i], prepared[j]),
+                                                                      abs=1e-2), (i, j)

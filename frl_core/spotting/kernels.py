@@ -193,3 +193,56 @@ def block_displacement(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: 
         for j in range(2):
             u[k, j] -= design[k, 0] * coef[0, j] + design[k, 1] * coef[1, j] + design[k, 2] * coef[2, j]
     return u
+
+
+@njit(cache=True, nogil=True)
+def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, count: np.ndarray,
+                regularization: float, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray,
+                au_index: np.ndarray, smoothing: float, top_k: int) -> float:
+    """Mean residual displacement of the ``top_k`` strongest blocks among ``au_index``, in work-face pixels,
+    after a 3x3 ``[w, 1, w]`` smoothing of the displacement field (border replicated), in float32."""
+    n = a.shape[0] // block
+    d = block_displacement(a, b, weight, block, count, regularization, fit_index, design, fit_pinv)
+    field = np.empty((n, n, 2), np.float32)
+    for k in range(n * n):
+        field[k // n, k % n, 0] = d[k, 0]
+        field[k // n, k % n, 1] = d[k, 1]
+    if smoothing > 0:
+        norm = np.float32(1.0 + 2.0 * smoothing)
+        side = np.float32(smoothing) / norm
+        mid = np.float32(1.0) / norm
+        rows = np.empty_like(field)
+        for y in range(n):
+            for x in range(n):
+                xl = max(x - 1, 0)
+                xr = min(x + 1, n - 1)
+                for j in range(2):
+                    rows[y, x, j] = side * field[y, xl, j] + mid * field[y, x, j] + side * field[y, xr, j]
+        for y in range(n):
+            yu = max(y - 1, 0)
+            yd = min(y + 1, n - 1)
+            for x in range(n):
+                for j in range(2):
+                    field[y, x, j] = side * rows[yu, x, j] + mid * rows[y, x, j] + side * rows[yd, x, j]
+    m = au_index.size
+    mag = np.empty(m, np.float32)
+    for i in range(m):
+        k = au_index[i]
+        u = field[k // n, k % n, 0]
+        v = field[k // n, k % n, 1]
+        mag[i] = np.sqrt(u * u + v * v)
+    k = min(top_k, m)
+    if k <= 0:
+        return 0.0
+    mag.sort()
+    total = np.float32(0.0)
+    for i in range(m - k, m):
+        total += mag[i]
+    return float(total / np.float32(k))
+
+
+@njit(cache=True)
+def median_and_spread(values: np.ndarray) -> tuple[float, float]:
+    """Median and median absolute deviation of ``values``."""
+    med = np.median(values)
+    return med, np.median(np.abs(values - med))

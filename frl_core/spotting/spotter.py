@@ -167,6 +167,7 @@ class MotionModel:
         self.design = np.column_stack([self.centres / s, np.ones(len(self.centres))])
         self.au_blocks, self.fit_blocks = self._masks()
         self._fit_index = np.flatnonzero(self.fit_blocks)
+        self._au_index = np.flatnonzero(self.au_blocks)
         self._fit_pinv = np.ascontiguousarray(np.linalg.pinv(self.design[self._fit_index]))
         self._count = self.pixel_weight.reshape(self.n, b, self.n, b).sum((1, 3), dtype=np.float64).ravel() + 1e-3
 
@@ -222,20 +223,16 @@ class MotionModel:
                                           self._fit_index, self.design, self._fit_pinv)
 
     def score(self, a: np.ndarray, b: np.ndarray) -> float:
-        """Mean residual displacement of the ``top_k`` strongest AU blocks, in canonical-face pixels."""
-        d = self.block_displacement(a, b)
-        if self.spatial_smoothing > 0:
-            # An action unit moves neighbouring blocks together, noise does not: averaging the
-            # displacement vectors with their neighbours keeps the first and shrinks the second.
-            w = self.spatial_smoothing
-            kernel = np.array([w, 1.0, w], np.float32) / np.float32(1 + 2 * w)
-            field_ = d.reshape(self.n, self.n, 2).astype(np.float32)
-            d = cv2.sepFilter2D(field_, -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE).reshape(-1, 2)
-        d = d[self.au_blocks]
-        mag = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
-        k = min(self.top_k, mag.size)
-        top = np.partition(mag, mag.size - k)[mag.size - k:]
-        return float(top.mean()) * CANONICAL_SIZE / self.size
+        """Mean residual displacement of the ``top_k`` strongest AU blocks, in canonical-face pixels.
+
+        An action unit moves neighbouring blocks together, noise does not: the displacement vectors are
+        first averaged with their neighbours (``spatial_smoothing``), which keeps the first and shrinks
+        the second. One compiled call without the GIL (:func:`kernels.block_score`).
+        """
+        score = kernels.block_score(a, b, self.pixel_weight, self.block, self._count, self.regularization,
+                                    self._fit_index, self.design, self._fit_pinv, self._au_index,
+                                    max(self.spatial_smoothing, 0.0), self.top_k)
+        return score * CANONICAL_SIZE / self.size
 
     def region_map(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """(n, n) residual displacement magnitude per block, for inspection."""
@@ -326,9 +323,8 @@ class _Detector:
         if self._stats_age < max(1, int(self.fps // 10)):
             return
         self._stats_age = 0
-        h = np.fromiter(self.history, np.float64, len(self.history))
-        med = float(np.median(h))
-        mad = float(np.median(np.abs(h - med))) * 1.4826
+        med, spread = kernels.median_and_spread(np.fromiter(self.history, np.float64, len(self.history)))
+        mad = spread * 1.4826
         self.baseline = med
         if self.fixed is None:
             self.threshold = max(med + self.config.threshold_k * mad, self.config.min_threshold)
