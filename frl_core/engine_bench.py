@@ -1,7 +1,7 @@
 """``python main.py bench pipeline``: how fast the engine runs against bare decoding, and its memory.
 
 In one run on the same 640x480 one-face video (made with :mod:`frl_core.synth` when no ``--video``
-is given): frames per second of bare decoding, of the full engine (capture thread + analysis, as the
+is given): frames per second of bare decoding (median of a few passes), of the full engine (capture thread + analysis, as the
 CLI runs it) and of the serial loop, milliseconds per frame of each stage (decode, face, align,
 spotting, recognition), and resident memory sampled along the run. ``--frames 54000`` loops the clip
 to a 30-minute input to show memory stays flat.
@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, default=None,
                         help="recogniser checkpoint (default: shipped weights, else an untrained model)")
     parser.add_argument("--no-serial", action="store_true", help="skip the single-thread engine pass")
+    parser.add_argument("--decode-passes", type=int, default=3,
+                        help="bare-decode passes; the ratio is against their median (default 3)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
 
 
@@ -142,12 +144,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"video {video}: {size[0]}x{size[1]}, {clip_frames} frames at {fps:g} fps; model {model_name} on "
           f"{recognizer.device_name}; {os.cpu_count()} CPU cores")
 
-    n_dec, t_dec = bench_decode(video, args.frames)
+    # One short pass of bare decoding moves by a quarter from run to run on a shared machine; the
+    # median of a few is what the engine is compared with, and the fastest is shown beside it.
+    passes = sorted((bench_decode(video, args.frames) for _ in range(max(1, args.decode_passes))),
+                    key=lambda p: p[0] / p[1])
+    n_dec, t_dec = passes[len(passes) // 2]
     decode_fps = n_dec / t_dec
-    print(f"bare decode      : {decode_fps:8.1f} fps ({n_dec} frames, {1000 * t_dec / n_dec:.2f} ms/frame)")
+    fastest_fps = passes[-1][0] / passes[-1][1]
+    print(f"bare decode      : {decode_fps:8.1f} fps ({n_dec} frames, {1000 * t_dec / n_dec:.2f} ms/frame; median of "
+          f"{len(passes)} passes: " + " / ".join(f"{n / t:.0f}" for n, t in passes) + ")")
 
     figures: dict = {"video": str(video), "frame_size": list(size), "model": model_name,
-                     "device": recognizer.device_name, "decode_fps": decode_fps, "frames": n_dec}
+                     "device": recognizer.device_name, "decode_fps": decode_fps, "frames": n_dec,
+                     "decode_passes_fps": [n / t for n, t in passes]}
 
     def make_engine() -> AnalysisEngine:
         return AnalysisEngine(EngineConfig(fps=fps, recognition_batch=4), recognizer=recognizer)
@@ -195,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     full_fps = n / elapsed
     ratio = full_fps / decode_fps
     print(f"full engine      : {full_fps:8.1f} fps ({n} frames, {events_total} events, capture thread + "
-          f"analysis) = {ratio:.2f} of bare decode")
+          f"analysis) = {ratio:.3f} of bare decode ({full_fps / fastest_fps:.3f} of its fastest pass)")
     print("stages (ms/frame): decode {:.2f}, ".format(1000 * t_dec / n_dec)
           + ", ".join(f"{k} {1000 * v / max(n, 1):.2f}" for k, v in engine.stats.seconds.items())
           + f"  (recognition: {engine.stats.recognised} events in {engine.stats.recognition_batches} batches)")
@@ -215,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"targets          : >= {TARGET_FPS:g} fps {'met' if ok_fps else 'NOT met'}; "
           f">= {TARGET_DECODE_RATIO:g} of decode {'met' if ok_ratio else 'NOT met'}")
     figures.update({
-        "full_fps": full_fps, "decode_ratio": ratio, "stage_ms": stage_ms, "events": events_total,
+        "full_fps": full_fps, "decode_ratio": ratio, "decode_ratio_fastest": full_fps / fastest_fps, "stage_ms": stage_ms, "events": events_total,
         "rss_mb": [[i, round(m, 1)] for i, m in rss_samples], "rss_growth_mb": growth, "peak_rss_mb": peak_rss_mb(),
         "ring_capacity": engine.ring_capacity, "events_payload_mb": held_mb,
         "rss_growth_beyond_results_mb": growth - held_growth,

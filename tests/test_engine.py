@@ -360,3 +360,34 @@ def test_gray_made_by_the_capture_thread_gives_the_same_analysis(sequence, spott
     np.testing.assert_allclose([r.motion_score for r in seen], [r.motion_score for r in results], equal_nan=True)
     assert [(e.onset_index, e.apex_index, e.offset_index) for e in live_events] == \
         [(e.onset_index, e.apex_index, e.offset_index) for e in events]
+
+
+class FastFaceSlowSpotting(SlowStagedEngine):
+    """A face stage much faster than spotting, recording how far it ran ahead."""
+
+    def __init__(self) -> None:
+        super().__init__(seconds_per_frame=0.0)
+        self.max_ahead = 0
+
+    def observe(self, timestamp, frame, gray=None):
+        self.observed += 1
+        self.max_ahead = max(self.max_ahead, self.observed - len(self.seen))
+        return timestamp, int(frame[0, 0, 0])
+
+    def advance(self, observation):
+        time.sleep(0.004)
+        return super().advance(observation)
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["live", "recorded"])
+def test_face_stage_runs_only_two_frames_ahead_on_live_input(live):
+    camera = FakeCamera(60, fps=2000)
+    camera.is_live = live
+    engine = FastFaceSlowSpotting()
+    LiveRunner(camera, engine).run()
+    # Counted from the frame in spotting: live, one in the hand-over slot and one being observed, so live
+    # frames are not held back; recorded, a few more slots, so the stages wait less on each other.
+    limit = 3 if live else LiveRunner.RECORDED_HANDOVER + 2
+    assert 1 <= engine.max_ahead <= limit
+    if not live:
+        assert engine.max_ahead > 3 and engine.seen == list(range(1, 61))

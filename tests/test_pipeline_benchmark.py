@@ -19,6 +19,10 @@ def test_bench_pipeline_reports_speed_stages_and_what_the_kept_events_hold(tmp_p
     figures = json.loads(out_json.read_text())
     assert figures["frames"] == 720 and figures["events"] == 5
     assert figures["decode_fps"] > 0 and 0 < figures["decode_ratio"] < 1
+    # The ratio is against the median of the decode passes, and never above the one against the fastest.
+    passes = sorted(figures["decode_passes_fps"])
+    assert len(passes) == 3 and figures["decode_fps"] == passes[1]
+    assert figures["decode_ratio_fastest"] <= figures["decode_ratio"]
     # Each event keeps a (2, 112, 112) float32 map and two 224x224 faces: about 196 KiB.
     per_event_kib = figures["events_payload_mb"] * 1024 / figures["events"]
     assert 150 < per_event_kib < 250
