@@ -219,3 +219,36 @@ def test_extra_members_train_with_their_own_recipe():
     config["train"]["extra_members"] = ["resnet"]
     with pytest.raises(ConfigError, match="unknown member"):
         loso.extra_member_configs(config)
+
+
+def test_epoch_trace_figures_separate_the_honest_last_epoch_from_the_peeking_choices():
+    from frl_core.training.epoch_trace import protocol_figures
+
+    # Two folds, three epochs, three classes: fold A is right only at epoch 2, fold B only at epochs 1 and 3.
+    y_true = [np.array([0, 1]), np.array([2, 2])]
+    one_hot = np.eye(3)
+    fold_a = np.stack([one_hot[[1, 0]], one_hot[[0, 1]], one_hot[[2, 2]]])
+    fold_b = np.stack([one_hot[[2, 2]], one_hot[[0, 0]], one_hot[[2, 2]]])
+    figures = protocol_figures(y_true, [fold_a, fold_b], 3)
+    assert figures["last_epoch"]["epoch"] == 3
+    assert figures["best_epoch_per_fold"]["epochs_chosen"] == [2, 1]  # the first of equally good epochs
+    assert figures["best_epoch_per_fold"]["uf1"] == pytest.approx(1.0)
+    assert figures["last_epoch"]["uf1"] < figures["best_common_epoch"]["uf1"] <= figures["best_epoch_per_fold"]["uf1"]
+
+
+def test_epoch_trace_does_not_change_what_the_fold_learns(data_root, samples):
+    from frl_core.training.epoch_trace import trace_fold
+
+    config = _config(data_root, None, epochs=2, batch_size=32)
+    config["model"] = {"name": "frl_dgt_small", "input_mode": "flow", "motion_size": 28}
+    fold = make_folds(samples.subjects, ["sub01"])[0]
+    runs = []
+    for traced in (True, False):
+        loso.set_determinism(7, torch.device("cpu"))
+        model = loso.build_model(config["model"], 3, samples.class_names)
+        if traced:
+            runs.append(trace_fold(model, samples, fold, config, torch.device("cpu"), 7)[-1])
+        else:
+            loso.train_model(model, samples, fold.train_indices, config, torch.device("cpu"), 7)
+            runs.append(loso.predict(model, samples, fold.test_indices, config, torch.device("cpu")))
+    assert np.array_equal(runs[0], runs[1])
