@@ -252,3 +252,29 @@ def test_epoch_trace_does_not_change_what_the_fold_learns(data_root, samples):
             loso.train_model(model, samples, fold.train_indices, config, torch.device("cpu"), 7)
             runs.append(loso.predict(model, samples, fold.test_indices, config, torch.device("cpu")))
     assert np.array_equal(runs[0], runs[1])
+
+
+def test_permuted_label_control_scrambles_only_the_training_labels():
+    from frl_core.training.epoch_trace import permuted_training_labels
+    from frl_core.training.samples import SampleSet
+
+    rng = np.random.default_rng(0)
+    n = 40
+    original = SampleSet(
+        class_names=("negative", "positive", "surprise"),
+        labels=rng.integers(0, 3, n),
+        subjects=[f"s{i % 8}" for i in range(n)],
+        datasets=["casme2"] * n,
+        keys=[f"clip{i}" for i in range(n)],
+        flows=rng.integers(0, 256, (n, 28, 28, 3), dtype=np.uint8),
+    )
+    fold = make_folds(original.subjects, ["s3"])[0]
+    before = original.labels.copy()
+    control = permuted_training_labels(original, fold.train_indices, seed=5)
+    train, test = fold.train_indices, fold.test_indices
+    assert np.array_equal(np.bincount(control.labels[train], minlength=3), np.bincount(original.labels[train], minlength=3))
+    assert (control.labels[train] != original.labels[train]).mean() > 0.3  # actually scrambled
+    assert np.array_equal(control.labels[test], original.labels[test])
+    assert control.flows is original.flows and np.array_equal(original.labels, before)  # the real set untouched
+    again = permuted_training_labels(original, train, seed=5)
+    assert np.array_equal(again.labels, control.labels)  # seeded: the control is reproducible

@@ -18,6 +18,11 @@ It reports three pooled figures side by side:
 
 The last two read the test labels to choose: they measure the protocol, they are never a model's figure.
 Single-model configs only (no ``train.ensemble`` or ``extra_members``).
+
+``--permute-train-labels`` is the control: every fold trains on its training clips with their labels
+randomly permuted (class counts kept), so the model can learn nothing about the emotion, and is scored
+against the true test labels. Its last epoch should sit at chance; whatever the per-fold choice adds on
+top of that is what the choice alone is worth.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +77,19 @@ def protocol_figures(y_true: list[np.ndarray], probs: list[np.ndarray], num_clas
     }
 
 
-def run(config: dict[str, Any], seed: int, out_dir: Path, threads: int = 0) -> dict[str, Any]:
+def permuted_training_labels(samples, train_indices: np.ndarray, seed: int):
+    """A view of ``samples`` whose training clips carry a random permutation of their own labels.
+
+    Class counts are kept and test clips keep their labels (they are not read in training anyway); the
+    flows, subjects and datasets are the same objects.
+    """
+    labels = samples.labels.copy()
+    labels[train_indices] = np.random.default_rng(seed).permutation(labels[train_indices])
+    return replace(samples, labels=labels)
+
+
+def run(config: dict[str, Any], seed: int, out_dir: Path, threads: int = 0,
+        permute_train_labels: bool = False) -> dict[str, Any]:
     import torch
 
     from frl_core.training.loso import build_model, check_disjoint, ensemble_size, make_folds, set_determinism
@@ -94,12 +112,13 @@ def run(config: dict[str, Any], seed: int, out_dir: Path, threads: int = 0) -> d
         fold_seed = seed * 1000 + fold.number
         set_determinism(fold_seed, device)
         model = build_model(config["model"], len(samples.class_names), samples.class_names)
-        probs.append(trace_fold(model, samples, fold, config, device, fold_seed))
+        training = permuted_training_labels(samples, fold.train_indices, fold_seed) if permute_train_labels else samples
+        probs.append(trace_fold(model, training, fold, config, device, fold_seed))
         y_true.append(samples.labels[fold.test_indices])
         print(f"{fold.test_subject}: n={len(fold.test_indices)} last-epoch accuracy "
               f"{float((probs[-1][-1].argmax(1) == y_true[-1]).mean()):.3f}", flush=True)
     figures = protocol_figures(y_true, probs, len(samples.class_names))
-    figures.update({"seed": seed, "folds": len(folds), "wall_seconds": round(time.perf_counter() - started, 1),
+    figures.update({"seed": seed, "folds": len(folds), "permuted_train_labels": permute_train_labels, "wall_seconds": round(time.perf_counter() - started, 1),
                     "note": "best_common_epoch and best_epoch_per_fold choose with the test labels: "
                             "a measure of that protocol, not a figure of the model"})
     (out_dir / "epoch_trace.json").write_text(json.dumps(figures, indent=2))
@@ -113,12 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--permute-train-labels", action="store_true",
+                        help="control: train every fold on randomly permuted labels, score on the true ones")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
         for text in args.overrides:
             apply_override(config, *parse_override(text))
-        figures = run(config, args.seed, args.out, args.threads)
+        figures = run(config, args.seed, args.out, args.threads, args.permute_train_labels)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
