@@ -278,3 +278,16 @@ def test_permuted_label_control_scrambles_only_the_training_labels():
     assert control.flows is original.flows and np.array_equal(original.labels, before)  # the real set untouched
     again = permuted_training_labels(original, train, seed=5)
     assert np.array_equal(again.labels, control.labels)  # seeded: the control is reproducible
+
+
+def test_per_fold_choice_lifts_random_guesses_far_above_chance():
+    from frl_core.training.epoch_trace import chance_with_per_fold_choice
+
+    rng = np.random.default_rng(1)
+    small_folds = [rng.integers(0, 3, n) for n in rng.integers(1, 8, 60)]  # subjects of 1-7 clips
+    once = chance_with_per_fold_choice(small_folds, epochs=1, num_classes=3)
+    forty = chance_with_per_fold_choice(small_folds, epochs=40, num_classes=3)
+    assert 0.25 < once["uf1"] < 0.42  # one guess per fold: chance
+    assert forty["uf1"] > 0.7  # the choice alone, with no model at all
+    singletons = [np.array([c]) for c in rng.integers(0, 3, 30)]
+    assert chance_with_per_fold_choice(singletons, epochs=40, num_classes=3)["uf1"] == pytest.approx(1.0)

@@ -14,7 +14,9 @@ It reports three pooled figures side by side:
 * ``last_epoch``: the honest figure (the config's fixed epochs), what ``main.py train`` reports;
 * ``best_common_epoch``: one epoch for all folds, chosen on the pooled test UF1 (peeks once);
 * ``best_epoch_per_fold``: each fold's epoch with the highest held-out accuracy, the first if tied
-  (peeks once per subject; HTNet's protocol).
+  (peeks once per subject; HTNet's protocol);
+* ``random_guesses_best_epoch_per_fold``: the same per-fold choice among as many uniform random guesses
+  as there are epochs, no model at all: what the choice is worth on these folds by itself.
 
 The last two read the test labels to choose: they measure the protocol, they are never a model's figure.
 Single-model configs only (no ``train.ensemble`` or ``extra_members``).
@@ -77,6 +79,27 @@ def protocol_figures(y_true: list[np.ndarray], probs: list[np.ndarray], num_clas
     }
 
 
+def chance_with_per_fold_choice(y_true: list[np.ndarray], epochs: int, num_classes: int,
+                                repeats: int = 20, seed: int = 0) -> dict[str, float]:
+    """Pooled UF1/UAR of uniform random guesses when each fold keeps the best of ``epochs`` guesses.
+
+    The arithmetic floor of the per-fold protocol: no model at all, only the choice on the test labels,
+    over the same folds (sizes and labels) and the same number of candidates. Mean over ``repeats``.
+    """
+    rng = np.random.default_rng(seed)
+    truth = np.concatenate(y_true)
+    uf1, uar = [], []
+    for _ in range(repeats):
+        picked = []
+        for y in y_true:
+            guesses = rng.integers(0, num_classes, (epochs, len(y)))
+            picked.append(guesses[int(np.argmax((guesses == y[None, :]).mean(1)))])
+        s = score(truth, np.concatenate(picked), num_classes)
+        uf1.append(s.uf1)
+        uar.append(s.uar)
+    return {"epochs": epochs, "repeats": repeats, "uf1": float(np.mean(uf1)), "uar": float(np.mean(uar))}
+
+
 def permuted_training_labels(samples, train_indices: np.ndarray, seed: int):
     """A view of ``samples`` whose training clips carry a random permutation of their own labels.
 
@@ -118,6 +141,8 @@ def run(config: dict[str, Any], seed: int, out_dir: Path, threads: int = 0,
         print(f"{fold.test_subject}: n={len(fold.test_indices)} last-epoch accuracy "
               f"{float((probs[-1][-1].argmax(1) == y_true[-1]).mean()):.3f}", flush=True)
     figures = protocol_figures(y_true, probs, len(samples.class_names))
+    figures["random_guesses_best_epoch_per_fold"] = chance_with_per_fold_choice(
+        y_true, len(probs[0]), len(samples.class_names))
     figures.update({"seed": seed, "folds": len(folds), "permuted_train_labels": permute_train_labels, "wall_seconds": round(time.perf_counter() - started, 1),
                     "note": "best_common_epoch and best_epoch_per_fold choose with the test labels: "
                             "a measure of that protocol, not a figure of the model"})
@@ -143,9 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    for key in ("last_epoch", "best_common_epoch", "best_epoch_per_fold"):
+    for key in ("last_epoch", "best_common_epoch", "best_epoch_per_fold", "random_guesses_best_epoch_per_fold"):
         f = figures[key]
-        print(f"{key:20s} UF1 {f['uf1']:.4f}  UAR {f['uar']:.4f}" + (f"  (epoch {f['epoch']})" if "epoch" in f else ""))
+        print(f"{key:36s} UF1 {f['uf1']:.4f}  UAR {f['uar']:.4f}" + (f"  (epoch {f['epoch']})" if "epoch" in f else ""))
     return 0
 
 
