@@ -1,10 +1,10 @@
 """``python main.py bench pipeline``: how fast the engine runs against bare decoding, and its memory.
 
 In one run on the same 640x480 one-face video (made with :mod:`frl_core.synth` when no ``--video``
-is given): frames per second of bare decoding (median of a few passes), of the full engine (capture thread + analysis, as the
-CLI runs it) and of the serial loop, milliseconds per frame of each stage (decode, face, align,
-spotting, recognition), and resident memory sampled along the run. ``--frames 54000`` loops the clip
-to a 30-minute input to show memory stays flat.
+is given): frames per second of bare decoding (median of a few passes), of the full engine (capture
+thread + analysis, as the CLI runs it) and of the serial loop, milliseconds per frame of each stage
+(decode, face, align, spotting, recognition), and resident memory sampled along the run.
+``--frames 54000`` loops the clip to a 30-minute input to show memory stays flat.
 """
 
 from __future__ import annotations
@@ -224,7 +224,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"targets          : >= {TARGET_FPS:g} fps {'met' if ok_fps else 'NOT met'}; "
           f">= {TARGET_DECODE_RATIO:g} of decode {'met' if ok_ratio else 'NOT met'}")
     figures.update({
-        "full_fps": full_fps, "decode_ratio": ratio, "decode_ratio_fastest": full_fps / fastest_fps, "stage_ms": stage_ms, "events": events_total,
+        "full_fps": full_fps, "decode_ratio": ratio, "decode_ratio_fastest": full_fps / fastest_fps,
+        "stage_ms": stage_ms, "events": events_total,
         "rss_mb": [[i, round(m, 1)] for i, m in rss_samples], "rss_growth_mb": growth, "peak_rss_mb": peak_rss_mb(),
         "ring_capacity": engine.ring_capacity, "events_payload_mb": held_mb,
         "rss_growth_beyond_results_mb": growth - held_growth,

@@ -18,7 +18,7 @@ It reports three pooled figures side by side:
 * ``random_guesses_best_epoch_per_fold``: the same per-fold choice among as many uniform random guesses
   as there are epochs, no model at all: what the choice is worth on these folds by itself.
 
-The last two read the test labels to choose: they measure the protocol, they are never a model's figure.
+The last three read the test labels to choose: they measure the protocol, they are never a model's figure.
 Single-model configs only (no ``train.ensemble`` or ``extra_members``).
 
 ``--permute-train-labels`` is the control: every fold trains on its training clips with their labels
@@ -57,6 +57,11 @@ def trace_fold(model, samples, fold, config: dict[str, Any], device, seed: int) 
     return np.stack(per_epoch)
 
 
+def best_candidate(candidates: np.ndarray, y: np.ndarray) -> int:
+    """Index of the row of ``candidates`` (K, n) with the highest accuracy on ``y`` (n,), the first if tied."""
+    return int(np.argmax((candidates == y[None, :]).mean(1)))
+
+
 def protocol_figures(y_true: list[np.ndarray], probs: list[np.ndarray], num_classes: int) -> dict[str, Any]:
     """Pooled UF1/UAR of the last epoch, of the best common epoch and of each fold's best epoch.
 
@@ -67,7 +72,7 @@ def protocol_figures(y_true: list[np.ndarray], probs: list[np.ndarray], num_clas
     epochs = preds[0].shape[0]
     by_epoch = [score(truth, np.concatenate([p[e] for p in preds]), num_classes) for e in range(epochs)]
     common = int(np.argmax([s.uf1 for s in by_epoch]))
-    chosen = [int(np.argmax((p == t[None, :]).mean(1))) for p, t in zip(preds, y_true)]
+    chosen = [best_candidate(p, t) for p, t in zip(preds, y_true)]
     per_fold = score(truth, np.concatenate([p[e] for p, e in zip(preds, chosen)]), num_classes)
     last = by_epoch[-1]
     return {
@@ -93,7 +98,7 @@ def chance_with_per_fold_choice(y_true: list[np.ndarray], epochs: int, num_class
         picked = []
         for y in y_true:
             guesses = rng.integers(0, num_classes, (epochs, len(y)))
-            picked.append(guesses[int(np.argmax((guesses == y[None, :]).mean(1)))])
+            picked.append(guesses[best_candidate(guesses, y)])
         s = score(truth, np.concatenate(picked), num_classes)
         uf1.append(s.uf1)
         uar.append(s.uar)
@@ -143,7 +148,8 @@ def run(config: dict[str, Any], seed: int, out_dir: Path, threads: int = 0,
     figures = protocol_figures(y_true, probs, len(samples.class_names))
     figures["random_guesses_best_epoch_per_fold"] = chance_with_per_fold_choice(
         y_true, len(probs[0]), len(samples.class_names))
-    figures.update({"seed": seed, "folds": len(folds), "permuted_train_labels": permute_train_labels, "wall_seconds": round(time.perf_counter() - started, 1),
+    figures.update({"seed": seed, "folds": len(folds), "permuted_train_labels": permute_train_labels,
+                    "wall_seconds": round(time.perf_counter() - started, 1),
                     "note": "best_common_epoch and best_epoch_per_fold choose with the test labels: "
                             "a measure of that protocol, not a figure of the model"})
     (out_dir / "epoch_trace.json").write_text(json.dumps(figures, indent=2))
