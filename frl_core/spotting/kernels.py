@@ -101,8 +101,11 @@ def _solve3(g: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def robust_affine(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray) -> np.ndarray:
-    """(3, 2) affine motion of the face blocks, refitted without the worst quarter of the residuals."""
+def robust_affine(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray,
+                  keep: float = 0.75, rounds: int = 1) -> np.ndarray:
+    """(3, 2) affine motion of the face blocks: a least-squares fit, then ``rounds`` refits on the ``keep``
+    share of blocks with the smallest residuals under the previous fit (the spotter: one round, three
+    quarters kept; registration trims harder, since an expression can move a large part of the face)."""
     m = fit_index.size
     us = np.empty((m, 2))
     xs = np.empty((m, 3))
@@ -112,30 +115,32 @@ def robust_affine(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, fit_
         xs[i, 0] = design[fit_index[i], 0]
         xs[i, 1] = design[fit_index[i], 1]
         xs[i, 2] = design[fit_index[i], 2]
-    first = np.zeros((3, 2))
+    coef = np.zeros((3, 2))
     for p in range(3):
         for i in range(m):
-            first[p, 0] += fit_pinv[p, i] * us[i, 0]
-            first[p, 1] += fit_pinv[p, i] * us[i, 1]
+            coef[p, 0] += fit_pinv[p, i] * us[i, 0]
+            coef[p, 1] += fit_pinv[p, i] * us[i, 1]
     resid = np.empty(m)
-    for i in range(m):
-        rx = us[i, 0] - (xs[i, 0] * first[0, 0] + xs[i, 1] * first[1, 0] + xs[i, 2] * first[2, 0])
-        ry = us[i, 1] - (xs[i, 0] * first[0, 1] + xs[i, 1] * first[1, 1] + xs[i, 2] * first[2, 1])
-        resid[i] = rx * rx + ry * ry
-    q = (3 * m) // 4
-    limit = np.sort(resid)[q]
-    g = np.zeros((3, 3))
-    rhs = np.zeros((3, 2))
-    for i in range(m):
-        if resid[i] <= limit:
-            for p in range(3):
-                for r in range(3):
-                    g[p, r] += xs[i, p] * xs[i, r]
-                rhs[p, 0] += xs[i, p] * us[i, 0]
-                rhs[p, 1] += xs[i, p] * us[i, 1]
-    for p in range(3):
-        g[p, p] += 1e-9
-    return _solve3(g, rhs)
+    q = min(max(int(keep * m), 3), m - 1)
+    for _ in range(rounds):
+        for i in range(m):
+            rx = us[i, 0] - (xs[i, 0] * coef[0, 0] + xs[i, 1] * coef[1, 0] + xs[i, 2] * coef[2, 0])
+            ry = us[i, 1] - (xs[i, 0] * coef[0, 1] + xs[i, 1] * coef[1, 1] + xs[i, 2] * coef[2, 1])
+            resid[i] = rx * rx + ry * ry
+        limit = np.sort(resid)[q]
+        g = np.zeros((3, 3))
+        rhs = np.zeros((3, 2))
+        for i in range(m):
+            if resid[i] <= limit:
+                for p in range(3):
+                    for r in range(3):
+                        g[p, r] += xs[i, p] * xs[i, r]
+                    rhs[p, 0] += xs[i, p] * us[i, 0]
+                    rhs[p, 1] += xs[i, p] * us[i, 1]
+        for p in range(3):
+            g[p, p] += 1e-9
+        coef = _solve3(g, rhs)
+    return coef
 
 
 @njit(cache=True)

@@ -1,0 +1,161 @@
+"""Registration of one aligned face onto another: head motion taken out before motion is measured.
+
+Landmark alignment leaves, between two frames of one face, what landmark jitter and head motion do not
+cancel: a drift of a pixel or two, a fraction of a degree of roll, a percent of scale. That moves the
+whole face coherently, while an action unit moves one region, so the global part is fitted robustly
+and removed before any displacement is computed or shown.
+
+One implementation serves the spotter and the recogniser: the spotter's motion model (one
+Lucas-Kanade step per 8x8 block of the shrunk, blurred face, eyes left out against blinks) and its
+robust affine fit (``spotting.kernels.robust_affine``: refitted on the blocks that fit best, so a moving
+region does not drag the fit). Here the fit is iterated on the warped face until the update is
+negligible, then applied to the full-resolution face.
+
+Coordinates: a :class:`GlobalMotion` matrix ``M`` (2x3, pixel indices) maps a pixel of the reference
+face to where the same point is in the moving face, so ``moving(M p) ~ reference(p)``: it is the
+inverse map ``cv2.warpAffine`` takes with ``WARP_INVERSE_MAP``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from frl_core.spotting import kernels
+from frl_core.spotting.spotter import MotionModel, SpotterConfig
+
+WORK_SIZE = 112
+"""Side of the shrunk face the global motion is estimated on (224-pixel faces halve exactly)."""
+BLUR_SIGMA = 0.5
+"""Lighter blur than the spotter's: on real faces warped by known affine motions it lowers the fit's
+error (tests/test_registration.py)."""
+KEEP, ROUNDS = 0.6, 10
+"""The robust fit keeps the 60 % of blocks that fit best and refits ten times: an expression can move far
+more of the face than the spotter's one trim of a quarter allows for, and each round sheds more of it."""
+
+
+@dataclass(frozen=True)
+class GlobalMotion:
+    """The affine head motion between two faces, in pixels of the faces it was estimated for."""
+
+    matrix: np.ndarray
+    """(2, 3) float64: reference pixel -> the same point in the moving face."""
+    size: int
+    """Side of the faces the matrix is expressed for."""
+
+    @property
+    def translation(self) -> tuple[float, float]:
+        """Shift of the face centre (pixels): where the reference's centre is in the moving face, less it."""
+        c = (self.size - 1) / 2.0
+        moved = self.matrix @ np.array([c, c, 1.0])
+        return float(moved[0] - c), float(moved[1] - c)
+
+    @property
+    def rotation_deg(self) -> float:
+        """How far the moving face is turned from the reference, clockwise on screen."""
+        a = self.matrix[:, :2]
+        return float(math.degrees(math.atan2(a[1, 0] - a[0, 1], a[0, 0] + a[1, 1])))
+
+    @property
+    def scale(self) -> float:
+        return float(math.sqrt(abs(np.linalg.det(self.matrix[:, :2]))))
+
+    def as_dict(self) -> dict[str, float]:
+        tx, ty = self.translation
+        return {"dx_px": tx, "dy_px": ty, "rotation_deg": self.rotation_deg, "scale": self.scale,
+                "face_size_px": float(self.size)}
+
+
+@lru_cache(maxsize=4)
+def _model(work_size: int) -> MotionModel:
+    return MotionModel(SpotterConfig(work_size=work_size, blur_sigma=BLUR_SIGMA))
+
+
+def _coef_to_matrix(coef: np.ndarray, s: float) -> np.ndarray:
+    """The spotter's affine coefficients (displacement = coef . (X/s, Y/s, 1), edge coordinates) as the
+    3x3 map X -> X + d(X)."""
+    return np.array([[1.0 + coef[0, 0] / s, coef[1, 0] / s, coef[2, 0]],
+                     [coef[0, 1] / s, 1.0 + coef[1, 1] / s, coef[2, 1]],
+                     [0.0, 0.0, 1.0]])
+
+
+def _matrix_to_coef(m: np.ndarray, s: float) -> np.ndarray:
+    return np.array([[(m[0, 0] - 1.0) * s, m[1, 0] * s],
+                     [m[0, 1] * s, (m[1, 1] - 1.0) * s],
+                     [m[0, 2], m[1, 2]]])
+
+
+def _rescaled(m_edge: np.ndarray, factor: float) -> np.ndarray:
+    """An edge-coordinate map at ``factor`` times the resolution, as a 2x3 matrix on pixel indices."""
+    k = np.diag([factor, factor, 1.0])
+    full = k @ m_edge @ np.linalg.inv(k)
+    to_index = np.array([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5], [0.0, 0.0, 1.0]])
+    return (to_index @ full @ np.linalg.inv(to_index))[:2]
+
+
+def estimate_global_motion(reference: np.ndarray, moving: np.ndarray, iterations: int = 12,
+                           work_size: int = WORK_SIZE, tolerance_px: float = 1e-4) -> GlobalMotion:
+    """The robust affine motion from ``reference`` to ``moving`` (two aligned faces of one size)."""
+    if reference.shape != moving.shape or reference.ndim != 2 or reference.shape[0] != reference.shape[1]:
+        raise ValueError(f"expected two square grayscale faces of one size, got {reference.shape} and {moving.shape}")
+    model = _model(int(work_size))
+    a = model.prepare(reference)
+    b = model.prepare(moving)
+    s = float(model.size)
+    n = model.n
+    total = np.eye(3)
+    u = np.empty((n * n, 2))
+    warped = np.empty_like(b)
+    for _ in range(max(1, int(iterations))):
+        kernels.warp_back(b, _matrix_to_coef(total, s), warped)
+        kernels.block_lk(a, warped, model.pixel_weight, model.block, model._count, model.regularization, u)
+        coef = kernels.robust_affine(u, model._fit_index, model.design, model._fit_pinv, KEEP, ROUNDS)
+        total = total @ _coef_to_matrix(coef, s)
+        # the largest shift the update makes anywhere on the face, in work pixels
+        corners = np.array([[0, 0, 1], [s, 0, 1], [0, s, 1], [s, s, 1]], dtype=np.float64).T
+        if np.abs((_coef_to_matrix(coef, s) - np.eye(3)) @ corners).max() < tolerance_px:
+            break
+    size = int(reference.shape[0])
+    return GlobalMotion(_rescaled(total, size / s), size)
+
+
+def warp_with(face: np.ndarray, motion: GlobalMotion) -> np.ndarray:
+    """``face(M p)`` for every pixel ``p``: the moving face brought onto the reference's grid."""
+    if face.shape[0] != motion.size:
+        raise ValueError(f"the motion is for {motion.size}-pixel faces, got {face.shape}")
+    return cv2.warpAffine(face, motion.matrix, (face.shape[1], face.shape[0]),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+
+
+def register(reference: np.ndarray, moving: np.ndarray) -> tuple[np.ndarray, GlobalMotion]:
+    """``moving`` registered onto ``reference`` (same size, uint8) and the head motion that was removed."""
+    motion = estimate_global_motion(reference, moving)
+    return warp_with(moving, motion), motion
+
+
+def remove_global_motion(displacement: np.ndarray) -> np.ndarray:
+    """A dense ``(2, H, W)`` field less the affine motion that best explains it, by the same robust fit.
+
+    For fields measured on pairs that were not registered first (the fit runs on the field sampled at
+    the spotter's block centres).
+    """
+    disp = np.asarray(displacement, dtype=np.float32)
+    if disp.ndim != 3 or disp.shape[0] != 2 or disp.shape[1] != disp.shape[2]:
+        raise ValueError(f"expected a square (2, S, S) displacement field, got {disp.shape}")
+    size = disp.shape[1]
+    model = _model(WORK_SIZE)
+    step = size / model.size
+    centres = model.centres * step - 0.5  # block centres in the field's pixel indices
+    xs = np.clip(np.round(centres[:, 0]).astype(int), 0, size - 1)
+    ys = np.clip(np.round(centres[:, 1]).astype(int), 0, size - 1)
+    samples = np.ascontiguousarray(disp[:, ys, xs].T, dtype=np.float64)
+    coef = kernels.robust_affine(samples, model._fit_index, model.design, model._fit_pinv, KEEP, ROUNDS)
+    gy, gx = np.mgrid[0:size, 0:size].astype(np.float64)
+    # the design uses edge coordinates over the work face's side: X / s with X = (index + 0.5)
+    fx, fy = (gx + 0.5) / size, (gy + 0.5) / size
+    fitted = np.stack([coef[0, j] * fx + coef[1, j] * fy + coef[2, j] for j in range(2)])
+    return (disp - fitted).astype(np.float32)

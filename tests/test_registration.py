@@ -1,0 +1,71 @@
+"""Registration: the head motion between two faces is found and removed, local facial motion is kept."""
+
+import cv2
+import numpy as np
+import pytest
+
+from frl_core.registration import estimate_global_motion, register, remove_global_motion
+from frl_core.synth import DEFAULT_FACE
+
+
+@pytest.fixture(scope="module")
+def face() -> np.ndarray:
+    from frl_core.faces import FaceConfig, FaceTracker, align_face
+
+    image = cv2.imread(str(DEFAULT_FACE), cv2.IMREAD_GRAYSCALE)
+    obs, _ = FaceTracker(FaceConfig(detect_width=image.shape[1], smoothing=0.0)).update(image)
+    return align_face(image, obs.landmarks, 224)
+
+
+def moved(face: np.ndarray, angle: float, scale: float, shift: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The face under a known similarity (a 2x3 inverse map), and the map reference -> moving."""
+    m = cv2.getRotationMatrix2D((111.5, 111.5), angle, scale)
+    m[:, 2] += shift
+    out = cv2.warpAffine(face, m, (224, 224), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                         borderMode=cv2.BORDER_REPLICATE)
+    truth = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
+    return out, truth
+
+
+def map_error(a: np.ndarray, b: np.ndarray) -> float:
+    ys, xs = np.mgrid[32:192:8, 32:192:8]
+    pts = np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)])
+    return float(np.linalg.norm(a @ pts - b @ pts, axis=0).mean())
+
+
+@pytest.mark.parametrize("angle,scale,shift", [(0.0, 1.0, (2.0, -1.5)), (1.5, 1.015, (-1.0, 2.5)),
+                                               (-2.0, 0.985, (0.4, 0.3))])
+def test_a_known_head_motion_is_recovered_to_a_tenth_of_a_pixel(face, angle, scale, shift):
+    moving, truth = moved(face, angle, scale, shift)
+    motion = estimate_global_motion(face, moving)
+    assert map_error(motion.matrix, truth) < 0.1
+    # the moving face is the reference turned clockwise on screen by `angle`
+    assert motion.rotation_deg == pytest.approx(angle, abs=0.1)
+
+
+def test_registration_keeps_a_smile_and_drops_the_drift(face):
+    from frl_core.action_units import au_field
+    from frl_core.au_regions import TEMPLATE_68
+
+    smile = au_field(TEMPLATE_68 * 224, ("AU12",), 224, 224) * 2.0
+    ys, xs = np.mgrid[0:224, 0:224].astype(np.float32)
+    smiling = cv2.remap(face, xs - smile[0], ys - smile[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    drifted, truth = moved(smiling, 1.0, 1.01, (2.0, 1.0))
+    registered, motion = register(face, drifted)
+    assert map_error(motion.matrix, truth) < 0.15
+    # after registration the only motion left is the smile: the cheeks and brows match the onset again
+    brow = (slice(20, 60), slice(30, 194))
+    assert np.abs(registered[brow].astype(float) - face[brow]).mean() < 0.5 * np.abs(
+        drifted[brow].astype(float) - face[brow]).mean()
+    mouth = (slice(150, 175), slice(50, 90))
+    assert np.abs(registered[mouth].astype(float) - face[mouth]).mean() > 1.0
+
+
+def test_remove_global_motion_takes_out_an_affine_field_and_keeps_a_local_one():
+    ys, xs = np.mgrid[0:224, 0:224].astype(np.float32)
+    affine = np.stack([0.8 + 0.004 * (xs - 112) - 0.002 * (ys - 112), -0.5 + 0.002 * (xs - 112)])
+    blob = np.exp(-((xs - 70) ** 2 + (ys - 160) ** 2) / (2 * 12.0**2))
+    local = np.stack([-blob, -blob]) * 1.5
+    residual = remove_global_motion((affine + local).astype(np.float32))
+    assert np.abs(residual - local).max() < 0.05
+    assert np.abs(remove_global_motion(affine.astype(np.float32))).max() < 2e-3
