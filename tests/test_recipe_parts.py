@@ -8,7 +8,8 @@ from frl_core.data.pairs import pseudo_onset, random_smooth_displacement
 from frl_core.models import create_model
 from frl_core.models.frl_dgt import ModelConfigError
 from frl_core.training.dgm_pretrain import endpoint_error, pretrain_dgm, synthetic_pair_batch
-from frl_core.training.samples import SampleSet, _hflip_flow, mirror_batch
+from frl_core.models.frl_dgt import mirror_flow_image
+from frl_core.training.samples import SampleSet, mirror_batch
 
 
 def _textured_faces(n: int, size: int, seed: int = 0) -> np.ndarray:
@@ -46,7 +47,7 @@ def test_mirror_batch_flips_faces_and_negates_horizontal_flow():
     flow = torch.rand(2, 3, 28, 28)
     onset = torch.rand(2, 1, 16, 16)
     mirrored = mirror_batch({"flow": flow, "onset": onset, "apex": onset, "label": torch.tensor([0, 1])})
-    assert torch.equal(mirrored["flow"], _hflip_flow(flow))
+    assert torch.equal(mirrored["flow"], mirror_flow_image(flow))
     assert torch.equal(mirrored["onset"], torch.flip(onset, dims=[3]))
     assert torch.equal(mirror_batch(mirrored)["flow"], flow)
 

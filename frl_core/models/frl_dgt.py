@@ -21,8 +21,15 @@ field so it can be changed and measured:
   conv predicting (dx, dy) there, bilinearly upsampled to the full input size. Predicting at 1/4
   resolution keeps the DGM within a CPU latency budget; face motion is smooth at that scale.
   The last conv starts near zero (``dgm_init_std``) so an untrained DGM starts from "no motion".
+  With ``dgm_iterations`` = n > 1 the same DGM runs n times: the apex is warped back by the estimate so
+  far and the DGM adds what is left (coarse-to-fine without a pyramid; sub-pixel residuals are where a
+  single pass is least accurate).
 * Shared fusion trunk: both input modes produce a 3-channel motion map of side ``motion_size``.
-  Pair mode: (dx, dy, |d|) pooled to that size and expressed in ``motion_gain`` x (fraction of the
+  Pair mode, ``motion_encoding = "flow_image"`` (the live path): the displacement is rendered exactly
+  as the MEGC2019 composite's flow images were made (``frl_core.flow_image``: u, v averaged to 28 x 28,
+  optical strain, each channel min-max normalised) and read as flow mode reads a flow image, so a trunk
+  trained on the composite's real flows classifies it. ``motion_encoding = "direct"``: (dx, dy, |d|)
+  pooled to that size and expressed in ``motion_gain`` x (fraction of the
   face width), so the trunk sees the same units whatever ``img_size`` is. Flow mode: the MEGC2019
   28x28 u/v/strain image (OpenCV BGR order, /255) centred to [-1, 1] and bilinearly upsampled;
   it bypasses the DGM. In pair mode the DGM's bottleneck features are also added to the trunk's
@@ -69,6 +76,7 @@ from frl_core.au_regions import AU_REGIONS, canonical_region_boxes
 
 INPUT_MODES = ("pair", "flow")
 FUSIONS = ("fu_b_attn", "concat_after_attn")
+MOTION_ENCODINGS = ("direct", "flow_image")
 
 
 class ModelConfigError(ValueError):
@@ -88,7 +96,9 @@ class FRLDGTConfig:
     dgm_channels: tuple[int, ...] = (16, 32, 48)
     dgm_output_stride: int = 4
     dgm_init_std: float = 1e-3
+    dgm_iterations: int = 1
     dgm_features_to_trunk: bool = True
+    motion_encoding: str = "direct"
     # shared fusion trunk
     motion_size: int = 32
     motion_gain: float = 50.0
@@ -138,8 +148,15 @@ class FRLDGTConfig:
             raise ModelConfigError(f"img_size must be at least 32, got {self.img_size}")
         if len(self.dgm_channels) < 2 or self.dgm_output_stride not in (1, 2, 4, 8):
             raise ModelConfigError("dgm_channels needs at least 2 stages and dgm_output_stride one of 1, 2, 4, 8")
+        if not 1 <= int(self.dgm_iterations) <= 4:
+            raise ModelConfigError(f"dgm_iterations must be 1 to 4, got {self.dgm_iterations}")
         if 2 ** len(self.dgm_channels) < self.dgm_output_stride:
             raise ModelConfigError("dgm_output_stride is coarser than the DGM's deepest stage")
+        if self.motion_encoding not in MOTION_ENCODINGS:
+            raise ModelConfigError(f"motion_encoding must be one of {MOTION_ENCODINGS}, got {self.motion_encoding!r}")
+        if self.motion_encoding == "flow_image" and self.dgm_features_to_trunk:
+            raise ModelConfigError("motion_encoding 'flow_image' feeds the trunk the rendered flow image only: "
+                                   "set dgm_features_to_trunk = false")
         if self.flow_zero not in ("mid", "median"):
             raise ModelConfigError(f"flow_zero must be 'mid' or 'median', got {self.flow_zero!r}")
         if self.motion_size % 4:
@@ -262,8 +279,17 @@ class DisplacementGenerator(nn.Module):
         nn.init.normal_(self.predict.weight, std=cfg.dgm_init_std)
         nn.init.zeros_(self.predict.bias)
         self.feature_channels = ch[-1]
+        self.iterations = int(cfg.dgm_iterations)
 
     def forward(self, onset: torch.Tensor, apex: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        d, bottleneck = self.single_pass(onset, apex)
+        for _ in range(self.iterations - 1):
+            # apex(x + d(x)) is the onset again where d is right: what the next pass sees is the rest
+            residual, bottleneck = self.single_pass(onset, warp(apex, -d))
+            d = d + residual
+        return d, bottleneck
+
+    def single_pass(self, onset: torch.Tensor, apex: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.cat(((onset - 0.5) * 4.0, (apex - 0.5) * 4.0, (apex - onset) * 8.0), dim=1)
         skips = [x]
         for stage in self.encoder:
@@ -393,7 +419,41 @@ class FusionTrunk(nn.Module):
         return fused
 
 
-# ------------------------------------------------------------------------------------------ losses
+# ------------------------------------------------------------------------------------ flow image
+
+
+def _minmax(x: torch.Tensor) -> torch.Tensor:
+    """Each (B, C) plane mapped to [0, 1] on its own (a flat plane becomes 0)."""
+    lo = x.flatten(2).min(dim=2).values[..., None, None]
+    hi = x.flatten(2).max(dim=2).values[..., None, None]
+    span = hi - lo
+    return torch.where(span > 0, (x - lo) / span.clamp_min(1e-12), torch.zeros_like(x))
+
+
+def render_flow_image(displacement: torch.Tensor, size: int = 28) -> torch.Tensor:
+    """(B, 2, H, W) onset->apex displacement -> (B, 3, size, size) flow image in [0, 1], channels
+    strain, v, u: ``frl_core.flow_image.flow_image`` in torch (differentiable; H and W multiples of
+    ``size`` average exact areas as OpenCV's INTER_AREA does)."""
+    uv = F.adaptive_avg_pool2d(displacement.double(), size)
+    u, v = uv[:, 0], uv[:, 1]
+    uy, ux = torch.gradient(u, dim=(1, 2))
+    vy, vx = torch.gradient(v, dim=(1, 2))
+    strain = torch.sqrt(ux * ux + vy * vy + 0.5 * (uy + vx) ** 2 + 1e-24)
+    return _minmax(torch.stack((strain, v, u), dim=1)).to(displacement.dtype)
+
+
+def mirror_flow_image(flow: torch.Tensor) -> torch.Tensor:
+    """A (B, 3, H, W) flow image in [0, 1] seen in a mirror: flipped left-right, u negated.
+
+    With per-image min-max normalisation -u maps exactly to 1 - u; v and the strain (a magnitude) keep
+    their values. Channel 2 is u in OpenCV's order.
+    """
+    out = torch.flip(flow, dims=[3]).clone()
+    out[:, 2] = 1.0 - out[:, 2]
+    return out
+
+
+# ------------------------------------------------------------------------------------------ network
 
 
 class FRLDGT(nn.Module):
@@ -407,7 +467,7 @@ class FRLDGT(nn.Module):
         self.dgm_proj: nn.Module | None = None
         if cfg.input_mode == "pair":
             self.dgm = DisplacementGenerator(cfg)
-            if cfg.dgm_features_to_trunk:
+            if cfg.dgm_features_to_trunk and cfg.motion_encoding == "direct":
                 self.dgm_proj = nn.Conv2d(self.dgm.feature_channels, cfg.embed_dim, 1)
                 nn.init.zeros_(self.dgm_proj.weight)
                 nn.init.zeros_(self.dgm_proj.bias)
@@ -476,21 +536,38 @@ class FRLDGT(nn.Module):
         return F.grid_sample(motion, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
     def forward_features(self, x: torch.Tensor, apex: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
-        """``features`` (B, D), ``displacement`` (B, 2, H, W) in pixels or None in flow mode, ``motion``."""
+        """``features`` (B, D), ``displacement`` (B, 2, H, W) in pixels or None in flow mode, ``motion``,
+        and ``flow_image`` (B, 3, 28, 28): the input flow image, or the one rendered from the displacement
+        with ``motion_encoding = "flow_image"`` (None otherwise)."""
         self._check_inputs(x, apex)
         extra = None
+        flow = None
         if self.dgm is None:
             displacement = None
+            flow = x
             motion = self.motion_from_flow(x)
         else:
             displacement, bottleneck = self.dgm(x, apex)
-            motion = self.motion_from_displacement(displacement)
+            if self.config.motion_encoding == "flow_image":
+                flow = render_flow_image(displacement, self.config.flow_input_size)
+                motion = self.motion_from_flow(flow)
+            else:
+                motion = self.motion_from_displacement(displacement)
             if self.dgm_proj is not None:
                 extra = F.adaptive_avg_pool2d(self.dgm_proj(bottleneck), self.config.motion_size // 4)
         if self.training and self.config.motion_jitter > 0:
             motion = self.jitter(motion)
         features = self.trunk(motion, extra)
-        return {"features": features, "displacement": displacement, "motion": motion}
+        return {"features": features, "displacement": displacement, "motion": motion, "flow_image": flow}
+
+    def forward_flow_image(self, flow: torch.Tensor) -> torch.Tensor:
+        """Logits of a (B, 3, H, W) flow image in [0, 1] through the trunk and head: what flow mode does
+        with its input and what ``motion_encoding = "flow_image"`` does after the DGM (used for mirror
+        test-time averaging without running the DGM twice)."""
+        motion = self.motion_from_flow(flow)
+        if self.training and self.config.motion_jitter > 0:
+            motion = self.jitter(motion)
+        return self.forward_head(self.trunk(motion))
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(self.head_drop(features))

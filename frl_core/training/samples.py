@@ -15,6 +15,7 @@ import torch
 
 from frl_core.data.common import DatasetError
 from frl_core.data.pairs import MEASURED_PEAK_PX, SEMI_SYNTHETIC_LABEL, make_pair, random_peak
+from frl_core.models.frl_dgt import mirror_flow_image
 
 PROTOCOLS: dict[str, str] = {
     "megc2019-loso": "MEGC2019 composite (SMIC + CASME II + SAMM), 3 classes, 68 LOSO folds",
@@ -96,17 +97,6 @@ def load_samples(protocol: dict, input_mode: str, img_size: int) -> SampleSet:
     return load_raw_protocol(name, data_root, Path(frames_root), img_size)
 
 
-def _hflip_flow(flow: torch.Tensor) -> torch.Tensor:
-    """Mirror a batch of MEGC2019 flow tensors (B,3,H,W) in [0,1].
-
-    Mirroring negates u; with per-image min-max normalisation -u maps exactly to 1 - u_n. v and the
-    strain (a magnitude) are unchanged. Channel 2 is u in OpenCV's order.
-    """
-    out = torch.flip(flow, dims=[3]).clone()
-    out[:, 2] = 1.0 - out[:, 2]
-    return out
-
-
 def make_batch(
     samples: SampleSet,
     indices: np.ndarray,
@@ -124,7 +114,7 @@ def make_batch(
     if input_mode == "flow":
         flow = samples.flow_tensor()[torch.from_numpy(np.asarray(indices, dtype=np.int64))]
         if flip is not None and flip.any():
-            flow[flip] = _hflip_flow(flow[flip])
+            flow[flip] = mirror_flow_image(flow[flip])
         batch["flow"] = flow
         return batch
     if samples.apexes is None:
@@ -163,7 +153,7 @@ def mirror_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The same batch seen in a mirror: flow images flipped with u negated, faces flipped."""
     out = dict(batch)
     if "flow" in batch:
-        out["flow"] = _hflip_flow(batch["flow"])
+        out["flow"] = mirror_flow_image(batch["flow"])
     for key in ("onset", "apex"):
         if key in batch:
             out[key] = torch.flip(batch[key], dims=[3])
