@@ -138,6 +138,13 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
                          (lambda e, loss: print(f"epoch {e + 1}/{config['train']['epochs']} loss {loss:.4f}", flush=True))
                          if not args.no_progress else None)
     seconds = time.perf_counter() - started
+    calibration = None
+    if int(config["train"].get("calibration_folds", 0) or 0) > 1:
+        from frl_core.training.loso import fit_calibration
+
+        print("calibration: inner subject-grouped folds for the temperature and the uncertainty threshold",
+              flush=True)
+        calibration = fit_calibration(samples, np.arange(len(samples)), config, device, seed * 1000)
     metadata = {
         "trained_on": f"{config['protocol']['name']} - all {len(samples)} clips, "
                       f"{len(samples.subject_order())} subjects (no held-out data)",
@@ -151,7 +158,12 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
         "train_seconds": round(seconds, 1),
         "seed": seed,
         "model_card": "assets/weights/MODEL_CARD.md",
+        "inference": {"tta_hflip": bool(config["train"].get("tta_hflip", False)),
+                      "temperature": float((calibration or {}).get("temperature", 1.0)),
+                      "uncertain_below": float((calibration or {}).get("uncertain_below", 0.0))},
     }
+    if calibration is not None:
+        metadata["calibration"] = calibration
     from frl_core.models.checkpoint import save_checkpoint
 
     path = Path(args.save)

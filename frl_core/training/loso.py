@@ -212,6 +212,69 @@ def predict(
     return np.concatenate(out) if out else np.zeros((0, len(samples.class_names)), np.float32)
 
 
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module, samples: SampleSet, indices: np.ndarray, config: dict[str, Any], device: torch.device
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Logits (len(indices), C) of a trained model and, with ``train.tta_hflip``, of the mirrored inputs
+    (None otherwise): what :func:`predict` averages, before the softmax, for calibration."""
+    mode = config["model"].get("input_mode", "flow")
+    img_size = int(config["model"].get("img_size", 224))
+    bs = int(config["train"].get("eval_batch_size", 64))
+    tta_hflip = bool(config["train"].get("tta_hflip", False))
+    model.eval()
+    plain, mirrored = [], []
+    for start in range(0, len(indices), bs):
+        batch = make_batch(samples, indices[start:start + bs], mode, img_size, False, None)
+        plain.append(model(*model_inputs(batch, mode, device)).float().cpu().numpy())
+        if tta_hflip:
+            mirrored.append(model(*model_inputs(mirror_batch(batch), mode, device)).float().cpu().numpy())
+    c = len(samples.class_names)
+    first = np.concatenate(plain) if plain else np.zeros((0, c), np.float32)
+    return first, (np.concatenate(mirrored) if mirrored else (np.zeros((0, c), np.float32) if tta_hflip else None))
+
+
+def fit_calibration(
+    samples: SampleSet, train_indices: np.ndarray, config: dict[str, Any], device: torch.device, fold_seed: int
+) -> dict[str, Any]:
+    """Temperature and uncertainty threshold from ``train.calibration_folds`` inner subject-grouped folds
+    of the training subjects (same recipe, one model per inner fold): never sees the test subject."""
+    from frl_core.training.calibration import (
+        calibrated_probabilities, choose_uncertain_threshold, expected_calibration_error, fit_temperature,
+        inner_subject_folds)
+
+    k = int(config["train"].get("calibration_folds", 0) or 0)
+    folds = inner_subject_folds(samples.subjects, train_indices, k, fold_seed + 700_001)
+    logits, mirrored, labels = [], [], []
+    for j, (inner_train, inner_test) in enumerate(folds):
+        inner_seed = fold_seed + 500_009 * (j + 1)
+        set_determinism(inner_seed, device)
+        model = build_model(config["model"], len(samples.class_names), samples.class_names)
+        train_model(model, samples, inner_train, config, device, inner_seed)
+        plain, mirror = predict_logits(model, samples, inner_test, config, device)
+        logits.append(plain)
+        if mirror is not None:
+            mirrored.append(mirror)
+        labels.append(samples.labels[inner_test])
+    oof = np.concatenate(logits)
+    oof_m = np.concatenate(mirrored) if mirrored else None
+    y = np.concatenate(labels)
+    temperature = fit_temperature(oof, y, oof_m)
+    probs = calibrated_probabilities(oof, oof_m, temperature)
+    threshold = choose_uncertain_threshold(probs, y, float(config["train"].get("uncertain_max_accuracy", 0.5)))
+    return {
+        "temperature": round(temperature, 6),
+        "uncertain_below": round(threshold, 6),
+        "inner_indices": np.concatenate([held for _, held in folds]).tolist(),
+        "inner_logits": np.round(oof, 5).tolist(),
+        "inner_logits_mirrored": None if oof_m is None else np.round(oof_m, 5).tolist(),
+        "inner_folds": len(folds),
+        "inner_clips": int(len(y)),
+        "inner_ece_before": expected_calibration_error(calibrated_probabilities(oof, oof_m, 1.0), y)[0],
+        "inner_ece_after": expected_calibration_error(probs, y)[0],
+    }
+
+
 def ensemble_size(config: dict[str, Any]) -> int:
     """``train.ensemble``: how many models each fold trains (different seeds, same data); 1 = one model."""
     k = int(config["train"].get("ensemble", 1))
@@ -313,13 +376,36 @@ def summarise(samples: SampleSet, fold_records: list[dict[str, Any]]) -> dict[st
             "subject": r["subject"], "n": s.n, "uf1": s.uf1, "uar": s.uar, "accuracy": s.accuracy,
             "train_seconds": r.get("train_seconds"),
         })
-    return {
+    out = {
         "class_names": list(samples.class_names),
         "pooled": pooled.as_dict(),
         "per_dataset": per_dataset,
         "per_fold": per_fold,
         "folds_done": len(fold_records),
     }
+    calibrated = [r for r in fold_records if "calibrated_probabilities" in r]
+    if calibrated and len(calibrated) == len(fold_records):
+        out["calibration"] = calibration_summary(fold_records)
+    return out
+
+
+def calibration_summary(fold_records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pooled ECE before and after calibration, reliability table and how the uncertain outcome splits
+    the test predictions (each fold's own threshold)."""
+    from frl_core.training.calibration import expected_calibration_error, selective_summary
+
+    y = np.concatenate([np.asarray(r["y_true"], dtype=np.int64) for r in fold_records])
+    raw = np.concatenate([np.asarray(r["probabilities"], dtype=np.float64) for r in fold_records])
+    cal = np.concatenate([np.asarray(r["calibrated_probabilities"], dtype=np.float64) for r in fold_records])
+    thresholds = np.concatenate([np.full(len(r["y_true"]), r["calibration"]["uncertain_below"]) for r in fold_records])
+    temps = [r["calibration"]["temperature"] for r in fold_records]
+    ece_raw, _ = expected_calibration_error(raw, y)
+    ece_cal, table = expected_calibration_error(cal, y)
+    return {"ece_uncalibrated": ece_raw, "ece_calibrated": ece_cal, "reliability": table,
+            "temperature": {"median": float(np.median(temps)), "min": float(min(temps)), "max": float(max(temps))},
+            "uncertain_below": {"median": float(np.median(thresholds)), "min": float(thresholds.min()),
+                                "max": float(thresholds.max())},
+            "uncertain": selective_summary(cal, y, thresholds)}
 
 
 def run_loso(
@@ -380,6 +466,14 @@ def run_loso(
         train_seconds = time.perf_counter() - t0
         epoch_bar.close()
         probs = predict_members(members, samples, fold.test_indices, config, device)
+        member_logits = [predict_logits(m, samples, fold.test_indices, config, device) for m in members]
+        calibration = None
+        if int(config["train"].get("calibration_folds", 0) or 0) > 1:
+            from frl_core.training.calibration import calibrated_probabilities
+
+            calibration = fit_calibration(samples, fold.train_indices, config, device, fold_seed)
+            calibrated = np.mean([calibrated_probabilities(lg, lm, calibration["temperature"])
+                                  for lg, lm in member_logits], axis=0)
         record = {
             "subject": fold.test_subject,
             "fold": fold.number,
@@ -390,16 +484,21 @@ def run_loso(
             "y_true": samples.labels[fold.test_indices].tolist(),
             "y_pred": probs.argmax(1).tolist(),
             "probabilities": np.round(probs, 5).tolist(),
+            "logits": [np.round(lg, 5).tolist() for lg, _ in member_logits],
+            "logits_mirrored": [None if lm is None else np.round(lm, 5).tolist() for _, lm in member_logits],
             "epoch_losses": [round(x, 5) for x in losses],
             "train_seconds": round(train_seconds, 3),
             "train_subjects": sorted(set(np.asarray(samples.subjects)[fold.train_indices].tolist())),
             "model_config": _model_config_record(model),
             "parameters": int(sum(p.numel() for p in model.parameters())),
         }
+        if calibration is not None:
+            record["calibration"] = calibration
+            record["calibrated_probabilities"] = np.round(calibrated, 5).tolist()
         if config["output"].get("save_checkpoints"):
             for k, member in enumerate(members):
                 name = fold.test_subject if k == 0 else f"{fold.test_subject}_member{k}"
-                _save_fold_checkpoint(member, out_dir / "checkpoints" / f"{name}.pt", config, fold)
+                _save_fold_checkpoint(member, out_dir / "checkpoints" / f"{name}.pt", config, fold, calibration)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(record))
         tmp.replace(path)
@@ -420,6 +519,13 @@ def run_loso(
         "machine": machine_description(device),
     })
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+    if "calibration" in report:
+        from frl_core.training.calibration import reliability_diagram
+
+        cal = report["calibration"]
+        reliability_diagram(cal["reliability"], out_dir / "reliability.png",
+                            f"pooled LOSO, calibrated: ECE {cal['ece_calibrated']:.3f} "
+                            f"(uncalibrated {cal['ece_uncalibrated']:.3f})")
     return report
 
 
@@ -431,10 +537,14 @@ def _model_config_record(model: nn.Module) -> dict[str, Any]:
     return {"class": type(model).__name__}
 
 
-def _save_fold_checkpoint(model: nn.Module, path: Path, config: dict[str, Any], fold: Fold) -> None:
+def _save_fold_checkpoint(model: nn.Module, path: Path, config: dict[str, Any], fold: Fold,
+                          calibration: dict[str, Any] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"protocol": config["protocol"]["name"], "held_out_subject": fold.test_subject,
                 "train": config["train"], "model": config["model"]}
+    metadata["inference"] = {"tta_hflip": bool(config["train"].get("tta_hflip", False)),
+                             "temperature": float((calibration or {}).get("temperature", 1.0)),
+                             "uncertain_below": float((calibration or {}).get("uncertain_below", 0.0))}
     if isinstance(model, STSTNetClassifier):
         torch.save({"state_dict": model.net.state_dict(), "metadata": metadata}, path)
         return
