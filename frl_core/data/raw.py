@@ -145,26 +145,12 @@ def read_frame(clip: RawClip, number: int) -> np.ndarray:
 
 
 def megc_style_flow(onset: np.ndarray, apex: np.ndarray, size: int = 28) -> np.ndarray:
-    """A flow image like the MEGC2019 composite's: u, v, optical strain, each min-max normalised to 0..255.
+    """A flow image made from the clip's frames as the MEGC2019 composite's were made
+    (``frl_core.flow_image``: the crop at 224, TV-L1, u, v and strain at ``size``, per-channel min-max),
+    in OpenCV channel order (strain, v, u) as cv2.imread returns the composite's PNGs."""
+    from frl_core.flow_image import composite_face, flow_image, tvl1_flow
 
-    The composite used TV-L1 flow; OpenCV's headless build has no TV-L1, so Farneback flow is used on the
-    faces resized to 112x112, then reduced to size x size. Returned in OpenCV channel order (strain, v, u),
-    as cv2.imread returns the composite's PNGs.
-    """
-    a = cv2.resize(onset, (112, 112), interpolation=cv2.INTER_AREA)
-    b = cv2.resize(apex, (112, 112), interpolation=cv2.INTER_AREA)
-    flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 9, 3, 5, 1.1, 0)
-    u, v = flow[..., 0], flow[..., 1]
-    uy, ux = np.gradient(u)
-    vy, vx = np.gradient(v)
-    strain = np.sqrt(ux**2 + vy**2 + 0.5 * (uy + vx) ** 2)
-
-    def norm(c: np.ndarray) -> np.ndarray:
-        c = cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA)
-        lo, hi = float(c.min()), float(c.max())
-        return np.zeros_like(c, dtype=np.uint8) if hi <= lo else ((c - lo) / (hi - lo) * 255).round().astype(np.uint8)
-
-    return np.stack([norm(strain), norm(v), norm(u)], axis=-1)
+    return flow_image(tvl1_flow(composite_face(onset), composite_face(apex)), size)
 
 
 def load_raw_protocol(name: str, data_root: Path, frames_root: Path, img_size: int):
@@ -201,7 +187,7 @@ def load_raw_protocol(name: str, data_root: Path, frames_root: Path, img_size: i
         flows=np.stack(flows),
         apexes=np.stack(apexes),
         onsets=np.stack(onsets),
-        data_label=f"real onset/apex frames of {clips[0].dataset} (flow: Farneback, MEGC2019-style)",
+        data_label=f"real onset/apex frames of {clips[0].dataset} (flow: TV-L1, the MEGC2019 composite's recipe)",
     )
 
 
