@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from frl_core.types import Event, FrameResult
 
-CLASS_COLORS = {"negative": "#fa5252", "positive": "#40c057", "surprise": "#339af0"}
+CLASS_COLORS = {"negative": "#fa5252", "positive": "#40c057", "surprise": "#339af0", "uncertain": "#adb5bd"}
 FALLBACK_COLORS = ("#fab005", "#be4bdb", "#15aabf", "#fd7e14")
 FOLLOW_SECONDS = 20.0
 """While analysis runs, the score chart shows the newest frames in pages of this many seconds.

@@ -6,7 +6,7 @@ Every picture comes from ``frl_core.viz``; this module only lays them out.
 
 from __future__ import annotations
 
-import math
+import html
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 from app.video_view import REGION_COLORS, rgb_to_qimage
 from frl_core.au_regions import AU_REGIONS
 from frl_core.types import Event
-from frl_core.viz import color_wheel_legend, displacement_to_rgb, draw_displacement_arrows, region_magnitudes
+from frl_core.viz import (DISPLAY_RANGE_PX, color_wheel_legend, displacement_to_rgb, draw_displacement_arrows,
+                          region_magnitudes)
 
 ARROW_CANVAS = 224
 
@@ -96,13 +97,15 @@ class DisplacementView(QWidget):
         self.onset_tile = ImageTile("onset")
         self.apex_tile = ImageTile("apex")
         self.map_tile = ImageTile("displacement")
-        self.arrow_tile = ImageTile("arrows on apex")
+        self.arrow_tile = ImageTile("arrows on apex (registered)")
         grid = QGridLayout()
         grid.setSpacing(6)
         for i, tile in enumerate((self.onset_tile, self.apex_tile, self.map_tile, self.arrow_tile)):
             grid.addWidget(tile, 0, i)
-        self.legend_note = QLabel("Displacement colour: hue = direction of motion (see the wheel), "
-                                  "saturation = magnitude, white = still. Arrows are scaled up to be visible.")
+        self.legend_note = QLabel(
+            f"Head motion removed (apex registered onto onset). Colour: hue = direction (see the wheel), "
+            f"saturation = magnitude, white = still, full colour = {DISPLAY_RANGE_PX:g} px of the 224-px face, "
+            f"the same for every event. Arrows: one grid cell = {DISPLAY_RANGE_PX:g} px.")
         self.legend_note.setStyleSheet("color: #909296; font-size: 11px;")
         self.legend_note.setWordWrap(True)
 
@@ -145,10 +148,8 @@ class DisplacementView(QWidget):
     def show_event(self, event: Event, pictures: dict | None = None) -> None:
         """Show ``event``; ``pictures`` from :func:`event_pictures` when already drawn off the GUI thread."""
         self.shown_event = event
-        label = event.label or "not recognised"
-        conf = f" ({event.confidence:.0%})" if event.label is not None and math.isfinite(event.confidence) else ""
         self.header.setText(
-            f"<b>Event {event.event_id}: {label}{conf}</b> &nbsp; {event.kind} &nbsp; "
+            f"<b>Event {event.event_id}: {html.escape(event.label_text())}</b> &nbsp; {event.kind} &nbsp; "
             f"frames {event.onset_index}–{event.apex_index}–{event.offset_index} &nbsp; "
             f"{event.onset_time:.2f}–{event.offset_time:.2f} s")
         self.onset_tile.set_image(rgb_to_qimage(event.onset_face) if event.onset_face is not None else None)
@@ -167,5 +168,6 @@ class DisplacementView(QWidget):
         magnitudes = pictures["regions"]
         widths = np.array([magnitudes.get(r.name, 0.0) for r in AU_REGIONS], dtype=float)
         self._bars.setOpts(width=np.nan_to_num(widths))
-        top = float(np.nanmax(widths)) if widths.size and np.isfinite(widths).any() else 1.0
-        self.regions_plot.setXRange(0, max(top, 1e-3) * 1.08, padding=0)
+        top = float(np.nanmax(widths)) if widths.size and np.isfinite(widths).any() else 0.0
+        # one scale for every event (grown only when an event moves more), so bars compare across events
+        self.regions_plot.setXRange(0, max(top, DISPLAY_RANGE_PX / 2) * 1.08, padding=0)

@@ -44,13 +44,13 @@ KEPT_PICTURES = 200
 
 
 def default_weights_path() -> Path:
-    """The shipped pair-mode weights (they may not exist yet in a development checkout)."""
+    """The shipped live-path weights (they may not exist yet in a development checkout)."""
     try:
         from frl_core.models.inference import default_checkpoint_path
 
         return Path(default_checkpoint_path())
     except ImportError:
-        return ASSETS_DIR / "weights" / "frl_dgt_pair.pt"
+        return ASSETS_DIR / "weights" / "frl_dgt_live.pt"
 
 
 _PRELOADED: dict[tuple[str, str], tuple[object, ModelInfo]] = {}

@@ -89,6 +89,8 @@ class EventsTableModel(QAbstractTableModel):
             if col == 5:
                 return e.kind
             if col == 6:
+                if e.label == "uncertain" and e.top_class is not None:
+                    return f"uncertain ({e.top_class}?)"
                 return e.label or "not recognised"
             if col == 7:
                 return f"{e.confidence:.0%}" if math.isfinite(e.confidence) else ""

@@ -146,14 +146,12 @@ class VideoView(QWidget):
             self._label(p, QPointF(target.left() + 8, target.top() + 8), "   ".join(parts), QColor("#f1f3f5"))
         e = self.shown_event
         if e is not None:
-            label = e.label or "not recognised"
-            conf = f" {e.confidence:.0%}" if e.label is not None and math.isfinite(e.confidence) else ""
             f = QFont(self.font())
             f.setPointSizeF(f.pointSizeF() * 1.35)
             f.setBold(True)
             p.setFont(f)
             self._label(p, QPointF(target.left() + 8, target.bottom() - 40),
-                        f"{e.kind}-expression #{e.event_id}: {label}{conf}", QColor("#ffe066"))
+                        f"{e.kind}-expression #{e.event_id}: {e.label_text()}", QColor("#ffe066"))
             p.setFont(self.font())
 
     @staticmethod

@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, default=None,
                         help="recogniser checkpoint (default: the shipped assets/weights)")
     parser.add_argument("--no-recognition", action="store_true",
-                        help="spot only: events get an optical-flow displacement map but no label")
+                        help="spot only: events get an optical-flow displacement map (same units: pixels of "
+                             "the aligned face, head motion removed) but no label")
     parser.add_argument("--whole-frame", action="store_true",
                         help="use the whole frame as the face when none is detected (face-cropped datasets)")
     parser.add_argument("--detect-every", type=int, default=None, metavar="N",
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
                 pngs.append(write_event_png(out_dir / "events", event))
             kept.append(_light(event))
             if event.label is not None:
-                progress.write(f"{event.apex_time:8.2f}s  {event.kind:5s} {event.label} ({event.confidence:.0%})")
+                progress.write(f"{event.apex_time:8.2f}s  {event.kind:5s} {event.label_text()}")
             else:
                 progress.write(f"{event.apex_time:8.2f}s  {event.kind:5s} (not recognised)")
 

@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 
 from frl_core.faces import FaceConfig, FaceTracker, align_face, to_gray
+from frl_core.flow_image import dis_flow
+from frl_core.registration import register
 from frl_core.sources import FrameSource, SourceError
 from frl_core.spotting import SpotterConfig, StreamingSpotter
 from frl_core.types import Event, FaceObservation, FrameResult
@@ -62,7 +64,8 @@ class EngineConfig:
     weights: str | Path | None = None
     """Checkpoint of the recogniser; None means the shipped default weights."""
     recognize: bool = True
-    """False: spot only; events then carry an optical-flow displacement but no label."""
+    """False: spot only; events then carry an optical-flow displacement (same units: pixels of the
+    aligned face, head motion removed) but no label."""
     align_size: int = 224
     """Side of the aligned face crop handed to the spotter and the network."""
     keep_aligned: bool = False
@@ -132,32 +135,12 @@ class AlignedRing:
         self._valid[:] = False
 
 
-def remove_global_motion(disp: np.ndarray) -> np.ndarray:
-    """Subtract the affine motion that best explains the whole field (robust least squares).
-
-    What alignment leaves of head motion moves the whole face coherently; an action unit moves one
-    region, so the residual is the facial movement itself.
-    """
-    _, h, w = disp.shape
-    step = max(1, min(h, w) // 32)
-    ys, xs = np.mgrid[0:h:step, 0:w:step]
-    design = np.column_stack([xs.ravel() / w, ys.ravel() / h, np.ones(xs.size)])
-    u = disp[:, ys, xs].reshape(2, -1).T.astype(np.float64)
-    keep = np.ones(len(u), bool)
-    for _ in range(2):
-        coef = np.linalg.lstsq(design[keep], u[keep], rcond=None)[0]
-        resid = np.linalg.norm(u - design @ coef, axis=1)
-        keep = resid <= np.quantile(resid, 0.75)
-    gy, gx = np.mgrid[0:h, 0:w]
-    full = np.stack([gx / w, gy / h, np.ones((h, w))], -1) @ coef
-    return (disp - full.transpose(2, 0, 1)).astype(np.float32)
-
-
-def farneback_displacement(onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
-    """Dense onset->apex optical flow ``(2, H, W)`` float32, global motion removed: the displacement
-    shown when no network runs."""
-    flow = cv2.calcOpticalFlowFarneback(onset, apex, None, 0.5, 3, 15, 3, 5, 1.2, 0)
-    return remove_global_motion(np.ascontiguousarray(flow.transpose(2, 0, 1), dtype=np.float32))
+def flow_displacement(onset: np.ndarray, apex: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """What is shown when no network runs: the apex registered onto the onset, DIS optical flow between
+    them ``(2, H, W)`` float32 in pixels of the faces (the same units as the DGM's), and the head motion
+    removed."""
+    registered, motion = register(onset, apex)
+    return dis_flow(onset, registered), registered, motion.as_dict()
 
 
 def load_recognizer(weights: str | Path | None, device: str = "auto") -> Recognizer:
@@ -343,14 +326,17 @@ class AnalysisEngine:
                 self.recognition_error = f"recognition failed: {text}"
                 recognitions = [None] * len(ready)
         for event, rec in zip(ready, recognitions):
-            disp = None
             if rec is not None:
                 event.label = str(rec.label)
                 event.probabilities = {str(k): float(v) for k, v in rec.probabilities.items()}
                 disp = rec.displacement
+                registered = getattr(rec, "registered_apex", None)
+                if registered is not None:
+                    event.apex_face = registered
+                event.head_motion = dict(getattr(rec, "head_motion", None) or {})
                 self.stats.recognised += 1
-            if disp is None:
-                disp = farneback_displacement(event.onset_face, event.apex_face)
+            else:
+                disp, event.apex_face, event.head_motion = flow_displacement(event.onset_face, event.apex_face)
             event.displacement = np.asarray(disp, dtype=np.float32)
             event.region_magnitude = region_magnitudes(event.displacement)
         self.stats.seconds["recognition"] += time.perf_counter() - t0

@@ -21,6 +21,8 @@ from frl_core.types import Event, FrameResult
 from frl_core.viz import render_event_figure
 
 VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
+HEAD_MOTION_KEYS = ("dx_px", "dy_px", "rotation_deg", "scale")
+"""The head motion columns of the events CSV (``registration.GlobalMotion.as_dict``)."""
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -147,19 +149,23 @@ def event_record(event: Event) -> dict:
         "duration": _json_num(event.duration),
         "score": _json_num(event.score),
         "label": event.label,
+        "top_class": event.top_class,
         "confidence": _json_num(event.confidence),
         "probabilities": {k: _json_num(v) for k, v in event.probabilities.items()},
         "region_magnitude": {k: _json_num(v) for k, v in event.region_magnitude.items()},
+        "head_motion": {k: _json_num(v) for k, v in event.head_motion.items()},
     }
 
 
 def write_events_csv(path: str | Path, events: Sequence[Event]) -> Path:
-    """One row per event; a ``prob_<class>`` column per class and a ``motion_<region>`` per AU region."""
+    """One row per event; a ``prob_<class>`` column per class, a ``motion_<region>`` per AU region (pixels
+    of the aligned face, head motion removed) and the head motion registration removed."""
     path = Path(path)
     classes = _class_names(events)
     header = ["event_id", "kind", "onset_index", "apex_index", "offset_index", "onset_time", "apex_time",
-              "offset_time", "duration", "score", "label", "confidence"]
+              "offset_time", "duration", "score", "label", "top_class", "confidence"]
     header += [f"prob_{c}" for c in classes] + [f"motion_{r}" for r in REGION_NAMES]
+    header += [f"head_{k}" for k in HEAD_MOTION_KEYS]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", newline="") as fh:
@@ -169,9 +175,10 @@ def write_events_csv(path: str | Path, events: Sequence[Event]) -> Path:
                 writer.writerow(
                     [e.event_id, e.kind, e.onset_index, e.apex_index, e.offset_index, _num(e.onset_time),
                      _num(e.apex_time), _num(e.offset_time), _num(e.duration), _num(e.score, 6), e.label or "",
-                     _num(e.confidence)]
+                     e.top_class or "", _num(e.confidence)]
                     + [_num(e.probabilities.get(c)) for c in classes]
                     + [_num(e.region_magnitude.get(r), 5) for r in REGION_NAMES]
+                    + [_num(e.head_motion.get(k), 5) for k in HEAD_MOTION_KEYS]
                 )
     except OSError as err:
         raise ExportError(f"cannot write {path}: {err.strerror or err}") from err

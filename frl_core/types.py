@@ -62,21 +62,47 @@ class Event:
     score: float
     """Peak spotting score."""
     label: str | None = None
+    """The recognised class, ``"uncertain"`` when the calibrated top probability is below the
+    checkpoint's threshold, None when not recognised."""
     probabilities: dict[str, float] = field(default_factory=dict)
+    """Calibrated class probabilities (kept when the label is uncertain)."""
     displacement: np.ndarray | None = None
-    """(2, H, W) float32 dx, dy in pixels of the aligned crop, onset -> apex."""
+    """(2, H, W) float32 dx, dy in pixels of the aligned crop, onset -> apex, head motion removed (the
+    apex face registered onto the onset face first), whether the network or optical flow measured it."""
     onset_face: np.ndarray | None = None
     apex_face: np.ndarray | None = None
-    """Aligned grayscale crops (uint8, HxW) the network saw."""
+    """Aligned grayscale crops (uint8, HxW); the apex is registered onto the onset once the event is
+    measured, so the two are what the displacement was computed on."""
     region_magnitude: dict[str, float] = field(default_factory=dict)
-    """Mean displacement magnitude per AU region (pixels), keyed by ``au_regions.REGION_NAMES``."""
+    """Mean displacement magnitude per AU region (pixels of the aligned crop), keyed by ``au_regions.REGION_NAMES``."""
+    head_motion: dict[str, float] = field(default_factory=dict)
+    """The global motion between onset and apex that registration removed: dx_px, dy_px, rotation_deg,
+    scale (``registration.GlobalMotion.as_dict``)."""
+
+    @property
+    def top_class(self) -> str | None:
+        """The most probable class (also when the label is ``uncertain``), None when not recognised."""
+        if not self.probabilities:
+            return None
+        return max(self.probabilities, key=self.probabilities.get)
 
     @property
     def confidence(self) -> float:
-        """Probability of the predicted label, nan when not recognised."""
-        if self.label is None or self.label not in self.probabilities:
+        """Calibrated probability of the most probable class, nan when not recognised."""
+        top = self.top_class
+        if self.label is None or top is None:
             return float("nan")
-        return float(self.probabilities[self.label])
+        return float(self.probabilities[top])
+
+    def label_text(self) -> str:
+        """The label as a user reads it: "positive (72%)", "uncertain (most likely positive, 45%)",
+        "not recognised"."""
+        if self.label is None:
+            return "not recognised"
+        conf = self.confidence
+        if self.label == "uncertain" and self.top_class is not None:
+            return f"uncertain (most likely {self.top_class}, {conf:.0%})"
+        return f"{self.label} ({conf:.0%})" if conf == conf else self.label
 
     @property
     def duration(self) -> float:

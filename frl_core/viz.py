@@ -5,6 +5,10 @@ Colour conventions, stated once because they differ on purpose:
 ``draw_displacement_arrows`` keeps the channel order of the image it draws on; ``render_event_figure``
 returns BGR for ``cv2.imwrite``. The colour wheel is the Middlebury one: hue is the direction of motion,
 saturation its magnitude, so a still face is white and strong motion is a saturated colour.
+
+Scale: every map and arrow field uses one absolute scale, ``DISPLAY_RANGE_PX`` pixels of the 224-pixel
+aligned face (scaled with the field's side), so the maps of different events compare and a still face
+stays white instead of showing its noise at full colour.
 """
 
 from __future__ import annotations
@@ -16,6 +20,15 @@ from frl_core.au_regions import AU_REGIONS, canonical_region_boxes
 from frl_core.types import Event
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+ALIGNED_FACE_PX = 224
+DISPLAY_RANGE_PX = 2.0
+"""Displacement shown fully saturated, and as an arrow one grid cell long, in pixels of the 224-pixel
+aligned face: the same for every event."""
+
+
+def display_range(disp: np.ndarray, range_px: float = DISPLAY_RANGE_PX) -> float:
+    """The absolute range ``range_px`` (pixels of a 224-pixel face) in pixels of this field's side."""
+    return float(range_px) * np.asarray(disp).shape[-1] / ALIGNED_FACE_PX
 
 
 def displacement_magnitude(disp: np.ndarray) -> np.ndarray:
@@ -37,15 +50,15 @@ def _wheel_rgb(dx: np.ndarray, dy: np.ndarray, max_magnitude: float) -> np.ndarr
 def displacement_to_rgb(disp: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
     """Colour-code a ``(2, H, W)`` dx, dy field as an ``(H, W, 3)`` uint8 RGB image.
 
-    ``max_magnitude`` is the length shown fully saturated; by default the field's 99th percentile, so
-    sub-pixel micro-expression motion stays visible.
+    ``max_magnitude`` is the length shown fully saturated (pixels of this field); by default the
+    absolute ``DISPLAY_RANGE_PX`` shared by every event.
     """
     disp = np.asarray(disp, dtype=np.float32)
     if disp.ndim != 3 or disp.shape[0] != 2:
         raise ValueError(f"expected a (2, H, W) displacement field, got shape {disp.shape}")
     disp = np.nan_to_num(disp)
     if max_magnitude is None:
-        max_magnitude = float(np.percentile(displacement_magnitude(disp), 99)) if disp.size else 0.0
+        max_magnitude = display_range(disp)
     return _wheel_rgb(disp[0], disp[1], max_magnitude)
 
 
@@ -70,9 +83,10 @@ def draw_displacement_arrows(
     """Arrows of the displacement on a copy of ``image`` (grayscale becomes 3-channel).
 
     ``step`` is the grid spacing in pixels of ``image``; the field may have another size and is
-    sampled proportionally. Arrows are scaled so the largest (``max_magnitude``, default the field's
-    99th percentile) spans 0.9 of a grid cell: micro-expression motion is often under a pixel and would
-    be invisible at true length. Arrows shorter than ``min_fraction`` of that are left out.
+    sampled proportionally. Arrows are drawn at one absolute scale: a displacement of ``max_magnitude``
+    pixels of the field (default ``DISPLAY_RANGE_PX`` of a 224-pixel face) spans 0.9 of a grid cell,
+    since micro-expression motion is often under a pixel and would be invisible at true length. Arrows
+    shorter than ``min_fraction`` of that are left out.
     """
     out = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image.copy()
     disp = np.nan_to_num(np.asarray(disp, dtype=np.float32))
@@ -80,7 +94,7 @@ def draw_displacement_arrows(
     fh, fw = disp.shape[1:]
     mag = displacement_magnitude(disp)
     if max_magnitude is None:
-        max_magnitude = float(np.percentile(mag, 99)) if mag.size else 0.0
+        max_magnitude = display_range(disp)
     if max_magnitude <= 1e-6:
         return out
     step = max(4, int(step))
@@ -169,26 +183,25 @@ def render_event_figure(event: Event, tile: int = 224) -> np.ndarray:
         arrows = draw_displacement_arrows(base, disp, step=max(8, tile // 14))
     panels = [
         _panel(event.onset_face, tile, f"onset  #{event.onset_index}"),
-        _panel(event.apex_face, tile, f"apex  #{event.apex_index}"),
-        _panel(color_map, tile, "displacement map"),
-        _panel(arrows, tile, "arrows on apex"),
+        _panel(event.apex_face, tile, f"apex  #{event.apex_index} (registered)"),
+        _panel(color_map, tile, f"displacement, full colour {DISPLAY_RANGE_PX:g} px"),
+        _panel(arrows, tile, f"arrows, one cell = {DISPLAY_RANGE_PX:g} px"),
     ]
     gap = np.full((tile + 24, 6, 3), 255, np.uint8)
     top = np.hstack([p if i == 0 else np.hstack([gap, p]) for i, p in enumerate(panels)])
     width = top.shape[1]
-    label = event.label if event.label is not None else "not recognised"
-    conf = f" ({event.confidence:.0%})" if event.label is not None and np.isfinite(event.confidence) else ""
     header = np.full((40, width, 3), 255, np.uint8)
-    text = (f"event {event.event_id}: {label}{conf}   {event.kind}   frames {event.onset_index}-"
+    text = (f"event {event.event_id}: {event.label_text()}   {event.kind}   frames {event.onset_index}-"
             f"{event.apex_index}-{event.offset_index}   {event.onset_time:.2f}-{event.offset_time:.2f} s"
             f"   score {event.score:.3g}")
     cv2.putText(header, text, (8, 27), _FONT, 0.6, (20, 20, 20), 1, cv2.LINE_AA)
     half = width // 2 - 3
-    probs = _bars(dict(event.probabilities), half, "class probabilities", "{:.2f}", event.label, scale=1.0)
+    probs = _bars(dict(event.probabilities), half, "class probabilities", "{:.2f}", event.top_class, scale=1.0)
     labels = {r.label: float(event.region_magnitude.get(r.name, float("nan"))) for r in AU_REGIONS}
     finite = {k: v for k, v in labels.items() if np.isfinite(v)}
-    regions = _bars(labels, width - half - 6, "mean motion per AU region (px)", "{:.3f}",
-                    max(finite, key=finite.get) if finite else None, scale=max(finite.values(), default=1.0))
+    regions = _bars(labels, width - half - 6, "mean motion per AU region (px of the 224-px face)", "{:.3f}",
+                    max(finite, key=finite.get) if finite else None,
+                    scale=max(max(finite.values(), default=0.0), DISPLAY_RANGE_PX / 2))
     h = max(probs.shape[0], regions.shape[0])
     probs = np.vstack([probs, np.full((h - probs.shape[0], probs.shape[1], 3), 255, np.uint8)])
     regions = np.vstack([regions, np.full((h - regions.shape[0], regions.shape[1], 3), 255, np.uint8)])

@@ -133,7 +133,8 @@ def test_stop_from_another_thread_ends_the_run_quickly(make_engine):
 @pytest.mark.parametrize("make_engine", ENGINES)
 def test_unplugged_camera_ends_the_run_with_a_message(make_engine):
     engine = make_engine(seconds_per_frame=0.0)
-    runner = LiveRunner(FakeCamera(1000, fps=500, fail_after=25), engine)
+    # lossless hand-over: what is checked is the message and the frames kept, not the scheduler
+    runner = LiveRunner(FakeCamera(1000, fps=500, fail_after=25), engine, drop=False)
     runner.run()
     assert runner.error is not None and "unplugged" in runner.error
     assert len(engine.seen) == 25
@@ -141,7 +142,7 @@ def test_unplugged_camera_ends_the_run_with_a_message(make_engine):
 
 def test_pipelined_runner_takes_the_staged_path_and_reraises_a_face_stage_error():
     engine = SlowStagedEngine(seconds_per_frame=0.0, fail_at=10)
-    runner = LiveRunner(FakeCamera(100000, fps=1000), engine)
+    runner = LiveRunner(FakeCamera(100000, fps=1000), engine, drop=False)
     assert runner.pipeline
     with pytest.raises(RuntimeError, match="face stage failed"):
         runner.run()

@@ -24,12 +24,16 @@ def test_recognize_batches_any_face_size_into_results():
     pairs = faces(5) + faces(2, seed=1, size=(40, 40))
     results = rec.recognize(pairs)
     assert len(results) == 7
-    for r in results:
+    for r, (onset, _) in zip(results, pairs):
         assert r.label in rec.class_names
         assert set(r.probabilities) == set(rec.class_names)
         assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
         assert r.label == max(r.probabilities, key=r.probabilities.get)
-        assert r.displacement.shape == (2, 64, 64) and r.displacement.dtype == np.float32
+        # in pixels of the faces as registered: non-square faces are brought to 224 x 224 first
+        side = onset.shape[0] if onset.shape[0] == onset.shape[1] else 224
+        assert r.displacement.shape == (2, side, side) and r.displacement.dtype == np.float32
+    square = rec.recognize([(np.full((96, 96), 120, np.uint8), np.full((96, 96), 121, np.uint8))])[0]
+    assert square.displacement.shape == (2, 96, 96)
     one_by_one = [rec.recognize([p])[0] for p in pairs[:3]]
     for a, b in zip(results[:3], one_by_one):
         assert a.probabilities == pytest.approx(b.probabilities, abs=1e-5)
@@ -46,11 +50,11 @@ def test_from_checkpoint_uses_the_saved_class_names(tmp_path):
 
 
 def test_missing_default_weights_say_how_to_make_them(tmp_path, monkeypatch):
-    monkeypatch.setattr(inference, "default_checkpoint_path", lambda: tmp_path / "frl_dgt_pair.pt")
+    monkeypatch.setattr(inference, "default_checkpoint_path", lambda: tmp_path / "frl_dgt_live.pt")
     with pytest.raises(FileNotFoundError, match="not there yet") as info:
         Recognizer.from_checkpoint(None, device="cpu")
     assert isinstance(info.value, CheckpointError)
-    assert info.value.filename == str(tmp_path / "frl_dgt_pair.pt")
+    assert info.value.filename == str(tmp_path / "frl_dgt_live.pt")
 
 
 def test_flow_models_and_bad_inputs_are_refused():

@@ -38,9 +38,15 @@ class MissingCheckpointError(CheckpointError, FileNotFoundError):
 def preprocessing_for(config: FRLDGTConfig) -> dict[str, Any]:
     """What the inputs must look like; stored so that a consumer never has to guess."""
     if config.input_mode == "pair":
-        return {"input": "onset and apex faces", "color": "grayscale", "alignment": "frl_core.faces.align_face",
-                "size": [config.img_size, config.img_size], "scale": "uint8 / 255 -> [0, 1]",
-                "resize": "cv2.INTER_AREA"}
+        out = {"input": "onset and apex faces", "color": "grayscale", "alignment": "frl_core.faces.align_face",
+               "size": [config.img_size, config.img_size], "scale": "uint8 / 255 -> [0, 1]",
+               "resize": "cv2.INTER_AREA"}
+        if config.motion_encoding == "flow_image":
+            out.update({"alignment": "frl_core.faces.align_face at 224 px, then the apex registered onto the "
+                                     "onset (frl_core.registration)",
+                        "motion": "the DGM's displacement rendered as a MEGC2019-style flow image "
+                                  "(frl_core.flow_image: u, v, optical strain at 28 x 28, per-channel min-max)"})
+        return out
     return {"input": "MEGC2019 optical-flow image", "channel_order": "as cv2.imread returns it (BGR)",
             "size": [config.flow_input_size, config.flow_input_size], "scale": "uint8 / 255 -> [0, 1]"}
 

@@ -1,4 +1,12 @@
-"""Recognising onset/apex pairs for the engine: batched, on CPU or CUDA (mixed precision there)."""
+"""Recognising onset/apex pairs for the engine: batched, on CPU or CUDA (mixed precision there).
+
+The live path per pair: the apex face is registered onto the onset face (head motion out,
+``frl_core.registration``), both are resized to the model's input, the DGM measures the displacement,
+the network classifies it (with ``motion_encoding = "flow_image"`` through the flow image the trunk was
+trained on), probabilities are averaged with the mirrored flow image's and divided by the calibrated
+temperature, and a top probability below the calibrated threshold makes the label ``uncertain``.
+Temperature, threshold and mirror averaging travel in the checkpoint (``metadata["inference"]``).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +19,14 @@ import numpy as np
 import torch
 
 from frl_core.models.checkpoint import CheckpointError, MissingCheckpointError, load_checkpoint
-from frl_core.models.frl_dgt import FRLDGT
+from frl_core.models.frl_dgt import FRLDGT, mirror_flow_image
 from frl_core.paths import ASSETS_DIR
+from frl_core.registration import register
+
+UNCERTAIN = "uncertain"
+"""The label of an event whose calibrated top probability is below the checkpoint's threshold."""
+REGISTRATION_SIZE = 224
+"""Faces of other sizes (or of two sizes) are resized to this square before registration."""
 
 
 class DeviceError(RuntimeError):
@@ -20,8 +34,8 @@ class DeviceError(RuntimeError):
 
 
 def default_checkpoint_path() -> Path:
-    """The shipped pair-mode weights (produced by ``python main.py train --all-data``)."""
-    return ASSETS_DIR / "weights" / "frl_dgt_pair.pt"
+    """The shipped live-path weights (``python main.py assemble-live``; see the model card)."""
+    return ASSETS_DIR / "weights" / "frl_dgt_live.pt"
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -49,15 +63,62 @@ class Recognition:
     """The network's verdict on one onset/apex pair."""
 
     label: str
+    """A class name, or ``UNCERTAIN`` when the top probability is below the calibrated threshold."""
     probabilities: dict[str, float]
+    """Calibrated class probabilities (shown also when the label is uncertain)."""
     displacement: np.ndarray
-    """(2, H, W) float32 dx, dy in pixels of the ``input_size`` crop: the onset->apex motion."""
+    """(2, S, S) float32 dx, dy in pixels of the faces as given (S = their side): the onset->apex motion
+    after registration."""
+    registered_apex: np.ndarray | None = None
+    """The apex face registered onto the onset face (uint8, S x S): what the displacement was measured on."""
+    head_motion: dict[str, float] | None = None
+    """The global motion registration removed (``GlobalMotion.as_dict``)."""
+    flow_image: np.ndarray | None = None
+    """The composite-style flow image the trunk read (uint8 28 x 28 x 3: strain, v, u), when it reads one."""
+
+    @property
+    def top_class(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """How a checkpoint's outputs are turned into a label; stored in ``metadata["inference"]``."""
+
+    temperature: float = 1.0
+    """Logits are divided by this before the softmax (fitted on training folds' held-out predictions)."""
+    uncertain_below: float = 0.0
+    """A calibrated top probability below this gives the label ``uncertain`` (0 = never)."""
+    tta_hflip: bool = False
+    """Average the probabilities with those of the mirrored flow image (the recipe's test-time mirror)."""
+    register: bool = True
+    """Register the apex face onto the onset face before the DGM."""
+
+    @classmethod
+    def from_metadata(cls, metadata: dict) -> "InferenceSettings":
+        raw = dict((metadata or {}).get("inference") or {})
+        try:
+            out = cls(temperature=float(raw.get("temperature", 1.0)),
+                      uncertain_below=float(raw.get("uncertain_below", 0.0)),
+                      tta_hflip=bool(raw.get("tta_hflip", False)), register=bool(raw.get("register", True)))
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"the checkpoint's inference settings cannot be read: {err}") from err
+        if not (np.isfinite(out.temperature) and 0.01 <= out.temperature <= 100.0):
+            raise CheckpointError(f"the checkpoint's temperature {out.temperature} is outside 0.01..100")
+        if not (0.0 <= out.uncertain_below <= 1.0):
+            raise CheckpointError(f"the checkpoint's uncertainty threshold {out.uncertain_below} is outside 0..1")
+        return out
+
+    def as_dict(self) -> dict:
+        return {"temperature": self.temperature, "uncertain_below": self.uncertain_below,
+                "tta_hflip": self.tta_hflip, "register": self.register}
 
 
 class Recognizer:
     """A pair-mode FRL-DGT model with its preprocessing, ready for the engine."""
 
-    def __init__(self, model: FRLDGT, device: str | torch.device = "auto", max_batch: int = 64) -> None:
+    def __init__(self, model: FRLDGT, device: str | torch.device = "auto", max_batch: int = 64,
+                 settings: InferenceSettings | None = None) -> None:
         if not isinstance(model, FRLDGT):
             raise CheckpointError(f"the recogniser needs an FRL-DGT model, got {type(model).__name__}")
         if model.input_mode != "pair":
@@ -72,10 +133,12 @@ class Recognizer:
         self.device_name: str = device_description(self.device)
         self.max_batch = int(max_batch)
         self.use_amp = self.device.type == "cuda"
+        self.settings = settings or InferenceSettings()
 
     @classmethod
-    def from_model(cls, model: FRLDGT, device: str | torch.device = "auto") -> "Recognizer":
-        return cls(model, device)
+    def from_model(cls, model: FRLDGT, device: str | torch.device = "auto",
+                   settings: InferenceSettings | None = None) -> "Recognizer":
+        return cls(model, device, settings=settings)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | None = None, device: str | torch.device = "auto") -> "Recognizer":
@@ -84,13 +147,13 @@ class Recognizer:
             path = default_checkpoint_path()
             if not path.is_file():
                 raise MissingCheckpointError(
-                    f"the default weights {path} are not there yet: train them with "
-                    "`python main.py train --config configs/megc2019_pair.toml --all-data` or pass a checkpoint",
+                    f"the default weights {path} are not there yet: build them with `python main.py "
+                    "assemble-live` (see assets/weights/MODEL_CARD.md) or pass a checkpoint",
                     str(path),
                 )
         target = resolve_device(device)
-        model, _ = load_checkpoint(path, device="cpu")
-        return cls(model, target)
+        model, metadata = load_checkpoint(path, device="cpu")
+        return cls(model, target, settings=InferenceSettings.from_metadata(metadata))
 
     def preprocess(self, face: np.ndarray) -> np.ndarray:
         """An aligned face (uint8 grayscale, or BGR) of any size -> float32 ``input_size`` square in [0, 1]."""
@@ -107,26 +170,65 @@ class Recognizer:
             face = cv2.resize(face, (s, s), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
         return face.astype(np.float32) / 255.0
 
+    def _registered(self, onset: np.ndarray, apex: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+        """(onset, registered apex, original apex) as uint8 grayscale squares of one size, and the head motion."""
+        faces = []
+        for face in (onset, apex):
+            face = np.asarray(face)
+            if face.ndim == 3 and face.shape[2] == 3:
+                face = cv2.cvtColor(face, cv2.COLOR_BGR2GRAY)
+            if face.ndim != 2 or face.size == 0 or face.dtype != np.uint8:
+                raise ValueError(f"expected uint8 grayscale or BGR faces, got shape {face.shape} and {face.dtype}")
+            faces.append(face)
+        onset, apex = faces
+        if onset.shape != apex.shape or onset.shape[0] != onset.shape[1]:
+            s = REGISTRATION_SIZE
+            onset, apex = (cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA if max(f.shape) > s else cv2.INTER_LINEAR)
+                           for f in (onset, apex))
+        if not self.settings.register or onset.shape[0] < 32:
+            return onset, apex, apex, None
+        registered, motion = register(onset, apex)
+        return onset, registered, apex, motion.as_dict()
+
     @torch.inference_mode()
     def recognize(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[Recognition]:
         """One ``Recognition`` per (onset_face, apex_face) pair, computed in batches."""
         results: list[Recognition] = []
+        settings = self.settings
         for start in range(0, len(pairs), self.max_batch):
-            chunk = pairs[start:start + self.max_batch]
-            onset = np.stack([self.preprocess(o) for o, _ in chunk])[:, None]
-            apex = np.stack([self.preprocess(a) for _, a in chunk])[:, None]
+            chunk = [self._registered(o, a) for o, a in pairs[start:start + self.max_batch]]
+            onset = np.stack([self.preprocess(o) for o, _, _, _ in chunk])[:, None]
+            apex = np.stack([self.preprocess(r) for _, r, _, _ in chunk])[:, None]
             onset_t = torch.from_numpy(onset).to(self.device)
             apex_t = torch.from_numpy(apex).to(self.device)
             amp = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else nullcontext()
             with amp:
                 out = self.model.forward_features(onset_t, apex_t)
-                logits = self.model.forward_head(out["features"])
-            probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
+                logits = self.model.forward_head(out["features"]).float()
+                flow = out.get("flow_image")
+                mirrored = None
+                if settings.tta_hflip and flow is not None:
+                    mirrored = self.model.forward_flow_image(mirror_flow_image(flow)).float()
+            probs = torch.softmax(logits / settings.temperature, dim=1)
+            if mirrored is not None:
+                probs = (probs + torch.softmax(mirrored / settings.temperature, dim=1)) / 2
+            probs_np = probs.cpu().numpy()
             disp = out["displacement"].float().cpu().numpy()
-            for p, d in zip(probs, disp):
+            flow_np = None if flow is None else np.round(flow.float().cpu().numpy() * 255).astype(np.uint8)
+            for k, (p, d) in enumerate(zip(probs_np, disp)):
+                onset_face, registered, _, motion = chunk[k]
+                side = onset_face.shape[0]
+                if d.shape[-1] != side:
+                    d = np.stack([cv2.resize(c, (side, side), interpolation=cv2.INTER_LINEAR) for c in d])
+                    d *= side / self.input_size
+                top = int(p.argmax())
+                label = self.class_names[top] if p[top] >= settings.uncertain_below else UNCERTAIN
                 results.append(Recognition(
-                    label=self.class_names[int(p.argmax())],
+                    label=label,
                     probabilities={c: float(v) for c, v in zip(self.class_names, p)},
                     displacement=np.ascontiguousarray(d, dtype=np.float32),
+                    registered_apex=registered,
+                    head_motion=motion,
+                    flow_image=None if flow_np is None else np.ascontiguousarray(flow_np[k].transpose(1, 2, 0)),
                 ))
         return results
