@@ -26,37 +26,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from frl_core.action_units import ACTION_UNITS, EXPRESSIONS, au_field
 from frl_core.paths import ASSETS_DIR
 
 DEFAULT_FACE = ASSETS_DIR / "faces" / "astronaut.jpg"
 DEMO_DIR = ASSETS_DIR / "demo"
 
-# Action units as landmark displacements: (landmark index, direction (x, y) in the image, weight).
-# Directions are in image axes (y down); the subject's right side is the image left.
-ACTION_UNITS: dict[str, tuple[tuple[int, tuple[float, float], float], ...]] = {
-    "AU1": tuple((i, (0.0, -1.0), 1.0) for i in (20, 21, 22, 23)),  # inner brow raiser
-    "AU2": tuple((i, (0.0, -1.0), 1.0) for i in (17, 18, 19, 24, 25, 26)),  # outer brow raiser
-    "AU4": ((19, (0.3, 0.7), 0.8), (20, (0.5, 0.8), 1.0), (21, (0.6, 0.8), 1.0),
-            (22, (-0.6, 0.8), 1.0), (23, (-0.5, 0.8), 1.0), (24, (-0.3, 0.7), 0.8)),  # brow lowerer
-    "AU9": ((31, (0.0, -1.0), 0.8), (35, (0.0, -1.0), 0.8), (27, (0.0, 0.6), 0.5)),  # nose wrinkler
-    "AU12": ((48, (-0.7, -0.7), 1.0), (54, (0.7, -0.7), 1.0), (49, (-0.3, -0.4), 0.5),
-             (53, (0.3, -0.4), 0.5)),  # lip corner puller (smile)
-    "AU14": ((48, (-1.0, 0.0), 1.0), (54, (1.0, 0.0), 1.0)),  # dimpler
-    "AU15": ((48, (-0.2, 1.0), 1.0), (54, (0.2, 1.0), 1.0), (59, (0.0, 0.6), 0.5),
-             (55, (0.0, 0.6), 0.5)),  # lip corner depressor
-    "AU17": ((57, (0.0, -1.0), 0.7), (8, (0.0, -1.0), 1.0), (7, (0.0, -0.8), 0.7),
-             (9, (0.0, -0.8), 0.7)),  # chin raiser
-}
-
-EXPRESSIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "smile": (("AU12",), "positive"),
-    "brow_raise": (("AU1", "AU2"), "surprise"),
-    "brow_lower": (("AU4",), "negative"),
-    "lip_corner_depressor": (("AU15",), "negative"),
-    "disgust": (("AU9", "AU4"), "negative"),
-    "chin_raise": (("AU17", "AU15"), "negative"),
-}
-"""Named movements: their action units and their MEGC2019 3-class label."""
+SPOTTING_EXPRESSIONS: tuple[str, ...] = ("brow_lower", "brow_raise", "chin_raise", "disgust",
+                                          "lip_corner_depressor", "smile")
+"""What the spotting benchmark's random sequences draw from: fixed, so its seeded sets stay the same
+sequences as expressions are added."""
 
 
 class SynthError(ValueError):
@@ -134,10 +113,30 @@ class HeadMotion:
 STILL = HeadMotion(translation=0.0, rotation_deg=0.0, scale=0.0)
 
 
+@dataclass
+class Lighting:
+    """Slow lighting change: overall gain and a left-right gradient, varying as sinusoids (fractions of
+    the image's brightness)."""
+
+    gain: float = 0.0
+    gradient: float = 0.0
+    period_s: float = 7.0
+    phase: float = 0.0
+
+    def at(self, t: float) -> tuple[float, float]:
+        w = 2 * math.pi * t / self.period_s + self.phase
+        return 1.0 + self.gain * math.sin(w), self.gradient * math.sin(0.7 * w + 1.0)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.gain or self.gradient)
+
+
 class _Face:
     """The photo placed on the canvas, with its landmarks (found once with dlib)."""
 
-    def __init__(self, image: np.ndarray, size: tuple[int, int], face_height: float) -> None:
+    def __init__(self, image: np.ndarray, size: tuple[int, int], face_height: float,
+                 background: str = "replicate") -> None:
         w, h = size
         ih, iw = image.shape[:2]
         scale = min(face_height * h / ih, w / iw)
@@ -145,7 +144,16 @@ class _Face:
                              interpolation=cv2.INTER_CUBIC)
         rh, rw = resized.shape[:2]
         top, left = (h - rh) // 2, (w - rw) // 2
-        self.canvas = cv2.copyMakeBorder(resized, top, h - rh - top, left, w - rw - left, cv2.BORDER_REPLICATE)
+        pad = (top, h - rh - top, left, w - rw - left)
+        self.canvas = cv2.copyMakeBorder(resized, *pad, cv2.BORDER_REPLICATE)
+        if background == "soft":
+            # a tight face crop in front of a blurred mirror of itself, its edges feathered: no streaks
+            back = cv2.GaussianBlur(cv2.copyMakeBorder(resized, *pad, cv2.BORDER_REFLECT101), (0, 0), 0.04 * h)
+            alpha = np.zeros((h, w), np.float32)
+            alpha[top:top + rh, left:left + rw] = 1.0
+            alpha = cv2.GaussianBlur(alpha, (0, 0), 0.02 * rh)
+            alpha = (alpha[..., None] if image.ndim == 3 else alpha)
+            self.canvas = (alpha * self.canvas + (1 - alpha) * back * 0.8).astype(np.uint8)
         self.landmarks = _landmarks(self.canvas)
         self.size = size
         eyes = self.landmarks[36:48]
@@ -163,18 +171,8 @@ class _Face:
     def au_field(self, aus: tuple[str, ...]) -> np.ndarray:
         """(2, H, W) displacement of a unit-amplitude movement of these action units."""
         if aus not in self._fields:
-            gx, gy = self.grid
-            field_ = np.zeros((2,) + gx.shape, np.float32)
-            sigma = 0.22 * self.iod
-            for au in aus:
-                for idx, (dx, dy), weight in ACTION_UNITS[au]:
-                    px, py = self.landmarks[idx]
-                    g = np.exp(-((gx - px) ** 2 + (gy - py) ** 2) / (2 * sigma * sigma)).astype(np.float32)
-                    norm = math.hypot(dx, dy) or 1.0
-                    field_[0] += g * (weight * dx / norm)
-                    field_[1] += g * (weight * dy / norm)
-            peak = float(np.sqrt(field_[0] ** 2 + field_[1] ** 2).max()) or 1.0
-            self._fields[aus] = field_ / peak
+            w, h = self.size
+            self._fields[aus] = au_field(self.landmarks, aus, h, w)
         return self._fields[aus]
 
     def blink_field(self) -> np.ndarray:
@@ -220,6 +218,7 @@ class SyntheticSequence:
     seed: int
     face_landmarks: np.ndarray
     frames: "RenderedFrames" = field(repr=False, default=None)  # type: ignore[assignment]
+    lighting: Lighting = field(default_factory=Lighting)
 
     def ground_truth(self) -> dict:
         """JSON-ready description: frame rate, size, events (frames, times, label, AUs), blinks."""
@@ -231,6 +230,7 @@ class SyntheticSequence:
             "seed": self.seed,
             "noise_sigma": self.noise_sigma,
             "head_motion": asdict(self.head_motion),
+            "lighting": asdict(self.lighting),
             "events": [
                 {
                     "onset": e.onset, "apex": e.apex, "offset": e.offset,
@@ -291,6 +291,11 @@ class RenderedFrames(Sequence):
             m = cv2.getRotationMatrix2D((float(cx), float(cy)), rot, scale)
             m[:, 2] += (tx, ty)
             image = cv2.warpAffine(image, m, seq.size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if seq.lighting.active:
+            gain, gradient = seq.lighting.at(i / seq.fps)
+            ramp = (face.grid[0][0] / max(seq.size[0] - 1, 1) - 0.5) * np.float32(2 * gradient) + np.float32(gain)
+            lit = image.astype(np.float32) * (ramp[None, :, None] if image.ndim == 3 else ramp[None, :])
+            image = np.clip(lit, 0, 255).astype(np.uint8)
         if seq.noise_sigma > 0:
             rng = np.random.default_rng((seq.seed, i))
             noise = rng.standard_normal(image.shape[:2], dtype=np.float32) * np.float32(seq.noise_sigma)
@@ -323,6 +328,8 @@ def render_sequence(
     head_motion: HeadMotion | None = None,
     noise_sigma: float = 2.0,
     face_height: float = 0.9,
+    lighting: Lighting | None = None,
+    background: str = "replicate",
 ) -> SyntheticSequence:
     """A video of the face with these events; length from ``n_frames``, ``seconds`` or the last event."""
     if not fps > 0:
@@ -339,16 +346,17 @@ def render_sequence(
     for e in events:
         if e.offset >= n_frames:
             raise SynthError(f"event ending at frame {e.offset} does not fit in {n_frames} frames")
-    key = (source, face_image.shape, tuple(size), face_height)
+    key = (source, face_image.shape, tuple(size), face_height, background)
     face = _FACE_CACHE.get(key)
     if face is None:
-        face = _Face(face_image, tuple(size), face_height)
+        face = _Face(face_image, tuple(size), face_height, background)
         _FACE_CACHE.clear()
         _FACE_CACHE[key] = face
     seq = SyntheticSequence(
         fps=float(fps), size=tuple(size), events=sorted(events, key=lambda e: e.onset), blinks=list(blinks or []),
         head_motion=head_motion if head_motion is not None else HeadMotion(), n_frames=int(n_frames),
         noise_sigma=float(noise_sigma), seed=int(seed), face_landmarks=face.landmarks.copy(),
+        lighting=lighting if lighting is not None else Lighting(),
     )
     seq.frames = RenderedFrames(face, seq)
     return seq
@@ -376,7 +384,7 @@ def random_sequence(seed: int, fps: float = 30.0, seconds: float = 20.0, n_micro
     n_frames = int(round(seconds * fps))
     kinds = ["macro"] * n_macro + ["micro"] * n_micro
     rng.shuffle(kinds)
-    names = sorted(EXPRESSIONS)
+    names = list(SPOTTING_EXPRESSIONS)
     # Events start at least ``gap`` apart from the previous one's offset, so each has a neutral
     # face on both sides within the spotter's windows.
     gap = int(round(1.5 * fps))
@@ -544,6 +552,232 @@ def evaluate_spotting(sequences: list[SyntheticSequence], spotter_config=None) -
     return SpottingReport(len(sequences), n_gt, n_pred, tp, precision, recall, f1, apex_errors, ms, misses)
 
 
+# -- the labelled real-face benchmark: spotting and recognition on encoded video ----------------------
+
+LABELLED_EXPRESSIONS: dict[str, tuple[str, ...]] = {
+    "positive": ("smile",),
+    "surprise": ("brow_raise", "surprise"),
+    "negative": ("brow_lower", "lip_corner_depressor", "dimpler", "chin_raise", "disgust"),
+}
+"""The expressions the labelled benchmark draws from, per MEGC2019 class (classes in turn, so balanced)."""
+
+
+def benchmark_faces(data_root: Path | None = None, count: int = 5) -> list[tuple[str, np.ndarray]]:
+    """(name, BGR image) of the faces the labelled benchmark renders: the bundled astronaut, then up to
+    ``count`` - 1 real faces from the MEGC2019 composite's subjects that the DGM never trained on (read
+    from the research data when it is there, never copied)."""
+    faces = [("astronaut", load_face(None))]
+    if data_root is None or count <= 1:
+        return faces
+    labels = Path(data_root) / "megc2019" / "labels.csv"
+    if not labels.is_file():
+        return faces
+    import csv
+
+    from frl_core.training.dgm_train import held_out_subjects
+
+    rows = list(csv.DictReader(labels.open()))
+    subjects = [f"{r['dataset']}/{r['subject']}" for r in rows]
+    held = held_out_subjects(subjects, 5)
+    seen: set[str] = set()
+    by_dataset: dict[str, list[dict]] = {}
+    for r, subject in zip(rows, subjects):
+        if subject in held and subject not in seen:
+            seen.add(subject)
+            by_dataset.setdefault(r["dataset"], []).append(r)
+    order = [r for group in zip(*by_dataset.values()) for r in group]  # datasets in turn
+    for r in order:
+        if len(faces) >= count:
+            break
+        image = cv2.imread(str(Path(data_root) / "megc2019" / r["apex"]), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        try:  # a face dlib cannot find on the canvas cannot carry a benchmark sequence
+            render_sequence(image, n_frames=1, face_height=0.55, head_motion=STILL, background="soft")
+        except SynthError:
+            continue
+        faces.append((f"{r['dataset']}/{r['subject']}", image))
+    return faces
+
+
+def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seconds: float = 20.0,
+                      n_events: int = 4, amplitude_px: tuple[float, float] = (0.5, 3.0),
+                      face_height: float = 0.55) -> SyntheticSequence:
+    """Micro-expressions whose MEGC2019 class is known (the classes in turn from a random start), on a
+    face that drifts, rolls and is lit unevenly, with blinks and noise. Amplitudes are drawn uniformly in
+    ``amplitude_px``, in pixels of the 224-pixel aligned face (what every displacement figure uses)."""
+    from frl_core.faces import alignment_matrix
+
+    rng = np.random.default_rng(seed)
+    n_frames = int(round(seconds * fps))
+    probe = render_sequence(face_image, fps=fps, n_frames=1, face_height=face_height, head_motion=STILL,
+                            background="soft")
+    m = alignment_matrix(probe.face_landmarks, 224)
+    px_per_aligned = 1.0 / math.sqrt(abs(np.linalg.det(m[:, :2])))
+    classes = list(LABELLED_EXPRESSIONS)
+    start = int(rng.integers(len(classes)))
+    gap = int(round(1.2 * fps))
+    length = int(round(0.6 * fps))
+    slack = n_frames - int(1.2 * fps) - int(1.0 * fps) - n_events * length - gap * max(0, n_events - 1)
+    if slack < 0:
+        raise SynthError(f"{n_events} events do not fit in {seconds:g} s")
+    cuts = np.sort(rng.integers(0, slack + 1, n_events))
+    events, cursor, prev = [], int(1.2 * fps), 0
+    for k, cut in enumerate(cuts):
+        cursor += int(cut - prev)
+        prev = int(cut)
+        options = LABELLED_EXPRESSIONS[classes[(start + k) % len(classes)]]
+        expression = options[int(rng.integers(len(options)))]
+        amplitude = float(rng.uniform(*amplitude_px)) * px_per_aligned
+        events.append(micro_event(cursor, fps, expression, amplitude, rise_s=float(rng.uniform(0.12, 0.2)),
+                                  fall_s=float(rng.uniform(0.15, 0.25))))
+        cursor += length + gap
+    blinks: list[Blink] = []
+    for _ in range(200):
+        if len(blinks) == 2:
+            break
+        b0 = int(rng.integers(int(0.5 * fps), n_frames - int(0.5 * fps)))
+        b1 = b0 + max(2, round(0.2 * fps))
+        busy = [(e.onset, e.offset) for e in events] + [(b.start, b.end) for b in blinks]
+        if all(b1 + int(0.3 * fps) < lo or b0 - int(0.3 * fps) > hi for lo, hi in busy):
+            blinks.append(Blink(b0, b1))
+    motion = HeadMotion(translation=float(rng.uniform(2.0, 4.0)), rotation_deg=float(rng.uniform(0.5, 1.5)),
+                        periods_s=(float(rng.uniform(4, 7)), float(rng.uniform(2, 4))),
+                        phase=tuple(rng.uniform(0, 6, 6)))
+    lighting = Lighting(gain=float(rng.uniform(0.03, 0.08)), gradient=float(rng.uniform(0.02, 0.06)),
+                        period_s=float(rng.uniform(6, 10)), phase=float(rng.uniform(0, 6)))
+    return render_sequence(face_image, fps=fps, events=events, seed=seed, n_frames=n_frames, blinks=blinks,
+                           head_motion=motion, noise_sigma=float(rng.uniform(1.5, 3.0)),
+                           face_height=face_height, lighting=lighting, background="soft")
+
+
+def encode_video(sequence: SyntheticSequence, path: str | Path, codec: str = "mp4v") -> Path:
+    """Write the frames encoded as the product sees video: ``mp4v`` (OpenCV) or ``h264`` (ffmpeg's libx264
+    at its default quality, when ffmpeg is installed)."""
+    import shutil
+    import subprocess
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if codec == "mp4v":
+        return write_video(sequence, path)
+    if codec != "h264":
+        raise SynthError(f"unknown codec {codec!r}: use mp4v or h264")
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise SynthError("H.264 needs ffmpeg on the PATH")
+    w, h = sequence.size
+    cmd = [ffmpeg, "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}",
+           "-r", f"{sequence.fps:g}", "-i", "-", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+    try:
+        for frame in sequence.frames:
+            proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+    finally:
+        proc.stdin.close()
+        proc.wait()
+    if proc.returncode != 0:
+        raise SynthError(f"ffmpeg failed with exit code {proc.returncode}")
+    return path
+
+
+@dataclass
+class RecognitionReport:
+    """Spotting and recognition of labelled movements on encoded video."""
+
+    codec: str
+    sequences: int
+    ground_truth: int
+    spotted: int
+    true_positives: int
+    f1: float
+    apex_errors: list[int]
+    label_correct: int
+    label_uncertain: int
+    region_correct: int
+    by_class: dict[str, list[int]]
+    """class -> [matched, labelled right]."""
+    by_amplitude: dict[str, list[int]]
+    """amplitude bin (px of the aligned face) -> [events, spotted, labelled right]."""
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def label_accuracy(self) -> float:
+        return self.label_correct / self.true_positives if self.true_positives else float("nan")
+
+    @property
+    def region_accuracy(self) -> float:
+        return self.region_correct / self.true_positives if self.true_positives else float("nan")
+
+
+def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: str, work_dir: Path,
+                         weights: str | Path | None = None, device: str = "cpu") -> RecognitionReport:
+    """Encode each sequence, analyse the file with the engine (spotting and the live path), and score:
+    interval F1 (MEGC IoU >= 0.5), apex error, label accuracy ("uncertain" counts as not right), and
+    whether the AU region that moved most in the event's displacement holds one of its action units."""
+    from frl_core.action_units import regions_of
+    from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
+    from frl_core.faces import alignment_matrix
+    from frl_core.sources import open_source
+    from frl_core.spotting.megc_metric import match_intervals
+
+    engine = None
+    tp = n_gt = n_pred = label_ok = uncertain = region_ok = 0
+    apex_errors: list[int] = []
+    by_class: dict[str, list[int]] = {}
+    by_amp: dict[str, list[int]] = {}
+    lines: list[str] = []
+    for name, seq in sequences:
+        path = encode_video(seq, Path(work_dir) / f"{name.replace('/', '_')}_{seq.seed}.{'mp4' if codec == 'mp4v' else 'mkv'}",
+                            codec)
+        if engine is None:
+            engine = AnalysisEngine(EngineConfig(fps=seq.fps, weights=weights, device=device))
+        else:
+            engine.reset()
+        source = open_source(str(path))
+        try:
+            found = analyse_source(source, engine)
+        finally:
+            source.close()
+        m = alignment_matrix(seq.face_landmarks, 224)
+        aligned_per_px = math.sqrt(abs(np.linalg.det(m[:, :2])))
+        gt = [(e.onset, e.offset) for e in seq.events]
+        pred = [(e.onset_index, e.offset_index) for e in found]
+        matches = dict(match_intervals(gt, pred))
+        n_gt += len(gt)
+        n_pred += len(pred)
+        for g, e in enumerate(seq.events):
+            amp = e.amplitude * aligned_per_px
+            key = f"{math.floor(amp * 2) / 2:.1f}-{math.floor(amp * 2) / 2 + 0.5:.1f}"
+            row = by_amp.setdefault(key, [0, 0, 0])
+            row[0] += 1
+            cls = by_class.setdefault(e.label, [0, 0])
+            if g not in matches:
+                lines.append(f"{name} seed {seq.seed}: missed {e.expression} ({amp:.2f} px) {e.onset}-{e.apex}-{e.offset}")
+                continue
+            ev = found[matches[g]]
+            tp += 1
+            row[1] += 1
+            cls[0] += 1
+            apex_errors.append(abs(ev.apex_index - e.apex))
+            right = ev.label == e.label
+            label_ok += right
+            row[2] += right
+            cls[1] += right
+            uncertain += ev.label == "uncertain"
+            regions = regions_of(e.action_units)
+            strongest = max(ev.region_magnitude, key=ev.region_magnitude.get) if ev.region_magnitude else None
+            region_ok += strongest in regions
+            if not right or strongest not in regions:
+                lines.append(f"{name} seed {seq.seed}: {e.expression} ({amp:.2f} px) -> {ev.label_text()}, "
+                             f"strongest region {strongest}")
+        lines += [f"{name} seed {seq.seed}: false {e.kind} {e.onset_index}-{e.apex_index}-{e.offset_index}"
+                  for p, e in enumerate(found) if p not in set(matches.values())]
+    f1 = 2 * tp / (n_gt + n_pred) if (n_gt + n_pred) else 1.0
+    return RecognitionReport(codec, len(sequences), n_gt, n_pred, tp, f1, apex_errors, label_ok, uncertain,
+                             region_ok, by_class, dict(sorted(by_amp.items())), lines)
+
+
 def measure_costs(frames: int = 300, repeats: int = 30) -> dict[str, tuple[float, float]]:
     """Milliseconds per call (wall, CPU) of each face/spotting stage on the 640x480 demo sequence.
 
@@ -616,6 +850,14 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--fps", type=float, default=30.0)
     bench.add_argument("--seed", type=int, default=100)
     bench.add_argument("--macro", type=int, default=0, help="macro-expressions per sequence")
+    bench.add_argument("--labelled", action="store_true",
+                       help="the labelled real-face benchmark: AU movements of known class on several faces, "
+                            "encoded, analysed with recognition (spotting, labels, strongest AU region)")
+    bench.add_argument("--faces", type=int, default=5, help="--labelled: how many faces (astronaut + composite)")
+    bench.add_argument("--codec", choices=["mp4v", "h264", "both"], default="both",
+                       help="--labelled: encoding (h264 needs ffmpeg; 'both' skips it without)")
+    bench.add_argument("--weights", default=None, help="--labelled: checkpoint (default: the shipped one)")
+    bench.add_argument("--events", type=int, default=4, help="--labelled: events per sequence")
     sub.add_parser("cost", help="milliseconds per frame of each face and spotting stage at 640x480")
     args = parser.parse_args(argv)
     try:
@@ -629,6 +871,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.sequences < 1 or not args.seconds > 0 or not args.fps > 0:
             raise SynthError("--sequences must be at least 1, --seconds and --fps positive")
+        if args.labelled:
+            return _labelled_bench(args)
         seqs = [random_sequence(args.seed + k, fps=args.fps, seconds=args.seconds, n_macro=args.macro)
                 for k in range(args.sequences)]
         rep = evaluate_spotting(seqs)
@@ -642,6 +886,45 @@ def main(argv: list[str] | None = None) -> int:
     print("CPU ms per frame: " + ", ".join(f"{k} {v:.2f}" for k, v in rep.ms_per_frame.items()))
     for line in rep.misses:
         print("  " + line)
+    return 0
+
+
+def _labelled_bench(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
+    from frl_core.engine import EngineError
+    from frl_core.paths import default_data_root
+
+    faces = benchmark_faces(default_data_root(), args.faces)
+    codecs = ["mp4v", "h264"] if args.codec == "both" else [args.codec]
+    if args.codec == "both" and shutil.which("ffmpeg") is None:
+        codecs = ["mp4v"]
+        print("ffmpeg not found: H.264 skipped")
+    per_face = max(1, args.sequences // len(faces))
+    seqs = [(name, labelled_sequence(img, args.seed + 1000 * f + k, fps=args.fps, seconds=args.seconds,
+                                     n_events=args.events, face_height=0.9 if name == "astronaut" else 0.55))
+            for f, (name, img) in enumerate(faces) for k in range(per_face)]
+    print(f"{len(seqs)} sequences ({len(faces)} faces: {', '.join(n for n, _ in faces)}), "
+          f"{sum(len(s.events) for _, s in seqs)} labelled micro-expressions, amplitudes 0.5-3 px of the aligned face")
+    with tempfile.TemporaryDirectory() as tmp:
+        for codec in codecs:
+            try:
+                rep = evaluate_recognition(seqs, codec, Path(tmp), weights=args.weights)
+            except EngineError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 4
+            errs = rep.apex_errors
+            print(f"[{codec}] spotting: {rep.ground_truth} events, {rep.spotted} spotted, {rep.true_positives} "
+                  f"true positives, F1 {rep.f1:.3f}, median apex error {np.median(errs) if errs else float('nan'):.1f} frames")
+            print(f"[{codec}] recognition of the spotted: label accuracy {rep.label_accuracy:.3f} "
+                  f"({rep.label_correct}/{rep.true_positives}; {rep.label_uncertain} uncertain), strongest AU region "
+                  f"right {rep.region_accuracy:.3f}")
+            print(f"[{codec}] by class (spotted, right): " + ", ".join(f"{c} {v[0]}/{v[1]}" for c, v in rep.by_class.items()))
+            print(f"[{codec}] by amplitude px (events, spotted, right): "
+                  + ", ".join(f"{k} {v[0]}/{v[1]}/{v[2]}" for k, v in rep.by_amplitude.items()))
+            for line in rep.lines:
+                print("  " + line)
     return 0
 
 

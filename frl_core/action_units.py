@@ -1,0 +1,84 @@
+"""Facial action units as displacement fields around the 68 landmarks, and the expressions they make.
+
+One definition serves the sequence generator (movements on a face in a video), the DGM's training (known
+displacements on real faces) and the labelled benchmark (which AU region should move most). An action
+unit moves a few landmarks in a direction; the skin around each follows with a Gaussian fall-off whose
+width is a fraction of the inter-ocular distance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from frl_core.au_regions import AU_REGIONS, inter_ocular_distance
+
+# Action units as landmark displacements: (landmark index, direction (x, y) in the image, weight).
+# Directions are in image axes (y down); the subject's right side is the image left.
+ACTION_UNITS: dict[str, tuple[tuple[int, tuple[float, float], float], ...]] = {
+    "AU1": tuple((i, (0.0, -1.0), 1.0) for i in (20, 21, 22, 23)),  # inner brow raiser
+    "AU2": tuple((i, (0.0, -1.0), 1.0) for i in (17, 18, 19, 24, 25, 26)),  # outer brow raiser
+    "AU4": ((19, (0.3, 0.7), 0.8), (20, (0.5, 0.8), 1.0), (21, (0.6, 0.8), 1.0),
+            (22, (-0.6, 0.8), 1.0), (23, (-0.5, 0.8), 1.0), (24, (-0.3, 0.7), 0.8)),  # brow lowerer
+    "AU5": tuple((i, (0.0, -1.0), 0.8) for i in (37, 38, 43, 44)),  # upper lid raiser
+    "AU9": ((31, (0.0, -1.0), 0.8), (35, (0.0, -1.0), 0.8), (27, (0.0, 0.6), 0.5)),  # nose wrinkler
+    "AU12": ((48, (-0.7, -0.7), 1.0), (54, (0.7, -0.7), 1.0), (49, (-0.3, -0.4), 0.5),
+             (53, (0.3, -0.4), 0.5)),  # lip corner puller (smile)
+    "AU14": ((48, (-1.0, 0.0), 1.0), (54, (1.0, 0.0), 1.0)),  # dimpler
+    "AU15": ((48, (-0.2, 1.0), 1.0), (54, (0.2, 1.0), 1.0), (59, (0.0, 0.6), 0.5),
+             (55, (0.0, 0.6), 0.5)),  # lip corner depressor
+    "AU17": ((57, (0.0, -1.0), 0.7), (8, (0.0, -1.0), 1.0), (7, (0.0, -0.8), 0.7),
+             (9, (0.0, -0.8), 0.7)),  # chin raiser
+    "AU26": ((57, (0.0, 1.0), 0.8), (8, (0.0, 1.0), 1.0), (7, (0.0, 1.0), 0.9), (9, (0.0, 1.0), 0.9),
+             (6, (0.0, 1.0), 0.6), (10, (0.0, 1.0), 0.6)),  # jaw drop
+}
+
+EXPRESSIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "smile": (("AU12",), "positive"),
+    "brow_raise": (("AU1", "AU2"), "surprise"),
+    "surprise": (("AU1", "AU2", "AU5", "AU26"), "surprise"),
+    "brow_lower": (("AU4",), "negative"),
+    "lip_corner_depressor": (("AU15",), "negative"),
+    "dimpler": (("AU14",), "negative"),
+    "disgust": (("AU9", "AU4"), "negative"),
+    "chin_raise": (("AU17", "AU15"), "negative"),
+}
+"""Named movements: their action units and the MEGC2019 3-class label they imply (AU12 -> positive;
+AU1+2 (+AU5/26) -> surprise; AU4, AU9, AU14, AU15, AU17 -> negative)."""
+
+SIGMA_IOD = 0.22
+"""Width of an action unit's Gaussian fall-off, as a fraction of the inter-ocular distance."""
+
+
+def au_field(landmarks: np.ndarray, action_units: tuple[str, ...], height: int, width: int,
+             sigma_iod: float = SIGMA_IOD, side_gain: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """(2, H, W) float32 displacement of a unit-peak movement of these action units around ``landmarks``.
+
+    ``side_gain`` scales the landmarks on the image-left and image-right half of the face (asymmetric
+    movements); the field is normalised so its largest displacement is 1.
+    """
+    pts = np.asarray(landmarks, dtype=np.float64)
+    unknown = [au for au in action_units if au not in ACTION_UNITS]
+    if unknown:
+        raise ValueError(f"unknown action unit(s) {unknown}; known: {sorted(ACTION_UNITS)}")
+    gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    field = np.zeros((2, height, width), np.float32)
+    sigma = sigma_iod * inter_ocular_distance(pts)
+    centre_x = float(pts[27:31, 0].mean())
+    for au in action_units:
+        for idx, (dx, dy), weight in ACTION_UNITS[au]:
+            px, py = np.float32(pts[idx, 0]), np.float32(pts[idx, 1])
+            gain = side_gain[0] if px < centre_x else side_gain[1]
+            g = np.exp(-((gx - px) ** 2 + (gy - py) ** 2) / (2 * sigma * sigma)).astype(np.float32)
+            norm = math.hypot(dx, dy) or 1.0
+            field[0] += g * np.float32(gain * weight * dx / norm)
+            field[1] += g * np.float32(gain * weight * dy / norm)
+    peak = float(np.sqrt(field[0] ** 2 + field[1] ** 2).max())
+    return field / peak if peak > 0 else field
+
+
+def regions_of(action_units: tuple[str, ...]) -> tuple[str, ...]:
+    """The AU regions (``au_regions.AU_REGIONS`` names) that hold any of these action units."""
+    wanted = set(action_units)
+    return tuple(r.name for r in AU_REGIONS if wanted & set(r.action_units))
