@@ -1,6 +1,6 @@
 """``python main.py evaluate``: describe a checkpoint, score per-fold weights, or summarise a LOSO run.
 
-    python main.py evaluate assets/weights/frl_dgt_pair.pt          # what is this file? (its model card)
+    python main.py evaluate assets/weights/frl_dgt_live.pt          # what is this file? (its model card)
     python main.py evaluate --fold-weights ../shared/peers/ststnet_weights --model ststnet
     python main.py evaluate --fold-weights runs/x/seed_1/checkpoints  # FRL-DGT fold checkpoints
     python main.py evaluate --run runs/megc2019_flow                  # pooled figures of a (partial) run
@@ -42,7 +42,14 @@ def describe_checkpoint(path: Path) -> str:
     cfg = getattr(model, "config", None)
     if cfg is not None:
         lines.append(f"config {cfg}")
+    figures = metadata.get("figures")
+    if isinstance(figures, dict) and figures:
+        lines.append("measured figures (recorded when the file was built; commands in the model card):")
+        for name, text in figures.items():
+            lines.append(f"  {name}: {text}")
     for key, value in metadata.items():
+        if key == "figures":
+            continue
         text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
         lines.append(f"{key}: {text}")
     if metadata.get("semi_synthetic"):

@@ -1,0 +1,271 @@
+"""The live path assembled and measured: a trained DGM in front of a trunk trained on real flow images.
+
+The composite has no onset frames, so no pair-mode network can be trained end to end on real pairs. The
+live path instead joins two parts each trained on what is real for it: the DGM, trained to measure known
+displacements on real faces (``dgm_train``), and the fusion trunk and head of a flow-mode FRL-DGT trained
+on the composite's 442 real flow images (``configs/megc2019_flow.toml``). In between, the displacement is
+rendered as the composite's flow images were made (``motion_encoding = "flow_image"``), so the trunk reads
+the kind of input it was trained on. The trunk's calibration (temperature, uncertainty threshold, mirror
+averaging) travels along.
+
+Measured here (``python main.py bench live-path``), on what can be measured without real onset frames:
+
+* per LOSO fold, the fold's trunk behind the DGM on the held-out subject's semi-synthetic pairs (the
+  real apex face and a pseudo-onset warped from it by the clip's real flow, ``data.pairs``): agreement
+  with the flow-mode prediction of the same fold on the same clip, and the pooled UF1 / UAR of both;
+* label flips when each face of a pair is re-aligned with +-1 px landmark noise (on those pairs and on the
+  real CASME II sequence);
+* on the real sequence: the label and probabilities of every (001, k) pair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from frl_core.au_regions import TEMPLATE_68
+from frl_core.data.pairs import MEASURED_PEAK_PX, flow_png_to_displacement, pseudo_onset
+from frl_core.faces import RIGID_POINTS
+from frl_core.face_kernels import similarity
+from frl_core.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from frl_core.models.frl_dgt import FRLDGT, FRLDGTConfig
+from frl_core.models.inference import InferenceSettings, Recognizer
+from frl_core.metrics import score
+
+LIVE_FIELDS_FROM_DGM = ("img_size", "dgm_channels", "dgm_output_stride", "dgm_init_std")
+
+
+def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT) -> FRLDGT:
+    """A pair-mode FRL-DGT with ``dgm_model``'s DGM and ``trunk_model``'s trunk and head (flow mode)."""
+    if trunk_model.input_mode != "flow":
+        raise CheckpointError("the trunk must come from a flow-mode checkpoint (trained on flow images)")
+    if dgm_model.dgm is None:
+        raise CheckpointError("the DGM must come from a pair-mode checkpoint")
+    params = trunk_model.config.to_dict()
+    dgm_cfg = dgm_model.config.to_dict()
+    params.update({k: dgm_cfg[k] for k in LIVE_FIELDS_FROM_DGM})
+    params.update(input_mode="pair", motion_encoding="flow_image", dgm_features_to_trunk=False)
+    model = FRLDGT(FRLDGTConfig.from_dict(params))
+    model.variant = getattr(trunk_model, "variant", "custom")
+    model.dgm.load_state_dict(dgm_model.dgm.state_dict())
+    model.trunk.load_state_dict(trunk_model.trunk.state_dict())
+    model.head.load_state_dict(trunk_model.head.state_dict())
+    return model.eval()
+
+
+def assemble_files(dgm_path: str | Path, trunk_path: str | Path) -> tuple[FRLDGT, InferenceSettings, dict]:
+    """The live model from two checkpoint files, its inference settings and both files' metadata."""
+    dgm_model, dgm_meta = load_checkpoint(dgm_path)
+    trunk_model, trunk_meta = load_checkpoint(trunk_path)
+    settings = InferenceSettings.from_metadata(trunk_meta)
+    settings = InferenceSettings(settings.temperature, settings.uncertain_below, settings.tta_hflip, register=True)
+    return assemble(dgm_model, trunk_model), settings, {"dgm": dgm_meta, "trunk": trunk_meta}
+
+
+# ------------------------------------------------------------------------------------ perturbations
+
+
+def realigned(face: np.ndarray, rng: np.random.Generator, noise_px: float = 1.0) -> np.ndarray:
+    """``face`` (an aligned crop) as it would be aligned from landmarks off by up to +-``noise_px``
+    pixels (uniform, each rigid point and axis on its own)."""
+    size = face.shape[0]
+    rigid = TEMPLATE_68[list(RIGID_POINTS)] * size
+    noisy = rigid + rng.uniform(-noise_px, noise_px, rigid.shape)
+    m = similarity(np.ascontiguousarray(noisy), np.ascontiguousarray(rigid))
+    return cv2.warpAffine(face, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def semi_synthetic_pair(apex_gray: np.ndarray, flow_bgr: np.ndarray, peak_px: float = MEASURED_PEAK_PX
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """(pseudo-onset, apex) at 224 x 224 from a composite clip (``data.pairs``)."""
+    apex = apex_gray if apex_gray.shape == (224, 224) else cv2.resize(apex_gray, (224, 224), interpolation=cv2.INTER_AREA)
+    disp = flow_png_to_displacement(flow_bgr, peak_px, 224)
+    return pseudo_onset(apex, disp), apex
+
+
+# --------------------------------------------------------------------------------------- evaluation
+
+
+def evaluate_loso(flow_run: Path, dgm_path: Path, data_root: Path, noise_draws: int = 2, seed: int = 0,
+                  log=print, register: bool = True) -> dict:
+    """The live path per fold of a flow-mode LOSO run saved with checkpoints and calibration."""
+    from frl_core.data.megc2019 import Megc2019
+
+    ds = Megc2019(data_root)
+    dgm_model, _ = load_checkpoint(dgm_path)
+    fold_files = sorted((flow_run / "folds").glob("*.json"))
+    if not fold_files:
+        raise FileNotFoundError(f"no fold results in {flow_run / 'folds'}")
+    rng = np.random.default_rng(seed)
+    rows = []
+    started = time.perf_counter()
+    for n, path in enumerate(fold_files):
+        record = json.loads(path.read_text())
+        ckpt = flow_run / "checkpoints" / f"{record['subject']}.pt"
+        trunk, meta = load_checkpoint(ckpt)
+        settings = InferenceSettings.from_metadata(meta)
+        live = Recognizer(assemble(dgm_model, trunk), "cpu",
+                          settings=InferenceSettings(settings.temperature, settings.uncertain_below,
+                                                     settings.tta_hflip, register=register))
+        flow_probs = np.asarray(record.get("calibrated_probabilities") or record["probabilities"])
+        pairs = [semi_synthetic_pair(ds.apexes[i], ds.flows[i]) for i in record["indices"]]
+        recs = live.recognize(pairs)
+        live_probs = np.array([[r.probabilities[c] for c in live.class_names] for r in recs])
+        flips = []
+        for _ in range(noise_draws):
+            noisy = live.recognize([(realigned(o, rng), realigned(a, rng)) for o, a in pairs])
+            flips += [int(a.top_class != b.top_class) for a, b in zip(recs, noisy)]
+        for k, i in enumerate(record["indices"]):
+            rows.append({"key": record["keys"][k], "subject": record["subject"], "dataset": ds.clips[i].dataset,
+                         "y_true": int(record["y_true"][k]), "flow_pred": int(flow_probs[k].argmax()),
+                         "live_pred": int(live_probs[k].argmax()), "live_conf": float(live_probs[k].max()),
+                         "live_uncertain": bool(recs[k].label == "uncertain"),
+                         "flips": flips[k::len(pairs)] if noise_draws else []})
+        if (n + 1) % 10 == 0:
+            log(f"  {n + 1}/{len(fold_files)} folds, {time.perf_counter() - started:.0f} s")
+    y = np.array([r["y_true"] for r in rows])
+    flow_pred = np.array([r["flow_pred"] for r in rows])
+    live_pred = np.array([r["live_pred"] for r in rows])
+    all_flips = [f for r in rows for f in r["flips"]]
+    return {
+        "folds": len(fold_files), "clips": len(rows),
+        "agreement": float((flow_pred == live_pred).mean()),
+        "flow": score(y, flow_pred, 3).as_dict(), "live": score(y, live_pred, 3).as_dict(),
+        "label_flips_landmark_noise": float(np.mean(all_flips)) if all_flips else None,
+        "uncertain_share": float(np.mean([r["live_uncertain"] for r in rows])),
+        "per_dataset_agreement": {d: float(np.mean([r["flow_pred"] == r["live_pred"] for r in rows if r["dataset"] == d]))
+                                  for d in sorted({r["dataset"] for r in rows})},
+        "rows": rows,
+    }
+
+
+def evaluate_sequence(recognizer: Recognizer, data_root: Path, noise_draws: int = 20, seed: int = 0) -> dict | None:
+    """The live path on the real sequence's (001, k) pairs: labels, probabilities, flips under noise."""
+    from frl_core.flow_image import composite_face
+    from frl_core.training.dgm_train import SEQUENCE_DIR
+
+    paths = sorted((Path(data_root) / SEQUENCE_DIR).glob("*.jpg"))
+    if len(paths) < 2:
+        return None
+    frames = [composite_face(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)) for p in paths]
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(1, len(frames)):
+        rec = recognizer.recognize([(frames[0], frames[k])])[0]
+        noisy = recognizer.recognize([(realigned(frames[0], rng), realigned(frames[k], rng))
+                                      for _ in range(noise_draws)])
+        out.append({"pair": f"{paths[0].stem}->{paths[k].stem}", "label": rec.label,
+                    "probabilities": rec.probabilities,
+                    "flips": float(np.mean([r.top_class != rec.top_class for r in noisy]))})
+    return {"pairs": out, "label_flips_landmark_noise": float(np.mean([p["flips"] for p in out]))}
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dgm", required=True, help="DGM checkpoint (python main.py train-dgm)")
+    parser.add_argument("--trunk", required=True, help="flow-mode checkpoint trained on all clips, calibrated")
+    parser.add_argument("--save", required=True, help="where to write the live-path checkpoint (.pt)")
+    parser.add_argument("--figures", type=Path, default=None,
+                        help="a JSON object of measured figures (name -> one line) to carry in the file, "
+                             "printed by `main.py evaluate FILE`")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        model, settings, meta = assemble_files(args.dgm, args.trunk)
+    except (CheckpointError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    trunk_meta, dgm_meta = meta["trunk"], meta["dgm"]
+    metadata = {
+        "live_path": "DGM trained on known displacements of real faces + trunk and head of a flow-mode "
+                     "FRL-DGT trained on the MEGC2019 composite's real flow images",
+        "input": "onset and apex faces aligned by frl_core.faces.align_face (224 px); the apex is registered "
+                 "onto the onset (frl_core.registration), both resized to the DGM's input; the displacement "
+                 "is rendered as a composite-style flow image (frl_core.flow_image) for the trunk",
+        "trained_on": {"dgm": dgm_meta.get("data"), "trunk": trunk_meta.get("trained_on")},
+        "data_licence": "MEGC2019 composite (CASME II, SAMM, SMIC-HS): non-commercial research only",
+        "dgm_training": dgm_meta.get("dgm_training"),
+        "trunk_training": {"train": trunk_meta.get("train"), "model": trunk_meta.get("model"),
+                           "calibration": trunk_meta.get("calibration")},
+        "inference": settings.as_dict(),
+        "model_card": "assets/weights/MODEL_CARD.md",
+    }
+    if args.figures is not None:
+        try:
+            figures = json.loads(Path(args.figures).read_text())
+        except (OSError, ValueError) as err:
+            print(f"error: cannot read --figures {args.figures}: {err}", file=sys.stderr)
+            return 2
+        if not isinstance(figures, dict):
+            print("error: --figures must hold a JSON object of name -> text", file=sys.stderr)
+            return 2
+        metadata["figures"] = {str(k): str(v) for k, v in figures.items()}
+    path = save_checkpoint(model, args.save, metadata=metadata)
+    print(f"saved {path}: temperature {settings.temperature:.3f}, uncertain below {settings.uncertain_below:.3f}, "
+          f"mirror averaging {'on' if settings.tta_hflip else 'off'}")
+    return 0
+
+
+def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--flow-run", type=Path, default=None,
+                        help="a flow-mode LOSO seed folder saved with --save-checkpoints and calibration "
+                             "(e.g. runs/flow_cal/seed_1); without it only the real sequence is measured")
+    parser.add_argument("--dgm", type=Path, default=None, help="DGM checkpoint for the LOSO part "
+                        "(default: the shipped live-path weights' DGM)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="live-path checkpoint for the real sequence (default: the shipped one)")
+    parser.add_argument("--noise-draws", type=int, default=2, help="landmark-noise draws per clip (LOSO part)")
+    parser.add_argument("--no-register", action="store_true",
+                        help="LOSO part: skip registration (to see what it changes on the composite's flows)")
+    parser.add_argument("--data-root", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from frl_core.models.inference import default_checkpoint_path
+    from frl_core.paths import default_data_root
+
+    data_root = args.data_root or default_data_root()
+    live_path = args.checkpoint or default_checkpoint_path()
+    report: dict = {}
+    try:
+        recognizer = Recognizer.from_checkpoint(live_path, "cpu")
+    except (CheckpointError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    seq = evaluate_sequence(recognizer, data_root)
+    report["sequence"] = seq
+    if seq:
+        print(f"real sequence (CASME II sub01/EP02_01f, positive), {live_path}:")
+        for p in seq["pairs"]:
+            probs = " ".join(f"{k} {v:.2f}" for k, v in p["probabilities"].items())
+            print(f"  {p['pair']}: {p['label']:9s} ({probs})  flips under +-1 px landmark noise {p['flips']:.0%}")
+        print(f"  label flips under landmark noise: {seq['label_flips_landmark_noise']:.1%}")
+    if args.flow_run is not None:
+        try:
+            loso = evaluate_loso(Path(args.flow_run), args.dgm or live_path, data_root, args.noise_draws,
+                                 register=not args.no_register)
+        except (CheckpointError, FileNotFoundError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        report["loso"] = loso
+        print(f"semi-synthetic pairs, {loso['folds']} LOSO folds, {loso['clips']} clips (each fold's own trunk"
+              f"{'' if not args.no_register else ', no registration'}):")
+        print(f"  agreement with flow mode {loso['agreement']:.1%}  "
+              + "  ".join(f"{d} {a:.1%}" for d, a in loso["per_dataset_agreement"].items()))
+        print(f"  UF1 / UAR: flow mode {loso['flow']['uf1']:.4f} / {loso['flow']['uar']:.4f}   "
+              f"live path {loso['live']['uf1']:.4f} / {loso['live']['uar']:.4f}")
+        print(f"  label flips under +-1 px landmark noise {loso['label_flips_landmark_noise']:.1%}, "
+              f"labelled uncertain {loso['uncertain_share']:.1%}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
