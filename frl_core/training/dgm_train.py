@@ -6,7 +6,7 @@ on pairs whose displacement is known:
 
 * real faces: the MEGC2019 composite's apex faces (68 subjects), aligned and framed as the app frames
   faces; a fifth of the subjects (``held_out_subjects``) are never trained on and measure the error;
-* known fields, with the peak drawn log-uniformly over ``peak_px`` (pixels of the ``img_size`` face):
+* known fields, with the peak drawn log-uniformly over ``peak_px`` (pixels of a 112-pixel face):
   action-unit-shaped movements around the face's landmarks (``frl_core.action_units``, random AUs,
   widths, asymmetry and landmark jitter), random smooth fields (a few Gaussian blobs), the clip's own
   published flow (``data.pairs``), and no motion at all; a small global affine on top stands for what
@@ -42,6 +42,9 @@ from frl_core.data.pairs import flow_png_to_displacement, random_smooth_displace
 from frl_core.models.losses import charbonnier, edge_aware_smoothness
 
 FIELD_KINDS = ("action_units", "smooth", "clip_flow", "none")
+UNIT_FACE_PX = 112
+"""Field peaks and end-point errors are stated in pixels of a face of this side, whatever size the DGM
+runs at (the issue's figures are at 112 px)."""
 SEQUENCE_DIR = "sequences/casme2_sub_clip_resampled"
 
 
@@ -56,7 +59,7 @@ class DGMTrainConfig:
     weight_decay: float = 1e-4
     seed: int = 1
     peak_px: tuple[float, float] = (0.05, 4.0)
-    """Peak displacement of a training field, log-uniform, pixels of the ``img_size`` face."""
+    """Peak displacement of a training field, log-uniform, pixels of a ``UNIT_FACE_PX`` face."""
     field_mix: tuple[float, float, float, float] = (0.45, 0.2, 0.25, 0.1)
     """Odds of each field kind, in ``FIELD_KINDS`` order."""
     global_px: float = 0.1
@@ -161,7 +164,7 @@ def random_field(rng: np.random.Generator, bank: FaceBank, index: int, size: int
                  ) -> tuple[np.ndarray, str]:
     """A known displacement (2, size, size) in pixels for face ``index``, and its kind."""
     kind = FIELD_KINDS[int(rng.choice(len(FIELD_KINDS), p=np.asarray(cfg.field_mix) / sum(cfg.field_mix)))]
-    peak = _log_uniform(rng, *cfg.peak_px) * size / cfg.img_size
+    peak = _log_uniform(rng, *cfg.peak_px) * size / UNIT_FACE_PX
     if kind == "action_units":
         base = random_au_field(rng, bank.landmarks[index] * (size / 224.0), size) * np.float32(peak)
     elif kind == "smooth":
@@ -170,8 +173,7 @@ def random_field(rng: np.random.Generator, bank: FaceBank, index: int, size: int
         base = flow_png_to_displacement(bank.flows[index], peak * 224.0 / size, size)
     else:
         base = np.zeros((2, size, size), np.float32)
-    scale = size / cfg.img_size
-    return base + global_affine_field(rng, size, cfg.global_px * scale), kind
+    return base + global_affine_field(rng, size, cfg.global_px * size / UNIT_FACE_PX), kind
 
 
 # -------------------------------------------------------------------------------------------- pairs
@@ -274,7 +276,7 @@ def build_dgm_model(cfg: DGMTrainConfig):
 
 
 def train_dgm(cfg: DGMTrainConfig, bank: FaceBank, sequence: dict[str, torch.Tensor] | None,
-              log=print, partial: Path | None = None) -> tuple[torch.nn.Module, list[dict]]:
+              log=print, partial: Path | None = None, init=None) -> tuple[torch.nn.Module, list[dict]]:
     """Train the DGM of a fresh model for ``cfg.steps`` steps; returns the model and a loss log.
     With ``partial``, the model so far is saved there every 500 steps (to look at a long run early)."""
     torch.manual_seed(cfg.seed)
@@ -282,6 +284,8 @@ def train_dgm(cfg: DGMTrainConfig, bank: FaceBank, sequence: dict[str, torch.Ten
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     model = build_dgm_model(cfg)
+    if init is not None:
+        model.dgm.load_state_dict(init.dgm.state_dict())
     dgm = model.dgm
     held = held_out_subjects(bank.subjects, cfg.held_out_every)
     train_idx = np.array([i for i, s in enumerate(bank.subjects) if s not in held])
@@ -347,13 +351,14 @@ def validation_set(bank: FaceBank, cfg: DGMTrainConfig, n: int, seed: int = 1234
 
 
 def endpoint_errors(model, pairs) -> dict:
-    """Mean end-point error (pixels at the model's face size) over all pixels, over moving pixels
-    (true motion above 0.1 px), by field kind and by peak displacement."""
+    """Mean end-point error (pixels of a ``UNIT_FACE_PX`` face, whatever size the DGM runs at) over all
+    pixels, over moving pixels (true motion above 0.1 px), by field kind and by peak displacement."""
     rows = []
     for o, a, t, kind in pairs:
+        unit = UNIT_FACE_PX / t.shape[-1]
         d = predict_displacement(model, o, a)
-        err = np.sqrt(((d - t) ** 2).sum(0))
-        mag = np.sqrt((t**2).sum(0))
+        err = np.sqrt(((d - t) ** 2).sum(0)) * unit
+        mag = np.sqrt((t**2).sum(0)) * unit
         moving = mag > 0.1
         rows.append((float(err.mean()), float(err[moving].mean()) if moving.any() else float("nan"),
                      float(mag.max()), kind))
@@ -421,6 +426,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequence-weight", type=float, default=DGMTrainConfig.sequence_weight)
     parser.add_argument("--channels", default=",".join(str(c) for c in DGMTrainConfig.dgm_channels),
                         help="DGM encoder channels, comma-separated")
+    parser.add_argument("--img-size", type=int, default=DGMTrainConfig.img_size,
+                        help="face side the DGM runs at (112 or 224)")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from this checkpoint's DGM (fine-tuning, e.g. at another face size)")
     parser.add_argument("--iterations", type=int, default=DGMTrainConfig.dgm_iterations,
                         help="DGM passes (each on the apex warped back by the estimate so far)")
     parser.add_argument("--data-root", type=Path, default=None)
@@ -438,7 +447,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     cfg = DGMTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          threads=args.threads, sequence_weight=args.sequence_weight, dgm_channels=channels,
-                         dgm_iterations=args.iterations)
+                         dgm_iterations=args.iterations, img_size=args.img_size)
     if cfg.steps < 1 or cfg.batch_size < 1:
         print("error: --steps and --batch-size must be at least 1", file=sys.stderr)
         return 2
@@ -450,7 +459,16 @@ def run(args: argparse.Namespace) -> int:
     sequence = sequence_pairs(data_root, cfg.img_size) if cfg.sequence_weight > 0 else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    model, history = train_dgm(cfg, bank, sequence, partial=out / "dgm_partial.pt")
+    init = None
+    if args.init is not None:
+        from frl_core.models.checkpoint import CheckpointError, load_checkpoint
+
+        try:
+            init = load_checkpoint(args.init)[0]
+        except (CheckpointError, FileNotFoundError) as err:
+            print(f"error: --init: {err}", file=sys.stderr)
+            return 2
+    model, history = train_dgm(cfg, bank, sequence, partial=out / "dgm_partial.pt", init=init)
     report = {"config": asdict(cfg), "history": history,
               "held_out_subjects": sorted(held_out_subjects(bank.subjects, cfg.held_out_every)),
               "validation": endpoint_errors(model, validation_set(bank, cfg, cfg.validation_pairs)),
@@ -461,7 +479,7 @@ def run(args: argparse.Namespace) -> int:
                 "held-out subjects excluded; CASME II sub01/EP02_01f sequence (self-supervised)"})
     (out / "report.json").write_text(json.dumps(report, indent=2))
     v = report["validation"]
-    print(f"held-out end-point error {v['epe']:.3f} px (moving pixels {v['epe_moving']:.3f}) at {cfg.img_size} px")
+    print(f"held-out end-point error {v['epe']:.3f} px (moving pixels {v['epe_moving']:.3f}) of a {UNIT_FACE_PX}-px face")
     if report["sequence"]:
         print(f"real sequence: correlation with TV-L1 in AU regions {report['sequence']['mean_correlation']:.3f}")
     return 0
@@ -568,7 +586,8 @@ def run_bench(args: argparse.Namespace) -> int:
           f"with a 1-3 px action unit {reg['with_action_units']['mean_px']:.3f} "
           f"(p95 {reg['with_action_units']['p95_px']:.3f})")
     v = report["validation"]
-    print(f"held-out faces, {v['pairs']} pairs, peaks 0.3-3 px at {cfg.img_size} px: end-point error "
+    print(f"held-out faces, {v['pairs']} pairs, peaks 0.3-3 px of a {UNIT_FACE_PX}-px face (DGM at "
+          f"{cfg.img_size} px): end-point error "
           f"{v['epe']:.3f} px (moving pixels {v['epe_moving']:.3f})")
     print("  by peak: " + ", ".join(f"{k[9:].replace('_', '-')} px {val:.3f}" for k, val in v.items()
                                    if k.startswith("epe_peak_")))
