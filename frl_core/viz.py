@@ -184,7 +184,7 @@ def render_event_figure(event: Event, tile: int = 224) -> np.ndarray:
     panels = [
         _panel(event.onset_face, tile, f"onset  #{event.onset_index}"),
         _panel(event.apex_face, tile, f"apex  #{event.apex_index} (registered)"),
-        _panel(color_map, tile, f"displacement, full colour {DISPLAY_RANGE_PX:g} px"),
+        _panel(color_map, tile, f"map: full colour = {DISPLAY_RANGE_PX:g} px"),
         _panel(arrows, tile, f"arrows, one cell = {DISPLAY_RANGE_PX:g} px"),
     ]
     gap = np.full((tile + 24, 6, 3), 255, np.uint8)

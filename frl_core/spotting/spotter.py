@@ -50,6 +50,7 @@ import numpy as np
 from frl_core.au_regions import TEMPLATE_68, canonical_region_boxes
 from frl_core.spotting import kernels
 
+LOG_SCALE = 128.0
 CANONICAL_SIZE = 224
 """Scores are expressed in pixels of a canonical face of this side."""
 
@@ -107,6 +108,9 @@ class SpotterConfig:
     """Eye interiors and lids, excluded against blinks: margin around each eye (fraction of the face)."""
     temporal_s: float = 0.1
     """Faces are averaged over this many seconds (centred) before comparison, against sensor noise."""
+    log_intensity: bool = True
+    """Measure motion on log intensities: a lighting change multiplies intensities, and on a log scale
+    that becomes the per-block offset the motion estimate already discounts."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,7 @@ class MotionModel:
         self.eye_margin = float(config.eye_margin)
         self.regularization = float(config.regularization)
         self.spatial_smoothing = float(config.spatial_smoothing)
+        self.log_intensity = bool(config.log_intensity)
         centres = (np.arange(self.n) + 0.5) * b
         cx, cy = np.meshgrid(centres, centres)
         self.centres = np.stack([cx.ravel(), cy.ravel()], 1)
@@ -208,6 +213,9 @@ class MotionModel:
             aligned = cv2.resize(aligned, (aligned.shape[1] // 2, aligned.shape[0] // 2), interpolation=cv2.INTER_AREA)
         interpolation = cv2.INTER_AREA if max(aligned.shape) > 2 * self.size else cv2.INTER_LINEAR
         small = cv2.resize(aligned, (self.size, self.size), interpolation=interpolation).astype(np.float32)
+        if self.log_intensity:
+            # scaled so grey level 128 keeps its contrast (the motion estimate's ridge term is absolute)
+            small = np.log1p(small) * np.float32(LOG_SCALE)
         if self.blur_sigma > 0:
             small = cv2.GaussianBlur(small, (0, 0), self.blur_sigma)
         return small

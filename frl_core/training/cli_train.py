@@ -94,6 +94,9 @@ def _run_loso(config: dict[str, Any], args: argparse.Namespace) -> int:
     out_dir = Path(config["output"]["dir"])
     mode = config["model"].get("input_mode", "flow")
     samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
+    from frl_core.training.au_augment import attach
+
+    attach(samples, config)
     reports = []
     started = time.perf_counter()
     for seed in config["train"]["seeds"]:
@@ -130,6 +133,9 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     mode = config["model"].get("input_mode", "flow")
     samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
+    from frl_core.training.au_augment import attach
+
+    attach(samples, config)
     seed = int(config["train"]["seeds"][0])
     set_determinism(seed, device)
     model = build_model(config["model"], len(samples.class_names), samples.class_names)
@@ -163,7 +169,8 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
                       "uncertain_below": float((calibration or {}).get("uncertain_below", 0.0))},
     }
     if calibration is not None:
-        metadata["calibration"] = calibration
+        metadata["calibration"] = {k: v for k, v in calibration.items() if not k.startswith("inner_logits")
+                                   and k != "inner_indices"}
     from frl_core.models.checkpoint import save_checkpoint
 
     path = Path(args.save)
@@ -171,8 +178,9 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
     save_checkpoint(model.cpu(), path, metadata=metadata)
     out_dir = Path(config["output"]["dir"])
     save_resolved(config, out_dir)
-    (out_dir / "all_data_training.json").write_text(json.dumps({**metadata, "checkpoint": str(path),
-                                                              "epoch_losses": losses}, indent=2))
+    (out_dir / "all_data_training.json").write_text(json.dumps({**metadata, "calibration": calibration,
+                                                              "checkpoint": str(path), "epoch_losses": losses},
+                                                             indent=2))
     print(f"trained on all {len(samples)} clips in {seconds:.0f} s; saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 

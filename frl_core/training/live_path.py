@@ -195,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
         "data_licence": "MEGC2019 composite (CASME II, SAMM, SMIC-HS): non-commercial research only",
         "dgm_training": dgm_meta.get("dgm_training"),
         "trunk_training": {"train": trunk_meta.get("train"), "model": trunk_meta.get("model"),
-                           "calibration": trunk_meta.get("calibration")},
+                           "calibration": {k: v for k, v in (trunk_meta.get("calibration") or {}).items()
+                                           if not k.startswith("inner_logits") and k != "inner_indices"}},
         "inference": settings.as_dict(),
         "model_card": "assets/weights/MODEL_CARD.md",
     }

@@ -126,14 +126,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _epoch_order(labels: np.ndarray, indices: np.ndarray, balanced: bool, rng: np.random.Generator) -> np.ndarray:
-    """This epoch's sample order: a shuffle, or (balanced) the same number of draws with class-equal odds."""
+def _epoch_order(labels: np.ndarray, indices: np.ndarray, balanced: bool, rng: np.random.Generator,
+                 size: int | None = None) -> np.ndarray:
+    """This epoch's sample order: a shuffle, or (balanced) the same number of draws with class-equal odds.
+    ``size`` draws that many instead (with replacement when balanced, a prefix of the shuffle when not)."""
+    size = len(indices) if size is None else int(size)
     if not balanced:
-        return rng.permutation(indices)
+        return rng.permutation(indices)[:size]
     lab = labels[indices]
     counts = np.bincount(lab, minlength=int(labels.max()) + 1).astype(np.float64)
     weights = 1.0 / counts[lab]
-    return rng.choice(indices, size=len(indices), replace=True, p=weights / weights.sum())
+    return rng.choice(indices, size=size, replace=True, p=weights / weights.sum())
 
 
 def train_model(
@@ -159,13 +162,21 @@ def train_model(
     optimiser = torch.optim.AdamW(model.parameters(), lr=float(tcfg["lr"]), weight_decay=float(tcfg["weight_decay"]))
     epochs = int(tcfg["epochs"])
     bs = int(tcfg["batch_size"])
-    steps_per_epoch = max(1, int(np.ceil(len(train_indices) / bs)))
+    # synthetic AU flow images of the training subjects' faces (au_augment), this many per real clip
+    share = float(tcfg.get("au_augment", 0.0) or 0.0)
+    synthetic = samples.augment_indices(train_indices) if share > 0 else np.zeros(0, np.int64)
+    n_synthetic = int(round(share * len(train_indices))) if len(synthetic) else 0
+    steps_per_epoch = max(1, int(np.ceil((len(train_indices) + n_synthetic) / bs)))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=float(tcfg["lr"]), total_steps=max(1, epochs * steps_per_epoch), pct_start=0.1
     )
     losses = []
     for epoch in range(epochs):
-        order = _epoch_order(samples.labels, train_indices, bool(tcfg.get("balanced_sampling", True)), rng)
+        balanced = bool(tcfg.get("balanced_sampling", True))
+        order = _epoch_order(samples.all_labels, train_indices, balanced, rng)
+        if n_synthetic:
+            extra = _epoch_order(samples.all_labels, synthetic, balanced, rng, n_synthetic)
+            order = rng.permutation(np.concatenate([order, extra]))
         total, n = 0.0, 0
         for start in range(0, len(order), bs):
             idx = order[start:start + bs]

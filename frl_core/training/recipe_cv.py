@@ -49,6 +49,9 @@ def cross_validate(config: dict[str, Any], k: int, seeds: list[int], threads: in
     device = torch.device("cpu")
     mode = config["model"].get("input_mode", "flow")
     samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
+    from frl_core.training.au_augment import attach
+
+    attach(samples, config)
     per_seed = []
     started = time.perf_counter()
     for seed in seeds:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,6 +17,9 @@ import torch
 from frl_core.data.common import DatasetError
 from frl_core.data.pairs import MEASURED_PEAK_PX, SEMI_SYNTHETIC_LABEL, make_pair, random_peak
 from frl_core.models.frl_dgt import mirror_flow_image
+
+if TYPE_CHECKING:
+    from frl_core.training.au_augment import AugmentBank
 
 PROTOCOLS: dict[str, str] = {
     "megc2019-loso": "MEGC2019 composite (SMIC + CASME II + SAMM), 3 classes, 68 LOSO folds",
@@ -37,17 +41,35 @@ class SampleSet:
     apexes: np.ndarray | None = None  # uint8 (N, S, S) grayscale faces
     onsets: np.ndarray | None = None  # uint8 (N, S, S); None -> semi-synthetic pseudo-onsets
     data_label: str = "real"
+    augment: "AugmentBank | None" = None
+    """Synthetic AU flow images (``au_augment``): indices from ``len(self)`` on, training only."""
     _eval_pairs: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
     _flow_tensor: torch.Tensor | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def all_labels(self) -> np.ndarray:
+        """Labels of the real clips, then of the synthetic bank's items."""
+        if self.augment is None:
+            return self.labels
+        return np.concatenate([self.labels, self.augment.labels])
+
+    def augment_indices(self, train_indices: np.ndarray) -> np.ndarray:
+        """Indices of the synthetic items whose face belongs to one of these clips' subjects."""
+        if self.augment is None:
+            return np.zeros(0, np.int64)
+        allowed = set(np.asarray(self.subjects)[np.asarray(train_indices, dtype=np.int64)].tolist())
+        keep = [i for i, s in enumerate(self.augment.subjects) if s in allowed]
+        return len(self) + np.asarray(keep, dtype=np.int64)
+
     def flow_tensor(self) -> torch.Tensor:
-        """All flow images as the contract's float32 (N, 3, 28, 28) in [0, 1], converted once."""
+        """All flow images (real, then synthetic) as the contract's float32 (N, 3, 28, 28) in [0, 1]."""
         if self._flow_tensor is None:
+            flows = self.flows if self.augment is None else np.concatenate([self.flows, self.augment.flows])
             self._flow_tensor = torch.from_numpy(
-                np.ascontiguousarray(self.flows.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+                np.ascontiguousarray(flows.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
             )
         return self._flow_tensor
 
@@ -107,7 +129,7 @@ def make_batch(
     hflip: bool = False,
 ) -> dict[str, torch.Tensor]:
     """The batch dict of the model contract: label + flow, or label + onset/apex (+ teacher_flow)."""
-    batch: dict[str, torch.Tensor] = {"label": torch.from_numpy(samples.labels[indices].astype(np.int64))}
+    batch: dict[str, torch.Tensor] = {"label": torch.from_numpy(samples.all_labels[indices].astype(np.int64))}
     flip = None
     if train and hflip and rng is not None:
         flip = torch.from_numpy(rng.random(len(indices)) < 0.5)

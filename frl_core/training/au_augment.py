@@ -1,0 +1,124 @@
+"""Flow images of action-unit movements whose class is known, to teach the trunk what canonical AUs mean.
+
+The composite's 442 real flow images teach the trunk what lab micro-expressions look like after their
+dataset's own preprocessing; they show it a textbook lip-corner puller only as often as the recordings
+happened to. This bank adds, on the training subjects' own faces, movements built from the facial
+action units the MEGC2019 classes are coded from (``synth.LABELLED_EXPRESSIONS``: AU12 -> positive;
+AU1+2 (+AU5/26) -> surprise; AU4, AU9, AU14, AU15, AU17 -> negative), passed through exactly the live
+path: a pair degraded like camera frames, the DGM's displacement, the composite-style flow image.
+
+Each item carries its face's subject, so a LOSO fold trains only on the items of its training subjects
+(``train.au_augment``: how many per real clip each epoch draws). Figures of a trunk trained with it are
+labelled so; the labelled benchmark's faces (the astronaut, the DGM's held-out subjects) are never in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from frl_core.action_units import EXPRESSIONS, au_field
+
+
+@dataclass
+class AugmentBank:
+    """Synthetic flow images (uint8, N x 28 x 28 x 3, strain / v / u), their class index and subject."""
+
+    flows: np.ndarray
+    labels: np.ndarray
+    subjects: list[str]
+    expressions: list[str]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int = 2,
+                  amplitude_px: tuple[float, float] = (0.5, 3.0), seed: int = 11) -> AugmentBank:
+    """``per_face`` movements on every apex face of the composite except the DGM's held-out subjects,
+    amplitudes uniform in ``amplitude_px`` (pixels of the 224-pixel aligned face)."""
+    from frl_core.models.checkpoint import load_checkpoint
+    from frl_core.synth import LABELLED_EXPRESSIONS
+    from frl_core.training.dgm_train import (DGMTrainConfig, global_affine_field, held_out_subjects, load_face_bank,
+                                             make_pair)
+    from frl_core.flow_image import flow_image
+
+    model, _ = load_checkpoint(dgm_path)
+    if model.dgm is None:
+        raise ValueError(f"{dgm_path} has no DGM")
+    size = int(model.config.img_size)
+    cfg = DGMTrainConfig(img_size=size)
+    bank = load_face_bank(Path(data_root))
+    held = held_out_subjects(bank.subjects, cfg.held_out_every)
+    rng = np.random.default_rng(seed)
+    classes = [c for c in LABELLED_EXPRESSIONS if c in class_names]
+    pairs, labels, subjects, names = [], [], [], []
+    for i, subject in enumerate(bank.subjects):
+        if subject in held:
+            continue
+        for k in range(per_face):
+            cls = classes[(i * per_face + k) % len(classes)]
+            options = LABELLED_EXPRESSIONS[cls]
+            expression = options[int(rng.integers(len(options)))]
+            aus = EXPRESSIONS[expression][0]
+            pts = bank.landmarks[i] + rng.normal(0.0, 1.0, (68, 2))
+            gains = (float(rng.uniform(0.7, 1.0)), float(rng.uniform(0.7, 1.0)))
+            field = au_field(pts, aus, 224, 224, side_gain=gains) * np.float32(rng.uniform(*amplitude_px))
+            field += global_affine_field(rng, 224, 0.1)
+            onset, apex, _ = make_pair(bank.faces[i], field, rng, cfg)
+            pairs.append((onset, apex))
+            labels.append(class_names.index(cls))
+            subjects.append(subject.split("/", 1)[1])
+            names.append(expression)
+    flows = []
+    with torch.no_grad():
+        for start in range(0, len(pairs), 64):
+            chunk = pairs[start:start + 64]
+            o = torch.from_numpy(np.stack([p[0] for p in chunk]).astype(np.float32)[:, None] / 255.0)
+            a = torch.from_numpy(np.stack([p[1] for p in chunk]).astype(np.float32)[:, None] / 255.0)
+            d, _ = model.dgm(o, a)
+            flows += [flow_image(x) for x in d.numpy()]
+    return AugmentBank(np.stack(flows), np.asarray(labels, dtype=np.int64), subjects, names)
+
+
+def load_or_build(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int,
+                  cache_dir: Path | None = None) -> AugmentBank:
+    """The bank, cached as ``.npz`` beside the DGM checkpoint (keyed by its digest and ``per_face``)."""
+    from frl_core.models.checkpoint import read_payload
+
+    digest = read_payload(dgm_path)["sha256"][:12]
+    cache_dir = Path(cache_dir) if cache_dir is not None else Path(dgm_path).parent
+    cache = cache_dir / f"au_bank_{digest}_{per_face}.npz"
+    if cache.is_file():
+        data = np.load(cache, allow_pickle=False)
+        return AugmentBank(data["flows"], data["labels"], [str(s) for s in data["subjects"]],
+                           [str(s) for s in data["expressions"]])
+    bank = build_au_bank(dgm_path, data_root, class_names, per_face)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(cache, flows=bank.flows, labels=bank.labels, subjects=np.asarray(bank.subjects),
+                        expressions=np.asarray(bank.expressions))
+    return bank
+
+
+def attach(samples, config: dict) -> None:
+    """Give ``samples`` the synthetic AU bank a config asks for (``train.au_augment`` > 0), built with
+    the DGM ``train.au_augment_dgm`` at ``train.au_augment_per_face`` movements per face."""
+    from frl_core.paths import REPO_ROOT, default_data_root
+    from frl_core.training.config import ConfigError
+
+    tcfg = config["train"]
+    if not float(tcfg.get("au_augment", 0.0) or 0.0) > 0:
+        return
+    if config["model"].get("input_mode", "flow") != "flow":
+        raise ConfigError("train.au_augment adds flow images: it needs model.input_mode = \"flow\"")
+    dgm = tcfg.get("au_augment_dgm") or ""
+    path = Path(dgm) if Path(dgm).is_absolute() else REPO_ROOT / dgm
+    if not dgm or not path.is_file():
+        raise ConfigError(f"train.au_augment needs train.au_augment_dgm, a DGM checkpoint (not found: {dgm!r})")
+    data_root = Path(config["protocol"].get("data_root") or default_data_root())
+    samples.augment = load_or_build(path, data_root, tuple(samples.class_names),
+                                    int(tcfg.get("au_augment_per_face", 2)))
+    samples._flow_tensor = None
