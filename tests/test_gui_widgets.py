@@ -44,6 +44,35 @@ def test_displacement_view_shows_maps_and_the_moving_regions(qtbot):
     assert centre.saturation() < 30 < mouth.saturation()
 
 
+def test_an_uncertain_event_says_so_and_keeps_its_probabilities(qtbot):
+    event = smile_event()
+    event.label = "uncertain"
+    event.probabilities = {"negative": 0.3, "positive": 0.45, "surprise": 0.25}
+    view = DisplacementView()
+    qtbot.addWidget(view)
+    view.show_event(event)
+    assert "uncertain (most likely positive, 45%)" in view.header.text()
+    model = EventsTableModel(SessionResults())
+    model.append([event])
+    assert [model.data(model.index(0, c)) for c in (6, 7)] == ["uncertain (positive?)", "45%"]
+
+
+def test_maps_of_different_events_share_one_colour_scale(qtbot):
+    """Colour saturation is the displacement against one absolute range (2 px): a 0.5 px mouth is a quarter
+    saturated, a 1 px mouth half, whatever else moved in the event."""
+    weak, strong = smile_event(1), smile_event(2)
+    weak.displacement = weak.displacement * 0.5
+    strong.displacement = strong.displacement.copy()
+    strong.displacement[:, 20:60, 40:90] = 3.0  # a far stronger movement elsewhere
+    view = DisplacementView()
+    qtbot.addWidget(view)
+    view.show_event(weak)
+    quarter = view.map_tile.image.pixelColor(60, 170).saturation()
+    view.show_event(strong)
+    half = view.map_tile.image.pixelColor(60, 170).saturation()
+    assert abs(quarter - 64) <= 8 and abs(half - 128) <= 8
+
+
 def test_events_table_lists_time_frames_label_and_confidence(qtbot):
     results = SessionResults()
     model = EventsTableModel(results)

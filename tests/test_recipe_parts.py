@@ -77,3 +77,31 @@ def test_dgm_warm_up_lowers_the_end_point_error_on_held_out_faces():
     after = endpoint_error(model, batch)
     assert len(losses) == 120
     assert after < 0.85 * before, (before, after)
+
+
+def test_synthetic_au_items_join_only_the_folds_of_their_subjects():
+    from frl_core.training.au_augment import AugmentBank
+    from frl_core.training.loso import train_model
+
+    samples = _sample_set(12, 32)
+    rng = np.random.default_rng(2)
+    samples.augment = AugmentBank(rng.integers(0, 256, (8, 28, 28, 3), dtype=np.uint8),
+                                  np.array([0, 1, 2, 0, 1, 2, 0, 1]), [f"s{i % 4}" for i in range(8)], ["smile"] * 8)
+    train = np.array([i for i in range(12) if samples.subjects[i] != "s3"])
+    extra = samples.augment_indices(train)
+    assert len(extra) == 6 and extra.min() >= len(samples)
+    assert all(samples.augment.subjects[i - len(samples)] != "s3" for i in extra)
+    assert samples.flow_tensor().shape[0] == 20 and len(samples.all_labels) == 20
+    config = {"model": {"input_mode": "flow"}, "train": {"epochs": 1, "batch_size": 13, "lr": 1e-3,
+                                                         "weight_decay": 0.0, "au_augment": 0.5}}
+    seen = []
+    model = create_model("frl_dgt_small", input_mode="flow", motion_size=28)
+    original = model.training_losses
+
+    def spy(batch):
+        seen.append(batch["flow"].shape[0])
+        return original(batch)
+
+    model.training_losses = spy
+    train_model(model, samples, train, config, torch.device("cpu"), seed=1)
+    assert sum(seen) == len(train) + round(0.5 * len(train))  # real clips plus half as many synthetic

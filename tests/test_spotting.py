@@ -158,7 +158,11 @@ def test_movements_within_a_window_of_either_end_are_found():
         assert len(matches) == 2 and len(found) == 2, found
 
 
-def test_score_grows_along_the_real_casme2_clip(data_root):
+def test_score_follows_the_real_casme2_clip_to_its_apex(data_root):
+    """The real CASME II sequence: the composite's apex face of this clip matches frame 004, and after the
+    head motion is taken out TV-L1, DIS and Farneback all find the mouth-corner motion largest at
+    001->004/005. The spotter's score against frame 001 is well above zero from 002 on and higher at
+    004/005 than at the start of the movement (002/003)."""
     folder = data_root / "sequences" / "casme2_sub_clip_resampled"
     paths = sorted(Path(folder).glob("*.jpg"))
     assert len(paths) == 10
@@ -169,11 +173,8 @@ def test_score_grows_along_the_real_casme2_clip(data_root):
         obs, _ = tracker.update(gray)
         aligned.append(align_face(gray, obs.landmarks))
     scores = motion_scores(aligned, reference=0)
-    assert scores[0] == 0.0
-    ranks = np.argsort(np.argsort(scores))
-    rho = np.corrcoef(ranks, np.arange(len(scores)))[0, 1]
-    assert rho > 0.9
-    assert scores[-1] == scores.max() and scores[-1] > 1.5 * scores[1]
+    assert scores[0] == 0.0 and scores[1:].min() > 0.5
+    assert min(scores[3], scores[4]) > max(scores[1], scores[2])
 
 
 def test_missing_faces_and_gaps_do_not_break_the_stream():
