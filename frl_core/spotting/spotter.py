@@ -50,6 +50,7 @@ import numpy as np
 from frl_core.au_regions import TEMPLATE_68, canonical_region_boxes
 from frl_core.spotting import kernels
 
+LOG_OFFSET = 64.0
 LOG_SCALE = 128.0
 CANONICAL_SIZE = 224
 """Scores are expressed in pixels of a canonical face of this side."""
@@ -214,8 +215,9 @@ class MotionModel:
         interpolation = cv2.INTER_AREA if max(aligned.shape) > 2 * self.size else cv2.INTER_LINEAR
         small = cv2.resize(aligned, (self.size, self.size), interpolation=interpolation).astype(np.float32)
         if self.log_intensity:
-            # scaled so grey level 128 keeps its contrast (the motion estimate's ridge term is absolute)
-            small = np.log1p(small) * np.float32(LOG_SCALE)
+            # scaled so grey level 128 keeps its contrast (the motion estimate's ridge term is absolute);
+            # the offset keeps dark pixels' codec noise from being amplified more than threefold
+            small = np.log(small + np.float32(LOG_OFFSET)) * np.float32(LOG_SCALE + LOG_OFFSET - 1.0)
         if self.blur_sigma > 0:
             small = cv2.GaussianBlur(small, (0, 0), self.blur_sigma)
         return small
