@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.video_view import REGION_COLORS, rgb_to_qimage
-from frl_core.au_regions import AU_REGIONS
+from frl_core.faces.au_regions import AU_REGIONS
 from frl_core.types import Event
 from frl_core.viz import (DISPLAY_RANGE_PX, color_wheel_legend, displacement_to_rgb, draw_displacement_arrows,
                           region_magnitudes)

@@ -57,9 +57,9 @@ from app.results import EventsTableModel, SessionResults
 from app.settings import AppSettings, SettingsDialog
 from app.theme import apply_theme
 from app.video_view import VideoView
-from frl_core import exports
+from frl_core.io import exports
 from frl_core.paths import ASSETS_DIR
-from frl_core.sources import SourceError, open_source
+from frl_core.io.sources import SourceError, open_source
 from frl_core.types import Event, FrameResult
 
 CHART_REFRESH_MS = 125

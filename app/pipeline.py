@@ -30,9 +30,9 @@ from PySide6.QtCore import QObject, QThread, Signal
 from app.displacement_view import event_pictures
 from app.settings import AppSettings
 from frl_core.engine import gray_copy
-from frl_core.exports import VIDEO_FOURCC
+from frl_core.io.exports import VIDEO_FOURCC
 from frl_core.paths import ASSETS_DIR
-from frl_core.sources import FrameSource, SourceError, open_source
+from frl_core.io.sources import FrameSource, SourceError, open_source
 from frl_core.types import Event, FrameResult
 
 STOP_TIMEOUT_MS = 900

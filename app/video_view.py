@@ -1,7 +1,7 @@
 """The video with its overlays: face box, 68 landmarks, AU region boxes, score and the latest event.
 
 Painting only: frames arrive already decoded (from the analysis thread) and the region boxes come from
-``frl_core.au_regions.region_boxes`` on the frame's landmarks, the same regions the network pools.
+``frl_core.faces.au_regions.region_boxes`` on the frame's landmarks, the same regions the network pools.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from frl_core.au_regions import region_boxes
+from frl_core.faces.au_regions import region_boxes
 from frl_core.types import Event, FrameResult
 
 REGION_COLORS = ("#ff6b6b", "#ffa94d", "#ffd43b", "#69db7c", "#4dabf7", "#b197fc")

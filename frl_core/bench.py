@@ -7,7 +7,7 @@ import importlib
 
 TARGETS: dict[str, tuple[str, ...]] = {
     "model": ("frl_core.models.benchmark", "parameters, FLOPs and latency of each FRL-DGT variant"),
-    "pipeline": ("frl_core.engine_bench", "decode vs full-engine frames per second, stage costs, memory"),
+    "pipeline": ("frl_core.engine.bench", "decode vs full-engine frames per second, stage costs, memory"),
     "ui": ("app.bench_ui", "GUI event-loop delay while analysing the demo clip"),
     "dgm": ("frl_core.training.dgm_train", "DGM end-point error on held-out faces, agreement with TV-L1 on the "
             "real sequence, the composite's flow image", "add_bench_arguments", "run_bench"),

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "analyze": ("frl_core.analyze_cli", "spot and recognise micro-expressions in a video, frame folder or camera"),
+    "analyze": ("frl_core.engine.cli", "spot and recognise micro-expressions in a video, frame folder or camera"),
     "train": ("frl_core.training.cli_train", "train FRL-DGT (LOSO protocols or all data) from a config file"),
     "train-dgm": ("frl_core.training.dgm_train", "train the DGM on known displacements of real faces"),
     "assemble-live": ("frl_core.training.live_path", "join a trained DGM and a flow-trained trunk into the "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from frl_core.au_regions import AU_REGIONS, canonical_region_boxes
+from frl_core.faces.au_regions import AU_REGIONS, canonical_region_boxes
 from frl_core.types import Event
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from frl_core import analyze_cli
+from frl_core.engine import cli as analyze_cli
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,8 @@ from frl_core.data import DatasetError, DatasetWarning
 from frl_core.data.casme2 import (CASME2_5CLASS, bob_db_frame_ranges, check_against_frame_ranges, read_casme2,
                                   read_casme2_bob_db)
 from frl_core.data.casme3 import CASME3_4CLASS, label4, read_casme3
-from frl_core.data.raw import load_raw_protocol, megc_style_flow
+from frl_core.data.raw import megc_style_flow
+from frl_core.training.samples import load_raw_protocol
 from frl_core.data.samm import SAMM_5CLASS, read_samm
 from frl_core.data.smic import read_smic
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from frl_core.engine import AlignedRing, CaptureThread, FrameQueue, LiveRunner
-from frl_core.sources import FrameSource, SourceError
+from frl_core.io.sources import FrameSource, SourceError
 from frl_core.types import FrameResult
 
 
@@ -176,7 +176,7 @@ def test_aligned_ring_forgets_old_frames_and_finds_nearest_face():
 
 from dataclasses import dataclass  # noqa: E402
 
-from frl_core.au_regions import REGION_NAMES  # noqa: E402
+from frl_core.faces.au_regions import REGION_NAMES  # noqa: E402
 from frl_core.engine import AnalysisEngine, EngineConfig  # noqa: E402
 
 FPS = 30.0

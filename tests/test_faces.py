@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from frl_core import synth
-from frl_core.au_regions import LEFT_EYE, RIGHT_EYE, TEMPLATE_68
-from frl_core.faces import (
+from frl_core.faces.au_regions import LEFT_EYE, RIGHT_EYE, TEMPLATE_68
+from frl_core.faces.tracking import (
     _appearance_patch,
     _similarity,
     MSG_FACE_LOST,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from frl_core.data.pairs import random_smooth_displacement
-from frl_core.flow_image import channel_correlations, composite_flow_image, flow_image
+from frl_core.motion.flow_image import channel_correlations, composite_flow_image, flow_image
 from frl_core.models.frl_dgt import mirror_flow_image, render_flow_image
 
 

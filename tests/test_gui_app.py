@@ -17,7 +17,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from app.main_window import MainWindow, demo_clip_path  # noqa: E402
 from app.pipeline import ModelInfo, Pipeline  # noqa: E402
 from app.settings import AppSettings, engine_config  # noqa: E402
-from frl_core.sources import FrameSource, SourceError, open_source  # noqa: E402
+from frl_core.io.sources import FrameSource, SourceError, open_source  # noqa: E402
 from frl_core.types import FrameResult  # noqa: E402
 
 DEMO = demo_clip_path()

@@ -95,8 +95,8 @@ def test_the_network_and_optical_flow_give_one_unit_for_a_smile_with_head_drift(
     corners at about the same magnitude (pixels of the 224-pixel aligned face)."""
     import cv2
 
-    from frl_core.action_units import au_field
-    from frl_core.au_regions import TEMPLATE_68
+    from frl_core.faces.action_units import au_field
+    from frl_core.faces.au_regions import TEMPLATE_68
     from frl_core.engine import flow_displacement
     from frl_core.faces import FaceConfig, FaceTracker, align_face
     from frl_core.synth import DEFAULT_FACE

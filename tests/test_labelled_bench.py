@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from frl_core.action_units import EXPRESSIONS, regions_of
-from frl_core.synth import (LABELLED_EXPRESSIONS, SyntheticEvent, HeadMotion, encode_video, evaluate_recognition,
-                            labelled_sequence, load_face, render_sequence)
+from frl_core.faces.action_units import EXPRESSIONS, regions_of
+from frl_core.synth import (LABELLED_EXPRESSIONS, HeadMotion, SyntheticEvent, encode_video, labelled_sequence,
+                            load_face, render_sequence)
+from frl_core.synth.evaluate import evaluate_recognition
 
 
 def test_every_labelled_expression_has_its_class_and_a_region_that_holds_its_action_units():
@@ -40,7 +41,7 @@ def test_the_chain_on_encoded_video_labels_a_smile_with_drift(tmp_path):
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="H.264 needs ffmpeg")
 def test_h264_encoding_writes_a_readable_file(tmp_path):
-    from frl_core.sources import open_source
+    from frl_core.io.sources import open_source
 
     seq = render_sequence(None, fps=30, events=[], seed=1, n_frames=10, head_motion=HeadMotion())
     path = encode_video(seq, tmp_path / "clip.mkv", "h264")

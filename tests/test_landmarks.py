@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from frl_core import synth
-from frl_core.faces import FaceConfig, FaceModelError, FaceTracker, _models, to_gray
-from frl_core.landmarks import LandmarkModelFormatError, ShapePredictor
+from frl_core.faces.tracking import FaceConfig, FaceModelError, FaceTracker, _models, to_gray
+from frl_core.faces.landmarks import LandmarkModelFormatError, ShapePredictor
 from frl_core.paths import landmark_model_path
 
 
@@ -83,7 +83,7 @@ def test_unknown_backend_is_refused():
 
 
 def test_missing_model_file_is_a_face_model_error(tmp_path, monkeypatch):
-    import frl_core.faces as faces
+    import frl_core.faces.tracking as faces
 
     monkeypatch.setattr(faces, "_MODELS", {})
     monkeypatch.setattr(faces, "landmark_model_path", lambda: tmp_path / "missing.dat")

@@ -91,7 +91,7 @@ def test_inference_settings_from_a_checkpoint_are_checked():
 def test_landmark_noise_realignment_moves_the_face_by_about_a_pixel():
     face = textured_face()
     moved = realigned(face, np.random.default_rng(0), 1.0)
-    from frl_core.registration import estimate_global_motion
+    from frl_core.motion.registration import estimate_global_motion
 
     motion = estimate_global_motion(face, moved)
     assert 0.05 < np.hypot(*motion.translation) < 2.0

@@ -3,9 +3,10 @@
 import pytest
 import torch
 
-from frl_core.au_regions import AU_REGIONS
+from frl_core.faces.au_regions import AU_REGIONS
 from frl_core.models import ModelConfigError, create_model, list_models
-from frl_core.models.frl_dgt import FRLDGT, FRLDGTConfig, warp
+from frl_core.models.frl_dgt import FRLDGT, FRLDGTConfig
+from frl_core.models.layers import warp
 from frl_core.models.losses import displacement_losses, resize_flow
 
 SIZE = 64  # small faces keep the tests fast; the architecture does not depend on the size

@@ -4,7 +4,7 @@ import json
 import math
 
 from frl_core.cli import build_parser
-from frl_core.engine_bench import run
+from frl_core.engine.bench import run
 from frl_core.synth import DEMO_DIR
 
 

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from frl_core.registration import estimate_global_motion, register, remove_global_motion
+from frl_core.motion.registration import estimate_global_motion, register, remove_global_motion
 from frl_core.synth import DEFAULT_FACE
 
 
@@ -44,8 +44,8 @@ def test_a_known_head_motion_is_recovered_to_a_tenth_of_a_pixel(face, angle, sca
 
 
 def test_registration_keeps_a_smile_and_drops_the_drift(face):
-    from frl_core.action_units import au_field
-    from frl_core.au_regions import TEMPLATE_68
+    from frl_core.faces.action_units import au_field
+    from frl_core.faces.au_regions import TEMPLATE_68
 
     smile = au_field(TEMPLATE_68 * 224, ("AU12",), 224, 224) * 2.0
     ys, xs = np.mgrid[0:224, 0:224].astype(np.float32)

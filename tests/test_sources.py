@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from frl_core.sources import SourceError, natural_key, open_source
+from frl_core.io.sources import SourceError, natural_key, open_source
 
 
 def _write_frames(folder: Path, names: list[str], size=(32, 24)) -> None:

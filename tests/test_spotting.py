@@ -11,7 +11,7 @@ from frl_core import synth
 from frl_core.faces import FaceConfig, FaceTracker, align_face
 from frl_core.spotting import SpotterConfig, SpotterError, StreamingSpotter, motion_scores, spot_offline
 from frl_core.spotting.megc_metric import match_intervals
-from frl_core.spotting.spotter import macro_stride
+from frl_core.spotting import macro_stride
 
 
 def _aligned(seq):
@@ -200,7 +200,7 @@ def test_memory_and_lag_are_bounded_by_the_window():
 
 
 def test_onset_stops_at_the_dip_before_a_movement_not_at_a_weaker_plateau():
-    from frl_core.spotting.spotter import _Detector
+    from frl_core.spotting.detector import Detector as _Detector
 
     # Weaker motion (0.9, under the threshold of 1.0) for 20 frames, a dip to 0.6 (still above the
     # boundary level), then a movement peaking at frame 48; baseline 0.2.

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from frl_core.au_regions import TEMPLATE_68, canonical_region_boxes, REGION_NAMES
-from frl_core.exports import (AnnotatedVideoWriter, ExportError, write_event_pngs, write_events_csv,
+from frl_core.faces.au_regions import TEMPLATE_68, canonical_region_boxes, REGION_NAMES
+from frl_core.io.exports import (AnnotatedVideoWriter, ExportError, write_event_pngs, write_events_csv,
                               write_events_json, write_frames_csv)
 from frl_core.types import Event, FaceObservation, FrameResult
 from frl_core.viz import (color_wheel_legend, displacement_to_rgb, draw_displacement_arrows, region_magnitudes,

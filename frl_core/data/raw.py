@@ -146,49 +146,11 @@ def read_frame(clip: RawClip, number: int) -> np.ndarray:
 
 def megc_style_flow(onset: np.ndarray, apex: np.ndarray, size: int = 28) -> np.ndarray:
     """A flow image made from the clip's frames as the MEGC2019 composite's were made
-    (``frl_core.flow_image``: the crop at 224, TV-L1, u, v and strain at ``size``, per-channel min-max),
+    (``frl_core.motion.flow_image``: the crop at 224, TV-L1, u, v and strain at ``size``, per-channel min-max),
     in OpenCV channel order (strain, v, u) as cv2.imread returns the composite's PNGs."""
-    from frl_core.flow_image import composite_face, flow_image, tvl1_flow
+    from frl_core.motion.flow_image import composite_face, flow_image, tvl1_flow
 
     return flow_image(tvl1_flow(composite_face(onset), composite_face(apex)), size)
-
-
-def load_raw_protocol(name: str, data_root: Path, frames_root: Path, img_size: int):
-    """The samples of casme2-5class-loso / samm-5class-loso: real onset and apex frames of each usable clip."""
-    from frl_core.training.samples import SampleSet
-
-    if name == "casme2-5class-loso":
-        from frl_core.data.casme2 import CASME2_5CLASS, read_casme2
-
-        clips = read_casme2(data_root / "annotations" / "casme2_coding_20140508.xlsx", frames_root)
-        class_names = CASME2_5CLASS
-    elif name == "samm-5class-loso":
-        from frl_core.data.samm import SAMM_5CLASS, read_samm
-
-        clips = read_samm(data_root / "annotations" / "samm_micro_facs_codes_v2.xlsx", frames_root)
-        class_names = SAMM_5CLASS
-    else:
-        raise DatasetError(f"protocol {name} does not read a raw dataset")
-    clips = [c for c in clips if c.label5 is not None and c.frame_dir is not None]
-    if not clips:
-        raise DatasetError(f"{name}: no usable clip under {frames_root} (check protocol.frames_root)")
-    onsets, apexes, flows = [], [], []
-    for c in clips:
-        onset, apex = read_frame(c, c.onset), read_frame(c, c.apex)
-        flows.append(megc_style_flow(onset, apex))
-        onsets.append(cv2.resize(onset, (img_size, img_size), interpolation=cv2.INTER_AREA))
-        apexes.append(cv2.resize(apex, (img_size, img_size), interpolation=cv2.INTER_AREA))
-    return SampleSet(
-        class_names=tuple(class_names),
-        labels=np.array([c.label5 for c in clips], dtype=np.int64),
-        subjects=[c.subject for c in clips],
-        datasets=[c.dataset for c in clips],
-        keys=[c.key for c in clips],
-        flows=np.stack(flows),
-        apexes=np.stack(apexes),
-        onsets=np.stack(onsets),
-        data_label=f"real onset/apex frames of {clips[0].dataset} (flow: TV-L1, the MEGC2019 composite's recipe)",
-    )
 
 
 def read_xlsx_rows(path: Path, sheet: int = 0) -> list[tuple]:

@@ -43,9 +43,9 @@ def preprocessing_for(config: FRLDGTConfig) -> dict[str, Any]:
                "resize": "cv2.INTER_AREA"}
         if config.motion_encoding == "flow_image":
             out.update({"alignment": "frl_core.faces.align_face at 224 px, then the apex registered onto the "
-                                     "onset (frl_core.registration)",
+                                     "onset (frl_core.motion.registration)",
                         "motion": "the DGM's displacement rendered as a MEGC2019-style flow image "
-                                  "(frl_core.flow_image: u, v, optical strain at 28 x 28, per-channel min-max)"})
+                                  "(frl_core.motion.flow_image: u, v, optical strain at 28 x 28, per-channel min-max)"})
         return out
     return {"input": "MEGC2019 optical-flow image", "channel_order": "as cv2.imread returns it (BGR)",
             "size": [config.flow_input_size, config.flow_input_size], "scale": "uint8 / 255 -> [0, 1]"}

@@ -26,7 +26,7 @@ field so it can be changed and measured:
   single pass is least accurate).
 * Shared fusion trunk: both input modes produce a 3-channel motion map of side ``motion_size``.
   Pair mode, ``motion_encoding = "flow_image"`` (the live path): the displacement is rendered exactly
-  as the MEGC2019 composite's flow images were made (``frl_core.flow_image``: u, v averaged to 28 x 28,
+  as the MEGC2019 composite's flow images were made (``frl_core.motion.flow_image``: u, v averaged to 28 x 28,
   optical strain, each channel min-max normalised) and read as flow mode reads a flow image, so a trunk
   trained on the composite's real flows classifies it. ``motion_encoding = "direct"``: (dx, dy, |d|)
   pooled to that size and expressed in ``motion_gain`` x (fraction of the
@@ -36,7 +36,7 @@ field so it can be changed and measured:
   stem output through a 1x1 projection (``dgm_features_to_trunk``): the "feature maps the fusion
   consumes" besides the displacement.
 * Stem (``embed_dim``): two stride-2 3x3 conv+BN+GELU layers, motion_size/4 feature grid.
-* AU-region tokens (``region_grid``): the regions of ``frl_core.au_regions`` (one data structure
+* AU-region tokens (``region_grid``): the regions of ``frl_core.faces.au_regions`` (one data structure
   shared with the views), boxes from ``canonical_region_boxes`` in units of the crop, each sampled
   on a ``region_grid`` x ``region_grid`` lattice of the feature map with ``grid_sample`` (bilinear).
 * Local fusion (``depth_local``): a Transformer over each region's patch tokens (the regions are
@@ -72,7 +72,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from frl_core.au_regions import AU_REGIONS, canonical_region_boxes
+from frl_core.faces.au_regions import AU_REGIONS, canonical_region_boxes
+from frl_core.models.layers import warp
+from frl_core.models.losses import displacement_losses
 
 INPUT_MODES = ("pair", "flow")
 FUSIONS = ("fu_b_attn", "concat_after_attn")
@@ -163,7 +165,7 @@ class FRLDGTConfig:
             raise ModelConfigError(f"motion_size must be a multiple of 4, got {self.motion_size}")
         if tuple(self.region_names) != tuple(r.name for r in AU_REGIONS):
             raise ModelConfigError(
-                "this model's AU regions differ from frl_core.au_regions: "
+                "this model's AU regions differ from frl_core.faces.au_regions: "
                 f"{list(self.region_names)} vs {[r.name for r in AU_REGIONS]}"
             )
 
@@ -231,24 +233,6 @@ def transformer(dim: int, depth: int, cfg: FRLDGTConfig) -> nn.Sequential:
 
 
 # ------------------------------------------------------------------------------------------------- DGM
-
-
-def warp(image: torch.Tensor, displacement: torch.Tensor) -> torch.Tensor:
-    """Sample ``image`` at ``x - d(x)``: the onset warped onto the apex by the onset->apex displacement.
-
-    Bilinear ``grid_sample`` on the pixel-centre grid (``align_corners=True``); outside the image the
-    border value is repeated. The grid is computed and sampled in float64 and the result cast back,
-    so a zero displacement returns the image bit for bit (float32 grid normalisation is off by ~1e-5).
-    """
-    b, _, h, w = image.shape
-    d = displacement.double()
-    ys = torch.arange(h, device=image.device, dtype=torch.float64)
-    xs = torch.arange(w, device=image.device, dtype=torch.float64)
-    gx = xs.view(1, 1, w) - d[:, 0]
-    gy = ys.view(1, h, 1) - d[:, 1]
-    grid = torch.stack((gx * (2.0 / max(w - 1, 1)) - 1.0, gy * (2.0 / max(h - 1, 1)) - 1.0), dim=-1)
-    out = F.grid_sample(image.double(), grid, mode="bilinear", padding_mode="border", align_corners=True)
-    return out.to(image.dtype)
 
 
 class DisplacementGenerator(nn.Module):
@@ -432,7 +416,7 @@ def _minmax(x: torch.Tensor) -> torch.Tensor:
 
 def render_flow_image(displacement: torch.Tensor, size: int = 28) -> torch.Tensor:
     """(B, 2, H, W) onset->apex displacement -> (B, 3, size, size) flow image in [0, 1], channels
-    strain, v, u: ``frl_core.flow_image.flow_image`` in torch (differentiable; H and W multiples of
+    strain, v, u: ``frl_core.motion.flow_image.flow_image`` in torch (differentiable; H and W multiples of
     ``size`` average exact areas as OpenCV's INTER_AREA does)."""
     uv = F.adaptive_avg_pool2d(displacement.double(), size)
     u, v = uv[:, 0], uv[:, 1]
@@ -577,7 +561,6 @@ class FRLDGT(nn.Module):
 
     def training_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Weighted losses of one batch; ``total`` is what to backpropagate."""
-        from frl_core.models.losses import displacement_losses
 
         cfg = self.config
         if cfg.input_mode == "flow":

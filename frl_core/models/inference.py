@@ -1,7 +1,7 @@
 """Recognising onset/apex pairs for the engine: batched, on CPU or CUDA (mixed precision there).
 
 The live path per pair: the apex face is registered onto the onset face (head motion out,
-``frl_core.registration``), both are resized to the model's input, the DGM measures the displacement,
+``frl_core.motion.registration``), both are resized to the model's input, the DGM measures the displacement,
 the network classifies it (with ``motion_encoding = "flow_image"`` through the flow image the trunk was
 trained on), probabilities are averaged with the mirrored flow image's and divided by the calibrated
 temperature, and a top probability below the calibrated threshold makes the label ``uncertain``.
@@ -21,7 +21,7 @@ import torch
 from frl_core.models.checkpoint import CheckpointError, MissingCheckpointError, load_checkpoint
 from frl_core.models.frl_dgt import FRLDGT, mirror_flow_image
 from frl_core.paths import ASSETS_DIR
-from frl_core.registration import register
+from frl_core.motion.registration import register
 
 UNCERTAIN = "uncertain"
 """The label of an event whose calibrated top probability is below the checkpoint's threshold."""

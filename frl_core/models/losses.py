@@ -1,6 +1,6 @@
 """The DGM's self-supervised losses (and the optional teacher term); weights live in ``FRLDGTConfig``.
 
-Photometric reconstruction: the onset warped by the displacement (``frl_dgt.warp``) should match the
+Photometric reconstruction: the onset warped by the displacement (``layers.warp``) should match the
 apex. Charbonnier (a smooth robust L1) rather than L2 so that a few pixels the motion cannot explain
 (eyelids, specular glints) do not dominate; an optional SSIM term adds local-structure agreement.
 Edge-aware smoothness keeps the displacement piecewise smooth except where the apex has edges.
@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
+
+from frl_core.models.layers import warp
 
 if TYPE_CHECKING:
     from frl_core.models.frl_dgt import FRLDGTConfig
@@ -63,7 +65,6 @@ def displacement_losses(
     teacher_flow: torch.Tensor | None = None,
 ) -> dict[str, tuple[float, torch.Tensor]]:
     """``name -> (weight, value)`` for the DGM's losses; terms with weight 0 are skipped."""
-    from frl_core.models.frl_dgt import warp
 
     out: dict[str, tuple[float, torch.Tensor]] = {}
     displacement = displacement.float()

@@ -5,7 +5,7 @@ fit, a warp, the same again), but a few passes over the 96x96 face instead of so
 calls whose overhead outweighed their arithmetic: 0.12-0.15 ms a pair instead of 0.27-0.36 ms, and
 without the GIL. The warp is exact bilinear (OpenCV's rounds positions to 1/32 pixel), so block
 displacements differ from the OpenCV chain's by up to 0.1 px of the 96-pixel face. The motion model in
-:mod:`frl_core.spotting.spotter` documents what is estimated; this file only says how.
+:mod:`frl_core.spotting` documents what is estimated; this file only says how.
 """
 
 from __future__ import annotations

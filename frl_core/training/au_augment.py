@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from frl_core.action_units import EXPRESSIONS, au_field
+from frl_core.faces.action_units import EXPRESSIONS, au_field
 
 
 @dataclass
@@ -41,10 +41,10 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     """``per_face`` movements on every apex face of the composite except the DGM's held-out subjects,
     amplitudes uniform in ``amplitude_px`` (pixels of the 224-pixel aligned face)."""
     from frl_core.models.checkpoint import load_checkpoint
-    from frl_core.synth import LABELLED_EXPRESSIONS
+    from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
     from frl_core.training.dgm_train import (DGMTrainConfig, global_affine_field, held_out_subjects, load_face_bank,
                                              make_pair)
-    from frl_core.flow_image import flow_image
+    from frl_core.motion.flow_image import flow_image
 
     model, _ = load_checkpoint(dgm_path)
     if model.dgm is None:

@@ -7,7 +7,7 @@ on pairs whose displacement is known:
 * real faces: the MEGC2019 composite's apex faces (68 subjects), aligned and framed as the app frames
   faces; a fifth of the subjects (``held_out_subjects``) are never trained on and measure the error;
 * known fields, with the peak drawn log-uniformly over ``peak_px`` (pixels of a 112-pixel face):
-  action-unit-shaped movements around the face's landmarks (``frl_core.action_units``, random AUs,
+  action-unit-shaped movements around the face's landmarks (``frl_core.faces.action_units``, random AUs,
   widths, asymmetry and landmark jitter), random smooth fields (a few Gaussian blobs), the clip's own
   published flow (``data.pairs``), and no motion at all; a small global affine on top stands for what
   registration leaves;
@@ -36,8 +36,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from frl_core.action_units import ACTION_UNITS, au_field
-from frl_core.au_regions import TEMPLATE_68, canonical_region_boxes
+from frl_core.faces.action_units import ACTION_UNITS, au_field
+from frl_core.faces.au_regions import TEMPLATE_68, canonical_region_boxes
 from frl_core.data.pairs import flow_png_to_displacement, random_smooth_displacement
 from frl_core.models.losses import charbonnier, edge_aware_smoothness
 
@@ -237,8 +237,8 @@ def make_batch(bank: FaceBank, indices: np.ndarray, rng: np.random.Generator, cf
 
 def sequence_pairs(data_root: Path, img_size: int) -> dict[str, torch.Tensor] | None:
     """The real sequence's registered (001, k) pairs at ``img_size``, or None when it is not there."""
-    from frl_core.flow_image import composite_face
-    from frl_core.registration import register
+    from frl_core.motion.flow_image import composite_face
+    from frl_core.motion.registration import register
 
     folder = Path(data_root) / SEQUENCE_DIR
     paths = sorted(folder.glob("*.jpg"))
@@ -259,7 +259,7 @@ def sequence_pairs(data_root: Path, img_size: int) -> dict[str, torch.Tensor] | 
 
 def self_supervised(onset: torch.Tensor, apex: torch.Tensor, displacement: torch.Tensor, cfg: DGMTrainConfig
                     ) -> torch.Tensor:
-    from frl_core.models.frl_dgt import warp
+    from frl_core.models.layers import warp
 
     loss = cfg.photometric_weight * charbonnier(warp(onset, displacement) - apex)
     return loss + cfg.smoothness_weight * edge_aware_smoothness(displacement, apex)
@@ -385,8 +385,8 @@ def sequence_agreement(model, data_root: Path, img_size: int) -> dict | None:
     """On the real sequence's registered (001, k) pairs: the DGM's displacement against TV-L1 flow
     inside the AU regions (Pearson correlation of dx and dy on the 28 x 28 grid the recogniser reads,
     and mean magnitudes in pixels of a 224 face)."""
-    from frl_core.flow_image import composite_face, tvl1_flow
-    from frl_core.registration import register
+    from frl_core.motion.flow_image import composite_face, tvl1_flow
+    from frl_core.motion.registration import register
 
     folder = Path(data_root) / SEQUENCE_DIR
     paths = sorted(folder.glob("*.jpg"))
@@ -492,8 +492,8 @@ def flow_image_check(model, data_root: Path) -> dict | None:
     """The composite's flow image of CASME II sub01/EP02_01f against flow images rendered from its
     sequence: TV-L1 by the composite's recipe and the DGM's displacement after registration
     (per-channel correlation, strain / v / u)."""
-    from frl_core.flow_image import FLOW_FACE_SIZE, channel_correlations, composite_face, flow_image, tvl1_flow
-    from frl_core.registration import register
+    from frl_core.motion.flow_image import FLOW_FACE_SIZE, channel_correlations, composite_face, flow_image, tvl1_flow
+    from frl_core.motion.registration import register
 
     root = Path(data_root)
     paths = sorted((root / SEQUENCE_DIR).glob("*.jpg"))
@@ -523,7 +523,7 @@ def registration_errors(bank: FaceBank, cfg: DGMTrainConfig, n: int = 60, seed: 
     """Registration on held-out faces moved by a known head motion (up to 3 px shift, 2 degrees of roll,
     2 % of scale), alone and with an action-unit movement of 1-3 px on top: mean and 95th percentile of
     the error of the recovered map over the face's inner part (pixels of the 224 face)."""
-    from frl_core.registration import estimate_global_motion
+    from frl_core.motion.registration import estimate_global_motion
 
     rng = np.random.default_rng(seed)
     held = held_out_subjects(bank.subjects, cfg.held_out_every)

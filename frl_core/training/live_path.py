@@ -29,10 +29,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from frl_core.au_regions import TEMPLATE_68
+from frl_core.faces.au_regions import TEMPLATE_68
 from frl_core.data.pairs import MEASURED_PEAK_PX, flow_png_to_displacement, pseudo_onset
 from frl_core.faces import RIGID_POINTS
-from frl_core.face_kernels import similarity
+from frl_core.faces.kernels import similarity
 from frl_core.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from frl_core.models.frl_dgt import FRLDGT, FRLDGTConfig
 from frl_core.models.inference import InferenceSettings, Recognizer
@@ -151,7 +151,7 @@ def evaluate_oracle(flow_run: Path, data_root: Path) -> dict:
     import torch
 
     from frl_core.data.megc2019 import Megc2019
-    from frl_core.flow_image import flow_image
+    from frl_core.motion.flow_image import flow_image
     from frl_core.models.frl_dgt import mirror_flow_image
     from frl_core.training.calibration import calibrated_probabilities
 
@@ -176,7 +176,7 @@ def evaluate_oracle(flow_run: Path, data_root: Path) -> dict:
 
 def evaluate_sequence(recognizer: Recognizer, data_root: Path, noise_draws: int = 20, seed: int = 0) -> dict | None:
     """The live path on the real sequence's (001, k) pairs: labels, probabilities, flips under noise."""
-    from frl_core.flow_image import composite_face
+    from frl_core.motion.flow_image import composite_face
     from frl_core.training.dgm_train import SEQUENCE_DIR
 
     paths = sorted((Path(data_root) / SEQUENCE_DIR).glob("*.jpg"))
@@ -218,8 +218,8 @@ def run(args: argparse.Namespace) -> int:
         "live_path": "DGM trained on known displacements of real faces + trunk and head of a flow-mode "
                      "FRL-DGT trained on the MEGC2019 composite's real flow images",
         "input": "onset and apex faces aligned by frl_core.faces.align_face (224 px); the apex is registered "
-                 "onto the onset (frl_core.registration), both resized to the DGM's input; the displacement "
-                 "is rendered as a composite-style flow image (frl_core.flow_image) for the trunk",
+                 "onto the onset (frl_core.motion.registration), both resized to the DGM's input; the displacement "
+                 "is rendered as a composite-style flow image (frl_core.motion.flow_image) for the trunk",
         "trained_on": {"dgm": dgm_meta.get("data"), "trunk": trunk_meta.get("trained_on")},
         "data_licence": "MEGC2019 composite (CASME II, SAMM, SMIC-HS): non-commercial research only",
         "dgm_training": dgm_meta.get("dgm_training"),

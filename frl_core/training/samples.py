@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 import torch
 
 from frl_core.data.common import DatasetError
+from frl_core.data.raw import megc_style_flow, read_frame
 from frl_core.data.pairs import MEASURED_PEAK_PX, SEMI_SYNTHETIC_LABEL, make_pair, random_peak
 from frl_core.models.frl_dgt import mirror_flow_image
 
@@ -97,8 +99,6 @@ def load_samples(protocol: dict, input_mode: str, img_size: int) -> SampleSet:
         if input_mode == "pair":
             apexes = ds.apexes
             if apexes.shape[1] != img_size:
-                import cv2
-
                 apexes = np.stack([cv2.resize(a, (img_size, img_size), interpolation=cv2.INTER_AREA) for a in apexes])
         return SampleSet(
             class_names=ds.class_names,
@@ -111,12 +111,46 @@ def load_samples(protocol: dict, input_mode: str, img_size: int) -> SampleSet:
             onsets=None,
             data_label=SEMI_SYNTHETIC_LABEL if input_mode == "pair" else "real (published MEGC2019 flow images)",
         )
-    from frl_core.data.raw import load_raw_protocol
-
     frames_root = protocol.get("frames_root") or ""
     if not frames_root:
         raise DatasetError(f"protocol {name} reads the raw dataset's frames: set protocol.frames_root")
     return load_raw_protocol(name, data_root, Path(frames_root), img_size)
+
+
+def load_raw_protocol(name: str, data_root: Path, frames_root: Path, img_size: int):
+    """The samples of casme2-5class-loso / samm-5class-loso: real onset and apex frames of each usable clip."""
+    if name == "casme2-5class-loso":
+        from frl_core.data.casme2 import CASME2_5CLASS, read_casme2
+
+        clips = read_casme2(data_root / "annotations" / "casme2_coding_20140508.xlsx", frames_root)
+        class_names = CASME2_5CLASS
+    elif name == "samm-5class-loso":
+        from frl_core.data.samm import SAMM_5CLASS, read_samm
+
+        clips = read_samm(data_root / "annotations" / "samm_micro_facs_codes_v2.xlsx", frames_root)
+        class_names = SAMM_5CLASS
+    else:
+        raise DatasetError(f"protocol {name} does not read a raw dataset")
+    clips = [c for c in clips if c.label5 is not None and c.frame_dir is not None]
+    if not clips:
+        raise DatasetError(f"{name}: no usable clip under {frames_root} (check protocol.frames_root)")
+    onsets, apexes, flows = [], [], []
+    for c in clips:
+        onset, apex = read_frame(c, c.onset), read_frame(c, c.apex)
+        flows.append(megc_style_flow(onset, apex))
+        onsets.append(cv2.resize(onset, (img_size, img_size), interpolation=cv2.INTER_AREA))
+        apexes.append(cv2.resize(apex, (img_size, img_size), interpolation=cv2.INTER_AREA))
+    return SampleSet(
+        class_names=tuple(class_names),
+        labels=np.array([c.label5 for c in clips], dtype=np.int64),
+        subjects=[c.subject for c in clips],
+        datasets=[c.dataset for c in clips],
+        keys=[c.key for c in clips],
+        flows=np.stack(flows),
+        apexes=np.stack(apexes),
+        onsets=np.stack(onsets),
+        data_label=f"real onset/apex frames of {clips[0].dataset} (flow: TV-L1, the MEGC2019 composite's recipe)",
+    )
 
 
 def make_batch(

@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 
 from frl_core.spotting import kernels
-from frl_core.spotting.spotter import MotionModel, SpotterConfig
+from frl_core.spotting.config import SpotterConfig
+from frl_core.spotting.motion import MotionModel
 
 WORK_SIZE = 112
 """Side of the shrunk face the global motion is estimated on (224-pixel faces halve exactly)."""

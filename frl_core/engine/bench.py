@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from frl_core.sources import FrameSource, open_source
+from frl_core.io.sources import FrameSource, open_source
 
 TARGET_FPS = 120.0
 TARGET_DECODE_RATIO = 0.25

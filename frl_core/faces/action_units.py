@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from frl_core.au_regions import AU_REGIONS, inter_ocular_distance
+from frl_core.faces.au_regions import AU_REGIONS, inter_ocular_distance
 
 # Action units as landmark displacements: (landmark index, direction (x, y) in the image, weight).
 # Directions are in image axes (y down); the subject's right side is the image left.
@@ -82,3 +82,12 @@ def regions_of(action_units: tuple[str, ...]) -> tuple[str, ...]:
     """The AU regions (``au_regions.AU_REGIONS`` names) that hold any of these action units."""
     wanted = set(action_units)
     return tuple(r.name for r in AU_REGIONS if wanted & set(r.action_units))
+
+
+CLASS_EXPRESSIONS: dict[str, tuple[str, ...]] = {
+    "positive": ("smile",),
+    "surprise": ("brow_raise", "surprise"),
+    "negative": ("brow_lower", "lip_corner_depressor", "dimpler", "chin_raise", "disgust"),
+}
+"""The expressions of ``EXPRESSIONS`` that imply each MEGC2019 class: what the labelled benchmark draws
+from (classes in turn, so balanced) and what the trunk's synthetic action units are labelled with."""

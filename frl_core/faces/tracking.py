@@ -9,7 +9,7 @@ landmarks: the previous frame's landmarks give the box the predictor starts from
 check (normalised correlation of a small aligned patch with the one kept at the last detection) tells
 when the tracked landmarks no longer sit on a face.
 
-The 68-point predictor is dlib's model file evaluated by :mod:`frl_core.landmarks`: the same
+The 68-point predictor is dlib's model file evaluated by :mod:`frl_core.faces.landmarks`: the same
 landmarks as ``dlib.shape_predictor`` (to the pixel; unrounded here), compiled. dlib's own costs 1-1.3
 ms called in a tight loop and 1.5-2.1 ms inside the engine, where its ~65 MB of regression-tree leaves
 fall out of the cache between frames; the compiled one 0.5-0.6 and 0.6-0.7 ms. That is cheap enough to run
@@ -35,8 +35,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from frl_core import face_kernels
-from frl_core.au_regions import TEMPLATE_68, inter_ocular_distance
+from frl_core.faces import kernels as face_kernels
+from frl_core.faces.au_regions import TEMPLATE_68, inter_ocular_distance
 from frl_core.paths import landmark_model_path
 from frl_core.types import FaceObservation
 
@@ -81,7 +81,7 @@ class FaceConfig:
     predictor_weight: float = 0.5
     """On predictor frames, how far the flowed landmarks move towards the predictor's (1 = all the way)."""
     landmark_backend: str = "compiled"
-    """"compiled": dlib's 68-point model evaluated by :mod:`frl_core.landmarks` (sub-pixel points, about
+    """"compiled": dlib's 68-point model evaluated by :mod:`frl_core.faces.landmarks` (sub-pixel points, about
     0.6 ms a call); "dlib": ``dlib.shape_predictor`` itself (whole-pixel points, 1-2 ms a call)."""
     flow_max_residual: float = 0.04
     """Flowed rigid points that stray more than this (fraction of the inter-ocular distance, median) from
@@ -102,7 +102,7 @@ def _models(backend: str) -> tuple[object, object]:
     """dlib's detector and the shape predictor, loaded once per process (the predictor file is ~100 MB).
 
     ``backend="dlib"`` gives ``dlib.shape_predictor``; ``"compiled"`` the same model file evaluated by
-    :class:`frl_core.landmarks.ShapePredictor` (the same landmarks, unrounded, in about 60 % of the time).
+    :class:`frl_core.faces.landmarks.ShapePredictor` (the same landmarks, unrounded, in about 60 % of the time).
     """
     import dlib
 
@@ -117,7 +117,7 @@ def _models(backend: str) -> tuple[object, object]:
             if backend == "dlib":
                 _MODELS[key] = dlib.shape_predictor(str(path))
             else:
-                from frl_core.landmarks import LandmarkModelFormatError, ShapePredictor
+                from frl_core.faces.landmarks import LandmarkModelFormatError, ShapePredictor
 
                 try:
                     _MODELS[key] = ShapePredictor(path)

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from frl_core.au_regions import REGION_NAMES
+from frl_core.faces.au_regions import REGION_NAMES
 from frl_core.types import Event, FrameResult
 from frl_core.viz import render_event_figure
 

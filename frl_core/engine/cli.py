@@ -74,10 +74,10 @@ def _light(event):
 
 def run(args: argparse.Namespace) -> int:
     from frl_core.engine import AnalysisEngine, EngineConfig, EngineError, LiveRunner
-    from frl_core.exports import (AnnotatedVideoWriter, ExportError, FramesCsvWriter, write_event_png,
+    from frl_core.io.exports import (AnnotatedVideoWriter, ExportError, FramesCsvWriter, write_event_png,
                                   write_events_csv, write_events_json)
     from frl_core.paths import MissingModelFileError
-    from frl_core.sources import SourceError, open_source
+    from frl_core.io.sources import SourceError, open_source
 
     if args.fps is not None and not args.fps > 0:
         return _fail(EXIT_BAD_INPUT, f"--fps must be positive, got {args.fps}")

@@ -1,0 +1,31 @@
+"""The face stage: detection, 68 landmarks, alignment onto the canonical face, AU regions."""
+
+from frl_core.faces.tracking import (
+    LANDMARK_BACKENDS,
+    MSG_FACE_LOST,
+    MSG_NO_FACE,
+    MSG_WHOLE_FRAME,
+    RIGID_POINTS,
+    FaceConfig,
+    FaceModelError,
+    FaceTracker,
+    align_face,
+    alignment_matrix,
+    several_faces_message,
+    to_gray,
+)
+
+__all__ = [
+    "LANDMARK_BACKENDS",
+    "MSG_FACE_LOST",
+    "MSG_NO_FACE",
+    "MSG_WHOLE_FRAME",
+    "RIGID_POINTS",
+    "FaceConfig",
+    "FaceModelError",
+    "FaceTracker",
+    "align_face",
+    "alignment_matrix",
+    "several_faces_message",
+    "to_gray",
+]

@@ -1,0 +1,1 @@
+"""Motion between an onset and an apex face: registration (head motion out), classical flow, flow images."""

@@ -1,0 +1,105 @@
+"""The spotter's settings and what it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LOG_OFFSET = 64.0
+LOG_SCALE = 128.0
+CANONICAL_SIZE = 224
+"""Scores are expressed in pixels of a canonical face of this side."""
+
+
+@dataclass
+class SpotterConfig:
+    """Windows, score resolution and the adaptive threshold."""
+
+    window_s: float = 0.6
+    """Micro window: references this many seconds before and after (longer than a micro-expression)."""
+    macro_window_s: float = 2.0
+    """Macro window: the same for longer movements (0 turns macro spotting off)."""
+    macro_rate_hz: float = 15.0
+    """The macro track scores every Nth face, about this many a second (0 = every face). A
+    macro-expression lasts more than half a second, so 15 scores a second still sample it densely,
+    and the track costs half as much at 30 fps and a tenth at 200 fps. Its onset, apex and offset
+    then fall on those frames."""
+    micro_max_s: float = 0.5
+    """Intervals up to this long are micro-expressions, longer ones macro-expressions."""
+    macro_max_s: float = 4.0
+    """Longest interval reported; a longer movement is cut at this length."""
+    min_duration_s: float = 0.1
+    """Shorter intervals are discarded (noise)."""
+    threshold: float | None = None
+    """A fixed score threshold (pixels); None adapts it to the sequence."""
+    threshold_k: float = 8.0
+    """Adaptive threshold: median + k x robust standard deviation of the score."""
+    min_threshold: float = 0.6
+    """The adaptive threshold never drops below this (pixels of a 224-pixel face)."""
+    history_s: float = 20.0
+    """Seconds of score history behind the adaptive threshold."""
+    boundary_fraction: float = 0.12
+    """Onset/offset: where the score falls to this fraction of the peak above the baseline."""
+    valley_fraction: float = 0.5
+    """Onset/offset also stop at a dip of the score below this fraction of the peak above the baseline
+    (a movement's rise and fall are monotonic; a plateau of noise or another movement beyond the dip is
+    not part of it). 0 turns this off."""
+    boundary_pad_s: float = 0.05
+    """Onset and offset are moved this much outwards from where the score crosses the boundary level."""
+    end_gap_s: float = 0.1
+    """A candidate closes after the score stays below its boundary level this long."""
+    work_size: int = 96
+    """Side of the shrunk face the motion is measured on."""
+    block: int = 8
+    """Block side (pixels of the shrunk face)."""
+    top_k: int = 3
+    """Blocks averaged into the score."""
+    spatial_smoothing: float = 0.0
+    """Weight of each neighbouring block when block displacements are averaged (0 = off, 1 = 3x3 box)."""
+    blur_sigma: float = 1.0
+    """Gaussian blur of the shrunk face (pixels), against noise and for a smoother motion estimate."""
+    regularization: float = 1.0
+    """Ridge term of the block motion estimate (squared intensity gradient per pixel)."""
+    eye_margin: float = 0.06
+    """Eye interiors and lids, excluded against blinks: margin around each eye (fraction of the face)."""
+    temporal_s: float = 0.1
+    """Faces are averaged over this many seconds (centred) before comparison, against sensor noise."""
+    log_intensity: bool = True
+    """Measure motion on log intensities: a lighting change multiplies intensities, and on a log scale
+    that becomes the per-block offset the motion estimate already discounts."""
+
+
+@dataclass(frozen=True)
+class SpottedInterval:
+    """One spotted movement: frame indices and the peak two-sided score."""
+
+    onset: int
+    apex: int
+    offset: int
+    score: float
+    kind: str
+
+    @property
+    def length(self) -> int:
+        return self.offset - self.onset + 1
+
+
+@dataclass
+class SpotStep:
+    """What one pushed frame produced."""
+
+    score: float
+    """One-sided micro-window score against the window's reference frame (nan while the window fills
+    or without a face). It belongs to the frame ``temporal_s / 2`` before the pushed one (the faces
+    are averaged over a centred window first): one frame at 30 fps."""
+    threshold: float
+    """The current adaptive threshold on the two-sided score."""
+    intervals: list[SpottedInterval] = field(default_factory=list)
+    """Intervals completed with this frame."""
+    decided: list[tuple[int, float]] = field(default_factory=list)
+    """(frame index, two-sided micro score) of the earlier frames whose score this frame completed (one
+    frame, ``window_s`` plus ``temporal_s / 2`` back; several after a gap). This is the score the threshold
+    applies to: a movement's echo, which the one-sided ``score`` shows a window later, is not in it."""
+
+
+class SpotterError(ValueError):
+    """Bad spotter input (frame rate, face size)."""

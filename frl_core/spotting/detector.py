@@ -1,0 +1,184 @@
+"""Intervals from a stream of two-sided scores: the adaptive threshold, apex, onset and offset."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+from frl_core.spotting import kernels
+from frl_core.spotting.config import SpottedInterval, SpotterConfig
+
+
+def robust_threshold(median: float, spread: float, config: SpotterConfig) -> float:
+    """The adaptive threshold: median plus ``threshold_k`` robust standard deviations (the median absolute
+    deviation ``spread`` scaled to a normal's), never below ``min_threshold``."""
+    return max(float(median) + config.threshold_k * 1.4826 * float(spread), config.min_threshold)
+
+
+class Detector:
+    """Threshold crossing, apex, onset/offset on one stream of two-sided scores (frame order)."""
+
+    def __init__(self, fps: float, config: SpotterConfig, window: int, fixed_threshold: float | None) -> None:
+        self.fps = fps
+        self.config = config
+        self.window = window
+        self.fixed = fixed_threshold
+        self.static = False
+        """Offline: threshold and baseline come from the whole sequence and stay put."""
+        self.max_len = max(2, int(round(config.macro_max_s * fps)))
+        self.min_len = max(2, int(round(config.min_duration_s * fps)))
+        self.end_gap = max(1, int(round(config.end_gap_s * fps)))
+        self.pad = max(1, int(round(config.boundary_pad_s * fps)))
+        self.recent: deque[tuple[int, float]] = deque(maxlen=self.max_len + self.end_gap + 2 * self.pad + 2)
+        self.history: deque[float] = deque(maxlen=max(50, int(config.history_s * fps)))
+        self._stats_age = 10 ** 9
+        self.baseline = 0.0
+        self.threshold = float(config.min_threshold if fixed_threshold is None else fixed_threshold)
+        self.active = False
+        self.peak = (0, 0.0)
+        self.below = 0
+        self.start = 0
+
+    def _update_threshold(self) -> None:
+        if self.static or len(self.history) < 8:
+            return
+        self._stats_age += 1
+        if self._stats_age < max(1, int(self.fps // 10)):
+            return
+        self._stats_age = 0
+        med, spread = kernels.median_and_spread(np.fromiter(self.history, np.float64, len(self.history)))
+        self.baseline = med
+        if self.fixed is None:
+            self.threshold = robust_threshold(med, spread, self.config)
+
+    def push(self, j: int, c: float) -> list[SpottedInterval]:
+        """Feed the two-sided score of frame ``j``; return intervals that close."""
+        self.recent.append((j, c))
+        valid = not math.isnan(c)
+        if valid and not self.active:
+            self.history.append(c)
+            self._update_threshold()
+        out: list[SpottedInterval] = []
+        if not self.active:
+            if valid and c > self.threshold:
+                self.active, self.peak, self.below, self.start = True, (j, c), 0, j
+            return out
+        if valid and c > self.peak[1]:
+            self.peak = (j, c)
+        level = self._level()
+        if not valid or c < level:
+            self.below += 1
+        else:
+            self.below = 0
+        if self.below >= self.end_gap or j - self.start >= self.max_len:
+            out.extend(self._close())
+        return out
+
+    def _level(self) -> float:
+        """Where the candidate's onset and offset lie: a fraction of the peak above the noise baseline.
+
+        While the stream is young the running baseline is not known yet; the scores seen before the
+        candidate stand in, and the level never drops below half the minimum threshold, so noise
+        around a movement is not taken as part of it.
+        """
+        base = self.baseline
+        if len(self.history) < 8 and not self.static:
+            before = [c for j, c in self.recent if j < self.start and not math.isnan(c)]
+            base = float(np.median(before)) if len(before) >= 3 else 0.0
+        level = base + self.config.boundary_fraction * (self.peak[1] - base)
+        return max(level, 0.5 * self.config.min_threshold)
+
+    def _valley_level(self) -> float:
+        if self.config.valley_fraction <= 0:
+            return -math.inf
+        base = self.baseline
+        return base + self.config.valley_fraction * (self.peak[1] - base)
+
+    def _close(self) -> list[SpottedInterval]:
+        self.active = False
+        apex, peak = self.peak
+        level = self._level()
+        frames = {j: c for j, c in self.recent}
+        valley = self._valley_level()
+
+        def extends(j: int, step: int) -> bool:
+            c = frames.get(j + step)
+            if c is None or math.isnan(c) or c <= level:
+                return False
+            # A dip below the valley level that rises again further out ends the movement here.
+            return not (frames[j] < valley and c > frames[j])
+
+        onset = apex
+        while extends(onset, -1) and apex - onset < self.max_len:
+            onset -= 1
+        offset = apex
+        while extends(offset, 1) and offset - onset < self.max_len:
+            offset += 1
+        # A movement starts and ends in frames where it is still too faint to rise above the noise:
+        # the interval is padded by ``boundary_pad_s`` on each side.
+        pad = self.pad
+        while pad and (onset - 1) in frames:
+            onset, pad = onset - 1, pad - 1
+        pad = self.pad
+        while pad and (offset + 1) in frames:
+            offset, pad = offset + 1, pad - 1
+        if offset - onset + 1 < self.min_len:
+            return []
+        return [SpottedInterval(onset, apex, offset, float(peak), interval_kind(onset, offset, self.fps, self.config))]
+
+    def finish(self) -> list[SpottedInterval]:
+        return self._close() if self.active else []
+
+
+def interval_kind(onset: int, offset: int, fps: float, config: SpotterConfig) -> str:
+    return "micro" if (offset - onset + 1) <= config.micro_max_s * fps + 1e-9 else "macro"
+
+
+def agreement_corrected(c: float, refs_distance) -> float:
+    """Two-sided score less the distance between its two references.
+
+    For a movement shorter than the window both references are neutral and alike, so little is taken
+    off; a neutral frame between two other movements has a small min(back, forward) score that
+    is not its own, and its references differ by as much: the correction cancels it.
+    """
+    return max(0.0, c - refs_distance())
+
+
+def macro_stride(fps: float, config: SpotterConfig) -> int:
+    """Every how many frames the macro track scores a face (see ``SpotterConfig.macro_rate_hz``)."""
+    if config.macro_rate_hz <= 0:
+        return 1
+    return max(1, int(round(fps / config.macro_rate_hz)))
+
+
+def window_steps(window_s: float, fps: float, stride: int) -> int:
+    """A window in seconds as a number of a track's steps (``stride`` frames each)."""
+    return max(1, int(round(window_s * fps / stride)))
+
+
+def in_frames(intervals: list[SpottedInterval], stride: int, fps: float,
+               config: SpotterConfig) -> list[SpottedInterval]:
+    """Intervals counted in a track's steps, counted in frames (kind judged at the frame rate)."""
+    if stride == 1:
+        return intervals
+    s = stride
+    return [SpottedInterval(iv.onset * s, iv.apex * s, iv.offset * s, iv.score,
+                            interval_kind(iv.onset * s, iv.offset * s, fps, config)) for iv in intervals]
+
+
+
+def overlaps(a: SpottedInterval, b: SpottedInterval) -> bool:
+    return a.onset <= b.offset and b.onset <= a.offset
+
+
+def is_macro(candidate: SpottedInterval, micro: list[SpottedInterval]) -> bool:
+    """A long-window interval is a macro-expression unless the short window saw the same movement.
+
+    The short window measures micro-expressions more precisely; when one of its intervals covers most
+    of the long-window interval, both describe one short movement and the micro interval stands.
+    """
+    if candidate.kind != "macro":
+        return False
+    return not any(overlaps(candidate, m) and m.length >= 0.6 * candidate.length for m in micro)

@@ -1,0 +1,206 @@
+"""The streaming spotter: one aligned face at a time in, completed intervals out, bounded state."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+from frl_core.spotting.config import SpotStep, SpottedInterval, SpotterConfig, SpotterError
+from frl_core.spotting.detector import (Detector, agreement_corrected, in_frames, is_macro, macro_stride, overlaps,
+                                        window_steps)
+from frl_core.spotting.motion import MotionModel, TemporalMean
+
+
+class _Track:
+    """One window length: keeps the shrunk faces it still needs and turns them into two-sided scores.
+
+    With ``stride`` > 1 it is fed every ``stride``-th frame only (frame indices that are multiples of
+    it); its window, detector and bookkeeping count those steps, and its intervals come out in frames.
+    """
+
+    def __init__(self, fps: float, config: SpotterConfig, window_s: float, model: MotionModel,
+                 fixed_threshold: float | None, stride: int = 1) -> None:
+        self.fps = fps
+        self.config = config
+        self.stride = max(1, int(stride))
+        self.window = window_steps(window_s, fps, self.stride)
+        """The window in this track's steps (frames when ``stride`` is 1)."""
+        self.model = model
+        self.gate = float(config.min_threshold)
+        self.faces: deque[tuple[int, np.ndarray | None]] = deque(maxlen=2 * self.window + 1)
+        self.back: deque[tuple[int, float]] = deque(maxlen=self.window + 1)
+        self.first: tuple[int, np.ndarray | None] | None = None
+        """The first face this track saw: the backward reference of the frames in its first window."""
+        self.detector = Detector(fps / self.stride, config, self.window, fixed_threshold)
+
+    def in_frames(self, intervals: list[SpottedInterval]) -> list[SpottedInterval]:
+        return in_frames(intervals, self.stride, self.fps, self.config)
+
+    def push(self, index: int, face: np.ndarray | None
+             ) -> tuple[float, tuple[int, float] | None, list[SpottedInterval]]:
+        """Returns the pushed frame's one-sided score, the (step, two-sided score) it completed, and the
+        intervals this frame closed."""
+        index //= self.stride
+        self.faces.append((index, face))
+        if self.first is None:
+            self.first = (index, face)
+        back = math.nan
+        if len(self.faces) >= self.window + 1:
+            ref_index, ref = self.faces[-1 - self.window]
+            if ref is not None and face is not None and index - ref_index == self.window:
+                back = self.model.score(ref, face)
+        elif self.first[1] is not None and face is not None and index > self.first[0]:
+            # Less than a window from the start: the first face is the reference (a shorter window).
+            back = self.model.score(self.first[1], face)
+        self.back.append((index, back))
+        out: list[SpottedInterval] = []
+        decided: tuple[int, float] | None = None
+        if len(self.back) == self.window + 1:
+            j, back_j = self.back[0]
+            # Frame j's forward comparison (j with j + W) is the pushed frame's backward one.
+            c = min(back_j, back) if not (math.isnan(back_j) or math.isnan(back)) else math.nan
+            if c > self.gate:
+                before = self._back_reference(j)
+                if before is not None:
+                    c = agreement_corrected(c, lambda: self.model.score(before, face))
+            out = self.in_frames(self.detector.push(j, c))
+            decided = (j, c)
+        return back, decided, out
+
+    def _back_reference(self, j: int) -> np.ndarray | None:
+        """The face frame ``j`` was compared with before it: W steps back, or the first one near the start."""
+        if self.first is not None and j - self.first[0] < self.window:
+            return self.first[1]
+        for k, face in self.faces:
+            if k == j - self.window:
+                return face
+        return None
+
+    def flush(self) -> list[SpottedInterval]:
+        """End of input: the frames less than a window from the end are compared forward with the last
+        face (a shorter window), then open candidates close."""
+        out: list[SpottedInterval] = []
+        if len(self.back) == self.window + 1 and self.faces:
+            last_index, last = self.faces[-1]
+            faces = dict(self.faces)
+            for j, back_j in list(self.back)[1:]:
+                face = faces.get(j)
+                c = math.nan
+                if j < last_index and face is not None and last is not None and not math.isnan(back_j):
+                    c = min(back_j, self.model.score(face, last))
+                    before = self._back_reference(j)
+                    if c > self.gate and before is not None:
+                        c = agreement_corrected(c, lambda: self.model.score(before, last))
+                out.extend(self.in_frames(self.detector.push(j, c)))
+        return out + self.in_frames(self.detector.finish())
+
+
+class StreamingSpotter:
+    """Frame-by-frame spotting with bounded look-ahead and memory."""
+
+    def __init__(self, fps: float, config: SpotterConfig | None = None) -> None:
+        if not (fps > 0 and math.isfinite(fps)):
+            raise SpotterError(f"frame rate must be positive, got {fps}")
+        self.fps = float(fps)
+        self.config = config = config or SpotterConfig()
+        self.model = MotionModel(config)
+        self.smoother = TemporalMean(int(round(config.temporal_s * self.fps / 2)))
+        fixed = config.threshold
+        self.micro = _Track(self.fps, config, config.window_s, self.model, fixed)
+        self.macro = (_Track(self.fps, config, config.macro_window_s, self.model, fixed,
+                             stride=macro_stride(self.fps, config))
+                      if config.macro_window_s > config.window_s else None)
+        self.micro_max = config.micro_max_s * self.fps
+        if self.macro is not None:
+            lookahead = self.macro.window * self.macro.stride + self.macro.stride
+        else:
+            lookahead = self.micro.window
+        lookahead += self.smoother.half
+        det = self.micro.detector
+        self.max_lag_frames = int(lookahead + det.max_len + 2 * det.end_gap + 2 * det.pad + 2)
+        """How many frames before the newest pushed one a completed interval can start."""
+        self._pending_micro: list[SpottedInterval] = []
+        self._macro_intervals: deque[SpottedInterval] = deque(maxlen=16)
+        self._released_micro: deque[SpottedInterval] = deque(maxlen=16)
+        self._last_index: int | None = None
+
+    @property
+    def threshold(self) -> float:
+        return self.micro.detector.threshold
+
+    def push(self, index: int, timestamp: float, aligned: np.ndarray | None) -> SpotStep:
+        """Add one frame (its aligned face, or None when no face); completed intervals come back."""
+        if self._last_index is not None and index <= self._last_index:
+            raise SpotterError(f"frame indices must increase: got {index} after {self._last_index}")
+        intervals: list[SpottedInterval] = []
+        decided: list[tuple[int, float]] = []
+        if self._last_index is not None and index > self._last_index + 1:
+            for missing in range(self._last_index + 1, index):
+                smoothed = self.smoother.push(missing, None)
+                if smoothed is not None:
+                    _, found, completed = self._push_prepared(*smoothed)
+                    intervals.extend(found)
+                    decided.extend(completed)
+        self._last_index = index
+        face = self.model.prepare(np.asarray(aligned)) if aligned is not None else None
+        smoothed = self.smoother.push(index, face)
+        score = math.nan
+        if smoothed is not None:
+            score, found, completed = self._push_prepared(*smoothed)
+            intervals.extend(found)
+            decided.extend(completed)
+        return SpotStep(score=score, threshold=self.threshold, intervals=intervals, decided=decided)
+
+    def _push_prepared(self, index: int, face: np.ndarray | None
+                       ) -> tuple[float, list[SpottedInterval], list[tuple[int, float]]]:
+        score, completed, micro = self.micro.push(index, face)
+        self._pending_micro.extend(micro)
+        macro_done: list[SpottedInterval] = []
+        if self.macro is not None:
+            macro, stride = self.macro, self.macro.stride
+            if index % stride == 0:
+                _, _, found = macro.push(index, face)
+                for iv in found:
+                    if is_macro(iv, self._pending_micro + list(self._released_micro)):
+                        self._macro_intervals.append(iv)
+                        macro_done.append(iv)
+            # The macro track has decided every frame up to here; micro intervals before it are final.
+            active = macro.detector.active
+            decided = index - index % stride - stride * (macro.window + (macro.detector.end_gap if active else 0))
+            if active:
+                decided = min(decided, stride * macro.detector.start - 1)
+        else:
+            decided = index
+        return score, self._release(decided, macro_done, index), [completed] if completed is not None else []
+
+    def _release(self, decided: int, macro_done: list[SpottedInterval], index: int) -> list[SpottedInterval]:
+        out: list[SpottedInterval] = []
+        keep: list[SpottedInterval] = []
+        for iv in self._pending_micro:
+            # Held while the long window may still call it part of a macro-expression, but never
+            # beyond the promised look-back (the caller's buffer of faces).
+            if iv.offset > decided and index + 1 - iv.onset < self.max_lag_frames:
+                keep.append(iv)
+            elif not any(overlaps(iv, m) for m in self._macro_intervals):
+                out.append(iv)
+                self._released_micro.append(iv)
+        self._pending_micro = keep
+        out.extend(macro_done)
+        out.sort(key=lambda iv: iv.onset)
+        return out
+
+    def flush(self) -> list[SpottedInterval]:
+        """End of input: close open candidates and release everything still held back."""
+        held: list[SpottedInterval] = []
+        for j, face in self.smoother.flush():
+            held.extend(self._push_prepared(j, face)[1])
+        self._pending_micro.extend(self.micro.flush())
+        macro_done = []
+        if self.macro is not None:
+            macro_done = [iv for iv in self.macro.flush()
+                          if is_macro(iv, self._pending_micro + list(self._released_micro))]
+            self._macro_intervals.extend(macro_done)
+        last = self._last_index if self._last_index is not None else 0
+        return sorted(held + self._release(10 ** 12, macro_done, last), key=lambda iv: iv.onset)

@@ -1,0 +1,133 @@
+"""The labelled real-face benchmark's material: real faces, micro-expressions of known MEGC2019 class
+with drift, roll, lighting and noise, encoded as the product sees video (mp4v, H.264)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
+from frl_core.synth.render import (STILL, Blink, HeadMotion, Lighting, SynthError, SyntheticSequence,
+                                   load_face, micro_event, render_sequence, write_video)
+
+
+def benchmark_faces(data_root: Path | None = None, count: int = 5) -> list[tuple[str, np.ndarray]]:
+    """(name, BGR image) of the faces the labelled benchmark renders: the bundled astronaut, then up to
+    ``count`` - 1 real faces from the MEGC2019 composite's subjects that the DGM never trained on (read
+    from the research data when it is there, never copied)."""
+    faces = [("astronaut", load_face(None))]
+    if data_root is None or count <= 1:
+        return faces
+    labels = Path(data_root) / "megc2019" / "labels.csv"
+    if not labels.is_file():
+        return faces
+    import csv
+
+    from frl_core.training.dgm_train import held_out_subjects
+
+    rows = list(csv.DictReader(labels.open()))
+    subjects = [f"{r['dataset']}/{r['subject']}" for r in rows]
+    held = held_out_subjects(subjects, 5)
+    seen: set[str] = set()
+    by_dataset: dict[str, list[dict]] = {}
+    for r, subject in zip(rows, subjects):
+        if subject in held and subject not in seen:
+            seen.add(subject)
+            by_dataset.setdefault(r["dataset"], []).append(r)
+    order = [r for group in zip(*by_dataset.values()) for r in group]  # datasets in turn
+    for r in order:
+        if len(faces) >= count:
+            break
+        image = cv2.imread(str(Path(data_root) / "megc2019" / r["apex"]), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        try:  # a face dlib cannot find on the canvas cannot carry a benchmark sequence
+            render_sequence(image, n_frames=1, face_height=0.55, head_motion=STILL, background="soft")
+        except SynthError:
+            continue
+        faces.append((f"{r['dataset']}/{r['subject']}", image))
+    return faces
+
+
+def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seconds: float = 20.0,
+                      n_events: int = 4, amplitude_px: tuple[float, float] = (0.5, 3.0),
+                      face_height: float = 0.55) -> SyntheticSequence:
+    """Micro-expressions whose MEGC2019 class is known (the classes in turn from a random start), on a
+    face that drifts, rolls and is lit unevenly, with blinks and noise. Amplitudes are drawn uniformly in
+    ``amplitude_px``, in pixels of the 224-pixel aligned face (what every displacement figure uses)."""
+    from frl_core.faces import alignment_matrix
+
+    rng = np.random.default_rng(seed)
+    n_frames = int(round(seconds * fps))
+    probe = render_sequence(face_image, fps=fps, n_frames=1, face_height=face_height, head_motion=STILL,
+                            background="soft")
+    m = alignment_matrix(probe.face_landmarks, 224)
+    px_per_aligned = 1.0 / math.sqrt(abs(np.linalg.det(m[:, :2])))
+    classes = list(LABELLED_EXPRESSIONS)
+    start = int(rng.integers(len(classes)))
+    gap = int(round(1.2 * fps))
+    length = int(round(0.6 * fps))
+    slack = n_frames - int(1.2 * fps) - int(1.0 * fps) - n_events * length - gap * max(0, n_events - 1)
+    if slack < 0:
+        raise SynthError(f"{n_events} events do not fit in {seconds:g} s")
+    cuts = np.sort(rng.integers(0, slack + 1, n_events))
+    events, cursor, prev = [], int(1.2 * fps), 0
+    for k, cut in enumerate(cuts):
+        cursor += int(cut - prev)
+        prev = int(cut)
+        options = LABELLED_EXPRESSIONS[classes[(start + k) % len(classes)]]
+        expression = options[int(rng.integers(len(options)))]
+        amplitude = float(rng.uniform(*amplitude_px)) * px_per_aligned
+        events.append(micro_event(cursor, fps, expression, amplitude, rise_s=float(rng.uniform(0.12, 0.2)),
+                                  fall_s=float(rng.uniform(0.15, 0.25))))
+        cursor += length + gap
+    blinks: list[Blink] = []
+    for _ in range(200):
+        if len(blinks) == 2:
+            break
+        b0 = int(rng.integers(int(0.5 * fps), n_frames - int(0.5 * fps)))
+        b1 = b0 + max(2, round(0.2 * fps))
+        busy = [(e.onset, e.offset) for e in events] + [(b.start, b.end) for b in blinks]
+        if all(b1 + int(0.3 * fps) < lo or b0 - int(0.3 * fps) > hi for lo, hi in busy):
+            blinks.append(Blink(b0, b1))
+    motion = HeadMotion(translation=float(rng.uniform(2.0, 4.0)), rotation_deg=float(rng.uniform(0.5, 1.5)),
+                        periods_s=(float(rng.uniform(4, 7)), float(rng.uniform(2, 4))),
+                        phase=tuple(rng.uniform(0, 6, 6)))
+    lighting = Lighting(gain=float(rng.uniform(0.03, 0.08)), gradient=float(rng.uniform(0.02, 0.06)),
+                        period_s=float(rng.uniform(6, 10)), phase=float(rng.uniform(0, 6)))
+    return render_sequence(face_image, fps=fps, events=events, seed=seed, n_frames=n_frames, blinks=blinks,
+                           head_motion=motion, noise_sigma=float(rng.uniform(1.5, 3.0)),
+                           face_height=face_height, lighting=lighting, background="soft")
+
+
+def encode_video(sequence: SyntheticSequence, path: str | Path, codec: str = "mp4v") -> Path:
+    """Write the frames encoded as the product sees video: ``mp4v`` (OpenCV) or ``h264`` (ffmpeg's libx264
+    at its default quality, when ffmpeg is installed)."""
+    import shutil
+    import subprocess
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if codec == "mp4v":
+        return write_video(sequence, path)
+    if codec != "h264":
+        raise SynthError(f"unknown codec {codec!r}: use mp4v or h264")
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise SynthError("H.264 needs ffmpeg on the PATH")
+    w, h = sequence.size
+    cmd = [ffmpeg, "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}",
+           "-r", f"{sequence.fps:g}", "-i", "-", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+    try:
+        for frame in sequence.frames:
+            proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+    finally:
+        proc.stdin.close()
+        proc.wait()
+    if proc.returncode != 0:
+        raise SynthError(f"ffmpeg failed with exit code {proc.returncode}")
+    return path
