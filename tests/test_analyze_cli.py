@@ -139,7 +139,7 @@ def test_cuda_asked_without_a_gpu(face_video, tmp_path, capsys):
 
 
 def test_a_missing_requirement_gives_the_install_command_not_a_traceback(monkeypatch, capsys):
-    from frl_core import cli
+    import main as cli
 
     def import_without_torch(name, *args, **kwargs):
         raise ModuleNotFoundError("No module named 'torch'", name="torch")
@@ -151,7 +151,7 @@ def test_a_missing_requirement_gives_the_install_command_not_a_traceback(monkeyp
 
 
 def test_a_missing_module_of_our_own_is_not_hidden_as_an_install_problem(monkeypatch):
-    from frl_core import cli
+    import main as cli
 
     def broken_import(name, *args, **kwargs):
         raise ModuleNotFoundError("No module named 'frl_core.nothing'", name="frl_core.nothing")

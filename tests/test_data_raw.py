@@ -162,6 +162,7 @@ def test_megc_style_flow_sees_a_shift():
     assert flow[..., 2].min() == 0 and flow[..., 2].max() == 255
 
 
+@pytest.mark.slow
 def test_raw_protocol_loads_real_onset_and_apex(data_root, tmp_path):
     _fake_frames(tmp_path / "sub01" / "EP02_01f", range(40, 90))
     _fake_frames(tmp_path / "sub02" / "EP01_11f", range(40, 100))

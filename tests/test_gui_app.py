@@ -83,6 +83,7 @@ def face_clip(tmp_path_factory) -> Path:
     return write_video(seq, tmp_path_factory.mktemp("clip") / "face.mp4")
 
 
+@pytest.mark.slow
 @needs_demo
 def test_demo_clip_runs_to_the_end_with_events_charts_maps_and_exports(qtbot, settings, shared_recognizer,
                                                                       tmp_path):
@@ -239,6 +240,7 @@ def fake_loader(_settings):
     return FakeRecognizer(), ModelInfo("CPU", "fake", False, FakeRecognizer.class_names)
 
 
+@pytest.mark.slow
 def test_live_camera_drops_frames_when_analysis_is_slower_and_survives_unplugging(qtbot, settings, tmp_path):
     cameras = {0: lambda: FakeCamera(fail_after=120)}
 
@@ -315,6 +317,7 @@ def test_settings_persist_and_overlays_toggle(qtbot, settings, tmp_path):
     assert again.show_landmarks is False and again.show_regions is False
 
 
+@pytest.mark.slow
 def test_pause_step_and_seek_on_a_face_video(qtbot, settings, face_clip):
     settings.pace = "1x"
     window = make_window(qtbot, settings, recognizer_loader=fake_loader)

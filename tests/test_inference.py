@@ -74,6 +74,7 @@ def test_asking_for_cuda_without_a_gpu_is_a_clear_error():
     assert Recognizer.from_model(create_model("frl_dgt_small"), device="auto").device_name == "CPU"
 
 
+@pytest.mark.slow
 def test_shipped_live_path_measures_the_real_casme2_motion_as_tv_l1_does(data_root):
     """The real CASME II sequence, registered pair by pair: the DGM's displacement follows TV-L1 inside the
     AU regions about as closely as a second classical flow (DIS) does, at the same magnitude, and it is

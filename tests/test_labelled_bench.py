@@ -1,8 +1,6 @@
 """The labelled real-face benchmark: known classes, encoded video, the whole chain scored."""
 
-import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +8,7 @@ import pytest
 from frl_core.faces.action_units import EXPRESSIONS, regions_of
 from frl_core.synth import (LABELLED_EXPRESSIONS, HeadMotion, SyntheticEvent, encode_video, labelled_sequence,
                             load_face, render_sequence)
-from frl_core.synth.evaluate import evaluate_recognition
+from frl_core.benchmarks.generated import evaluate_recognition
 
 
 def test_every_labelled_expression_has_its_class_and_a_region_that_holds_its_action_units():
@@ -29,6 +27,7 @@ def test_labelled_sequences_cycle_the_classes_and_keep_amplitudes_in_range():
     assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_the_chain_on_encoded_video_labels_a_smile_with_drift(tmp_path):
     """A 3 px smile on the real face photo, drift and roll, mp4v: found, labelled positive, the motion at
     the mouth corners (the issue's own example, which was labelled negative before)."""

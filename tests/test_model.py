@@ -148,6 +148,7 @@ def synthetic_face(size: int, shift=(0.0, 0.0), seed: int = 3) -> torch.Tensor:
     return img.clamp(0, 1).float()[None, None]
 
 
+@pytest.mark.slow
 def test_dgm_learns_a_known_subpixel_shift():
     torch.manual_seed(0)
     size, shift = 64, (1.3, -0.7)

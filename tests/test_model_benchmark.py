@@ -5,13 +5,13 @@ import re
 import pytest
 import torch
 
-from frl_core.cli import build_parser
+from main import parse_args
 from frl_core.models import create_model
-from frl_core.models.benchmark import count_flops, run
+from frl_core.benchmarks.model import count_flops, run
 
 
 def test_bench_model_prints_figures_for_each_fusion(capsys):
-    args = build_parser().parse_args(["bench", "model", "--variants", "frl_dgt_small", "--modes", "flow",
+    args = parse_args(["bench", "model", "--variants", "frl_dgt_small", "--modes", "flow",
                                       "--repeats", "2", "--batch", "2", "--device", "cpu", "--threads", "1"])
     assert run(args) == 0
     out = capsys.readouterr().out
@@ -31,7 +31,7 @@ def test_flops_grow_with_the_face_size():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_bench_model_on_cuda_without_a_gpu_is_a_one_line_error(capsys):
-    args = build_parser().parse_args(["bench", "model", "--device", "cuda"])
+    args = parse_args(["bench", "model", "--device", "cuda"])
     assert run(args) == 2
     err = capsys.readouterr().err
     assert err.strip().count("\n") == 0 and "no CUDA GPU" in err

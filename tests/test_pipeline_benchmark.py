@@ -2,15 +2,17 @@
 
 import json
 import math
+import pytest
 
-from frl_core.cli import build_parser
-from frl_core.engine.bench import run
+from main import parse_args
+from frl_core.benchmarks.pipeline import run
 from frl_core.synth import DEMO_DIR
 
 
+@pytest.mark.slow
 def test_bench_pipeline_reports_speed_stages_and_what_the_kept_events_hold(tmp_path, capsys):
     out_json = tmp_path / "pipeline.json"
-    args = build_parser().parse_args(["bench", "pipeline", "--video", str(DEMO_DIR / "demo.mp4"), "--no-serial",
+    args = parse_args(["bench", "pipeline", "--video", str(DEMO_DIR / "demo.mp4"), "--no-serial",
                                       "--json", str(out_json)])
     assert run(args) == 0
     text = capsys.readouterr().out

@@ -61,6 +61,7 @@ def test_random_smooth_displacement_has_the_asked_peak_and_warps_consistently():
     assert pseudo_onset(face, np.zeros_like(disp)).tolist() == face.tolist()
 
 
+@pytest.mark.slow
 def test_dgm_warm_up_lowers_the_end_point_error_on_held_out_faces():
     torch.manual_seed(0)
     size = 48

@@ -60,6 +60,7 @@ def _score(pairs, spot):
     return 2 * tp / (n_gt + n_pred), float(np.median(apex_errors)), kinds_ok / max(tp, 1)
 
 
+@pytest.mark.slow
 def test_streaming_finds_the_generated_events(expressive):
     f1, apex_error, kinds = _score(expressive, _stream)
     assert f1 >= 0.8
@@ -128,12 +129,14 @@ def test_macro_stride_follows_the_frame_rate(fps, rate, stride):
                                                                 periods_s=(3.0, 1.7)))),
     ],
 )
+@pytest.mark.slow
 def test_nothing_fires_without_an_expression(name, kwargs):
     seq = synth.render_sequence(None, fps=30, n_frames=240, seed=4, **kwargs)
     found = _stream(_aligned(seq), 30.0)
     assert found == [], f"{name}: {found}"
 
 
+@pytest.mark.slow
 def test_window_in_seconds_adapts_to_the_frame_rate():
     fps = 60.0
     events = [synth.micro_event(90, fps, "brow_raise", 3.0), synth.micro_event(250, fps, "smile", 3.0)]
@@ -144,6 +147,7 @@ def test_window_in_seconds_adapts_to_the_frame_rate():
     assert all(iv.kind == "micro" for iv in found)
 
 
+@pytest.mark.slow
 def test_movements_within_a_window_of_either_end_are_found():
     """Near the start and the end the first or last face stands in for the missing reference, so a
     dataset clip or a recording cut close to a movement still has it spotted."""

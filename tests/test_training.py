@@ -136,6 +136,7 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys):
     assert parse_override("model.name=frl_dgt_base") == (["model", "name"], "frl_dgt_base")
 
 
+@pytest.mark.slow
 def test_frl_dgt_quick_fold_in_flow_and_pair_mode_is_deterministic(data_root, samples, tmp_path):
     probabilities = {}
     for mode, run in (("flow", "a"), ("flow", "b"), ("pair", "a")):
@@ -236,6 +237,7 @@ def test_epoch_trace_figures_separate_the_honest_last_epoch_from_the_peeking_cho
     assert figures["last_epoch"]["uf1"] < figures["best_common_epoch"]["uf1"] <= figures["best_epoch_per_fold"]["uf1"]
 
 
+@pytest.mark.slow
 def test_epoch_trace_does_not_change_what_the_fold_learns(data_root, samples):
     from frl_core.training.epoch_trace import trace_fold
 

@@ -31,7 +31,8 @@ def read_smic(table: str | Path, frames_root: str | Path | None = None) -> list[
         if not row or row[cols["clip"]] is None:
             continue
         clip = str(row[cols["clip"]]).strip()
-        subject = f"s{int(row[cols['subject']]):02d}" if str(row[cols["subject"]]).strip().isdigit() else str(row[cols["subject"]])
+        raw_subject = str(row[cols["subject"]]).strip()
+        subject = f"s{int(raw_subject):02d}" if raw_subject.isdigit() else str(row[cols["subject"]])
         label = row[cols["label"]]
         if not isinstance(label, int) or label not in (0, 1, 2):
             word = clip.split("_")[1] if clip.count("_") >= 2 else ""

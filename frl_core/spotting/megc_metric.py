@@ -235,14 +235,14 @@ def median(values: Iterable[float]) -> float:
     return float(v[mid]) if len(v) % 2 else 0.5 * (v[mid - 1] + v[mid])
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m frl_core.spotting.megc_metric``: score the MDMD baseline on both long-video sets."""
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``python main.py megc-metric``: score the MDMD baseline on both long-video sets."""
     from frl_core.paths import default_data_root
 
-    parser = argparse.ArgumentParser(prog="python -m frl_core.spotting.megc_metric",
-                                     description="MEGC interval metric on the MEGC2020 MDMD baseline predictions")
     parser.add_argument("--root", type=Path, default=default_data_root() / "spotting" / "mdmd_megc2020")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         for dataset in ("casme2", "samm"):
             print(format_result(evaluate_mdmd_baseline(args.root, dataset), dataset))
@@ -251,6 +251,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

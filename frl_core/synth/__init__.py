@@ -1,11 +1,11 @@
-"""Generated face videos with known micro-expressions, and the benchmarks that score the product on them.
+"""Generated face videos with known micro-expressions: the demo clip, test input and benchmark material.
 
 :mod:`~frl_core.synth.render` renders real face photos with action units, head motion, blinks, lighting
-and noise; :mod:`~frl_core.synth.labelled` builds the labelled real-face benchmark; :mod:`~frl_core.synth.
-evaluate` scores spotting and recognition; :mod:`~frl_core.synth.cli` is ``python main.py synth``.
+and noise; :mod:`~frl_core.synth.labelled` builds the labelled real-face benchmark's sequences;
+:mod:`frl_core.benchmarks.generated` scores spotting and recognition on them (``python main.py synth``).
 """
 
-from frl_core.synth.labelled import LABELLED_EXPRESSIONS, benchmark_faces, encode_video, labelled_sequence
+from frl_core.synth.labelled import LABELLED_EXPRESSIONS, encode_video, labelled_sequence
 from frl_core.synth.render import (
     DEFAULT_FACE,
     DEMO_DIR,
@@ -41,7 +41,6 @@ __all__ = [
     "SynthError",
     "SyntheticEvent",
     "SyntheticSequence",
-    "benchmark_faces",
     "demo_sequence",
     "encode_video",
     "labelled_sequence",

@@ -6,50 +6,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
 from frl_core.synth.render import (STILL, Blink, HeadMotion, Lighting, SynthError, SyntheticSequence,
-                                   load_face, micro_event, render_sequence, write_video)
-
-
-def benchmark_faces(data_root: Path | None = None, count: int = 5) -> list[tuple[str, np.ndarray]]:
-    """(name, BGR image) of the faces the labelled benchmark renders: the bundled astronaut, then up to
-    ``count`` - 1 real faces from the MEGC2019 composite's subjects that the DGM never trained on (read
-    from the research data when it is there, never copied)."""
-    faces = [("astronaut", load_face(None))]
-    if data_root is None or count <= 1:
-        return faces
-    labels = Path(data_root) / "megc2019" / "labels.csv"
-    if not labels.is_file():
-        return faces
-    import csv
-
-    from frl_core.training.dgm_train import held_out_subjects
-
-    rows = list(csv.DictReader(labels.open()))
-    subjects = [f"{r['dataset']}/{r['subject']}" for r in rows]
-    held = held_out_subjects(subjects, 5)
-    seen: set[str] = set()
-    by_dataset: dict[str, list[dict]] = {}
-    for r, subject in zip(rows, subjects):
-        if subject in held and subject not in seen:
-            seen.add(subject)
-            by_dataset.setdefault(r["dataset"], []).append(r)
-    order = [r for group in zip(*by_dataset.values()) for r in group]  # datasets in turn
-    for r in order:
-        if len(faces) >= count:
-            break
-        image = cv2.imread(str(Path(data_root) / "megc2019" / r["apex"]), cv2.IMREAD_COLOR)
-        if image is None:
-            continue
-        try:  # a face dlib cannot find on the canvas cannot carry a benchmark sequence
-            render_sequence(image, n_frames=1, face_height=0.55, head_motion=STILL, background="soft")
-        except SynthError:
-            continue
-        faces.append((f"{r['dataset']}/{r['subject']}", image))
-    return faces
+                                   micro_event, render_sequence, write_video)
 
 
 def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seconds: float = 20.0,

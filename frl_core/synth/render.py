@@ -8,7 +8,7 @@ cosine from onset to apex and back to offset, so every event's onset, apex and o
 label are known exactly.
 
 ``python main.py synth demo`` regenerates the shipped demo video and its ground truth;
-``python main.py synth bench`` measures the spotter on generated sequences (:mod:`frl_core.synth.evaluate`).
+``python main.py synth bench`` measures the spotter on generated sequences (:mod:`frl_core.benchmarks.generated`).
 """
 
 from __future__ import annotations

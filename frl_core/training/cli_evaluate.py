@@ -119,7 +119,8 @@ def _reports_of_run(run_dir: Path) -> list[dict[str, Any]]:
         report = summarise(samples, records)
         report.update({"protocol": config["protocol"]["name"], "input_mode": config["model"].get("input_mode"),
                        "seed": records[0].get("seed"),
-                       "semi_synthetic": config["model"].get("input_mode") == "pair" and config["protocol"]["name"] == "megc2019-loso",
+                       "semi_synthetic": (config["model"].get("input_mode") == "pair"
+                                          and config["protocol"]["name"] == "megc2019-loso"),
                        "train_seconds_all_folds": round(sum(r.get("train_seconds") or 0 for r in records), 2)})
         reports.append(report)
     if not reports:

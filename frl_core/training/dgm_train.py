@@ -34,7 +34,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from frl_core.faces.action_units import ACTION_UNITS, au_field
 from frl_core.faces.au_regions import TEMPLATE_68, canonical_region_boxes
@@ -407,7 +406,8 @@ def sequence_agreement(model, data_root: Path, img_size: int) -> dict | None:
         x, y = pooled_d[:, mask].ravel(), pooled_f[:, mask].ravel()
         corr = float(np.corrcoef(x, y)[0, 1])
         rows.append({"pair": f"{paths[0].stem}->{paths[k].stem}", "correlation": corr,
-                     "dgm_mean_px": float(np.sqrt((d**2).sum(0))[cv2.resize(mask.astype(np.uint8), (img_size, img_size), interpolation=cv2.INTER_NEAREST) > 0].mean()),
+                     "dgm_mean_px": float(np.sqrt((d**2).sum(0))[cv2.resize(
+                         mask.astype(np.uint8), (img_size, img_size), interpolation=cv2.INTER_NEAREST) > 0].mean()),
                      "tvl1_mean_px": float(np.sqrt((flow**2).sum(0))[au_region_mask(224)].mean()),
                      "head_motion": motion.as_dict()})
     return {"pairs": rows, "mean_correlation": float(np.mean([r["correlation"] for r in rows]))}

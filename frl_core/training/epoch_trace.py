@@ -1,6 +1,6 @@
 """How much choosing the epoch on the held-out subject inflates LOSO figures: a diagnostic, not a result.
 
-    python -m frl_core.training.epoch_trace --config configs/megc2019_flow.toml --seed 1 \\
+    python main.py epoch-trace --config configs/megc2019_flow.toml --seed 1 \\
         --out results/epoch_trace_flow_seed1
 
 Published LOSO figures on the MEGC2019 composite are often the best epoch *per fold*, picked on the
@@ -116,7 +116,7 @@ def permuted_training_labels(samples, train_indices: np.ndarray, seed: int):
     return replace(samples, labels=labels)
 
 
-def run(config: dict[str, Any], seed: int, out_dir: Path, threads: int = 0,
+def trace_epochs(config: dict[str, Any], seed: int, out_dir: Path, threads: int = 0,
         permute_train_labels: bool = False) -> dict[str, Any]:
     import torch
 
@@ -156,8 +156,7 @@ def run(config: dict[str, Any], seed: int, out_dir: Path, threads: int = 0,
     return figures
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--seed", type=int, default=1)
@@ -165,12 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--permute-train-labels", action="store_true",
                         help="control: train every fold on randomly permuted labels, score on the true ones")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
         for text in args.overrides:
             apply_override(config, *parse_override(text))
-        figures = run(config, args.seed, args.out, args.threads, args.permute_train_labels)
+        figures = trace_epochs(config, args.seed, args.out, args.threads, args.permute_train_labels)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -179,6 +180,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key:36s} UF1 {f['uf1']:.4f}  UAR {f['uar']:.4f}" + (f"  (epoch {f['epoch']})" if "epoch" in f else ""))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -370,7 +370,8 @@ def machine_description(device: torch.device) -> dict[str, Any]:
 def summarise(samples: SampleSet, fold_records: list[dict[str, Any]]) -> dict[str, Any]:
     """Pooled UF1/UAR over all finished folds, the per-dataset breakdown and per-fold figures."""
     num_classes = len(samples.class_names)
-    idx = np.concatenate([np.asarray(r["indices"], dtype=np.int64) for r in fold_records]) if fold_records else np.zeros(0, np.int64)
+    idx = (np.concatenate([np.asarray(r["indices"], dtype=np.int64) for r in fold_records]) if fold_records
+           else np.zeros(0, np.int64))
     y_true = np.concatenate([np.asarray(r["y_true"], dtype=np.int64) for r in fold_records]) if fold_records else idx
     y_pred = np.concatenate([np.asarray(r["y_pred"], dtype=np.int64) for r in fold_records]) if fold_records else idx
     pooled = score(y_true, y_pred, num_classes)

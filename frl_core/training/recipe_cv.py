@@ -1,6 +1,6 @@
 """Subject-grouped K-fold cross-validation for choosing a recipe before any LOSO run.
 
-    python -m frl_core.training.recipe_cv --config configs/megc2019_flow.toml --name ens3 \\
+    python main.py recipe-cv --config configs/megc2019_flow.toml --name ens3 \\
         --set train.ensemble=3 --cv-seeds 1,2 --append results/recipe_search.tsv
 
 A recipe (epochs, augmentation, ensembling...) is chosen once for all LOSO folds from this CV's pooled
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -75,8 +74,7 @@ def cross_validate(config: dict[str, Any], k: int, seeds: list[int], threads: in
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--folds", type=int, default=5)
@@ -85,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="trial")
     parser.add_argument("--note", default="", help="free text for the TSV's wall column")
     parser.add_argument("--append", help="TSV file to append the result row to")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     overrides: dict[str, Any] = {}
     for text in args.overrides:
@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.cv_seeds.split(",") if s.strip()]
     result = cross_validate(config, args.folds, seeds, args.threads)
     line = (f"{args.name}\tUF1 {result['uf1']:.4f}\tUAR {result['uar']:.4f}\t"
-            f"{result['wall_seconds']:.0f}s ({args.folds}-fold CV, seeds {args.cv_seeds}, mean{'; ' + args.note if args.note else ''})"
+            f"{result['wall_seconds']:.0f}s ({args.folds}-fold CV, seeds {args.cv_seeds}, "
+            f"mean{'; ' + args.note if args.note else ''})"
             f"\t{json.dumps(overrides)}")
     print(line)
     if args.append:
@@ -103,6 +104,3 @@ def main(argv: list[str] | None = None) -> int:
             fh.write(line + "\n")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -40,5 +40,6 @@ def format_seed_summary(summary: dict[str, Any], semi_synthetic: bool) -> str:
         s = summary[m]
         lines.append(f"  {m.upper():<8} mean {s['mean']:.4f}  std {s['std']:.4f}  min {s['min']:.4f}  max {s['max']:.4f}")
     for name, d in summary["per_dataset"].items():
-        lines.append(f"  {name:<9} UF1 {d['uf1']['mean']:.4f} ± {d['uf1']['std']:.4f}  UAR {d['uar']['mean']:.4f} ± {d['uar']['std']:.4f}")
+        lines.append(f"  {name:<9} UF1 {d['uf1']['mean']:.4f} ± {d['uf1']['std']:.4f}  "
+                     f"UAR {d['uar']['mean']:.4f} ± {d['uar']['std']:.4f}")
     return "\n".join(lines)

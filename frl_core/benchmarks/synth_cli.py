@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from frl_core.synth.evaluate import evaluate_recognition, evaluate_spotting, measure_costs
-from frl_core.synth.labelled import benchmark_faces, labelled_sequence
+from frl_core.benchmarks.generated import benchmark_faces, evaluate_recognition, evaluate_spotting, measure_costs
+from frl_core.synth.labelled import labelled_sequence
 from frl_core.synth.render import DEMO_DIR, SynthError, random_sequence, write_demo
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m frl_core.synth", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="synth_command", required=True)
     demo = sub.add_parser("demo", help="regenerate assets/demo/demo.mp4 and its ground truth")
     demo.add_argument("--out", type=Path, default=DEMO_DIR)
     bench = sub.add_parser("bench", help="spotting F1 and apex error on generated sequences")
@@ -33,13 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--weights", default=None, help="--labelled: checkpoint (default: the shipped one)")
     bench.add_argument("--events", type=int, default=4, help="--labelled: events per sequence")
     sub.add_parser("cost", help="milliseconds per frame of each face and spotting stage at 640x480")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     try:
-        if args.command == "cost":
+        if args.synth_command == "cost":
             for name, (wall, cpu) in measure_costs().items():
                 print(f"{name:66s} {wall:7.2f} ms wall {cpu:7.2f} ms CPU")
             return 0
-        if args.command == "demo":
+        if args.synth_command == "demo":
             video, truth = write_demo(args.out)
             print(f"wrote {video} and {truth}")
             return 0

@@ -1,4 +1,5 @@
-"""Scoring the spotter and the recogniser on generated sequences whose events are known."""
+"""Scoring the spotter and the recogniser on generated sequences whose events are known, and the real
+faces the labelled benchmark renders."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import cv2
 import numpy as np
 
 from frl_core.synth.labelled import encode_video
-from frl_core.synth.render import SyntheticSequence, demo_sequence
+from frl_core.synth.render import STILL, SynthError, SyntheticSequence, demo_sequence, load_face, render_sequence
 
 
 @dataclass
@@ -91,6 +92,44 @@ def evaluate_spotting(sequences: list[SyntheticSequence], spotter_config=None) -
     f1 = 2 * tp / (n_pred + n_gt) if (n_pred + n_gt) else 1.0
     ms = {k: 1000.0 * v / max(frames, 1) for k, v in timings.items()}
     return SpottingReport(len(sequences), n_gt, n_pred, tp, precision, recall, f1, apex_errors, ms, misses)
+
+
+def benchmark_faces(data_root: Path | None = None, count: int = 5) -> list[tuple[str, np.ndarray]]:
+    """(name, BGR image) of the faces the labelled benchmark renders: the bundled astronaut, then up to
+    ``count`` - 1 real faces from the MEGC2019 composite's subjects that the DGM never trained on (read
+    from the research data when it is there, never copied)."""
+    faces = [("astronaut", load_face(None))]
+    if data_root is None or count <= 1:
+        return faces
+    labels = Path(data_root) / "megc2019" / "labels.csv"
+    if not labels.is_file():
+        return faces
+    import csv
+
+    from frl_core.training.dgm_train import held_out_subjects
+
+    rows = list(csv.DictReader(labels.open()))
+    subjects = [f"{r['dataset']}/{r['subject']}" for r in rows]
+    held = held_out_subjects(subjects, 5)
+    seen: set[str] = set()
+    by_dataset: dict[str, list[dict]] = {}
+    for r, subject in zip(rows, subjects):
+        if subject in held and subject not in seen:
+            seen.add(subject)
+            by_dataset.setdefault(r["dataset"], []).append(r)
+    order = [r for group in zip(*by_dataset.values()) for r in group]  # datasets in turn
+    for r in order:
+        if len(faces) >= count:
+            break
+        image = cv2.imread(str(Path(data_root) / "megc2019" / r["apex"]), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        try:  # a face dlib cannot find on the canvas cannot carry a benchmark sequence
+            render_sequence(image, n_frames=1, face_height=0.55, head_motion=STILL, background="soft")
+        except SynthError:
+            continue
+        faces.append((f"{r['dataset']}/{r['subject']}", image))
+    return faces
 
 
 @dataclass
