@@ -105,7 +105,7 @@ def missing_package_message(error: ModuleNotFoundError) -> str | None:
 def run(args: argparse.Namespace) -> int:
     """Run the parsed command (the GUI when there is none)."""
     if args.command is None:
-        from app.main_window import run_gui
+        from app.launch import run_gui
 
         return run_gui(args)
     if args.command == "bench":

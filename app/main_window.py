@@ -7,41 +7,21 @@ leaves the window usable with everything found so far.
 
 from __future__ import annotations
 
-import argparse
-import glob
-import sys
-import threading
 from datetime import datetime
 from pathlib import Path
 
-import cv2
-from PySide6.QtCore import QObject, QSettings, QSize, QStandardPaths, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QColor,
-    QDragEnterEvent,
-    QDropEvent,
-    QFont,
-    QIcon,
-    QKeySequence,
-    QPainter,
-    QPixmap,
-)
+from PySide6.QtCore import QSize, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QMainWindow,
     QProgressBar,
-    QPushButton,
     QSlider,
-    QSplashScreen,
     QSplitter,
     QStyle,
     QTableView,
@@ -50,17 +30,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.cameras import CameraProbe
 from app.charts import ProbabilityBars, ProbabilityTimeline, ScoreChart, class_color
 from app.displacement_view import DisplacementView
-from app.pipeline import ModelInfo, Pipeline, SourceInfo, fps_text, warm_up
+from app.export_actions import ExportActions, VideoExportThread
+from app.launch import demo_clip_path, run_gui
+from app.message_bar import MessageBar
+from app.pipeline import ModelInfo, Pipeline, SourceInfo, fps_text
 from app.results import EventsTableModel, SessionResults
 from app.settings import AppSettings, SettingsDialog
-from app.theme import apply_theme
 from app.video_view import VideoView
 from frl_core.io import exports
-from frl_core.paths import ASSETS_DIR
-from frl_core.io.sources import SourceError, open_source
 from frl_core.types import Event, FrameResult
+
+__all__ = ["MainWindow", "demo_clip_path", "run_gui"]
 
 CHART_REFRESH_MS = 125
 """Charts redraw on alternate ticks (score, then timeline), each at most 4 times a second: a pyqtgraph
@@ -71,126 +54,7 @@ EVENT_CAPTION_S = 2.0
 """How long the video names the latest event after its offset."""
 
 
-def demo_clip_path() -> Path:
-    return ASSETS_DIR / "demo" / "demo.mp4"
-
-
-def probe_cameras(max_index: int = 4) -> list[int]:
-    """Camera indices that open and deliver a frame (skipped quickly where no video device exists)."""
-    if sys.platform.startswith("linux") and not glob.glob("/dev/video*"):
-        return []
-    found = []
-    for i in range(max_index):
-        cap = cv2.VideoCapture(i)
-        try:
-            if cap.isOpened() and cap.read()[0]:
-                found.append(i)
-        finally:
-            cap.release()
-    return found
-
-
-class CameraProbe(QObject):
-    """Looks for cameras in a background thread (opening a device can take seconds)."""
-
-    found = Signal(list)
-
-    def start(self) -> None:
-        threading.Thread(target=lambda: self.found.emit(probe_cameras()), name="camera-probe", daemon=True).start()
-
-
-class MessageBar(QFrame):
-    """A dismissable line above the views for errors, warnings and hints (never a blocking dialog)."""
-
-    STYLES = {
-        "error": ("#3a1d22", "#ffa8a8", "#c92a2a"),
-        "warning": ("#382f1a", "#ffd43b", "#e67700"),
-        "info": ("#1b2c3d", "#a5d8ff", "#1c7ed6"),
-    }
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.level = ""
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.action_button = QPushButton()
-        self.action_button.hide()
-        self._action = None
-        self.action_button.clicked.connect(self._run_action)
-        close = QToolButton()
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 4, 4, 4)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.action_button)
-        layout.addWidget(close)
-        self.hide()
-
-    def show_message(self, text: str, level: str = "error", action: tuple[str, object] | None = None) -> None:
-        bg, fg, border = self.STYLES.get(level, self.STYLES["info"])
-        self.level = level
-        self.setStyleSheet(f"MessageBar {{ background: {bg}; border: 1px solid {border}; border-radius: 4px; }}"
-                           f"QLabel {{ color: {fg}; }}")
-        self.label.setText(text)
-        if action is not None:
-            self.action_button.setText(action[0])
-            self._action = action[1]
-            self.action_button.show()
-        else:
-            self._action = None
-            self.action_button.hide()
-        self.show()
-
-    def text(self) -> str:
-        return self.label.text() if self.isVisible() else ""
-
-    def _run_action(self) -> None:
-        action = self._action
-        self.hide()
-        if action is not None:
-            action()
-
-
-class VideoExportThread(QThread):
-    """Writes the annotated video: decodes the source again and draws the stored results on it."""
-
-    progress = Signal(int, int)
-    done = Signal(str)
-    failed = Signal(str)
-
-    def __init__(self, spec: str, fps_override: float | None, out_path: Path, results: SessionResults) -> None:
-        super().__init__()
-        self.spec, self.fps_override, self.out_path = spec, fps_override, out_path
-        self.frames = dict(results.frames)
-        self.by_offset = results.events_ending_at()
-        self._stop = threading.Event()
-
-    def request_stop(self) -> None:
-        self._stop.set()
-
-    def run(self) -> None:
-        try:
-            with open_source(self.spec, self.fps_override) as source:
-                total = source.frame_count or 0
-                with exports.AnnotatedVideoWriter(self.out_path, source.fps) as writer:
-                    index = 0
-                    for _timestamp, frame in source:
-                        if self._stop.is_set():
-                            break
-                        writer.write(frame, self.frames.get(index), self.by_offset.get(index, []))
-                        index += 1
-                        if index % 25 == 0:
-                            self.progress.emit(index, total)
-        except (SourceError, exports.ExportError, OSError) as err:
-            self.failed.emit(str(err))
-            return
-        self.done.emit(str(self.out_path))
-
-
-class MainWindow(QMainWindow):
+class MainWindow(ExportActions, QMainWindow):
     """The FRL-DGT micro-expression studio."""
 
     def __init__(self, settings: AppSettings | None = None, probe_cameras: bool = True,
@@ -773,111 +637,6 @@ class MainWindow(QMainWindow):
         self.record_action.setChecked(False)
         self.show_message(message, "error")
 
-    # --- exports ------------------------------------------------------------------------------------
-    def _export_metadata(self) -> dict:
-        info = self.pipeline.model_info
-        return {
-            "source": str(self.source_info.spec) if self.source_info else None,
-            "fps": self.source_info.fps if self.source_info else None,
-            "model": info.description if info else None,
-            "device": info.device_name if info else None,
-            "untrained_model": info.untrained if info else None,
-            "exported": datetime.now().isoformat(timespec="seconds"),
-        }
-
-    def _ask_path(self, path, title: str, suggestion: str, filters: str) -> Path | None:
-        if path:
-            return Path(path)
-        start = str(Path(self._last_dir()) / suggestion)
-        chosen, _ = QFileDialog.getSaveFileName(self, title, start, filters)
-        if chosen:
-            self._remember_dir(Path(chosen).parent)
-        return Path(chosen) if chosen else None
-
-    def _stem(self) -> str:
-        return Path(self.source_info.name).stem if self.source_info else "frl_dgt"
-
-    def _export(self, write, target: Path | None, what: str) -> Path | None:
-        if target is None:
-            return None
-        try:
-            write(target)
-        except exports.ExportError as err:
-            self.show_message(str(err), "error")
-            return None
-        self.statusBar().showMessage(f"{what} written to {target}", 8000)
-        return target
-
-    def export_events_csv(self, path: str | Path | None = None) -> Path | None:
-        target = self._ask_path(path, "Export events (CSV)", f"{self._stem()}_events.csv", "CSV (*.csv)")
-        return self._export(lambda t: exports.write_events_csv(t, self.results.events), target, "events")
-
-    def export_events_json(self, path: str | Path | None = None) -> Path | None:
-        target = self._ask_path(path, "Export events (JSON)", f"{self._stem()}_events.json", "JSON (*.json)")
-        return self._export(lambda t: exports.write_events_json(t, self.results.events, self._export_metadata()),
-                            target, "events")
-
-    def export_frames_csv(self, path: str | Path | None = None) -> Path | None:
-        target = self._ask_path(path, "Export per-frame results (CSV)", f"{self._stem()}_frames.csv", "CSV (*.csv)")
-        return self._export(lambda t: exports.write_frames_csv(t, self.results.ordered_frames()), target,
-                            "per-frame results")
-
-    def export_event_pngs(self, folder: str | Path | None = None) -> list[Path]:
-        if not self.results.events:
-            self.show_message("no events to export yet", "info")
-            return []
-        if folder is None:
-            folder = QFileDialog.getExistingDirectory(self, "Folder for the displacement maps", self._last_dir())
-            if not folder:
-                return []
-        try:
-            written = exports.write_event_pngs(folder, self.results.events)
-        except exports.ExportError as err:
-            self.show_message(str(err), "error")
-            return []
-        self.statusBar().showMessage(f"{len(written)} displacement map(s) written to {folder}", 8000)
-        return written
-
-    def export_video(self, path: str | Path | None = None) -> VideoExportThread | None:
-        """Write the annotated video in a worker thread (the source is decoded again, not here)."""
-        info = self.source_info
-        spec = str(info.spec) if info is not None and not info.is_live else None
-        if info is not None and info.is_live and self.recording_path is None:
-            self.show_message("an annotated video needs a recorded source: record the camera first, then open "
-                              "the recording", "info")
-            return None
-        if spec is None or not self.results.frames:
-            self.show_message("analyse a video or a folder of frames first", "info")
-            return None
-        if self._export_thread is not None and self._export_thread.isRunning():
-            self.show_message("an annotated video is already being written", "info")
-            return None
-        target = self._ask_path(path, "Export annotated video", f"{self._stem()}_annotated.mp4",
-                                "MP4 video (*.mp4);;AVI video (*.avi)")
-        if target is None:
-            return None
-        fps = self.settings.fps_override if self.settings.fps_override > 0 else None
-        thread = VideoExportThread(spec, fps, target, self.results)
-        thread.progress.connect(lambda i, n: self.statusBar().showMessage(
-            f"writing annotated video: frame {i}" + (f"/{n}" if n else ""), 2000))
-        thread.done.connect(lambda p: self.statusBar().showMessage(f"annotated video written to {p}", 8000))
-        thread.failed.connect(lambda msg: self.show_message(msg, "error"))
-        self._export_thread = thread
-        thread.start()
-        return thread
-
-    def save_screenshot(self, path: str | Path | None = None) -> Path | None:
-        target = self._ask_path(path, "Save screenshot", f"{self._stem()}_screenshot.png", "PNG image (*.png)")
-        if target is None:
-            return None
-        if target.suffix.lower() != ".png":
-            target = target.with_suffix(".png")
-        if not self.grab().save(str(target), "PNG"):
-            self.show_message(f"cannot write {target}", "error")
-            return None
-        self.statusBar().showMessage(f"screenshot saved to {target}", 8000)
-        return target
-
     # --- settings -----------------------------------------------------------------------------------
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)
@@ -892,8 +651,7 @@ class MainWindow(QMainWindow):
             setattr(self.settings, name, value)
         self.settings.save()
         self._apply_overlay_settings()
-        if self.pipeline.capture is not None:
-            self.pipeline.capture.set_pace(self.settings.pace)
+        self.pipeline.apply_settings()
         if reload:
             self.model_label.setText("model: loading…")
             self.pipeline.reload_model()
@@ -938,54 +696,3 @@ class MainWindow(QMainWindow):
         self._chart_timer.stop()
         self.pipeline.shutdown()
         super().closeEvent(event)
-
-
-def _splash_pixmap() -> QPixmap:
-    pixmap = QPixmap(520, 200)
-    pixmap.fill(QColor("#1c1f26"))
-    p = QPainter(pixmap)
-    p.setPen(QColor("#f1f3f5"))
-    font = QFont()
-    font.setPointSize(18)
-    font.setBold(True)
-    p.setFont(font)
-    p.drawText(pixmap.rect().adjusted(0, 40, 0, -90), Qt.AlignmentFlag.AlignHCenter, "FRL-DGT")
-    font.setPointSize(11)
-    font.setBold(False)
-    p.setFont(font)
-    p.drawText(pixmap.rect().adjusted(0, 90, 0, -50), Qt.AlignmentFlag.AlignHCenter,
-               "micro-expression spotting and recognition")
-    p.end()
-    return pixmap
-
-
-def run_gui(args: argparse.Namespace) -> int:
-    """``python main.py [--video PATH | --frames DIR | --camera N]``: open the window."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("FRL-DGT micro-expression studio")
-    app.setOrganizationName("FRL-DGT")
-    apply_theme(app)
-    icon = ASSETS_DIR / "icon.png"
-    if icon.is_file():
-        app.setWindowIcon(QIcon(str(icon)))
-    splash = QSplashScreen(_splash_pixmap())
-    splash.show()
-    splash.showMessage("Loading the face and expression models…",
-                       Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter, QColor("#dee2e6"))
-    app.processEvents()
-    settings = AppSettings.load(QSettings())
-    warm_up(settings)
-    explicit = args.video or args.frames or getattr(args, "camera", None) is not None
-    window = MainWindow(settings, probe_cameras=not explicit)
-    window.resize(1440, 900)
-    window.show()
-    splash.finish(window)
-    if args.video:
-        window.open_spec(args.video)
-    elif args.frames:
-        window.open_spec(args.frames)
-    elif args.camera is not None:
-        window.open_spec(int(args.camera))
-    else:
-        window.open_demo()
-    return int(app.exec())

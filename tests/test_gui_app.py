@@ -18,6 +18,7 @@ from app.main_window import MainWindow, demo_clip_path  # noqa: E402
 from app.pipeline import ModelInfo, Pipeline  # noqa: E402
 from app.settings import AppSettings, engine_config  # noqa: E402
 from frl_core.io.sources import FrameSource, SourceError, open_source  # noqa: E402
+from frl_core.engine import RecognitionError  # noqa: E402
 from frl_core.types import FrameResult  # noqa: E402
 
 DEMO = demo_clip_path()
@@ -36,10 +37,10 @@ def shared_recognizer():
 
     cache = {}
 
-    def loader(s: AppSettings):
-        key = s.model_key()
+    def loader(weights, device):
+        key = (str(weights or ""), device)
         if key not in cache:
-            cache[key] = load_recognizer(s)
+            cache[key] = load_recognizer(weights, device)
         return cache[key]
 
     return loader
@@ -186,11 +187,11 @@ def test_closing_while_analysing_stops_the_threads_within_a_second(qtbot, settin
     window.open_spec(str(face_clip))
     qtbot.waitUntil(lambda: window.results.frame_count() > 5, timeout=30_000)
     assert window.pipeline.is_analysing()
-    threads = [window.pipeline.capture, window.pipeline.analysis]
+    threads = [window.pipeline.capture, window.pipeline.session.worker]
     t0 = time.monotonic()
     window.close()
     assert time.monotonic() - t0 < 1.0
-    assert all(t.isFinished() for t in threads)
+    assert not any(t.is_alive() for t in threads)
 
 
 class FakeCamera(FrameSource):
@@ -225,8 +226,8 @@ class SlowEngine:
     def flush(self):
         return []
 
-    def reset(self):
-        self.n = 0
+    def reset(self, start_index=0):
+        self.n = start_index
 
 
 class FakeRecognizer:
@@ -236,7 +237,7 @@ class FakeRecognizer:
         self.device_name = "CPU"
 
 
-def fake_loader(_settings):
+def fake_loader(_weights, _device):
     return FakeRecognizer(), ModelInfo("CPU", "fake", False, FakeRecognizer.class_names)
 
 
@@ -250,7 +251,7 @@ def test_live_camera_drops_frames_when_analysis_is_slower_and_survives_unpluggin
         return open_source(spec, fps)
 
     window = make_window(qtbot, settings, recognizer_loader=fake_loader,
-                         engine_factory=lambda s, r, fps: SlowEngine(), source_factory=factory)
+                         engine_factory=lambda config, recognizer: SlowEngine(), source_factory=factory)
     window.open_spec(0)
     qtbot.waitUntil(lambda: window.record_action.isEnabled(), timeout=10_000)
     window.toggle_recording(tmp_path / "rec.avi")
@@ -258,7 +259,7 @@ def test_live_camera_drops_frames_when_analysis_is_slower_and_survives_unpluggin
     qtbot.waitUntil(lambda: not window.pipeline.is_analysing(), timeout=5_000)
     analysed = window.results.frame_count()
     assert 0 < analysed < 120
-    dropped = window.pipeline.mailbox.dropped
+    dropped = window.pipeline.dropped
     assert dropped > 0 and analysed + dropped <= 120
     assert (tmp_path / "rec.avi").is_file() and (tmp_path / "rec_events.csv").is_file()
     assert not window.record_action.isChecked()
@@ -270,10 +271,10 @@ def test_live_camera_drops_frames_when_analysis_is_slower_and_survives_unpluggin
 def test_gpu_out_of_memory_moves_recognition_to_the_cpu(qtbot, settings, noise_clip):
     devices = []
 
-    def loader(s: AppSettings):
-        devices.append(s.device)
+    def loader(_weights, device):
+        devices.append(device)
         rec = FakeRecognizer()
-        rec.device_name = "Fake GPU" if s.device != "cpu" else "CPU"
+        rec.device_name = "Fake GPU" if device != "cpu" else "CPU"
         return rec, ModelInfo(rec.device_name, "fake", False, rec.class_names)
 
     class OomEngine(SlowEngine):
@@ -282,10 +283,11 @@ def test_gpu_out_of_memory_moves_recognition_to_the_cpu(qtbot, settings, noise_c
         def process(self, timestamp, frame, gray=None):
             self.n += 1
             if self.n == 3 and self.recognizer.device_name != "CPU":
-                self.recognition_error = "recognition failed: CUDA out of memory. Tried to allocate 2.00 GiB"
+                self.recognition_error = RecognitionError(
+                    "recognition failed: CUDA out of memory. Tried to allocate 2.00 GiB", out_of_memory=True)
             return FrameResult(index=self.n - 1, timestamp=timestamp, face=None), []
 
-    def engine_factory(s, recognizer, fps):
+    def engine_factory(config, recognizer):
         engine = OomEngine()
         engine.recognizer = recognizer
         return engine
@@ -343,7 +345,7 @@ def test_a_found_camera_is_offered_and_opens_live(qtbot, settings):
         return FakeCamera(fps=60.0) if spec == 0 else open_source(spec, fps)
 
     window = make_window(qtbot, settings, recognizer_loader=fake_loader,
-                         engine_factory=lambda s, r, fps: SlowEngine(), source_factory=factory)
+                         engine_factory=lambda config, recognizer: SlowEngine(), source_factory=factory)
     window._on_cameras_found([0])
     assert "camera(s) found" in window.banner.text()
     window.banner.action_button.click()

@@ -8,7 +8,9 @@ from frl_core.engine.analysis import (
     EngineError,
     EngineStats,
     Observation,
+    RecognitionError,
     flow_displacement,
+    is_out_of_memory,
     load_recognizer,
 )
 from frl_core.engine.runner import (
@@ -38,8 +40,10 @@ __all__ = [
     "LiveRunner",
     "LiveStats",
     "Observation",
+    "RecognitionError",
     "analyse_source",
     "flow_displacement",
     "gray_copy",
+    "is_out_of_memory",
     "load_recognizer",
 ]

@@ -47,6 +47,22 @@ class EngineError(Exception):
         self.reason = reason
 
 
+class RecognitionError(RuntimeError):
+    """Recognising a batch of events failed; the events are kept, with an optical-flow map and no label.
+    ``out_of_memory`` says the device ran out of memory (a caller may move the model to the CPU)."""
+
+    def __init__(self, message: str, out_of_memory: bool = False) -> None:
+        super().__init__(message)
+        self.out_of_memory = out_of_memory
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """True for torch's CUDA out-of-memory error (recognised by its type), a host MemoryError, and a
+    :class:`RecognitionError` that says so."""
+    return (isinstance(err, MemoryError) or bool(getattr(err, "out_of_memory", False))
+            or any(cls.__name__ == "OutOfMemoryError" for cls in type(err).__mro__))
+
+
 @dataclass
 class EngineConfig:
     """Everything that shapes an analysis."""
@@ -189,7 +205,7 @@ class AnalysisEngine:
         self._index = 0
         self._next_event_id = 1
         self.stats = EngineStats()
-        self.recognition_error: str | None = None
+        self.recognition_error: RecognitionError | None = None
         """The last recognition failure (e.g. GPU out of memory); its events carry no label."""
 
     @property
@@ -319,7 +335,7 @@ class AnalysisEngine:
                 self.stats.recognition_batches += 1
             except (RuntimeError, ValueError, MemoryError) as err:
                 text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                self.recognition_error = f"recognition failed: {text}"
+                self.recognition_error = RecognitionError(f"recognition failed: {text}", is_out_of_memory(err))
                 recognitions = [None] * len(ready)
         for event, rec in zip(ready, recognitions):
             if rec is not None:

@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -57,13 +58,34 @@ def analyse_source(
     return found + tail
 
 
+class EndOfSource:
+    """The marker a recorded source's capture puts after its last frame; a queue never drops it."""
+
+
+END = EndOfSource()
+
+
+@dataclass
+class FrameItem:
+    """One captured frame on its way to analysis."""
+
+    index: int
+    """Position of the frame in its source."""
+    timestamp: float
+    frame: np.ndarray
+    gray: np.ndarray | None = None
+    """Grayscale copy made in the capture thread, so conversion overlaps the analysis of the previous
+    frame (None for a frame already analysed, which is only shown again)."""
+
+
 class FrameQueue:
     """A bounded hand-over between a producer and a consumer thread.
 
-    ``put(item, drop=True)`` on a full queue discards the *oldest* item and counts it in ``dropped``,
-    so the consumer always gets the freshest frame (live input); ``drop=False`` waits for room
-    (recorded input, where every frame matters). ``close()`` wakes everyone; ``get`` then drains what
-    is left and returns None.
+    ``put(item, drop=True)`` on a full queue discards the *oldest* frame (never an :data:`END` marker)
+    and counts it in ``dropped``, so the consumer always gets the freshest frame (live input);
+    ``drop=False`` waits for room (recorded input, where every frame matters) until the queue is closed
+    or ``stop`` is set. ``close()`` wakes everyone; ``get`` then drains what is left and returns None
+    (``close(discard=True)`` throws the rest away: analysis stops at once).
     """
 
     def __init__(self, maxsize: int = 1) -> None:
@@ -74,16 +96,21 @@ class FrameQueue:
         self.dropped = 0
         self.put_count = 0
 
-    def put(self, item: Any, drop: bool = True) -> bool:
-        """Enqueue; return False when the queue was closed (the producer should stop)."""
+    def put(self, item: Any, drop: bool = True, stop: threading.Event | None = None) -> bool:
+        """Enqueue; return False when the queue was closed or ``stop`` set (the producer should stop)."""
         with self._cond:
             if not drop:
-                while len(self._items) >= self.maxsize and not self._closed:
-                    self._cond.wait()
+                while len(self._items) >= self.maxsize and not self._closed and not (stop and stop.is_set()):
+                    self._cond.wait(0.05 if stop is not None else None)
+                if stop is not None and stop.is_set():
+                    return False
             if self._closed:
                 return False
-            if len(self._items) >= self.maxsize:
-                self._items.popleft()
+            while drop and len(self._items) >= self.maxsize:
+                victim = next((i for i, x in enumerate(self._items) if not isinstance(x, EndOfSource)), None)
+                if victim is None:
+                    break
+                del self._items[victim]
                 self.dropped += 1
             self._items.append(item)
             self.put_count += 1
@@ -105,9 +132,11 @@ class FrameQueue:
             self._cond.notify_all()
             return item
 
-    def close(self) -> None:
+    def close(self, discard: bool = False) -> None:
         with self._cond:
             self._closed = True
+            if discard:
+                self._items.clear()
             self._cond.notify_all()
 
     @property
@@ -127,46 +156,324 @@ def gray_copy(frame: np.ndarray) -> np.ndarray | None:
         return None
 
 
-class CaptureThread(threading.Thread):
-    """Reads a source as fast as it delivers into a FrameQueue; items are ``(position, timestamp, frame,
-    gray)``. The grayscale copy is made here, so conversion overlaps the analysis of the previous frame.
+@dataclass
+class SourceInfo:
+    """What a user is shown about an opened source."""
 
-    ``drop`` defaults to the source being live. A SourceError while reading (camera unplugged) ends the
-    thread with the message in ``error``; the queue is closed either way so the consumer ends too.
+    spec: str | int
+    name: str
+    fps: float
+    frame_count: int | None
+    is_live: bool
+    frame_size: tuple[int, int] | None
+
+
+class AnalysedFrames:
+    """Indices already analysed in a session (capture reads it to pace replays, analysis writes it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done: set[int] = set()
+
+    def add(self, index: int) -> None:
+        with self._lock:
+            self._done.add(index)
+
+    def __contains__(self, index: int) -> bool:
+        with self._lock:
+            return index in self._done
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._done)
+
+
+class RateMeter:
+    """Frames per second over the last second or so."""
+
+    def __init__(self, span_s: float = 1.0) -> None:
+        self.span_s = span_s
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._times.append(now)
+            while self._times and now - self._times[0] > self.span_s:
+                self._times.popleft()
+
+    def rate(self) -> float:
+        with self._lock:
+            if len(self._times) < 2:
+                return 0.0
+            span = self._times[-1] - self._times[0]
+            return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+class CaptureListener:
+    """What a capture thread reports; every method is called from the capture thread (no-ops here)."""
+
+    def opened(self, capture: CaptureThread, info: SourceInfo) -> None: ...
+
+    def open_failed(self, capture: CaptureThread, message: str) -> None: ...
+
+    def failed(self, capture: CaptureThread, message: str) -> None:
+        """The source broke mid-stream (camera unplugged, an unreadable image)."""
+
+    def ended(self, capture: CaptureThread) -> None:
+        """A recorded source reached its end (it may be played again)."""
+
+    def recording_failed(self, capture: CaptureThread, message: str) -> None: ...
+
+
+class CaptureThread(threading.Thread):
+    """Reads one source into a :class:`FrameQueue` of :class:`FrameItem`: the one capture of the CLI, the
+    benchmark and the GUI.
+
+    ``source`` is an opened :class:`FrameSource` or what ``source_factory`` opens (a path, a camera
+    index): opened in this thread, so a slow camera never blocks the caller. Live input drops frames the
+    consumer has not taken (counted in the queue's ``dropped``); recorded input waits. Commands from any
+    thread: ``play``, ``pause``, ``step``, ``seek``, ``set_pace`` ("max": as fast as analysis takes
+    frames; "1x": at the source's frame rate, as are replays of analysed frames), ``start_recording`` /
+    ``stop_recording`` (live input to a video file) and ``stop``.
+
+    With ``stop_at_end`` (the CLI) the queue is closed after the last frame or a read error, which ends
+    the consumer; without it (the GUI) an :data:`END` marker follows the last frame and the source stays
+    open for a replay or a seek. A read error ends the thread with the message in ``error``.
     """
 
-    def __init__(self, source: FrameSource, queue: FrameQueue, drop: bool | None = None,
-                 max_frames: int | None = None) -> None:
-        super().__init__(name=f"capture:{source.name}", daemon=True)
-        self.source = source
+    def __init__(self, source: FrameSource | str | int, queue: FrameQueue | None = None, drop: bool | None = None,
+                 max_frames: int | None = None, *, fps_override: float | None = None, pace: str = "max",
+                 autoplay: bool = True, stop_at_end: bool = True, analysed: AnalysedFrames | None = None,
+                 listener: CaptureListener | None = None,
+                 source_factory: Callable[[str | int, float | None], FrameSource] | None = None) -> None:
+        opened = isinstance(source, FrameSource)
+        super().__init__(name=f"capture:{source.name if opened else source}", daemon=True)
+        self.source: FrameSource | None = source if opened else None
+        self._owns_source = not opened
+        """A source opened here is closed here; one handed in is the caller's to close."""
+        self.spec: str | int = source.name if opened else source
         self.queue = queue
-        self.drop = source.is_live if drop is None else drop
+        self.drop = bool(source.is_live) if drop is None and opened else drop
         self.max_frames = max_frames
+        self.fps_override = fps_override
+        self.pace = pace
+        self.stop_at_end = stop_at_end
+        self.analysed = analysed if analysed is not None else AnalysedFrames()
+        self.listener = listener or CaptureListener()
+        self.source_factory = source_factory
+        self.info: SourceInfo | None = None
+        self.rate_in = RateMeter()
         self.captured = 0
         self.error: str | None = None
         self._stop_event = threading.Event()
+        self._cond = threading.Condition()
+        self._playing = autoplay
+        self._steps = 0
+        self._seek_to: int | None = None
+        self._at_end = False
+        self._record_path: Path | None = None
+        self._recorder: cv2.VideoWriter | None = None
+        self._release = threading.Event()
+        """Set once the consumer's queue is attached (``attach``) or the thread is stopped."""
+        self._graceful = False
+        if queue is not None:
+            self._release.set()
 
-    def run(self) -> None:
-        try:
-            while not self._stop_event.is_set():
-                if self.max_frames is not None and self.captured >= self.max_frames:
-                    break
-                position = self.source.position
-                item = self.source.read()
-                if item is None:
-                    break
-                self.captured += 1
-                if not self.queue.put((position, item[0], item[1], gray_copy(item[1])), drop=self.drop):
-                    break
-        except SourceError as err:
-            self.error = str(err)
-        finally:
-            self.queue.close()
+    # --- commands, from any thread ------------------------------------------------------------------
+    def attach(self, queue: FrameQueue) -> None:
+        """Give the queue to read into (the GUI attaches one once the source opened); reading starts."""
+        self.queue = queue
+        self._release.set()
 
-    def stop(self) -> None:
-        """Ask the thread to end after the frame it is reading (safe from any thread)."""
+    def play(self) -> None:
+        """Play on; at the end of a recorded source, from the start again (analysed frames are replayed)."""
+        with self._cond:
+            if self._at_end:
+                self._seek_to, self._at_end = 0, False
+            self._playing = True
+            self._cond.notify_all()
+
+    def pause(self) -> None:
+        with self._cond:
+            self._playing = False
+            self._cond.notify_all()
+
+    def is_playing(self) -> bool:
+        return self._playing
+
+    def step(self) -> None:
+        with self._cond:
+            self._playing = False
+            self._steps += 1
+            self._cond.notify_all()
+
+    def seek(self, index: int) -> None:
+        with self._cond:
+            self._seek_to, self._at_end = max(0, int(index)), False
+            self._cond.notify_all()
+
+    def set_pace(self, pace: str) -> None:
+        self.pace = pace
+
+    def start_recording(self, path: Path) -> None:
+        with self._cond:
+            self._record_path = Path(path)
+            self._cond.notify_all()
+
+    def stop_recording(self) -> None:
+        with self._cond:
+            self._record_path = None
+
+    def stop(self, graceful: bool = False) -> None:
+        """End after the frame being read. ``graceful`` lets the consumer finish the frames queued and
+        flush its last events; otherwise what is queued is discarded."""
+        self._graceful = graceful
         self._stop_event.set()
-        self.queue.close()
+        self._release.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self.queue is not None:
+            if graceful and not self.stop_at_end:
+                return  # the END marker put on the way out ends the consumer's source
+            self.queue.close(discard=not graceful)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop_event.is_set()
+
+    # --- the thread ---------------------------------------------------------------------------------
+    def run(self) -> None:
+        source = self.source
+        if source is None:
+            from frl_core.io.sources import open_source
+
+            try:
+                source = (self.source_factory or open_source)(self.spec, self.fps_override)
+            except SourceError as err:
+                self.listener.open_failed(self, str(err))
+                return
+            except Exception as err:  # an OpenCV or OS failure the source did not wrap: still a message
+                self.listener.open_failed(self, f"cannot open {self.spec}: {err}")
+                return
+            self.source = source
+        if self.drop is None:
+            self.drop = bool(source.is_live)
+        try:
+            self.info = SourceInfo(self.spec, source.name, float(source.fps), source.frame_count,
+                                   bool(source.is_live), source.frame_size)
+            self.listener.opened(self, self.info)
+            self._release.wait()
+            if self.queue is not None and not self._stop_event.is_set():
+                self._loop(source)
+            if not self.stop_at_end and self.queue is not None and source.is_live \
+                    and (self._graceful or not self._stop_event.is_set()):
+                self.queue.put(END, drop=True)
+        finally:
+            self._close_recorder()
+            if self.stop_at_end and self.queue is not None:
+                self.queue.close()
+            if self._owns_source:
+                source.close()
+
+    def _next_command(self) -> tuple[int | None, bool]:
+        """Wait until there is something to do; returns (seek index or None, read a frame?)."""
+        with self._cond:
+            while not self._stop_event.is_set():
+                if self._seek_to is not None:
+                    seek, self._seek_to = self._seek_to, None
+                    return seek, True
+                if self._playing:
+                    return None, True
+                if self._steps:
+                    self._steps -= 1
+                    return None, True
+                self._cond.wait(0.05)
+        return None, False
+
+    def _loop(self, source: FrameSource) -> None:
+        pace_origin: tuple[float, int] | None = None
+        while not self._stop_event.is_set():
+            if self.max_frames is not None and self.captured >= self.max_frames:
+                break
+            seek, read = self._next_command()
+            if not read:
+                break
+            if seek is not None:
+                if source.is_live:
+                    continue
+                try:
+                    source.seek(seek)
+                except SourceError as err:
+                    self.listener.failed(self, str(err))
+                    continue
+                pace_origin = None
+            elif self._at_end:
+                with self._cond:
+                    self._playing = False
+                continue
+            index = source.position
+            try:
+                item = source.read()
+            except SourceError as err:
+                self.error = str(err)
+                self.listener.failed(self, str(err))
+                if source.is_live or self.stop_at_end:
+                    break
+                continue
+            if item is None:
+                if self.stop_at_end:
+                    break
+                with self._cond:
+                    self._at_end, self._playing = True, False
+                self.queue.put(END, drop=False, stop=self._stop_event)
+                self.listener.ended(self)
+                continue
+            timestamp, frame = item
+            self.captured += 1
+            self.rate_in.tick()
+            self._record(frame, source.fps)
+            pace_origin = self._pace(source, index, pace_origin)
+            gray = None if index in self.analysed else gray_copy(frame)
+            if not self.queue.put(FrameItem(index, timestamp, frame, gray), drop=self.drop, stop=self._stop_event):
+                break
+
+    def _pace(self, source: FrameSource, index: int, origin: tuple[float, int] | None) -> tuple[float, int] | None:
+        """Wait until a recorded frame is due when pacing at 1x or replaying analysed frames."""
+        if source.is_live or not self._playing or not (self.pace == "1x" or index in self.analysed):
+            return None
+        if origin is None:
+            origin = (time.monotonic(), index)
+        delay = origin[0] + (index - origin[1]) / max(source.fps, 1e-3) - time.monotonic()
+        if delay > 0:
+            self._stop_event.wait(min(delay, 1.0))
+        return origin
+
+    def _record(self, frame: np.ndarray, fps: float) -> None:
+        path = self._record_path
+        if path is None:
+            if self._recorder is not None:
+                self._close_recorder()
+            return
+        if self._recorder is None:
+            from frl_core.io.exports import VIDEO_FOURCC
+
+            fourcc = VIDEO_FOURCC.get(path.suffix.lower(), "mp4v")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps,
+                                     (frame.shape[1], frame.shape[0]))
+            if not writer.isOpened():
+                self._record_path = None
+                self.listener.recording_failed(self, f"cannot record to {path}")
+                return
+            self._recorder = writer
+        self._recorder.write(frame)
+
+    def _close_recorder(self) -> None:
+        if self._recorder is not None:
+            self._recorder.release()
+            self._recorder = None
 
 
 @dataclass
@@ -193,8 +500,8 @@ class FaceStageThread(threading.Thread):
     """Runs :meth:`AnalysisEngine.observe` on captured frames, one frame ahead of the spotting stage.
 
     The landmark model and the spotter's block motion run without the GIL, so on two cores the face
-    stage of one frame overlaps the spotting of the previous one. Items out: ``(position, frame,
-    observation)``; an exception ends the thread with it in ``error`` and closes the queue.
+    stage of one frame overlaps the spotting of the previous one. Items in: :class:`FrameItem`; out:
+    ``(index, frame, observation)``; an exception ends the thread with it in ``error`` and closes the queue.
     """
 
     def __init__(self, engine: AnalysisEngine, frames: FrameQueue, out: FrameQueue,
@@ -205,9 +512,9 @@ class FaceStageThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            for position, timestamp, frame, gray in drain(self.frames, self.stopped):
-                observation = self.engine.observe(timestamp, frame, gray)
-                if not self.out.put((position, frame, observation), drop=False):
+            for item in drain(self.frames, self.stopped):
+                observation = self.engine.observe(item.timestamp, item.frame, item.gray)
+                if not self.out.put((item.index, item.frame, observation), drop=False):
                     return
         except BaseException as err:  # re-raised by the consumer, in its thread
             self.error = err
@@ -255,16 +562,15 @@ class LiveRunner:
             self._t0 = time.monotonic()
             self.capture.start()
 
-    def frames(self) -> Iterator[tuple[int, float, np.ndarray, np.ndarray | None]]:
-        """``(source position, timestamp, frame, gray frame or None)`` as the consumer can take them; ends
-        with the input."""
+    def frames(self) -> Iterator[FrameItem]:
+        """The captured frames as the consumer can take them; ends with the input."""
         self._start()
         yield from drain(self.queue, self._stopped)
 
     def _analysed(self) -> Iterator[tuple[np.ndarray, FrameResult, list[Event]]]:
         if not self.pipeline:
-            for _position, timestamp, frame, gray in self.frames():
-                yield (frame, *self.engine.process(timestamp, frame, gray))
+            for item in self.frames():
+                yield (item.frame, *self.engine.process(item.timestamp, item.frame, item.gray))
             return
         observed = FrameQueue(1 if self.capture.drop else self.RECORDED_HANDOVER)
         stage = FaceStageThread(self.engine, self.queue, observed, self._stopped)
