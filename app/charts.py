@@ -71,7 +71,7 @@ class ScoreChart:
         self.widget.addLegend(offset=(-8, 4), labelTextSize="8pt")
         self.motion = self.widget.plot(pen=pg.mkPen("#4d6f8f", width=1), name="motion vs 0.6 s before")
         self.score = self.widget.plot(pen=pg.mkPen("#74c0fc", width=1.5), name="spotting score")
-        # Solid, not dashed: a dashed curve costs ~10 ms per redraw in software rendering.
+        # Solid, not dashed: a dashed curve is several times dearer to redraw in software rendering.
         self.threshold = self.widget.plot(pen=pg.mkPen("#ff922b", width=1), name="threshold")
         for curve in (self.motion, self.score, self.threshold):
             curve.setClipToView(True)

@@ -52,7 +52,7 @@ class VideoView(QWidget):
         self.show_landmarks = True
         self.show_regions = True
         self.smooth = True
-        """Smooth scaling; the window turns it off while frames stream (it costs ~10 ms a frame)."""
+        """Smooth scaling; the window turns it off while frames stream (it costs more than a frame's budget)."""
         self.placeholder = "Open a video, a folder of frames or a camera\n(File menu, toolbar, or drop it here)"
 
     def set_frame(self, frame: np.ndarray, result: FrameResult | None, index: int) -> None:

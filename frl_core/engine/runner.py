@@ -538,8 +538,8 @@ class LiveRunner:
     """
 
     RECORDED_HANDOVER = 4
-    """Observations the face stage may run ahead of spotting on recorded input (4: +3-5 % frames a second
-    on the bench clip against 1)."""
+    """Observations the face stage may run ahead of spotting on recorded input (more slots let the two
+    stages wait less on each other's slow frames; docs/figures.md has the measurement)."""
 
     def __init__(self, source: FrameSource, engine: AnalysisEngine, drop: bool | None = None,
                  queue_size: int = 1, max_frames: int | None = None, pipeline: bool = True) -> None:

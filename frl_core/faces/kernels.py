@@ -2,9 +2,9 @@
 
 Each frame the tracker fits similarity transforms, measures the face's scale, checks a small aligned
 patch against the last detection's and smooths the landmarks' jitter. Written with numpy that was some
-forty calls on arrays of 17-68 points, 0.1-0.15 ms a frame whose cost was call overhead, all of it
-holding the GIL while the other analysis threads waited for it. Here it is a handful of calls of a few
-microseconds. :mod:`frl_core.faces` says what is computed and why; this file only how.
+forty calls on arrays of 17-68 points whose cost was call overhead, all of it holding the GIL while the
+other analysis threads waited for it. Here it is a handful of short calls. :mod:`frl_core.faces` says
+what is computed and why; this file only how.
 
 The appearance patch is sampled bilinearly at exact positions (OpenCV's warp rounds them to 1/32
 pixel); the patch is only ever compared with patches made by the same function.

@@ -2,11 +2,10 @@
 
 The same model file and the same arithmetic as ``dlib.shape_predictor``, run as one compiled function
 (numba) without the GIL. The pre-built dlib wheel walks each tree with unpredictable branches and adds
-each tree's 136-float leaf with scalar code, which made the predictor the largest cost of a frame (about
-1 ms in a tight loop, 1.5-2.1 ms inside the engine, where its 65 MB of leaves leave the cache between
-frames). Here the 500 trees of a cascade are walked side by side, one level at a time, and the leaves
-added with vector instructions: 0.5-0.6 ms in a tight loop and 0.6-0.7 ms with the cache emptied
-between calls (dlib's: 1.0 and 1.1 ms, same machine and frames), cheap enough to run on every frame.
+each tree's 136-float leaf with scalar code, which made the predictor the largest cost of a frame (more
+so inside the engine, where its 65 MB of leaves leave the cache between frames). Here the 500 trees of a
+cascade are walked side by side, one level at a time, and the leaves added with vector instructions, at
+about half dlib's cost (docs/figures.md), cheap enough to run on every frame.
 
 The result is dlib's: the same pixel lookups, split tests and float32 running sum, so the same leaves
 and the same points (equal to the pixel on every frame compared: the generated test sequences, the

@@ -2,24 +2,23 @@
 
 dlib's HOG detector costs tens of milliseconds a frame, so it runs on a downscaled copy and only when
 needed: on the first frame, every ``detect_every_n`` frames to check the tracked face (drift), and when
-the tracked face is lost. The periodic check looks only at the tracked face's neighbourhood (on the
-640x480 bench clip a third of the frame, 2.7 ms instead of 6.3); the whole frame is searched again every
+the tracked face is lost. The periodic check looks only at the tracked face's neighbourhood (a fraction
+of the frame, so a fraction of the cost); the whole frame is searched again every
 ``full_detect_every_n`` frames, for a new or larger face. In between, the face is tracked by its own
 landmarks: the previous frame's landmarks give the box the predictor starts from. A cheap appearance
 check (normalised correlation of a small aligned patch with the one kept at the last detection) tells
 when the tracked landmarks no longer sit on a face.
 
 The 68-point predictor is dlib's model file evaluated by :mod:`frl_core.faces.landmarks`: the same
-landmarks as ``dlib.shape_predictor`` (to the pixel; unrounded here), compiled. dlib's own costs 1-1.3
-ms called in a tight loop and 1.5-2.1 ms inside the engine, where its ~65 MB of regression-tree leaves
-fall out of the cache between frames; the compiled one 0.5-0.6 and 0.6-0.7 ms. That is cheap enough to run
-it on every frame (``landmark_every_n = 1``), and its jitter is smoothed lightly. With
+landmarks as ``dlib.shape_predictor`` (to the pixel; unrounded here), compiled, at a fraction of dlib's
+cost inside the engine, where dlib's regression-tree leaves fall out of the cache between frames. That is
+cheap enough to run it on every frame (``landmark_every_n = 1``), and its jitter is smoothed lightly. With
 ``landmark_every_n > 1`` it runs every N frames and, on the frames between, each landmark follows the
-face by pyramidal Lucas-Kanade optical flow from the previous frame inside the face's box (about 0.25
-ms for all 68 points, within 0.4-0.5 px of where the predictor puts them on the next frame); a point
+face by pyramidal Lucas-Kanade optical flow from the previous frame inside the face's box (within about
+half a pixel of where the predictor puts them on the next frame); a point
 the flow loses, or rigid points that stop moving together, send the frame to the predictor at once.
 That was the default while dlib's predictor was the cost of a frame; with the compiled one the flow
-saves nothing, and the generated spotting sets came out no better with it (see README).
+saves nothing, and the generated spotting sets came out no better with it (docs/figures.md).
 
 Alignment maps the landmarks onto ``au_regions.TEMPLATE_68`` (the MEGC2019 crop geometry) by a
 similarity transform fitted on the rigid points only (eye corners, nose, upper jaw), so expressions
@@ -81,8 +80,8 @@ class FaceConfig:
     predictor_weight: float = 0.5
     """On predictor frames, how far the flowed landmarks move towards the predictor's (1 = all the way)."""
     landmark_backend: str = "compiled"
-    """"compiled": dlib's 68-point model evaluated by :mod:`frl_core.faces.landmarks` (sub-pixel points, about
-    0.6 ms a call); "dlib": ``dlib.shape_predictor`` itself (whole-pixel points, 1-2 ms a call)."""
+    """"compiled": dlib's 68-point model evaluated by :mod:`frl_core.faces.landmarks` (sub-pixel points, the
+    faster); "dlib": ``dlib.shape_predictor`` itself (whole-pixel points)."""
     flow_max_residual: float = 0.04
     """Flowed rigid points that stray more than this (fraction of the inter-ocular distance, median) from
     one similarity motion are not trusted: the predictor runs on that frame instead."""

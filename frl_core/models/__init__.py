@@ -7,7 +7,7 @@ from typing import Any
 from frl_core.models.frl_dgt import FRLDGT, FRLDGTConfig, ModelConfigError
 
 _VARIANTS: dict[str, dict[str, Any]] = {
-    # the default: small enough for <= 25 ms batch-1 pair-mode latency on 2 CPU cores
+    # the default: small enough for the CPU latency target of pair mode (README, bench model)
     "frl_dgt_small": dict(dgm_channels=(16, 32, 48), embed_dim=48, num_heads=3, depth_local=1,
                           depth_global=1, depth_full=1, depth_fusion=1),
     # wider DGM and trunk, two blocks per fusion stage

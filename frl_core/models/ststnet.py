@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -49,3 +50,20 @@ def load_ststnet(path: str | Path, device: str = "cpu") -> STSTNet:
     state = torch.load(str(path), map_location=device, weights_only=True)
     model.load_state_dict(state)
     return model.to(device).eval()
+
+
+class STSTNetClassifier(nn.Module):
+    """STSTNet behind the network contract: takes the [0,1] flow tensor, scales it to 0..255 as trained."""
+
+    def __init__(self, num_classes: int = 3, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.net = STSTNet(num_classes=num_classes)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, flow: torch.Tensor, apex: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(flow * 255.0)
+
+    def training_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        logits = self(batch["flow"])
+        ce = F.cross_entropy(logits, batch["label"], label_smoothing=self.label_smoothing)
+        return {"total": ce, "ce": ce}

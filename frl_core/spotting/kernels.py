@@ -2,8 +2,8 @@
 
 The same estimate as a chain of OpenCV and numpy calls (Sobel, products, block sums, a robust affine
 fit, a warp, the same again), but a few passes over the 96x96 face instead of some forty small array
-calls whose overhead outweighed their arithmetic: 0.12-0.15 ms a pair instead of 0.27-0.36 ms, and
-without the GIL. The warp is exact bilinear (OpenCV's rounds positions to 1/32 pixel), so block
+calls whose overhead outweighed their arithmetic, and without the GIL (figures in docs/figures.md).
+The warp is exact bilinear (OpenCV's rounds positions to 1/32 pixel), so block
 displacements differ from the OpenCV chain's by up to 0.1 px of the 96-pixel face. The motion model in
 :mod:`frl_core.spotting` documents what is estimated; this file only says how.
 """

@@ -67,8 +67,8 @@ class MotionModel:
         """The shrunk, blurred float32 face the motion is measured on."""
         if aligned.ndim == 3:
             aligned = cv2.cvtColor(aligned, cv2.COLOR_BGR2GRAY)
-        # Area averaging by an exact factor of two is several times cheaper than by an odd factor
-        # (224 -> 96: 61 us, 224 -> 112 -> 96: 12 us); the last small step is bilinear.
+        # Area averaging by an exact factor of two is several times cheaper than by an odd factor;
+        # the last small step is bilinear.
         while (aligned.shape[0] % 2 == 0 and aligned.shape[1] % 2 == 0
                and aligned.shape[0] // 2 >= self.size and aligned.shape[1] // 2 >= self.size):
             aligned = cv2.resize(aligned, (aligned.shape[1] // 2, aligned.shape[0] // 2), interpolation=cv2.INTER_AREA)

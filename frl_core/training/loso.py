@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from frl_core.metrics import score
+from frl_core.models.ststnet import STSTNetClassifier
 from frl_core.paths import REPO_ROOT
 from frl_core.training.config import ConfigError, fingerprint, load_config, save_resolved
 from frl_core.training.samples import SampleSet, load_samples, make_batch, mirror_batch, model_inputs
@@ -71,25 +71,6 @@ def check_disjoint(folds: list[Fold], subjects: list[str]) -> None:
             raise TrainingError(f"fold {fold.test_subject}: subject(s) {sorted(overlap)} in both train and test")
 
 
-class STSTNetClassifier(nn.Module):
-    """STSTNet behind the network contract: takes the [0,1] flow tensor, scales it to 0..255 as trained."""
-
-    def __init__(self, num_classes: int = 3, label_smoothing: float = 0.0) -> None:
-        super().__init__()
-        from frl_core.models.ststnet import STSTNet
-
-        self.net = STSTNet(num_classes=num_classes)
-        self.label_smoothing = label_smoothing
-
-    def forward(self, flow: torch.Tensor, apex: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(flow * 255.0)
-
-    def training_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        logits = self(batch["flow"])
-        ce = F.cross_entropy(logits, batch["label"], label_smoothing=self.label_smoothing)
-        return {"total": ce, "ce": ce}
-
-
 def build_model(model_cfg: dict[str, Any], num_classes: int, class_names: tuple[str, ...]) -> nn.Module:
     """The model a config names: "ststnet" (flow only) or any FRL-DGT variant of frl_core.models."""
     cfg = dict(model_cfg)
@@ -117,13 +98,14 @@ def set_determinism(seed: int, device: torch.device) -> None:
 
 
 def resolve_device(name: str) -> torch.device:
-    if name in ("", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("--device cuda was asked for but torch sees no CUDA GPU on this machine")
-    if name not in ("cpu", "cuda"):
-        raise TrainingError(f"unknown device {name!r}: use cpu, cuda or auto")
-    return torch.device(name)
+    """The models' own device rule ("auto", "cpu", "cuda"), its failure as a TrainingError."""
+    from frl_core.models.inference import DeviceError
+    from frl_core.models.inference import resolve_device as models_resolve_device
+
+    try:
+        return models_resolve_device(name)
+    except DeviceError as err:
+        raise TrainingError(str(err)) from err
 
 
 def _epoch_order(labels: np.ndarray, indices: np.ndarray, balanced: bool, rng: np.random.Generator,
