@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QSplashScreen
 
+from app.main_window import MainWindow
 from app.pipeline import warm_up
 from app.settings import AppSettings
 from app.theme import apply_theme
 from frl_core.paths import ASSETS_DIR
-
-
-def demo_clip_path() -> Path:
-    return ASSETS_DIR / "demo" / "demo.mp4"
 
 
 def _splash_pixmap() -> QPixmap:
@@ -42,9 +38,6 @@ def _splash_pixmap() -> QPixmap:
 
 def run_gui(args: argparse.Namespace) -> int:
     """``python main.py [--video PATH | --frames DIR | --camera N]``: open the window."""
-    # Imported here: app.main_window re-exports run_gui and demo_clip_path from this module.
-    from app.main_window import MainWindow
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("FRL-DGT micro-expression studio")
     app.setOrganizationName("FRL-DGT")

@@ -34,16 +34,20 @@ from app.cameras import CameraProbe
 from app.charts import ProbabilityBars, ProbabilityTimeline, ScoreChart, class_color
 from app.displacement_view import DisplacementView
 from app.export_actions import ExportActions, VideoExportThread
-from app.launch import demo_clip_path, run_gui
 from app.message_bar import MessageBar
 from app.pipeline import ModelInfo, Pipeline, SourceInfo, fps_text
 from app.results import EventsTableModel, SessionResults
 from app.settings import AppSettings, SettingsDialog
 from app.video_view import VideoView
 from frl_core.io import exports
+from frl_core.paths import ASSETS_DIR
 from frl_core.types import Event, FrameResult
 
-__all__ = ["MainWindow", "demo_clip_path", "run_gui"]
+
+
+def demo_clip_path() -> Path:
+    """The bundled demo clip: what the app opens when no camera is present and no source is named."""
+    return ASSETS_DIR / "demo" / "demo.mp4"
 
 CHART_REFRESH_MS = 125
 """Charts redraw on alternate ticks (score, then timeline), each at most 4 times a second: a pyqtgraph

@@ -8,15 +8,23 @@ Edge-aware smoothness keeps the displacement piecewise smooth except where the a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
 from frl_core.models.layers import warp
 
-if TYPE_CHECKING:
-    from frl_core.models.frl_dgt import FRLDGTConfig
+
+class LossWeights(Protocol):
+    """The fields of ``FRLDGTConfig`` the losses read."""
+
+    photometric_weight: float
+    ssim_weight: float
+    smoothness_weight: float
+    teacher_weight: float
+    charbonnier_eps: float
+    edge_alpha: float
 
 
 def charbonnier(x: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
@@ -61,7 +69,7 @@ def displacement_losses(
     onset: torch.Tensor,
     apex: torch.Tensor,
     displacement: torch.Tensor,
-    cfg: "FRLDGTConfig",
+    cfg: LossWeights,
     teacher_flow: torch.Tensor | None = None,
 ) -> dict[str, tuple[float, torch.Tensor]]:
     """``name -> (weight, value)`` for the DGM's losses; terms with weight 0 are skipped."""
