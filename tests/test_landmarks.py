@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 
 from frl_core import synth
-from frl_core.faces.tracking import FaceConfig, FaceModelError, FaceTracker, _models, to_gray
+from frl_core.faces.tracking import FaceConfig, FaceModelError, FaceTracker, face_models, to_gray
 from frl_core.faces.landmarks import LandmarkModelFormatError, ShapePredictor
 from frl_core.paths import landmark_model_path
 
 
 @pytest.fixture(scope="module")
 def predictors():
-    _, compiled = _models("compiled")
-    _, reference = _models("dlib")
+    _, compiled = face_models("compiled")
+    _, reference = face_models("dlib")
     return compiled, reference
 
 
@@ -88,4 +88,4 @@ def test_missing_model_file_is_a_face_model_error(tmp_path, monkeypatch):
     monkeypatch.setattr(faces, "_MODELS", {})
     monkeypatch.setattr(faces, "landmark_model_path", lambda: tmp_path / "missing.dat")
     with pytest.raises(FaceModelError, match="missing.dat"):
-        faces._models("compiled")
+        faces.face_models("compiled")

@@ -82,7 +82,7 @@ def test_dgm_warm_up_lowers_the_end_point_error_on_held_out_faces():
 
 def test_synthetic_au_items_join_only_the_folds_of_their_subjects():
     from frl_core.training.au_augment import AugmentBank
-    from frl_core.training.loso import train_model
+    from frl_core.training.loop import train_model
 
     samples = _sample_set(12, 32)
     rng = np.random.default_rng(2)

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from frl_core.data.megc2019 import Megc2019
-from frl_core.training import cli_evaluate, cli_train, loso
+from frl_core.training import cli_evaluate, cli_train, loop
 from frl_core.training.config import ConfigError, load_config, parse_override
-from frl_core.training.loso import TrainingError, check_disjoint, make_folds, run_loso
+from frl_core.training.folds import Fold, TrainingError, check_disjoint, make_folds
+from frl_core.training.loso import run_loso
 from frl_core.training.samples import load_samples
 
 QUICK_SUBJECTS = ["sub01", "s01", "006"]  # one small fold from each source dataset
@@ -42,7 +43,7 @@ def test_no_subject_is_in_both_train_and_test_of_any_fold(data_root):
         assert len(fold.train_indices) + len(fold.test_indices) == len(subjects)
     assert sorted(np.concatenate([f.test_indices for f in folds]).tolist()) == list(range(len(subjects)))
     check_disjoint(folds, subjects)
-    leaky = loso.Fold(0, "sub01", np.arange(len(subjects)), folds[0].test_indices)
+    leaky = Fold(0, "sub01", np.arange(len(subjects)), folds[0].test_indices)
     with pytest.raises(TrainingError, match="both train and test"):
         check_disjoint([leaky], subjects)
 
@@ -67,7 +68,7 @@ def test_quick_subset_run_is_deterministic_and_reports(data_root, samples, tmp_p
 def test_resume_after_an_interrupt_reuses_finished_folds(data_root, samples, tmp_path, monkeypatch):
     config = _config(data_root, tmp_path, epochs=1)
     config["protocol"]["subjects"] = list(QUICK_SUBJECTS)
-    real_train = loso.train_model
+    real_train = loop.train_model
     calls = []
 
     def interrupted_after_one_fold(*args, **kwargs):
@@ -76,7 +77,7 @@ def test_resume_after_an_interrupt_reuses_finished_folds(data_root, samples, tmp
         calls.append(1)
         return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(loso, "train_model", interrupted_after_one_fold)
+    monkeypatch.setattr(loop, "train_model", interrupted_after_one_fold)
     with pytest.raises(KeyboardInterrupt):
         run_loso(config, tmp_path, torch.device("cpu"), seed=1, show_progress=False, samples=samples)
     done = sorted(p.stem for p in (tmp_path / "folds").glob("*.json"))
@@ -84,7 +85,7 @@ def test_resume_after_an_interrupt_reuses_finished_folds(data_root, samples, tmp
     first = (tmp_path / "folds" / "sub01.json").read_text()
 
     trained = []
-    monkeypatch.setattr(loso, "train_model", lambda *a, **k: trained.append(1) or real_train(*a, **k))
+    monkeypatch.setattr(loop, "train_model", lambda *a, **k: trained.append(1) or real_train(*a, **k))
     report = run_loso(config, tmp_path, torch.device("cpu"), seed=1, show_progress=False, samples=samples)
     assert len(trained) == 2 and report["folds_done"] == 3
     assert (tmp_path / "folds" / "sub01.json").read_text() == first
@@ -193,7 +194,7 @@ def test_ensemble_trains_members_from_other_seeds_and_averages_them(data_root, s
     assert not np.allclose(single, pair, atol=1e-3)  # the second member is a different model
     assert sorted(p.name for p in (tmp_path / "k2" / "checkpoints").iterdir()) == ["sub01.pt", "sub01_member1.pt"]
     with pytest.raises(ConfigError, match="ensemble"):
-        loso.ensemble_size({"train": {"ensemble": 0}})
+        loop.ensemble_size({"train": {"ensemble": 0}})
 
 
 def test_recipe_cv_folds_hold_each_subject_out_exactly_once():
@@ -211,15 +212,15 @@ def test_recipe_cv_folds_hold_each_subject_out_exactly_once():
 def test_extra_members_train_with_their_own_recipe():
     config = load_config("configs/megc2019_flow.toml")
     config["train"]["extra_members"] = ["ststnet"]
-    (member,) = loso.extra_member_configs(config)
+    (member,) = loop.extra_member_configs(config)
     assert member["model"] == {"name": "ststnet", "input_mode": "flow"}
     assert member["train"]["epochs"] == 100 and member["train"]["lr"] == 0.003
     assert member["train"]["tta_hflip"] == config["train"]["tta_hflip"]  # evaluation stays shared
     assert config["model"]["name"] == "frl_dgt_small"  # the main config is untouched
-    assert loso.total_epochs(config) == config["train"]["epochs"] + 100
+    assert loop.total_epochs(config) == config["train"]["epochs"] + 100
     config["train"]["extra_members"] = ["resnet"]
     with pytest.raises(ConfigError, match="unknown member"):
-        loso.extra_member_configs(config)
+        loop.extra_member_configs(config)
 
 
 def test_epoch_trace_figures_separate_the_honest_last_epoch_from_the_peeking_choices():
@@ -246,13 +247,13 @@ def test_epoch_trace_does_not_change_what_the_fold_learns(data_root, samples):
     fold = make_folds(samples.subjects, ["sub01"])[0]
     runs = []
     for traced in (True, False):
-        loso.set_determinism(7, torch.device("cpu"))
-        model = loso.build_model(config["model"], 3, samples.class_names)
+        loop.set_determinism(7, torch.device("cpu"))
+        model = loop.build_model(config["model"], 3, samples.class_names)
         if traced:
             runs.append(trace_fold(model, samples, fold, config, torch.device("cpu"), 7)[-1])
         else:
-            loso.train_model(model, samples, fold.train_indices, config, torch.device("cpu"), 7)
-            runs.append(loso.predict(model, samples, fold.test_indices, config, torch.device("cpu")))
+            loop.train_model(model, samples, fold.train_indices, config, torch.device("cpu"), 7)
+            runs.append(loop.predict(model, samples, fold.test_indices, config, torch.device("cpu")))
     assert np.array_equal(runs[0], runs[1])
 
 

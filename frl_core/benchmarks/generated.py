@@ -25,7 +25,7 @@ class SpottingReport:
     f1: float
     apex_errors: list[int]
     ms_per_frame: dict[str, float]
-    """CPU milliseconds per frame of each stage."""
+    """Milliseconds per frame of each stage (the engine's wall-clock stage times)."""
     misses: list[str] = field(default_factory=list)
     """Ground-truth events not found and spotted intervals that match nothing, for inspection."""
 
@@ -35,30 +35,22 @@ class SpottingReport:
 
 
 def spot_sequence(sequence: SyntheticSequence, face_config=None, spotter_config=None,
-                  timings: dict[str, float] | None = None):
-    """Run face tracking, alignment and the streaming spotter over a sequence; the intervals found."""
-    import time
+                  timings: dict[str, float] | None = None) -> list:
+    """The product's engine, spotting only, over a sequence's frames: the events found (their onset,
+    apex and offset are frame indices). ``timings`` accumulates the engine's seconds per stage."""
+    from frl_core.engine import AnalysisEngine, EngineConfig
+    from frl_core.faces import FaceConfig
+    from frl_core.spotting import SpotterConfig
 
-    from frl_core.faces import FaceTracker, align_face
-    from frl_core.spotting import StreamingSpotter
-
-    tracker = FaceTracker(face_config)
-    spotter = StreamingSpotter(sequence.fps, spotter_config)
+    engine = AnalysisEngine(EngineConfig(fps=sequence.fps, face=face_config or FaceConfig(),
+                                         spotter=spotter_config or SpotterConfig(), recognize=False))
     found = []
-    clock = time.thread_time  # CPU time of this thread: a shared machine's load does not inflate it
     for i, frame in enumerate(sequence.frames):
-        t0 = clock()
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        obs, _ = tracker.update(gray)
-        t1 = clock()
-        aligned = align_face(gray, obs.landmarks, 224) if obs is not None else None
-        t2 = clock()
-        found.extend(spotter.push(i, i / sequence.fps, aligned).intervals)
-        t3 = clock()
-        if timings is not None:
-            for k, dt in (("face", t1 - t0), ("align", t2 - t1), ("spotting", t3 - t2)):
-                timings[k] = timings.get(k, 0.0) + dt
-    found.extend(spotter.flush())
+        found += engine.process(i / sequence.fps, frame)[1]
+    found += engine.flush()
+    if timings is not None:
+        for stage in ("face", "align", "spotting"):
+            timings[stage] = timings.get(stage, 0.0) + engine.stats.seconds[stage]
     return found
 
 
@@ -75,18 +67,18 @@ def evaluate_spotting(sequences: list[SyntheticSequence], spotter_config=None) -
         found = spot_sequence(seq, spotter_config=spotter_config, timings=timings)
         frames += seq.n_frames
         gt = [(e.onset, e.offset) for e in seq.events]
-        pred = [(iv.onset, iv.offset) for iv in found]
+        pred = [(e.onset_index, e.offset_index) for e in found]
         matches = match_intervals(gt, pred)
         tp += len(matches)
         n_gt += len(gt)
         n_pred += len(pred)
         for g, p in matches:
-            apex_errors.append(abs(found[p].apex - seq.events[g].apex))
+            apex_errors.append(abs(found[p].apex_index - seq.events[g].apex))
         hit_g, hit_p = {g for g, _ in matches}, {p for _, p in matches}
         misses += [f"seed {seq.seed}: missed {e.kind} {e.expression} {e.onset}-{e.apex}-{e.offset}"
                    for g, e in enumerate(seq.events) if g not in hit_g]
-        misses += [f"seed {seq.seed}: false {iv.kind} {iv.onset}-{iv.apex}-{iv.offset} score {iv.score:.2f}"
-                   for p, iv in enumerate(found) if p not in hit_p]
+        misses += [f"seed {seq.seed}: false {e.kind} {e.onset_index}-{e.apex_index}-{e.offset_index} score {e.score:.2f}"
+                   for p, e in enumerate(found) if p not in hit_p]
     precision = tp / n_pred if n_pred else 0.0
     recall = tp / n_gt if n_gt else 0.0
     f1 = 2 * tp / (n_pred + n_gt) if (n_pred + n_gt) else 1.0
@@ -277,13 +269,13 @@ def measure_costs(frames: int = 300, repeats: int = 30) -> dict[str, tuple[float
 
     import dlib
 
-    from frl_core.faces.tracking import FaceTracker, _models, align_face
+    from frl_core.faces import FaceTracker, align_face, face_models
     from frl_core.spotting import StreamingSpotter
 
     seq = demo_sequence()
     grays = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in seq.frames[:frames]]
-    detector, predictor = _models("dlib")
-    _, compiled = _models("compiled")
+    detector, predictor = face_models("dlib")
+    _, compiled = face_models("compiled")
 
     def timed(fn, n: int) -> tuple[float, float]:
         fn()

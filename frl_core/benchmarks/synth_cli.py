@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
           f"{rep.true_positives} true positives")
     print(f"precision {rep.precision:.3f}  recall {rep.recall:.3f}  F1 {rep.f1:.3f}  "
           f"median apex error {rep.median_apex_error:.1f} frames")
-    print("CPU ms per frame: " + ", ".join(f"{k} {v:.2f}" for k, v in rep.ms_per_frame.items()))
+    print("ms per frame: " + ", ".join(f"{k} {v:.2f}" for k, v in rep.ms_per_frame.items()))
     for line in rep.misses:
         print("  " + line)
     return 0

@@ -11,6 +11,7 @@ from frl_core.faces.tracking import (
     FaceTracker,
     align_face,
     alignment_matrix,
+    face_models,
     several_faces_message,
     to_gray,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "FaceTracker",
     "align_face",
     "alignment_matrix",
+    "face_models",
     "several_faces_message",
     "to_gray",
 ]

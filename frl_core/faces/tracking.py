@@ -97,7 +97,7 @@ _MODELS: dict[str, object] = {}
 LANDMARK_BACKENDS = ("compiled", "dlib")
 
 
-def _models(backend: str) -> tuple[object, object]:
+def face_models(backend: str) -> tuple[object, object]:
     """dlib's detector and the shape predictor, loaded once per process (the predictor file is ~100 MB).
 
     ``backend="dlib"`` gives ``dlib.shape_predictor``; ``"compiled"`` the same model file evaluated by
@@ -193,7 +193,7 @@ class FaceTracker:
             raise ValueError(f"landmark_every_n must be at least 1, got {self.config.landmark_every_n}")
         if self.config.full_detect_every_n < 0:
             raise ValueError(f"full_detect_every_n must be 0 or more, got {self.config.full_detect_every_n}")
-        self._detector, self._predictor = _models(self.config.landmark_backend)
+        self._detector, self._predictor = face_models(self.config.landmark_backend)
         self.reset()
 
     def reset(self) -> None:

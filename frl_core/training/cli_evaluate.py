@@ -18,7 +18,10 @@ import numpy as np
 import torch
 
 from frl_core.training.cli_train import add_common_arguments, resolve_config, user_errors
-from frl_core.training.loso import STSTNetClassifier, TrainingError, make_folds, predict, resolve_device, summarise
+from frl_core.models.ststnet import STSTNetClassifier
+from frl_core.training.folds import TrainingError, make_folds
+from frl_core.training.loop import predict, resolve_device
+from frl_core.training.report import summarise
 from frl_core.training.samples import SampleSet, load_samples
 
 
@@ -144,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
             for report in reports:
                 print(format_report(report, per_fold=args.per_fold))
             if len(reports) > 1:
-                from frl_core.training.loso import combine_seeds
+                from frl_core.training.report import combine_seeds
 
                 print(format_seed_summary(combine_seeds(reports), reports[0]["semi_synthetic"]))
             if args.json_out:

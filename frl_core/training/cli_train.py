@@ -86,7 +86,9 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_loso(config: dict[str, Any], args: argparse.Namespace) -> int:
-    from frl_core.training.loso import combine_seeds, resolve_device, run_loso
+    from frl_core.training.loop import resolve_device
+    from frl_core.training.loso import run_loso
+    from frl_core.training.report import combine_seeds
     from frl_core.training.report import format_report, format_seed_summary
     from frl_core.training.samples import load_samples
 
@@ -125,7 +127,7 @@ def _run_loso(config: dict[str, Any], args: argparse.Namespace) -> int:
 def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
     import numpy as np
 
-    from frl_core.training.loso import build_model, resolve_device, set_determinism, train_model
+    from frl_core.training.loop import build_model, resolve_device, set_determinism, train_model
     from frl_core.training.samples import load_samples
 
     if not args.save:
@@ -146,7 +148,7 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     calibration = None
     if int(config["train"].get("calibration_folds", 0) or 0) > 1:
-        from frl_core.training.loso import fit_calibration
+        from frl_core.training.loop import fit_calibration
 
         print("calibration: inner subject-grouped folds for the temperature and the uncertainty threshold",
               flush=True)
@@ -187,7 +189,7 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions whose message is meant for the user: printed as one line, never as a traceback."""
-    from frl_core.training.loso import TrainingError
+    from frl_core.training.folds import TrainingError
 
     errors: list[type[BaseException]] = [ConfigError, DatasetError, TrainingError]
     try:

@@ -45,7 +45,7 @@ from frl_core.training.config import ConfigError, apply_override, load_config, p
 
 def trace_fold(model, samples, fold, config: dict[str, Any], device, seed: int) -> np.ndarray:
     """(epochs, n_test, C) held-out probabilities after every epoch of one fold's training."""
-    from frl_core.training.loso import predict, train_model
+    from frl_core.training.loop import predict, train_model
 
     per_epoch: list[np.ndarray] = []
 
@@ -120,7 +120,9 @@ def trace_epochs(config: dict[str, Any], seed: int, out_dir: Path, threads: int 
         permute_train_labels: bool = False) -> dict[str, Any]:
     import torch
 
-    from frl_core.training.loso import build_model, check_disjoint, ensemble_size, make_folds, set_determinism
+    from frl_core.training.folds import check_disjoint, make_folds
+
+    from frl_core.training.loop import build_model, ensemble_size, set_determinism
     from frl_core.training.samples import load_samples
 
     if ensemble_size(config) != 1 or config["train"].get("extra_members"):

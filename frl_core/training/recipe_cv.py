@@ -40,7 +40,7 @@ def cross_validate(config: dict[str, Any], k: int, seeds: list[int], threads: in
     """Pooled UF1/UAR of each seed over the K folds, and their mean."""
     import torch
 
-    from frl_core.training.loso import build_model, fit_members, predict_members, set_determinism
+    from frl_core.training.loop import build_model, fit_members, predict_members, set_determinism
     from frl_core.training.samples import load_samples
 
     if threads > 0:

@@ -1,8 +1,14 @@
-"""Human-readable summaries of LOSO reports for the terminal."""
+"""LOSO reports: pooled and per-dataset figures from the folds' predictions, seeds combined, and their
+human-readable form for the terminal."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
+
+from frl_core.metrics import score
+from frl_core.training.samples import SampleSet
 
 
 def format_confusion(confusion: list[list[int]], class_names: list[str]) -> str:
@@ -43,3 +49,73 @@ def format_seed_summary(summary: dict[str, Any], semi_synthetic: bool) -> str:
         lines.append(f"  {name:<9} UF1 {d['uf1']['mean']:.4f} ± {d['uf1']['std']:.4f}  "
                      f"UAR {d['uar']['mean']:.4f} ± {d['uar']['std']:.4f}")
     return "\n".join(lines)
+
+
+def summarise(samples: SampleSet, fold_records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pooled UF1/UAR over all finished folds, the per-dataset breakdown and per-fold figures."""
+    num_classes = len(samples.class_names)
+    idx = (np.concatenate([np.asarray(r["indices"], dtype=np.int64) for r in fold_records]) if fold_records
+           else np.zeros(0, np.int64))
+    y_true = np.concatenate([np.asarray(r["y_true"], dtype=np.int64) for r in fold_records]) if fold_records else idx
+    y_pred = np.concatenate([np.asarray(r["y_pred"], dtype=np.int64) for r in fold_records]) if fold_records else idx
+    pooled = score(y_true, y_pred, num_classes)
+    datasets = np.asarray(samples.datasets)[idx] if len(idx) else np.asarray([])
+    per_dataset = {}
+    for name in dict.fromkeys(samples.datasets):
+        mask = datasets == name
+        if mask.any():
+            per_dataset[name] = score(y_true[mask], y_pred[mask], num_classes).as_dict()
+    per_fold = []
+    for r in fold_records:
+        s = score(r["y_true"], r["y_pred"], num_classes)
+        per_fold.append({
+            "subject": r["subject"], "n": s.n, "uf1": s.uf1, "uar": s.uar, "accuracy": s.accuracy,
+            "train_seconds": r.get("train_seconds"),
+        })
+    out = {
+        "class_names": list(samples.class_names),
+        "pooled": pooled.as_dict(),
+        "per_dataset": per_dataset,
+        "per_fold": per_fold,
+        "folds_done": len(fold_records),
+    }
+    calibrated = [r for r in fold_records if "calibrated_probabilities" in r]
+    if calibrated and len(calibrated) == len(fold_records):
+        out["calibration"] = calibration_summary(fold_records)
+    return out
+
+
+def calibration_summary(fold_records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pooled ECE before and after calibration, reliability table and how the uncertain outcome splits
+    the test predictions (each fold's own threshold)."""
+    from frl_core.training.calibration import expected_calibration_error, selective_summary
+
+    y = np.concatenate([np.asarray(r["y_true"], dtype=np.int64) for r in fold_records])
+    raw = np.concatenate([np.asarray(r["probabilities"], dtype=np.float64) for r in fold_records])
+    cal = np.concatenate([np.asarray(r["calibrated_probabilities"], dtype=np.float64) for r in fold_records])
+    thresholds = np.concatenate([np.full(len(r["y_true"]), r["calibration"]["uncertain_below"]) for r in fold_records])
+    temps = [r["calibration"]["temperature"] for r in fold_records]
+    ece_raw, _ = expected_calibration_error(raw, y)
+    ece_cal, table = expected_calibration_error(cal, y)
+    return {"ece_uncalibrated": ece_raw, "ece_calibrated": ece_cal, "reliability": table,
+            "temperature": {"median": float(np.median(temps)), "min": float(min(temps)), "max": float(max(temps))},
+            "uncertain_below": {"median": float(np.median(thresholds)), "min": float(thresholds.min()),
+                                "max": float(thresholds.max())},
+            "uncertain": selective_summary(cal, y, thresholds)}
+
+
+def combine_seeds(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and spread (sample std, min, max) of pooled and per-dataset UF1/UAR over seeds."""
+    def stats(values: list[float]) -> dict[str, float]:
+        a = np.asarray(values, dtype=np.float64)
+        return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if a.size > 1 else 0.0,
+                "min": float(a.min()), "max": float(a.max())}
+
+    out: dict[str, Any] = {"seeds": [r["seed"] for r in reports]}
+    for metric in ("uf1", "uar", "accuracy"):
+        out[metric] = stats([r["pooled"][metric] for r in reports])
+    out["per_dataset"] = {
+        name: {m: stats([r["per_dataset"][name][m] for r in reports]) for m in ("uf1", "uar")}
+        for name in reports[0]["per_dataset"]
+    }
+    return out
