@@ -138,6 +138,8 @@ def evaluate_loso(flow_run: Path, dgm_path: Path, data_root: Path, noise_draws: 
         "agreement": float((flow_pred == live_pred).mean()),
         "flow": score(y, flow_pred, 3).as_dict(), "live": score(y, live_pred, 3).as_dict(),
         "label_flips_landmark_noise": float(np.mean(all_flips)) if all_flips else None,
+        "label_flips_confident": (float(np.mean([f for r in rows if not r["live_uncertain"] for f in r["flips"]]))
+                                  if all_flips else None),
         "uncertain_share": float(np.mean([r["live_uncertain"] for r in rows])),
         "per_dataset_agreement": {d: float(np.mean([r["flow_pred"] == r["live_pred"] for r in rows if r["dataset"] == d]))
                                   for d in sorted({r["dataset"] for r in rows})},
@@ -294,7 +296,8 @@ def run_bench(args: argparse.Namespace) -> int:
               + "  ".join(f"{d} {a:.1%}" for d, a in loso["per_dataset_agreement"].items()))
         print(f"  UF1 / UAR: flow mode {loso['flow']['uf1']:.4f} / {loso['flow']['uar']:.4f}   "
               f"live path {loso['live']['uf1']:.4f} / {loso['live']['uar']:.4f}")
-        print(f"  label flips under +-1 px landmark noise {loso['label_flips_landmark_noise']:.1%}, "
+        print(f"  label flips under +-1 px landmark noise {loso['label_flips_landmark_noise']:.1%} "
+              f"({loso['label_flips_confident']:.1%} of the pairs not labelled uncertain), "
               f"labelled uncertain {loso['uncertain_share']:.1%}")
         oracle = evaluate_oracle(Path(args.flow_run), data_root)
         report["oracle"] = oracle
