@@ -159,3 +159,22 @@ def test_a_missing_module_of_our_own_is_not_hidden_as_an_install_problem(monkeyp
     monkeypatch.setattr(cli.importlib, "import_module", broken_import)
     with pytest.raises(ModuleNotFoundError):
         cli.main(["bench", "model"])
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--max-frames", "0"], "--max-frames"),
+    (["--max-frames", "-5"], "--max-frames"),
+    (["--duration", "-1"], "--duration"),
+    (["--batch", "0"], "--batch"),
+    (["--video-out", "../outside.avi"], "inside --out"),
+])
+def test_bad_run_options_are_refused_before_any_work(tmp_path, capsys, extra, words):
+    video = REPO / "assets" / "demo" / "demo.mp4"
+    code, _, err = _run([video, "--out", tmp_path / "o", *extra], capsys)
+    assert code == analyze_cli.EXIT_BAD_INPUT and words in _error_line(err)
+    assert not (tmp_path / "o").exists() and not (tmp_path / "outside.avi").exists()
+
+
+def test_a_huge_camera_index_is_a_message_not_a_traceback(tmp_path, capsys):
+    code, _, err = _run(["99999999999999999999", "--out", tmp_path / "o"], capsys)
+    assert code == analyze_cli.EXIT_BAD_INPUT and "no camera at index" in _error_line(err)

@@ -128,7 +128,7 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys):
     assert cli_train.run(_parse(cli_train, ["--config", str(tmp_path / "none.toml")])) == 2
     assert "config file not found" in capsys.readouterr().err
     assert cli_train.run(_parse(cli_train, ["--protocol", "nope", "--out", str(tmp_path)])) == 2
-    assert "unknown protocol" in capsys.readouterr().err
+    assert "protocol.name must be one of" in capsys.readouterr().err
     assert cli_evaluate.run(_parse(cli_evaluate, [str(tmp_path / "missing.pt")])) == 2
     assert "not found" in capsys.readouterr().err
     with pytest.raises(ConfigError):
@@ -294,3 +294,33 @@ def test_per_fold_choice_lifts_random_guesses_far_above_chance():
     assert forty["uf1"] > 0.7  # the choice alone, with no model at all
     singletons = [np.array([c]) for c in rng.integers(0, 3, 30)]
     assert chance_with_per_fold_choice(singletons, epochs=40, num_classes=3)["uf1"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("override, words", [
+    ("train.epocs=1", "unknown key train.epocs"),
+    ('train.epochs="two"', "train.epochs must be an integer"),
+    ("train.seeds=1", "train.seeds must be a list"),
+    ("train.batch_size=0", "train.batch_size must be within"),
+    ("train.epochs=-3", "train.epochs must be within"),
+    ('model.name="resnet"', "model.name must be one of"),
+    ("model.embed_dimm=4", "unknown key model.embed_dimm"),
+    ("model.embed_dim=100000", "embed_dim must be within"),
+    ("train.lr=[1", "train.lr must be a number"),
+])
+def test_a_bad_config_is_refused_before_any_work(tmp_path, capsys, override, words):
+    import main
+
+    out = tmp_path / "run"
+    code = main.main(["train", "--config", "configs/megc2019_flow.toml", "--set", override, "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and words in err, err
+    assert not out.exists()
+
+
+def test_every_shipped_config_passes_the_schema():
+    from pathlib import Path
+
+    from frl_core.training.config import validate
+
+    for path in sorted(Path("configs").glob("*.toml")):
+        validate(load_config(path))

@@ -152,3 +152,19 @@ def test_annotated_video_is_readable(tmp_path, name):
 def test_annotated_video_rejects_unknown_container(tmp_path):
     with pytest.raises(ExportError, match=".mp4 or .avi"):
         AnnotatedVideoWriter(tmp_path / "out.mkv", fps=30)
+
+
+def test_text_cells_that_look_like_formulas_stay_text_and_png_names_stay_in_the_folder(tmp_path):
+    import csv as _csv
+
+    from frl_core.io.exports import event_png_name, write_events_csv
+    from frl_core.types import Event
+
+    event = Event(event_id=1, onset_index=0, apex_index=5, offset_index=9, onset_time=0.0, apex_time=0.2,
+                  offset_time=0.3, kind="micro", score=1.0, label="=HYPERLINK(\"http://x\")")
+    path = write_events_csv(tmp_path / "events.csv", [event])
+    row = next(_csv.DictReader(path.open()))
+    assert row["label"].startswith("'=")
+    event.label = "../../outside"
+    name = event_png_name(event)
+    assert "/" not in name and "\\" not in name and ".." not in name

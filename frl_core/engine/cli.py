@@ -83,6 +83,17 @@ def run(args: argparse.Namespace) -> int:
         return _fail(EXIT_BAD_INPUT, f"--fps must be positive, got {args.fps}")
     if args.detect_every is not None and args.detect_every < 1:
         return _fail(EXIT_BAD_INPUT, f"--detect-every must be at least 1, got {args.detect_every}")
+    if args.max_frames is not None and args.max_frames < 1:
+        return _fail(EXIT_BAD_INPUT, f"--max-frames must be at least 1, got {args.max_frames}")
+    if args.duration is not None and not args.duration > 0:
+        return _fail(EXIT_BAD_INPUT, f"--duration must be positive, got {args.duration}")
+    if args.batch < 1:
+        return _fail(EXIT_BAD_INPUT, f"--batch must be at least 1, got {args.batch}")
+    if args.video_out is not None and not Path(args.video_out).is_absolute() and ".." in Path(args.video_out).parts:
+        return _fail(EXIT_BAD_INPUT, f"--video-out {args.video_out}: a relative path must stay inside --out "
+                                     "(give an absolute path to write elsewhere)")
+    if str(args.input).isdigit() and int(args.input) > 63:
+        return _fail(EXIT_BAD_INPUT, f"no camera at index {args.input} (camera indices are small numbers, 0-63)")
     try:
         source = open_source(args.input, fps_override=args.fps)
     except SourceError as err:

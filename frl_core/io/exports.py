@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -173,9 +174,9 @@ def write_events_csv(path: str | Path, events: Sequence[Event]) -> Path:
             writer.writerow(header)
             for e in events:
                 writer.writerow(
-                    [e.event_id, e.kind, e.onset_index, e.apex_index, e.offset_index, _num(e.onset_time),
-                     _num(e.apex_time), _num(e.offset_time), _num(e.duration), _num(e.score, 6), e.label or "",
-                     e.top_class or "", _num(e.confidence)]
+                    [e.event_id, _text(e.kind), e.onset_index, e.apex_index, e.offset_index, _num(e.onset_time),
+                     _num(e.apex_time), _num(e.offset_time), _num(e.duration), _num(e.score, 6), _text(e.label),
+                     _text(e.top_class), _num(e.confidence)]
                     + [_num(e.probabilities.get(c)) for c in classes]
                     + [_num(e.region_magnitude.get(r), 5) for r in REGION_NAMES]
                     + [_num(e.head_motion.get(k), 5) for k in HEAD_MOTION_KEYS]
@@ -183,6 +184,12 @@ def write_events_csv(path: str | Path, events: Sequence[Event]) -> Path:
     except OSError as err:
         raise ExportError(f"cannot write {path}: {err.strerror or err}") from err
     return path
+
+
+def _text(value: str | None) -> str:
+    """A text cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def write_events_json(path: str | Path, events: Sequence[Event], metadata: dict | None = None) -> Path:
@@ -198,7 +205,7 @@ def write_events_json(path: str | Path, events: Sequence[Event], metadata: dict 
 
 
 def event_png_name(event: Event) -> str:
-    label = event.label or "unrecognised"
+    label = re.sub(r"[^\w-]", "_", event.label or "unrecognised")[:40]
     return f"event_{event.event_id:03d}_{event.apex_time:08.2f}s_{label}.png"
 
 

@@ -2,13 +2,16 @@
 
 A checkpoint is a plain dict of tensors and plain values (never pickled objects), so loading one
 cannot run code. It carries the format version, the model config (class names and input mode
-included), the preprocessing the inputs need, caller metadata, and a SHA-256 digest of the weights so
-that a tampered or truncated file is refused instead of silently giving other predictions.
+included), the preprocessing the inputs need, caller metadata, and a SHA-256 digest of the weights and of
+everything else that shapes a prediction (config, class names, input mode, inference settings), so that
+a tampered or truncated file is refused instead of silently giving other predictions. Files of format
+version 1 (digest over the weights only) are still read; their config is validated like any other.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,8 @@ import torch
 from frl_core.models.frl_dgt import FRLDGT, FRLDGTConfig, ModelConfigError
 
 FORMAT = "frl_dgt_checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class CheckpointError(Exception):
@@ -61,6 +65,16 @@ def state_digest(state: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def behaviour_digest(payload: dict[str, Any]) -> str:
+    """SHA-256 over the weights and every stored value that changes what the model predicts."""
+    shaping = {"config": payload.get("config"), "class_names": payload.get("class_names"),
+               "input_mode": payload.get("input_mode"),
+               "inference": (payload.get("metadata") or {}).get("inference")}
+    h = hashlib.sha256(state_digest(payload["state_dict"]).encode())
+    h.update(json.dumps(shaping, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
 def save_checkpoint(model: FRLDGT, path: str | Path, *, metadata: dict[str, Any] | None = None) -> Path:
     """Write ``model`` (any device) with its config and ``metadata`` (plain values only) to ``path``."""
     if not isinstance(model, FRLDGT):
@@ -76,8 +90,8 @@ def save_checkpoint(model: FRLDGT, path: str | Path, *, metadata: dict[str, Any]
         "preprocessing": preprocessing_for(model.config),
         "metadata": dict(metadata or {}),
         "state_dict": state,
-        "sha256": state_digest(state),
     }
+    payload["sha256"] = behaviour_digest(payload)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -98,11 +112,14 @@ def read_payload(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as err:
+        if "weights_only" in str(err) or "Unsupported global" in str(err):
+            raise CheckpointError(f"{path} was refused: it contains Python objects (code that would run on "
+                                  "loading), which this program never loads") from err
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise CheckpointError(f"{path} is not a readable checkpoint ({first[:200]})") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an FRL-DGT checkpoint (no '{FORMAT}' header)")
-    if payload.get("format_version") != FORMAT_VERSION:
+    if payload.get("format_version") not in READABLE_VERSIONS:
         raise CheckpointError(
             f"{path} has checkpoint format version {payload.get('format_version')}, this program reads "
             f"version {FORMAT_VERSION}"
@@ -113,8 +130,9 @@ def read_payload(path: str | Path) -> dict[str, Any]:
     state = payload["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path} is damaged: its weights are not a dict of tensors")
-    if state_digest(state) != payload["sha256"]:
-        raise CheckpointError(f"{path} has been modified or damaged: its weights do not match their checksum")
+    expected = state_digest(state) if payload["format_version"] == 1 else behaviour_digest(payload)
+    if expected != payload["sha256"]:
+        raise CheckpointError(f"{path} has been modified or damaged: its contents do not match their checksum")
     return payload
 
 

@@ -85,6 +85,21 @@ class ModelConfigError(ValueError):
     """A model configuration value that cannot work, with a message for the user."""
 
 
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "num_classes": (2, 32), "img_size": (32, 512), "embed_dim": (8, 1024), "num_heads": (1, 32),
+    "mlp_ratio": (0.5, 8.0), "region_grid": (1, 16), "full_face_grid": (1, 32), "motion_size": (8, 224),
+    "flow_input_size": (8, 224), "depth_local": (0, 12), "depth_global": (0, 12), "depth_full": (0, 12),
+    "depth_fusion": (0, 12), "drop": (0.0, 0.9), "head_drop": (0.0, 0.9), "motion_gain": (0.0, 1e4),
+}
+"""Limits a config is checked against, so that a crafted checkpoint cannot force a huge allocation."""
+
+
+def _safe_name(name: str) -> bool:
+    """A class name fit for labels, CSV cells and file names: short, printable, no path, no formula."""
+    return (0 < len(name) <= 40 and name.isprintable() and not any(c in name for c in '/\\:*?"<>|')
+            and not name.startswith((".", "=", "+", "-", "@")) and name.strip() == name)
+
+
 @dataclass
 class FRLDGTConfig:
     """Every architectural and loss choice of FRL-DGT (see the module docstring for why)."""
@@ -144,6 +159,16 @@ class FRLDGTConfig:
             raise ModelConfigError(
                 f"class_names has {len(self.class_names)} names but num_classes is {self.num_classes}"
             )
+        for name in self.class_names:
+            if not _safe_name(name):
+                raise ModelConfigError(f"class name {name[:40]!r} is not allowed: 1-40 printable characters, "
+                                       "no path separators, not starting with a dot or a formula sign")
+        for key, (low, high) in _BOUNDS.items():
+            value = getattr(self, key)
+            if not (isinstance(value, (int, float)) and low <= value <= high):
+                raise ModelConfigError(f"{key} must be within {low}..{high}, got {value!r}")
+        if not all(1 <= c <= 512 for c in self.dgm_channels) or len(self.dgm_channels) > 6:
+            raise ModelConfigError(f"dgm_channels must be 2-6 stages of 1..512 channels, got {self.dgm_channels}")
         if self.embed_dim % self.num_heads:
             raise ModelConfigError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
         if self.img_size < 32:

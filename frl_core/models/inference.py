@@ -153,7 +153,18 @@ class Recognizer:
                 )
         target = resolve_device(device)
         model, metadata = load_checkpoint(path, device="cpu")
-        return cls(model, target, settings=InferenceSettings.from_metadata(metadata))
+        recognizer = cls(model, target, settings=InferenceSettings.from_metadata(metadata))
+        recognizer.check_finite(path)
+        return recognizer
+
+    def check_finite(self, path: str | Path = "the model") -> None:
+        """Refuse a model whose outputs on a plain textured pair are not finite (e.g. weights set to NaN)."""
+        rng = np.random.default_rng(0)
+        onset = cv2.GaussianBlur(rng.integers(0, 256, (112, 112), dtype=np.uint8), (0, 0), 2.0)
+        apex = np.roll(onset, 1, axis=1)
+        rec = self.recognize([(onset, apex)])[0]
+        if not (all(np.isfinite(v) for v in rec.probabilities.values()) and np.isfinite(rec.displacement).all()):
+            raise CheckpointError(f"{path} was refused: its model gives non-finite outputs (damaged weights)")
 
     def preprocess(self, face: np.ndarray) -> np.ndarray:
         """An aligned face (uint8 grayscale, or BGR) of any size -> float32 ``input_size`` square in [0, 1]."""

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from frl_core.data.common import DatasetError
-from frl_core.training.config import ConfigError, apply_override, load_config, parse_override, save_resolved
+from frl_core.training.config import (ConfigError, apply_override, load_config, parse_override, save_resolved,
+                                      validate)
 
 SHORTCUTS: dict[str, tuple[str, str]] = {
     "protocol": ("protocol", "name"),
@@ -82,7 +83,7 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
         config["output"]["save_checkpoints"] = True
     if not config["train"]["seeds"]:
         raise ConfigError("train.seeds is empty: give at least one seed")
-    return config
+    return validate(config)
 
 
 def _run_loso(config: dict[str, Any], args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import copy
 import hashlib
 import json
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,108 @@ _NOT_FINGERPRINTED = {("train", "threads"), ("train", "seeds"), ("protocol", "su
 
 class ConfigError(ValueError):
     """The configuration file or an override cannot be used; the message says which key and why."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """What one config key may hold: its type(s) and, for numbers, a range; for lists, the items' type."""
+
+    types: tuple[type, ...]
+    low: float | None = None
+    high: float | None = None
+    item: type | tuple[type, ...] | None = None
+    choices: tuple[str, ...] = ()
+
+    def check(self, where: str, value: Any) -> None:
+        if isinstance(value, bool) and bool not in self.types:
+            raise ConfigError(f"{where} must be {self._kind()}, got {value!r}")
+        if not isinstance(value, self.types):
+            raise ConfigError(f"{where} must be {self._kind()}, got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+                raise ConfigError(f"{where} must be within {self.low:g}..{self.high:g}, got {value!r}")
+        if isinstance(value, list) and self.item is not None:
+            for v in value:
+                if not isinstance(v, self.item) or isinstance(v, bool):
+                    kind = "numbers" if isinstance(self.item, tuple) else self.item.__name__
+                    raise ConfigError(f"{where} must be a list of {kind}, got {value!r}")
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{where} must be one of {', '.join(self.choices)}, got {value!r}")
+
+    def _kind(self) -> str:
+        if set(self.types) == {int, float}:
+            return "a number"
+        names = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list"}
+        return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in self.types))
+
+
+_INT, _NUM, _BOOL, _STR = (int,), (int, float), (bool,), (str,)
+SCHEMA: dict[str, dict[str, Field]] = {
+    "protocol": {
+        "name": Field(_STR, choices=("megc2019-loso", "casme2-5class-loso", "samm-5class-loso")),
+        "data_root": Field(_STR), "frames_root": Field(_STR), "subjects": Field((list,), item=str),
+    },
+    "train": {
+        "epochs": Field(_INT, 1, 10_000), "batch_size": Field(_INT, 1, 4096), "lr": Field(_NUM, 1e-8, 10.0),
+        "weight_decay": Field(_NUM, 0.0, 10.0), "seeds": Field((list,), item=int), "balanced_sampling": Field(_BOOL),
+        "hflip": Field(_BOOL), "threads": Field(_INT, 0, 1024), "eval_batch_size": Field(_INT, 1, 65_536),
+        "tta_hflip": Field(_BOOL), "calibration_folds": Field(_INT, 0, 20),
+        "uncertain_max_accuracy": Field(_NUM, 0.0, 1.0), "ensemble": Field(_INT, 1, 20),
+        "extra_members": Field((list,), item=str), "au_augment": Field(_NUM, 0.0, 10.0),
+        "au_augment_per_face": Field(_INT, 1, 100), "au_augment_dgm": Field(_STR),
+        "dgm_pretrain_steps": Field(_INT, 0, 1_000_000), "dgm_pretrain_lr": Field(_NUM, 1e-8, 10.0),
+        "dgm_pretrain_peak_px": Field((list,), item=(int, float)),
+    },
+    "output": {"dir": Field(_STR), "save_checkpoints": Field(_BOOL)},
+}
+"""Every key of the protocol, train and output sections; the model section is checked against the model's
+own config fields (:func:`validate`)."""
+
+
+def validate(config: dict[str, Any]) -> dict[str, Any]:
+    """Check every section and key before any work starts: unknown keys (a typo such as ``epocs``), wrong
+    types and values out of range are a ConfigError naming the key. Returns ``config``."""
+    for section, table in config.items():
+        if section not in DEFAULTS:
+            raise ConfigError(f"unknown section {section!r} (known: {', '.join(DEFAULTS)})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{section}] must be a table of keys")
+        if section == "model":
+            _validate_model(table)
+            continue
+        for key, value in table.items():
+            field_ = SCHEMA[section].get(key)
+            if field_ is None:
+                raise ConfigError(f"unknown key {section}.{key} (known: {', '.join(sorted(SCHEMA[section]))})")
+            field_.check(f"{section}.{key}", value)
+    if not config["train"]["seeds"]:
+        raise ConfigError("train.seeds must name at least one seed")
+    return config
+
+
+def _validate_model(table: dict[str, Any]) -> None:
+    from dataclasses import fields
+
+    from frl_core.models import list_models, variant_config
+    from frl_core.models.frl_dgt import FRLDGTConfig, ModelConfigError
+
+    name = table.get("name", "frl_dgt_small")
+    known = [*list_models(), "ststnet"]
+    if name not in known:
+        raise ConfigError(f"model.name must be one of {', '.join(known)}, got {name!r}")
+    if name == "ststnet":
+        extra = set(table) - {"name", "input_mode"}
+        if extra:
+            raise ConfigError(f"unknown key(s) for ststnet: {', '.join(sorted('model.' + k for k in extra))}")
+        return
+    allowed = {f.name for f in fields(FRLDGTConfig)}
+    for key in table:
+        if key != "name" and key not in allowed:
+            raise ConfigError(f"unknown key model.{key} (not a field of the FRL-DGT config)")
+    try:
+        variant_config(name, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in table.items() if k != "name"})
+    except (ModelConfigError, TypeError, ValueError) as err:
+        raise ConfigError(f"[model]: {err}") from err
 
 
 def _merge(base: dict, extra: dict, where: str = "") -> dict:

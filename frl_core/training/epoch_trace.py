@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from frl_core.metrics import score
-from frl_core.training.config import ConfigError, apply_override, load_config, parse_override, save_resolved
+from frl_core.training.config import ConfigError, apply_override, load_config, parse_override, save_resolved, validate
 
 
 def trace_fold(model, samples, fold, config: dict[str, Any], device, seed: int) -> np.ndarray:
@@ -173,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         for text in args.overrides:
             apply_override(config, *parse_override(text))
+        validate(config)
         figures = trace_epochs(config, args.seed, args.out, args.threads, args.permute_train_labels)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

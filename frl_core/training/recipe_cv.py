@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from frl_core.metrics import score
-from frl_core.training.config import apply_override, load_config, parse_override
+from frl_core.training.config import apply_override, load_config, parse_override, validate
 
 
 def grouped_folds(subjects: list[str], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         parts, value = parse_override(text)
         apply_override(config, parts, value)
         overrides.setdefault(parts[0], {})[".".join(parts[1:])] = value
+    validate(config)
     seeds = [int(s) for s in args.cv_seeds.split(",") if s.strip()]
     result = cross_validate(config, args.folds, seeds, args.threads)
     line = (f"{args.name}\tUF1 {result['uf1']:.4f}\tUAR {result['uar']:.4f}\t"
