@@ -118,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         return run(parse_args(argv))
+    except KeyboardInterrupt:  # before a command could handle it (e.g. while torch loads)
+        print("interrupted", file=sys.stderr)
+        return 130
     except ModuleNotFoundError as error:
         message = missing_package_message(error)
         if message is None:

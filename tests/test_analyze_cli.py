@@ -178,3 +178,82 @@ def test_bad_run_options_are_refused_before_any_work(tmp_path, capsys, extra, wo
 def test_a_huge_camera_index_is_a_message_not_a_traceback(tmp_path, capsys):
     code, _, err = _run(["99999999999999999999", "--out", tmp_path / "o"], capsys)
     assert code == analyze_cli.EXIT_BAD_INPUT and "no camera at index" in _error_line(err)
+
+
+DEMO = REPO / "assets" / "demo" / "demo.mp4"
+
+
+def _events_json(out):
+    return json.loads((out / "events.json").read_text())
+
+
+def test_a_full_run_says_it_is_complete(tmp_path, capsys):
+    code, _, _ = _run([DEMO, "--out", tmp_path / "o", "--no-recognition", "--no-progress", "--no-png"], capsys)
+    doc = _events_json(tmp_path / "o")
+    assert code == 0 and doc["metadata"]["complete"] is True and len(doc["events"]) == 5
+
+
+def test_disk_full_while_writing_pictures_keeps_the_events_found(tmp_path, capsys, monkeypatch):
+    import frl_core.io.exports as exports
+
+    real, written = exports.write_event_png, []
+
+    def fill_the_disk_after_two(out_dir, event):
+        if len(written) == 2:
+            raise exports.ExportError(f"cannot write {out_dir}/x.png: No space left on device")
+        written.append(event)
+        return real(out_dir, event)
+
+    monkeypatch.setattr(exports, "write_event_png", fill_the_disk_after_two)
+    code, _, err = _run([DEMO, "--out", tmp_path / "o", "--no-recognition", "--no-progress"], capsys)
+    assert code == analyze_cli.EXIT_CANNOT_WRITE
+    line = _error_line(err)
+    assert "No space left" in line and "marked incomplete" in line
+    doc = _events_json(tmp_path / "o")
+    assert doc["metadata"]["complete"] is False and len(doc["events"]) >= 3
+    assert len(list((tmp_path / "o").glob("*.tmp"))) == 0
+
+
+def test_an_interrupt_keeps_the_events_found_and_marks_the_run_incomplete(tmp_path, capsys, monkeypatch):
+    import frl_core.io.exports as exports
+
+    real = exports.FramesCsvWriter.write
+
+    def interrupt_at_frame_400(self, result):
+        if self.rows == 400:
+            raise KeyboardInterrupt
+        real(self, result)
+
+    monkeypatch.setattr(exports.FramesCsvWriter, "write", interrupt_at_frame_400)
+    code, _, _ = _run([DEMO, "--out", tmp_path / "o", "--no-recognition", "--no-progress", "--no-png"], capsys)
+    doc = _events_json(tmp_path / "o")
+    assert code == analyze_cli.EXIT_INTERRUPTED
+    assert doc["metadata"]["complete"] is False and doc["metadata"]["frames"] == 400
+    assert 2 <= len(doc["events"]) < 5  # the three events before frame 400 (the demo's events start at 75, 195, 315)
+
+
+def test_a_truncated_file_is_reported_as_ending_early(tmp_path, capsys):
+    import cv2
+
+    frames = [np.full((120, 160, 3), i * 3 % 256, np.uint8) for i in range(80)]
+    path = tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (160, 120))
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    code, _, err = _run([path, "--out", tmp_path / "o", "--no-recognition", "--no-progress"], capsys)
+    assert "ended early" in err and "Traceback" not in err
+    assert code in (analyze_cli.EXIT_BAD_INPUT, analyze_cli.EXIT_NO_FACE)
+
+
+def test_ctrl_c_while_starting_is_one_line_not_a_traceback(monkeypatch, capsys):
+    import main as entry
+
+    def interrupted_import(name, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(entry.importlib, "import_module", interrupted_import)
+    assert entry.main(["analyze", "x.mp4"]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"

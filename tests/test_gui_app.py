@@ -107,7 +107,7 @@ def test_demo_clip_runs_to_the_end_with_events_charts_maps_and_exports(qtbot, se
 
     shipped = default_weights_path()
     assert (shipped.name if shipped.is_file() else "untrained model") in window.model_label.text()
-    assert window.device_label.text() == "device: CPU"
+    assert window.device_label.text() == f"device: {window.pipeline.model_info.device_name}"
 
     window.table.selectRow(0)
     event = window.results.events[0]

@@ -324,3 +324,39 @@ def test_every_shipped_config_passes_the_schema():
 
     for path in sorted(Path("configs").glob("*.toml")):
         validate(load_config(path))
+
+
+def test_damaged_fold_files_and_bad_paths_are_one_line_errors(data_root, samples, tmp_path, capsys):
+    config = _config(data_root, tmp_path / "run", epochs=1)
+    (tmp_path / "run" / "folds").mkdir(parents=True)
+    (tmp_path / "run" / "folds" / "sub01.json").write_text("{cut off")
+    with pytest.raises(TrainingError, match="sub01.json is damaged"):
+        run_loso(config, tmp_path / "run", torch.device("cpu"), seed=1, show_progress=False, samples=samples)
+
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert cli_train.run(_parse(cli_train, ["--config", "configs/megc2019_flow.toml", "--out", str(a_file)])) == 2
+    assert "is a file" in capsys.readouterr().err
+
+    run_dir = tmp_path / "evaluated"
+    (run_dir / "folds").mkdir(parents=True)
+    (run_dir / "config.resolved.toml").write_text('[protocol]\nname = "megc2019-loso"\n')
+    (run_dir / "folds" / "sub01.json").write_text("[]")
+    assert cli_evaluate.run(_parse(cli_evaluate, ["--run", str(run_dir)])) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a fold record" in err
+
+
+def test_fold_weights_with_code_in_them_are_refused_in_one_line(data_root, tmp_path, capsys):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("code ran",))
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    torch.save({"x": Payload()}, weights / "sub01.pth")
+    argv = ["--fold-weights", str(weights), "--model", "ststnet", "--data-root", str(data_root),
+            "--set", 'protocol.subjects=["sub01"]']
+    assert cli_evaluate.run(_parse(cli_evaluate, argv)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "refused" in err and "Traceback" not in err

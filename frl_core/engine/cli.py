@@ -3,7 +3,9 @@
 Outputs in ``--out`` (default ``out/<input name>``): ``frames.csv`` (per frame: timestamp, face found,
 box, motion score, landmarks), ``events.csv`` and ``events.json`` (times, frames, kind, label,
 probabilities, motion per AU region), ``events/*.png`` (one displacement-map figure per event) and,
-with ``--video-out``, an annotated video.
+with ``--video-out``, an annotated video. Events are written as they are found, so an interrupt (Ctrl-C,
+SIGTERM) or a full disk loses none; ``events.json`` says ``"complete": false`` until the input was analysed
+to its end, and a file that ends before the frames it announces is reported with a warning.
 
 Exit codes: 0 done; 2 bad input (missing file, unreadable video, empty folder, no camera, bad option);
 3 no face in any frame; 4 unusable weights file; 5 cannot write outputs; 130 interrupted.
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -53,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="camera input: stop after S seconds (otherwise Ctrl-C)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _terminate(_signum, _frame) -> None:
+    """SIGTERM ends a run as Ctrl-C does: what was found is written and marked incomplete."""
+    raise KeyboardInterrupt
 
 
 def _fail(code: int, message: str) -> int:
@@ -146,6 +155,22 @@ def run(args: argparse.Namespace) -> int:
     pngs: list[Path] = []
     faces = 0
     t_start = time.monotonic()
+    metadata = {
+        "source": str(args.input),
+        "fps": source.fps,
+        "device": engine.device_name,
+        "weights": str(args.weights) if args.weights else ("shipped default" if config.recognize else None),
+        "class_names": list(engine.class_names),
+        "complete": False,
+    }
+
+    def save_events(complete: bool) -> None:
+        """Write every event found so far; ``complete`` says whether the input was analysed to its end."""
+        stats = runner.stats()
+        metadata.update(frames=frames_csv.rows, frames_with_face=faces, dropped_frames=stats.dropped,
+                        complete=complete)
+        write_events_csv(out_dir / "events.csv", kept)
+        write_events_json(out_dir / "events.json", kept, metadata)
 
     def on_frame(frame, result, events) -> None:
         nonlocal faces
@@ -159,48 +184,51 @@ def run(args: argparse.Namespace) -> int:
 
     def on_events(events) -> None:
         for event in events:
-            if not args.no_png:
-                pngs.append(write_event_png(out_dir / "events", event))
             kept.append(_light(event))
             if event.label is not None:
                 progress.write(f"{event.apex_time:8.2f}s  {event.kind:5s} {event.label_text()}")
             else:
                 progress.write(f"{event.apex_time:8.2f}s  {event.kind:5s} (not recognised)")
+        save_events(complete=False)  # so that no fault or interrupt can lose an event already found
+        if not args.no_png:
+            for event in events:
+                pngs.append(write_event_png(out_dir / "events", event))
 
     interrupted = False
+    previous_term = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         try:
             runner.run(on_frame=on_frame, on_events=on_events)
         except KeyboardInterrupt:
             interrupted = True
             runner.stop()
-            on_events(engine.flush())
-    except ExportError as err:
-        return _fail(EXIT_CANNOT_WRITE, str(err))
-    finally:
-        progress.close()
+            try:
+                on_events(engine.flush())
+            except KeyboardInterrupt:  # a second Ctrl-C: the events found so far are already on disk
+                pass
         frames_csv.close()
-        if video is not None:
-            video.close()
+        save_events(complete=not interrupted and runner.error is None)
+    except ExportError as err:
+        try:
+            save_events(complete=False)
+            kept_note = f"; the {len(kept)} events found so far are in {out_dir / 'events.json'} (marked incomplete)"
+        except ExportError:
+            kept_note = ""
+        return _fail(EXIT_CANNOT_WRITE, f"{err}{kept_note}")
+    finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+        progress.close()
+        try:
+            frames_csv.close()
+            if video is not None:
+                video.close()
+        except ExportError:
+            pass
         source.close()
     elapsed = time.monotonic() - t_start
     stats = runner.stats()
-    metadata = {
-        "source": str(args.input),
-        "fps": source.fps,
-        "frames": frames_csv.rows,
-        "frames_with_face": faces,
-        "dropped_frames": stats.dropped,
-        "device": engine.device_name,
-        "weights": str(args.weights) if args.weights else ("shipped default" if config.recognize else None),
-        "class_names": list(engine.class_names),
-    }
-    try:
-        write_events_csv(out_dir / "events.csv", kept)
-        write_events_json(out_dir / "events.json", kept, metadata)
-    except ExportError as err:
-        return _fail(EXIT_CANNOT_WRITE, str(err))
-
     n = frames_csv.rows
     micro = sum(e.kind == "micro" for e in kept)
     print(f"{n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps), face in {faces}, "
@@ -210,6 +238,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(EXIT_BAD_INPUT, runner.error)
     if interrupted:
         return EXIT_INTERRUPTED
+    if (source.frame_count and not source.is_live and args.max_frames is None and args.duration is None
+            and n < 0.98 * source.frame_count):
+        print(f"warning: {source.name} ended early: {n} of the {source.frame_count} frames it announces could be "
+              "read (a truncated or damaged file?); events.json says so", file=sys.stderr)
     if n == 0:
         return _fail(EXIT_BAD_INPUT, f"{source.name} delivered no frames")
     if faces == 0:

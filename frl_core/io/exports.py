@@ -104,13 +104,21 @@ class FramesCsvWriter:
 
     def _write_first(self) -> None:
         first = self._waiting.popleft()
-        self._writer.writerow(frame_csv_row(first, self._scores.pop(first.index, None)))
+        try:
+            self._writer.writerow(frame_csv_row(first, self._scores.pop(first.index, None)))
+        except OSError as err:
+            raise ExportError(f"cannot write {self.path}: {err.strerror or err}") from err
 
     def close(self) -> None:
         if not self._fh.closed:
-            while self._waiting:
-                self._write_first()
-            self._fh.close()
+            try:
+                while self._waiting:
+                    self._write_first()
+            finally:
+                try:
+                    self._fh.close()
+                except OSError as err:
+                    raise ExportError(f"cannot write {self.path}: {err.strerror or err}") from err
 
     def __enter__(self) -> FramesCsvWriter:
         return self
@@ -169,7 +177,8 @@ def write_events_csv(path: str | Path, events: Sequence[Event]) -> Path:
     header += [f"head_{k}" for k in HEAD_MOTION_KEYS]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", newline="") as fh:
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(header)
             for e in events:
@@ -181,6 +190,7 @@ def write_events_csv(path: str | Path, events: Sequence[Event]) -> Path:
                     + [_num(e.region_magnitude.get(r), 5) for r in REGION_NAMES]
                     + [_num(e.head_motion.get(k), 5) for k in HEAD_MOTION_KEYS]
                 )
+        tmp.replace(path)
     except OSError as err:
         raise ExportError(f"cannot write {path}: {err.strerror or err}") from err
     return path
@@ -198,7 +208,9 @@ def write_events_json(path: str | Path, events: Sequence[Event], metadata: dict 
     doc = {"metadata": dict(metadata or {}), "events": [event_record(e) for e in events]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(doc, indent=2))
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(doc, indent=2))
+        tmp.replace(path)  # a reader never sees half a file, and a failed write leaves the last good one
     except OSError as err:
         raise ExportError(f"cannot write {path}: {err.strerror or err}") from err
     return path

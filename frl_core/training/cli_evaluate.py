@@ -19,7 +19,7 @@ import torch
 
 from frl_core.training.cli_train import add_common_arguments, resolve_config, user_errors
 from frl_core.models.ststnet import STSTNetClassifier
-from frl_core.training.folds import TrainingError, make_folds
+from frl_core.training.folds import TrainingError, make_folds, read_fold_record
 from frl_core.training.loop import predict, resolve_device
 from frl_core.training.report import summarise
 from frl_core.training.samples import SampleSet, load_samples
@@ -63,7 +63,11 @@ def describe_checkpoint(path: Path) -> str:
 def _load_fold_model(path: Path, model_name: str | None, num_classes: int, device: torch.device) -> torch.nn.Module:
     if model_name == "ststnet":
         model = STSTNetClassifier(num_classes=num_classes)
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise TrainingError(f"{path} was refused: not a plain weights file (it may contain code, which is "
+                                "never loaded)") from err
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
         model.net.load_state_dict(state)
@@ -116,7 +120,7 @@ def _reports_of_run(run_dir: Path) -> list[dict[str, Any]]:
         if not fold_files:
             continue
         config = load_config(seed_dir / "config.resolved.toml")
-        records = [json.loads(f.read_text()) for f in fold_files]
+        records = [read_fold_record(f) for f in fold_files]
         records.sort(key=lambda r: r["fold"])
         samples = load_samples(config["protocol"], "flow", 28)
         report = summarise(samples, records)
@@ -129,6 +133,13 @@ def _reports_of_run(run_dir: Path) -> list[dict[str, Any]]:
     if not reports:
         raise TrainingError(f"{run_dir} holds no finished fold (expected seed_*/folds/*.json)")
     return reports
+
+
+def _write_json(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text)
+    except OSError as err:
+        raise TrainingError(f"cannot write --json {path}: {err.strerror or err}") from err
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
                 print(format_seed_summary(combine_seeds(reports), reports[0]["semi_synthetic"]))
             if args.json_out:
-                Path(args.json_out).write_text(json.dumps(reports, indent=2))
+                _write_json(args.json_out, json.dumps(reports, indent=2))
             return 0
         if args.fold_weights:
             config = resolve_config(args)
@@ -163,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
             if report["missing_folds"]:
                 print(f"no weights for {len(report['missing_folds'])} fold(s): {', '.join(report['missing_folds'])}")
             if args.json_out:
-                Path(args.json_out).write_text(json.dumps(report, indent=2, default=_json_default))
+                _write_json(args.json_out, json.dumps(report, indent=2, default=_json_default))
             return 0
         print("error: give a checkpoint file, --fold-weights DIR or --run DIR (see --help)", file=sys.stderr)
         return 2

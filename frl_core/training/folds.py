@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -48,3 +49,16 @@ def check_disjoint(folds: list[Fold], subjects: list[str]) -> None:
         overlap = set(arr[fold.train_indices]) & set(arr[fold.test_indices])
         if overlap:
             raise TrainingError(f"fold {fold.test_subject}: subject(s) {sorted(overlap)} in both train and test")
+
+
+def read_fold_record(path: Path) -> dict:
+    """A finished fold's record (``folds/<subject>.json``); a damaged one is a TrainingError naming it."""
+    import json
+
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise TrainingError(f"{path} is damaged ({err}); delete it to train that fold again") from err
+    if not isinstance(record, dict) or "fold" not in record:
+        raise TrainingError(f"{path} is not a fold record; delete it to train that fold again")
+    return record

@@ -21,7 +21,7 @@ from torch import nn
 from frl_core.models.ststnet import STSTNetClassifier
 from frl_core.training.config import fingerprint, save_resolved
 from frl_core.training.samples import SampleSet, load_samples
-from frl_core.training.folds import Fold, TrainingError, check_disjoint, make_folds
+from frl_core.training.folds import Fold, TrainingError, check_disjoint, make_folds, read_fold_record
 from frl_core.training.loop import (build_model, fit_calibration, fit_members, machine_description,
                                     predict_logits, predict_members, set_determinism, total_epochs)
 from frl_core.training.report import summarise
@@ -65,7 +65,7 @@ def run_loso(
     for fold in bar:
         path = fold_dir / f"{fold.test_subject}.json"
         if path.is_file():
-            record = json.loads(path.read_text())
+            record = read_fold_record(path)
             if record.get("fingerprint") == fp and record.get("seed") == seed:
                 records.append(record)
                 continue
