@@ -81,8 +81,6 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
         config["protocol"]["subjects"] = [s.strip() for s in args.subjects.split(",") if s.strip()]
     if getattr(args, "save_checkpoints", False):
         config["output"]["save_checkpoints"] = True
-    if not config["train"]["seeds"]:
-        raise ConfigError("train.seeds is empty: give at least one seed")
     out = Path(config["output"]["dir"])
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output folder {out} is a file: give a folder with --out")
