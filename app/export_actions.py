@@ -149,8 +149,7 @@ class ExportActions:
                                 "MP4 video (*.mp4);;AVI video (*.avi)")
         if target is None:
             return None
-        fps = self.settings.fps_override if self.settings.fps_override > 0 else None
-        thread = VideoExportThread(spec, fps, target, self.results)
+        thread = VideoExportThread(spec, self.pipeline.fps_override, target, self.results)
         thread.progress.connect(lambda i, n: self.statusBar().showMessage(
             f"writing annotated video: frame {i}" + (f"/{n}" if n else ""), 2000))
         thread.done.connect(lambda p: self.statusBar().showMessage(f"annotated video written to {p}", 8000))

@@ -217,6 +217,9 @@ class MainWindow(ExportActions, QMainWindow):
         self.step_action = self._action("&Step", self.step, "Right", sp.SP_MediaSeekForward, "Analyse one frame")
         self.reanalyse_action = self._action("Re-&analyse", self.reanalyse, "F5", sp.SP_BrowserReload,
                                              "Analyse the source again with the current settings")
+        self.source_fps_action = self._action("&Frame rate of this source…", self.ask_source_fps, None, None,
+                                              "Give the frame rate of the open video or frame folder (this source "
+                                              "only; the next file opened uses its own)")
         self.export_events_csv_action = self._action("Events as &CSV…", lambda: self.export_events_csv(), None)
         self.export_events_json_action = self._action("Events as &JSON…", lambda: self.export_events_json(), None)
         self.export_frames_action = self._action("Per-&frame CSV…", lambda: self.export_frames_csv(), None)
@@ -250,7 +253,7 @@ class MainWindow(ExportActions, QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         play_menu = bar.addMenu("&Playback")
-        for a in (self.play_action, self.step_action, self.reanalyse_action):
+        for a in (self.play_action, self.step_action, self.reanalyse_action, self.source_fps_action):
             play_menu.addAction(a)
         live_menu = bar.addMenu("&Live")
         live_menu.addAction(self.camera_action)
@@ -413,8 +416,15 @@ class MainWindow(ExportActions, QMainWindow):
             self.banner.hide()
         kind = "camera" if info.is_live else ("frames" if Path(str(info.spec)).is_dir() else "video")
         count = f", {info.frame_count} frames" if info.frame_count else ""
-        self.source_label.setText(f"{kind}: {info.name} ({info.fps:.0f} fps{count})")
-        self.source_label.setToolTip(str(info.spec))
+        rate = f"{info.fps:g} fps" + {"assumed": " ASSUMED", "override": " (set by you)"}.get(info.fps_origin, "")
+        self.source_label.setText(f"{kind}: {info.name} ({rate}{count})")
+        self.source_label.setToolTip(f"{info.spec}\nPlayback ▸ Frame rate of this source… changes the rate")
+        self.source_label.setStyleSheet("color: #ffa94d; font-weight: bold;" if info.fps_origin == "assumed" else "")
+        if info.fps_origin == "assumed" and not info.is_live:
+            self.show_message(f"{info.name}: no frame rate is stored with this {'folder' if kind == 'frames' else 'file'}"
+                              f", so {info.fps:g} fps is assumed. Spotting windows are in seconds: give the real "
+                              "rate (CASME II and SAMM frames are 200 fps).", "warning",
+                              ("Set frame rate…", self.ask_source_fps))
         self.slider.setEnabled(not info.is_live and bool(info.frame_count))
         self.slider.setRange(0, max(0, (info.frame_count or 1) - 1))
         self.slider.setValue(0)
@@ -574,6 +584,23 @@ class MainWindow(ExportActions, QMainWindow):
     def _on_slider_action(self, _action: int) -> None:
         if not self.slider.isSliderDown():
             QTimer.singleShot(0, lambda: self.seek(self.slider.sliderPosition()))
+
+    def ask_source_fps(self) -> None:
+        """Ask for the current source's frame rate and analyse it again at that rate."""
+        info = self.source_info
+        if info is None or info.is_live:
+            self.show_message("open a video or a folder of frames first; a camera gives its own rate", "info")
+            return
+        fps, ok = QInputDialog.getDouble(self, "Frame rate", f"Frames per second of {info.name}\n(this source only):",
+                                         info.fps, 1.0, 1000.0, 1)
+        if ok:
+            self.set_source_fps(fps)
+
+    def set_source_fps(self, fps: float | None) -> None:
+        """Analyse the current source again at ``fps``; None goes back to the source's own rate."""
+        if self.source_info is None or self.source_info.is_live:
+            return
+        self.pipeline.set_source_fps(fps)
 
     def reanalyse(self) -> None:
         if self.source_info is None:

@@ -176,6 +176,8 @@ class Pipeline(QObject):
         self.pictures: dict[int, dict] = {}
         """Displacement pictures drawn by the analysis thread, by ``id(event)`` (the newest ones)."""
         self._finished = True
+        self.fps_override: float | None = None
+        """The frame rate the user gave for the current source only; opening another source forgets it."""
         self._opened.connect(self._on_opened)
         self._source_error.connect(self._on_source_error)
         self._ended.connect(self._on_ended)
@@ -194,7 +196,7 @@ class Pipeline(QObject):
         return engine_config(self.settings, 30.0)
 
     def _fps_override(self) -> float | None:
-        return self.settings.fps_override if self.settings.fps_override > 0 else None
+        return self.fps_override
 
     @property
     def capture(self):
@@ -222,9 +224,16 @@ class Pipeline(QObject):
         """The settings changed: the pace applies at once, everything else to the next source opened."""
         self.session.configure(self._engine_config(), self.settings.pace, self._fps_override())
 
-    def open(self, spec: str | int, autoplay: bool = True) -> None:
+    def open(self, spec: str | int, autoplay: bool = True, fps: float | None = None) -> None:
+        """Open a source at its own frame rate, or at ``fps`` when given (for this source only)."""
+        self.fps_override = fps
         self.apply_settings()
         self.session.open(spec, autoplay)
+
+    def set_source_fps(self, fps: float | None) -> None:
+        """Analyse the current source again at ``fps`` (None: the rate the source itself gives)."""
+        self.fps_override = fps
+        self.reanalyse()
 
     def reanalyse(self) -> None:
         """Open the current source again with the current settings (results start afresh)."""

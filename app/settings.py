@@ -29,6 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from frl_core.faces import FaceConfig
+from frl_core.spotting.config import SpotterConfig
+
+RETIRED_KEYS = ("fps_override",)
+"""Keys earlier versions stored that must not act any more: a frame-rate override belongs to one source
+(Playback ▸ Frame rate of this source), never to every later file."""
 
 ORGANIZATION = "FRL-DGT"
 APPLICATION = "Micro-expression studio"
@@ -43,12 +48,10 @@ class AppSettings:
     detect_every_n: int = FaceConfig.detect_every_n
     landmark_every_n: int = FaceConfig.landmark_every_n
     """The 68-point predictor runs every N frames; optical flow carries the landmarks between."""
-    window_s: float = 0.0
-    """Spotting window in seconds; 0 keeps the spotter's own default."""
-    threshold: float = 0.0
-    """Spotting threshold parameter; 0 keeps the spotter's own default."""
-    fps_override: float = 0.0
-    """0: trust the source's frame rate."""
+    window_s: float = SpotterConfig.window_s
+    """Spotting (micro) window in seconds."""
+    threshold: float = SpotterConfig.threshold_k
+    """Adaptive threshold factor k: running median + k robust standard deviations of the score."""
     face_crops: bool = False
     """Frames are already face crops (dataset frames): use the whole frame when no face is detected."""
     show_face_box: bool = True
@@ -76,6 +79,11 @@ class AppSettings:
             except (TypeError, ValueError):
                 continue
             setattr(out, f.name, value)
+        # Versions before 0.5 stored 0 for "the spotter's default": show the real value instead.
+        if out.window_s <= 0:
+            out.window_s = SpotterConfig.window_s
+        if out.threshold <= 0:
+            out.threshold = SpotterConfig.threshold_k
         if out.device not in ("auto", "cpu", "cuda"):
             out.device = "auto"
         if out.pace not in ("max", "1x"):
@@ -87,6 +95,8 @@ class AppSettings:
         for f in dataclasses.fields(self):
             if f.name != "qsettings":
                 store.setValue(f.name, getattr(self, f.name))
+        for name in RETIRED_KEYS:
+            store.remove(name)
         store.sync()
 
     def copy(self) -> AppSettings:
@@ -106,7 +116,6 @@ def _with(config, **values):
 def engine_config(settings: AppSettings, fps: float):
     """The frl_core ``EngineConfig`` for a source at ``fps``."""
     from frl_core.engine import EngineConfig
-    from frl_core.spotting import SpotterConfig
 
     face = _with(FaceConfig(), detect_every_n=max(1, int(settings.detect_every_n)),
                  landmark_every_n=max(1, int(settings.landmark_every_n)),
@@ -152,6 +161,7 @@ class SettingsDialog(QDialog):
         self.detect_every_n.setRange(1, 120)
         self.detect_every_n.setValue(settings.detect_every_n)
         self.detect_every_n.setSuffix(" frames")
+        self.detect_every_n.setSpecialValueText("every frame")
         self.detect_every_n.setToolTip("Run the face detector every N frames; landmarks track the face in between")
         form.addRow("Face detection every", self.detect_every_n)
 
@@ -159,35 +169,38 @@ class SettingsDialog(QDialog):
         self.landmark_every_n.setRange(1, 10)
         self.landmark_every_n.setValue(settings.landmark_every_n)
         self.landmark_every_n.setSuffix(" frames")
+        self.landmark_every_n.setSpecialValueText("every frame")
         self.landmark_every_n.setToolTip("Run the 68-point landmark model every N frames; optical flow carries the "
                                          "landmarks in between (1 = every frame, the default)")
         form.addRow("Landmark model every", self.landmark_every_n)
 
         self.window_s = QDoubleSpinBox()
-        self.window_s.setRange(0.0, 10.0)
+        self.window_s.setRange(0.1, 10.0)
         self.window_s.setSingleStep(0.1)
         self.window_s.setDecimals(2)
-        self.window_s.setSpecialValueText("default")
         self.window_s.setSuffix(" s")
         self.window_s.setValue(settings.window_s)
+        self.window_s.setToolTip(f"Each frame is compared with the face this long before and after it; longer than "
+                                 f"a micro-expression (default {SpotterConfig.window_s:g} s)")
         form.addRow("Spotting window", self.window_s)
 
         self.threshold = QDoubleSpinBox()
-        self.threshold.setRange(0.0, 100.0)
-        self.threshold.setSingleStep(0.1)
-        self.threshold.setDecimals(2)
-        self.threshold.setSpecialValueText("default")
+        self.threshold.setRange(0.5, 100.0)
+        self.threshold.setSingleStep(0.5)
+        self.threshold.setDecimals(1)
+        self.threshold.setPrefix("median + ")
+        self.threshold.setSuffix(" × robust SD")
         self.threshold.setValue(settings.threshold)
-        self.threshold.setToolTip("Adaptive threshold factor: higher spots fewer, stronger movements")
+        self.threshold.setToolTip(f"An interval starts where the spotting score (px of the 224-px face) rises above "
+                                  f"its running median plus this many robust standard deviations, and never below "
+                                  f"{SpotterConfig.min_threshold:g} px. Higher spots fewer, stronger movements "
+                                  f"(default {SpotterConfig.threshold_k:g})")
         form.addRow("Spotting threshold", self.threshold)
-
-        self.fps_override = QDoubleSpinBox()
-        self.fps_override.setRange(0.0, 1000.0)
-        self.fps_override.setDecimals(1)
-        self.fps_override.setSpecialValueText("as the source says")
-        self.fps_override.setSuffix(" fps")
-        self.fps_override.setValue(settings.fps_override)
-        form.addRow("Frame rate override", self.fps_override)
+        self.spotting_defaults = QPushButton("Spotting defaults")
+        self.spotting_defaults.setToolTip(f"Window {SpotterConfig.window_s:g} s, threshold k = "
+                                          f"{SpotterConfig.threshold_k:g}")
+        self.spotting_defaults.clicked.connect(self._spotting_defaults)
+        form.addRow("", self.spotting_defaults)
 
         self.face_crops = QCheckBox("Frames are face crops: use the whole frame when no face is detected")
         self.face_crops.setChecked(settings.face_crops)
@@ -225,6 +238,10 @@ class SettingsDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(buttons)
 
+    def _spotting_defaults(self) -> None:
+        self.window_s.setValue(SpotterConfig.window_s)
+        self.threshold.setValue(SpotterConfig.threshold_k)
+
     def _browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Model weights", str(Path(self.weights.text()).parent),
                                               "PyTorch checkpoints (*.pt *.pth);;All files (*)")
@@ -239,7 +256,6 @@ class SettingsDialog(QDialog):
         s.landmark_every_n = self.landmark_every_n.value()
         s.window_s = self.window_s.value()
         s.threshold = self.threshold.value()
-        s.fps_override = self.fps_override.value()
         s.pace = self.pace.currentData()
         s.face_crops = self.face_crops.isChecked()
         s.show_face_box = self.show_face_box.isChecked()

@@ -307,16 +307,43 @@ def test_settings_persist_and_overlays_toggle(qtbot, settings, tmp_path):
     new.detect_every_n = 9
     new.landmark_every_n = 3
     new.window_s = 0.8
-    new.fps_override = 200.0
     new.show_landmarks = False
     window.apply_settings(new)
     assert window.video.show_landmarks is False and not window.landmarks_action.isChecked()
     window.regions_action.trigger()
     assert window.video.show_regions is False
     again = AppSettings.load(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    assert (again.detect_every_n, again.window_s, again.fps_override) == (9, 0.8, 200.0)
+    assert (again.detect_every_n, again.window_s) == (9, 0.8)
     assert again.landmark_every_n == 3 and engine_config(again, 30.0).face.landmark_every_n == 3
     assert again.show_landmarks is False and again.show_regions is False
+
+
+def test_a_frame_rate_belongs_to_one_source_and_an_assumed_rate_is_said(qtbot, tmp_path, noise_clip):
+    """A rate given for a folder of 200-fps dataset frames must not turn the next video (or the next run of
+    the app, through an override stored by an older version) into 200 fps."""
+    store = QSettings(str(tmp_path / "old.ini"), QSettings.Format.IniFormat)
+    store.setValue("fps_override", 200.0)
+    settings = AppSettings.load(store)
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(folder / f"img{i + 1}.jpg"), np.full((60, 80, 3), 40 * i, np.uint8))
+    window = make_window(qtbot, settings, recognizer_loader=fake_loader,
+                         engine_factory=lambda config, recognizer: SlowEngine())
+    window.open_spec(str(folder))
+    wait_until_finished(qtbot, window, 30_000)
+    assert window.source_info.fps == 30.0 and window.source_info.fps_origin == "assumed"
+    assert "ASSUMED" in window.source_label.text() and "30 fps is assumed" in window.banner.text()
+    window.set_source_fps(200.0)
+    qtbot.waitUntil(lambda: window.source_info.fps == 200.0, timeout=15_000)
+    assert "set by you" in window.source_label.text()
+    wait_until_finished(qtbot, window, 30_000)
+    window.open_spec(str(noise_clip))
+    qtbot.waitUntil(lambda: window.source_info.spec == str(noise_clip), timeout=15_000)
+    assert window.source_info.fps == 30.0 and window.source_info.fps_origin == "source"
+    wait_until_finished(qtbot, window, 30_000)
+    settings.save()
+    assert not store.contains("fps_override")
 
 
 @pytest.mark.slow

@@ -112,3 +112,23 @@ def test_screenshot_and_settings_dialog_round_trip(qtbot, tmp_path):
     chosen = dialog.result_settings()
     assert (chosen.device, chosen.threshold, chosen.show_regions) == ("cpu", 4.5, False)
     assert settings.device == "auto"
+
+
+def test_settings_show_the_spotters_real_values_with_units(qtbot, tmp_path):
+    """A user must see 0.6 s and k = 8 (not "default"), step from there, and read what the numbers mean;
+    a 0 stored by an older version means those defaults."""
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    store.setValue("window_s", 0.0)
+    store.setValue("threshold", 0.0)
+    settings = AppSettings.load(store)
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.window_s.text() == "0.60 s"
+    assert dialog.threshold.text() == "median + 8.0 × robust SD"
+    assert dialog.landmark_every_n.text() == "every frame"
+    dialog.window_s.stepUp()
+    dialog.threshold.setValue(3.0)
+    chosen = dialog.result_settings()
+    assert (round(chosen.window_s, 2), chosen.threshold) == (0.7, 3.0)
+    qtbot.mouseClick(dialog.spotting_defaults, Qt.MouseButton.LeftButton)
+    assert (dialog.window_s.value(), dialog.threshold.value()) == (0.6, 8.0)

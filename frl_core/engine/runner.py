@@ -166,6 +166,8 @@ class SourceInfo:
     frame_count: int | None
     is_live: bool
     frame_size: tuple[int, int] | None
+    fps_origin: str = "source"
+    """"source", "override" or "assumed" (nothing stores a rate, e.g. a folder of frames)."""
 
 
 class AnalysedFrames:
@@ -362,7 +364,8 @@ class CaptureThread(threading.Thread):
             self.drop = bool(source.is_live)
         try:
             self.info = SourceInfo(self.spec, source.name, float(source.fps), source.frame_count,
-                                   bool(source.is_live), source.frame_size)
+                                   bool(source.is_live), source.frame_size,
+                                   getattr(source, "fps_origin", "source"))
             self.listener.opened(self, self.info)
             self._release.wait()
             if self.queue is not None and not self._stop_event.is_set():

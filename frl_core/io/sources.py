@@ -61,10 +61,11 @@ def _open_capture(target: str | int, not_open: str, no_frame: str) -> tuple[cv2.
     return cap, first
 
 
-def _fps(reported: float, fps_override: float | None, default: float) -> float:
+def _fps(reported: float, fps_override: float | None, default: float) -> tuple[float, str]:
+    """The rate timestamps use and where it comes from (see ``FrameSource.fps_origin``)."""
     if fps_override is not None:
-        return float(fps_override)
-    return reported if _plausible_fps(reported) else default
+        return float(fps_override), "override"
+    return (reported, "source") if _plausible_fps(reported) else (default, "assumed")
 
 
 class FrameSource:
@@ -76,6 +77,9 @@ class FrameSource:
     """
 
     fps: float
+    fps_origin: str = "source"
+    """Where ``fps`` comes from: "source" (the container or camera says), "override" (the user said),
+    "assumed" (nothing says: a frame folder, or a file whose stored rate is implausible)."""
     frame_count: int | None
     is_live: bool
     name: str
@@ -118,7 +122,7 @@ class VideoFileSource(FrameSource):
                                          f"cannot read video {path}: it holds no decodable frame")
         self._pending: np.ndarray | None = first
         self.reported_fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.fps = _fps(self.reported_fps, fps_override, DEFAULT_FOLDER_FPS)
+        self.fps, self.fps_origin = _fps(self.reported_fps, fps_override, DEFAULT_FOLDER_FPS)
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.frame_count = count if count > 0 else None
         self.frame_size = (int(first.shape[1]), int(first.shape[0]))
@@ -160,7 +164,7 @@ class FrameFolderSource(FrameSource):
         self.files = files
         self.name = name
         self.is_live = False
-        self.fps = float(fps_override) if fps_override is not None else DEFAULT_FOLDER_FPS
+        self.fps, self.fps_origin = _fps(0.0, fps_override, DEFAULT_FOLDER_FPS)
         self.frame_count = len(files)
         self.position = 0
         first = self._load(0)
@@ -208,7 +212,7 @@ class CameraSource(FrameSource):
         self._t0 = time.monotonic()
         self._pending: np.ndarray | None = first
         self.reported_fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.fps = _fps(self.reported_fps, fps_override, DEFAULT_CAMERA_FPS)
+        self.fps, self.fps_origin = _fps(self.reported_fps, fps_override, DEFAULT_CAMERA_FPS)
         self.frame_size = (int(first.shape[1]), int(first.shape[0]))
 
     def read(self) -> tuple[float, np.ndarray] | None:
