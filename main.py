@@ -33,6 +33,8 @@ BENCH: dict[str, tuple[str, str, str, str]] = {
     "pipeline": ("frl_core.benchmarks.pipeline", "decode vs full-engine frames per second, stage costs, memory",
                  "add_arguments", "run"),
     "ui": ("app.bench_ui", "GUI event-loop delay while analysing the demo clip", "add_arguments", "run"),
+    "startup": ("app.bench_startup", "seconds from launch to splash, window and first frame; exit after close",
+                "add_arguments", "run"),
     "dgm": ("frl_core.training.dgm_train", "DGM end-point error on held-out faces, agreement with TV-L1 on the "
             "real sequence, the composite's flow image", "add_bench_arguments", "run_bench"),
     "live-path": ("frl_core.training.live_path", "live path vs flow mode per LOSO fold, label flips under "

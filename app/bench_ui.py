@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow, demo_clip_path
-    from app.pipeline import warm_up
+    from app.pipeline import load_recognizer, preload, reserve_gui_core
+    from frl_core.engine.warmup import WarmUp
     from app.settings import AppSettings
 
     video = args.video or str(demo_clip_path())
@@ -39,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
     if args.device:
         settings.device = args.device
     t_warm = time.monotonic()
-    warm_up(settings)
+    reserve_gui_core()
+    warm = WarmUp(settings.weights or None, settings.device, load_recognizer).run()
+    if warm.recognizer is not None:
+        preload(settings.model_key(), warm.recognizer, warm.model_info)
     warm_s = time.monotonic() - t_warm
     window = MainWindow(settings=settings, probe_cameras=False)
     window.resize(1400, 900)

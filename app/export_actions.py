@@ -28,7 +28,7 @@ class VideoExportThread(QThread):
         super().__init__()
         self.spec, self.fps_override, self.out_path = spec, fps_override, out_path
         self.frames = dict(results.frames)
-        self.by_offset = results.events_ending_at()
+        self.events = list(results.events)
         self._stop = threading.Event()
 
     def request_stop(self) -> None:
@@ -38,12 +38,12 @@ class VideoExportThread(QThread):
         try:
             with open_source(self.spec, self.fps_override) as source:
                 total = source.frame_count or 0
-                with exports.AnnotatedVideoWriter(self.out_path, source.fps) as writer:
+                with exports.AnnotatedVideoWriter(self.out_path, source.fps, events=self.events) as writer:
                     index = 0
                     for _timestamp, frame in source:
                         if self._stop.is_set():
                             break
-                        writer.write(frame, self.frames.get(index), self.by_offset.get(index, []))
+                        writer.write(frame, self.frames.get(index))
                         index += 1
                         if index % 25 == 0:
                             self.progress.emit(index, total)

@@ -1,24 +1,62 @@
-"""The app's start: QApplication, theme, splash while the models warm up, then the window on the chosen source
-(the bundled demo clip when none is named)."""
+"""The app's start and end: a splash painted before anything heavy loads, the models and compiled kernels
+prepared behind it with their progress shown, then the window on the chosen source (the bundled demo clip
+when none is named); Ctrl-C in the terminal closes the window like its close button, and the process
+ends as soon as the window has stopped its threads.
+
+``FRL_STUDIO_TRACE=FILE`` appends one line per start-up milestone (``name unix_time``) to FILE, and
+``FRL_STUDIO_QUIT_AFTER_FIRST_FRAME=1`` closes the window once the first frame is painted: together they
+let ``python main.py bench startup`` time a real launch.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import time
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QSplashScreen
 
-from app.main_window import MainWindow
-from app.pipeline import warm_up
-from app.settings import AppSettings
-from app.theme import apply_theme
 from frl_core.paths import ASSETS_DIR
+
+TRACE_ENV = "FRL_STUDIO_TRACE"
+QUIT_AFTER_FIRST_FRAME_ENV = "FRL_STUDIO_QUIT_AFTER_FIRST_FRAME"
+SIGNAL_POLL_MS = 200
+"""Python runs its signal handlers only between bytecodes; while Qt's loop waits, a timer wakes it."""
+
+
+def trace(milestone: str) -> None:
+    """Record a start-up milestone when ``FRL_STUDIO_TRACE`` names a file (never fails the app)."""
+    path = os.environ.get(TRACE_ENV)
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{milestone} {time.time():.4f}\n")
+    except OSError:
+        pass
+
+
+class Splash(QSplashScreen):
+    """The start-up splash; remembers whether it has really been painted."""
+
+    def __init__(self) -> None:
+        super().__init__(_splash_pixmap())
+        self.painted = False
+
+    def drawContents(self, painter: QPainter) -> None:  # noqa: N802 (Qt's name)
+        super().drawContents(painter)
+        self.painted = True
+
+    def say(self, text: str) -> None:
+        self.showMessage(text, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter, QColor("#dee2e6"))
 
 
 def _splash_pixmap() -> QPixmap:
-    pixmap = QPixmap(520, 200)
+    pixmap = QPixmap(560, 200)
     pixmap.fill(QColor("#1c1f26"))
     p = QPainter(pixmap)
     p.setPen(QColor("#f1f3f5"))
@@ -36,27 +74,80 @@ def _splash_pixmap() -> QPixmap:
     return pixmap
 
 
+def _show_splash(app: QApplication) -> Splash:
+    splash = Splash()
+    splash.show()
+    splash.say("starting…")
+    deadline = time.perf_counter() + 1.0
+    while not splash.painted and time.perf_counter() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+    return splash
+
+
+class _Interrupted(Exception):
+    """Ctrl-C arrived before the window was up."""
+
+
+def _prepare(app: QApplication, splash: Splash, settings) -> list[str]:
+    """Load the face models, build the kernels and load the recogniser behind the splash."""
+    from app.pipeline import load_recognizer, preload, reserve_gui_core
+    from frl_core.engine.warmup import WarmUp
+
+    reserve_gui_core()
+    interrupted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(1))
+    try:
+        warm = WarmUp(settings.weights or None, settings.device, load_recognizer).start()
+        while not warm.wait(0.0):
+            if interrupted:
+                raise _Interrupted
+            splash.say(warm.status())
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 100)
+            warm.wait(0.1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if warm.recognizer is not None:
+        preload(settings.model_key(), warm.recognizer, warm.model_info)
+    return warm.problems
+
+
 def run_gui(args: argparse.Namespace) -> int:
     """``python main.py [--video PATH | --frames DIR | --camera N]``: open the window."""
+    trace("launch")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("FRL-DGT micro-expression studio")
     app.setOrganizationName("FRL-DGT")
-    apply_theme(app)
     icon = ASSETS_DIR / "icon.png"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
-    splash = QSplashScreen(_splash_pixmap())
-    splash.show()
-    splash.showMessage("Loading the face and expression models…",
-                       Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter, QColor("#dee2e6"))
-    app.processEvents()
+    splash = _show_splash(app)
+    trace("splash_painted")
+    # Imported after the splash is up: the theme loads pyqtgraph, the settings the face and spotting code.
+    from app.settings import AppSettings
+    from app.theme import apply_theme
+
+    apply_theme(app)
     settings = AppSettings.load(QSettings())
-    warm_up(settings)
+    try:
+        _prepare(app, splash, settings)
+    except _Interrupted:
+        splash.close()
+        print("interrupted while starting", file=sys.stderr)
+        return 130
+    trace("models_ready")
+    splash.say("opening the window…")
+    from app.main_window import MainWindow
+
     explicit = args.video or args.frames or getattr(args, "camera", None) is not None
     window = MainWindow(settings, probe_cameras=not explicit)
     window.resize(1440, 900)
+    window.first_frame_shown.connect(lambda: trace("first_frame"))
+    if os.environ.get(QUIT_AFTER_FIRST_FRAME_ENV):
+        window.first_frame_shown.connect(lambda: QTimer.singleShot(0, lambda: (trace("close_requested"),
+                                                                                window.close())))
     window.show()
     splash.finish(window)
+    trace("window_shown")
     if args.video:
         window.open_spec(args.video)
     elif args.frames:
@@ -65,4 +156,18 @@ def run_gui(args: argparse.Namespace) -> int:
         window.open_spec(int(args.camera))
     else:
         window.open_demo()
-    return int(app.exec())
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+    poll = QTimer()
+    poll.timeout.connect(lambda: None)
+    poll.start(SIGNAL_POLL_MS)
+    code = int(app.exec())
+    trace("closed")
+    return code
+
+
+def exit_now(code: int) -> None:
+    """End the process at once: the window has stopped its threads and every export is written, so the
+    interpreter's slow teardown (torch, dlib, thread pools: seconds) has nothing left to save."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

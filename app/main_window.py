@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QSize, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QSize, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -61,6 +61,9 @@ EVENT_CAPTION_S = 2.0
 class MainWindow(ExportActions, QMainWindow):
     """The FRL-DGT micro-expression studio."""
 
+    first_frame_shown = Signal()
+    """Once per window: the first video frame has been painted (start-up timing)."""
+
     def __init__(self, settings: AppSettings | None = None, probe_cameras: bool = True,
                  pipeline: Pipeline | None = None) -> None:
         super().__init__()
@@ -78,6 +81,7 @@ class MainWindow(ExportActions, QMainWindow):
         self._playhead: float | None = None
         self._latest_event: Event | None = None
         self._class_names: list[str] = []
+        self._first_frame_shown = False
 
         self.pipeline = pipeline or Pipeline(self.settings, parent=self)
         self._build_views()
@@ -494,6 +498,9 @@ class MainWindow(ExportActions, QMainWindow):
         if result is None:
             result = self.results.frames.get(index)
         self.video.set_frame(frame, result, index)
+        if not self._first_frame_shown:
+            self._first_frame_shown = True
+            self.first_frame_shown.emit()
         e = self._latest_event
         t = result.timestamp if result is not None else self._last_time
         recent = e is not None and e.onset_time - 0.05 <= t <= e.offset_time + EVENT_CAPTION_S

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.displacement_view import event_pictures
@@ -32,7 +31,8 @@ from frl_core.engine.session import (
 )
 from frl_core.paths import ASSETS_DIR
 
-__all__ = ["ModelInfo", "Pipeline", "SourceInfo", "default_weights_path", "fps_text", "load_recognizer", "warm_up"]
+__all__ = ["ModelInfo", "Pipeline", "SourceInfo", "default_weights_path", "fps_text", "load_recognizer", "preload",
+           "reserve_gui_core"]
 
 KEPT_PICTURES = 200
 """Displacement pictures kept ready for the newest events; older ones are redrawn when selected."""
@@ -57,37 +57,23 @@ def load_recognizer(weights: str | Path | None, device: str) -> tuple[Any, Model
     return preloaded if preloaded is not None else load_model(weights or None, device)
 
 
-def warm_up(settings: AppSettings | None = None) -> list[str]:
-    """Load dlib's face models and the recogniser before the window runs; returns any problems met.
-
-    Both hold Python's global lock for long stretches (dlib deserialises a 100 MB model in one C call;
-    building the network and its first forward pass take seconds). Done in the analysis thread while
-    the window is up, that would freeze the GUI; done here, behind a splash screen, the window stays
-    responsive from its first frame. The model is handed to the analysis thread by :func:`load_recognizer`.
-    """
-    problems = []
+def reserve_gui_core() -> None:
+    """Leave a core to the GUI thread: a CPU forward pass on every core starves the event loop."""
     try:
         import torch
 
-        # Leave a core to the GUI thread: a CPU forward pass on every core starves the event loop.
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
-    except ImportError as err:
-        problems.append(str(err))
-    try:
-        from frl_core.faces import FaceConfig, FaceTracker
+    except ImportError:  # reported when the model loads
+        pass
 
-        FaceTracker(FaceConfig())
-    except Exception as err:  # a missing landmark model: the engine reports it when a source opens
-        problems.append(str(err))
-    if settings is not None:
-        try:
-            recognizer, info = load_model(settings.weights or None, settings.device)
-            blank = np.full((64, 64), 128, np.uint8)
-            recognizer.recognize([(blank, blank)])
-            _PRELOADED[settings.model_key()] = (recognizer, info)
-        except Exception as err:  # reported again, in the window, when the analysis thread loads it
-            problems.append(str(err))
-    return problems
+
+def preload(key: tuple[str, str], recognizer: Any, info: ModelInfo) -> None:
+    """Hand a model loaded at start-up (behind the splash) to the first :func:`load_recognizer` for ``key``.
+
+    Building the network and its first forward pass hold Python's global lock for seconds; done in the
+    analysis thread while the window is up, that would freeze the GUI.
+    """
+    _PRELOADED[key] = (recognizer, info)
 
 
 class _Signals(SessionListener):

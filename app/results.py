@@ -34,13 +34,6 @@ class SessionResults:
     def ordered_frames(self) -> list[FrameResult]:
         return [self.frames[i] for i in sorted(self.frames)]
 
-    def events_ending_at(self) -> dict[int, list[Event]]:
-        """Events keyed by offset frame: when an annotated video names them."""
-        out: dict[int, list[Event]] = {}
-        for e in self.events:
-            out.setdefault(e.offset_index, []).append(e)
-        return out
-
     def clear(self) -> None:
         self.frames.clear()
         self.events.clear()

@@ -392,3 +392,26 @@ def test_face_stage_runs_only_two_frames_ahead_on_live_input(live):
     assert 1 <= engine.max_ahead <= limit
     if not live:
         assert engine.max_ahead > 3 and engine.seen == list(range(1, 61))
+
+
+def test_warm_up_builds_the_analysis_kernels_and_keeps_a_model_failure_as_a_problem():
+    from frl_core.engine.warmup import WarmUp, compiled_kernels
+
+    loaded = []
+
+    class Recognizer:
+        def recognize(self, pairs):
+            loaded.append(len(pairs))
+
+    warm = WarmUp("w.pt", "cpu", lambda weights, device: (Recognizer(), (weights, device))).run()
+    ready, total = warm.kernels_ready()
+    assert total == len(compiled_kernels()) >= 10 and ready >= total // 2
+    assert warm.done() and warm.problems == [] and warm.model_info == ("w.pt", "cpu") and loaded == [1]
+    assert warm.status().startswith("3/3 loading the expression model")
+
+    def broken(weights, device):
+        raise RuntimeError("cannot read w.pt: not a checkpoint")
+
+    warm = WarmUp("w.pt", "cpu", broken).start()
+    assert warm.wait(120)
+    assert warm.recognizer is None and warm.problems == ["cannot read w.pt: not a checkpoint"]

@@ -168,3 +168,32 @@ def test_text_cells_that_look_like_formulas_stay_text_and_png_names_stay_in_the_
     event.label = "../../outside"
     name = event_png_name(event)
     assert "/" not in name and "\\" not in name and ".." not in name
+
+
+def _label_pixels(frame: np.ndarray) -> int:
+    """Yellow label text pixels in the bottom strip (where an event is named)."""
+    strip = frame[-30:].astype(int)
+    return int(((strip[..., 2] > 150) & (strip[..., 1] > 150) & (strip[..., 0] < 120)).sum())
+
+
+def test_annotated_video_names_each_event_from_its_onset_although_it_is_reported_seconds_later(tmp_path):
+    """The engine reports an event once its offset is certain (~2 s after it); the video written while
+    analysing must still show the label over the event, not never."""
+    event = _event(with_arrays=False)  # onset 0.333 s, offset 0.667 s
+    results = [FrameResult(index=i, timestamp=i / 30, face=None, motion_score=0.1, threshold=0.5) for i in range(120)]
+    path = tmp_path / "live.avi"
+    with AnnotatedVideoWriter(path, fps=30, delay_s=4.0) as writer:
+        for i, result in enumerate(results):
+            writer.write(np.full((240, 320, 3), 60, np.uint8), result)
+            if i == 80:  # reported 2 s after its offset
+                writer.add_events([event])
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    assert len(frames) == 120
+    labelled = [i for i, f in enumerate(frames) if _label_pixels(f) > 20]
+    assert labelled and labelled[0] in (9, 10) and labelled[-1] == 65  # onset .. offset + 1.5 s

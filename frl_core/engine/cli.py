@@ -83,8 +83,8 @@ def _light(event):
 
 def run(args: argparse.Namespace) -> int:
     from frl_core.engine import AnalysisEngine, EngineConfig, EngineError, LiveRunner
-    from frl_core.io.exports import (AnnotatedVideoWriter, ExportError, FramesCsvWriter, write_event_png,
-                                  write_events_csv, write_events_json)
+    from frl_core.io.exports import (LABEL_DELAY_S, AnnotatedVideoWriter, ExportError, FramesCsvWriter,
+                                     write_event_png, write_events_csv, write_events_json)
     from frl_core.paths import MissingModelFileError
     from frl_core.io.sources import SourceError, open_source
 
@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         video = None
         if args.video_out is not None:
             video_path = Path(args.video_out)
-            video = AnnotatedVideoWriter(video_path if video_path.is_absolute() else out_dir / video_path, source.fps)
+            video = AnnotatedVideoWriter(video_path if video_path.is_absolute() else out_dir / video_path, source.fps,
+                                         delay_s=LABEL_DELAY_S)
     except ExportError as err:
         source.close()
         return _fail(EXIT_CANNOT_WRITE, str(err))
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         frames_csv.write(result)
         faces += result.face is not None
         if video is not None:
-            video.write(frame, result, events)
+            video.write(frame, result)
         progress.update(1)
         if args.duration is not None and time.monotonic() - t_start >= args.duration:
             runner.stop()
@@ -185,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
     def on_events(events) -> None:
         for event in events:
             kept.append(_light(event))
+        if video is not None:
+            video.add_events(kept[len(kept) - len(events):])
+        for event in events:
             if event.label is not None:
                 progress.write(f"{event.apex_time:8.2f}s  {event.kind:5s} {event.label_text()}")
             else:

@@ -239,14 +239,23 @@ def write_event_pngs(out_dir: str | Path, events: Iterable[Event]) -> list[Path]
     return [write_event_png(out_dir, e) for e in events]
 
 
-class AnnotatedVideoWriter:
-    """The input video with the face box, landmarks, motion score and the latest event's label drawn on.
+LABEL_DELAY_S = 4.0
+"""How far an annotated video written while analysing runs behind the analysis: an event is reported once
+its offset is certain, up to a few seconds after it, and its label belongs on the frames from its onset."""
 
-    The container follows the extension: ``.mp4`` (mp4v) or ``.avi`` (MJPG). Opens on the first frame,
-    so the frame size need not be known in advance.
+
+class AnnotatedVideoWriter:
+    """The input video with the face box, landmarks, motion score and each event's label drawn on.
+
+    An event's label is drawn from its onset until ``label_seconds`` after its offset. Events known in
+    advance (a second pass over a file) are given as ``events``; while analysing, events arrive after their
+    offset, so frames are held back ``delay_s`` (JPEG-compressed, so a long delay stays small) and the
+    events reported meanwhile are drawn on them. The container follows the extension: ``.mp4`` (mp4v) or
+    ``.avi`` (MJPG). Opens on the first frame, so the frame size need not be known in advance.
     """
 
-    def __init__(self, path: str | Path, fps: float, label_seconds: float = 1.5) -> None:
+    def __init__(self, path: str | Path, fps: float, label_seconds: float = 1.5, events: Sequence[Event] = (),
+                 delay_s: float = 0.0) -> None:
         self.path = Path(path)
         fourcc = VIDEO_FOURCC.get(self.path.suffix.lower())
         if fourcc is None:
@@ -254,9 +263,11 @@ class AnnotatedVideoWriter:
         self.fourcc = fourcc
         self.fps = float(fps)
         self.label_seconds = label_seconds
+        self.delay_s = max(0.0, float(delay_s))
+        self.events: list[Event] = list(events)
+        self._held: deque[tuple[float, bytes | np.ndarray, FrameResult | None]] = deque()
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
-        self._last_event: Event | None = None
         self.frames = 0
 
     def _open(self, size: tuple[int, int]) -> None:
@@ -266,27 +277,47 @@ class AnnotatedVideoWriter:
             raise ExportError(f"cannot open {self.path} for writing with codec {self.fourcc}")
         self._writer, self._size = writer, size
 
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Events reported since the last call (drawn on every held or later frame they cover)."""
+        self.events.extend(events)
+
     def write(self, frame: np.ndarray, result: FrameResult | None = None, events: Sequence[Event] = ()) -> None:
-        """Annotate and append ``frame``; ``events`` are those the engine emitted with this frame."""
+        """Append ``frame`` (annotated with ``result``); ``events`` are those reported with this frame."""
+        self.add_events(events)
+        if self.delay_s <= 0:
+            self._emit(frame, result)
+            return
+        timestamp = result.timestamp if result is not None else self.frames / max(self.fps, 1e-6)
+        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        self._held.append((timestamp, jpeg.tobytes() if ok else frame.copy(), result))
+        while self._held and timestamp - self._held[0][0] > self.delay_s:
+            self._release_oldest()
+
+    def _release_oldest(self) -> None:
+        _t, held, result = self._held.popleft()
+        frame = cv2.imdecode(np.frombuffer(held, np.uint8), cv2.IMREAD_UNCHANGED) if isinstance(held, bytes) else held
+        self._emit(frame, result)
+
+    def _emit(self, frame: np.ndarray, result: FrameResult | None) -> None:
         img = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame.copy()
         if self._writer is None:
             self._open((img.shape[1], img.shape[0]))
         if (img.shape[1], img.shape[0]) != self._size:
             img = cv2.resize(img, self._size)
-        if events:
-            self._last_event = events[-1]
         if result is not None:
-            annotate_frame(img, result, self._recent_event(result.timestamp))
+            annotate_frame(img, result, self.event_at(result.timestamp))
         self._writer.write(img)
         self.frames += 1
 
-    def _recent_event(self, timestamp: float) -> Event | None:
-        e = self._last_event
-        if e is not None and timestamp - e.offset_time <= self.label_seconds:
-            return e
-        return None
+    def event_at(self, timestamp: float) -> Event | None:
+        """The latest event whose onset .. offset + ``label_seconds`` covers ``timestamp``."""
+        covering = [e for e in self.events if e.onset_time - 0.5 / max(self.fps, 1e-6) <= timestamp
+                    <= e.offset_time + self.label_seconds]
+        return max(covering, key=lambda e: e.onset_time) if covering else None
 
     def close(self) -> None:
+        while self._held:
+            self._release_oldest()
         if self._writer is not None:
             self._writer.release()
             self._writer = None
