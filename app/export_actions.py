@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QProgressBar
 
 from app.pipeline import Pipeline, SourceInfo
 from app.results import SessionResults
@@ -66,6 +66,7 @@ class ExportActions:
     source_info: SourceInfo | None
     recording_path: Path | None
     _export_thread: VideoExportThread | None
+    progress: QProgressBar
 
     def _export_metadata(self) -> dict:
         info = self.pipeline.model_info
@@ -78,10 +79,19 @@ class ExportActions:
             "exported": datetime.now().isoformat(timespec="seconds"),
         }
 
+    def export_dir(self) -> Path:
+        """Where export dialogs open: beside the analysed video or frame folder, else the last folder used."""
+        info = self.source_info
+        if info is not None and not info.is_live:
+            source = Path(str(info.spec))
+            if source.parent.is_dir():
+                return source.parent
+        return Path(self._last_dir())
+
     def _ask_path(self, path, title: str, suggestion: str, filters: str) -> Path | None:
         if path:
             return Path(path)
-        start = str(Path(self._last_dir()) / suggestion)
+        start = str(self.export_dir() / suggestion)
         chosen, _ = QFileDialog.getSaveFileName(self, title, start, filters)
         if chosen:
             self._remember_dir(Path(chosen).parent)
@@ -120,7 +130,7 @@ class ExportActions:
             self.show_message("no events to export yet", "info")
             return []
         if folder is None:
-            folder = QFileDialog.getExistingDirectory(self, "Folder for the displacement maps", self._last_dir())
+            folder = QFileDialog.getExistingDirectory(self, "Folder for the displacement maps", str(self.export_dir()))
             if not folder:
                 return []
         try:
@@ -150,13 +160,26 @@ class ExportActions:
         if target is None:
             return None
         thread = VideoExportThread(spec, self.pipeline.fps_override, target, self.results)
-        thread.progress.connect(lambda i, n: self.statusBar().showMessage(
-            f"writing annotated video: frame {i}" + (f"/{n}" if n else ""), 2000))
+        self.progress.setFormat("video %p%")
+        self.progress.setRange(0, info.frame_count or 0)
+        self.progress.setValue(0)
+        self.progress.show()
+        thread.progress.connect(self._on_video_export_progress)
         thread.done.connect(lambda p: self.statusBar().showMessage(f"annotated video written to {p}", 8000))
         thread.failed.connect(lambda msg: self.show_message(msg, "error"))
+        thread.finished.connect(self._on_video_export_finished)
         self._export_thread = thread
         thread.start()
         return thread
+
+    def _on_video_export_progress(self, index: int, total: int) -> None:
+        self.progress.setValue(index)
+        self.statusBar().showMessage(f"writing annotated video: frame {index}" + (f"/{total}" if total else ""), 2000)
+
+    def _on_video_export_finished(self) -> None:
+        self.progress.setFormat("%p%")
+        self.progress.setRange(0, (self.source_info.frame_count or 0) if self.source_info else 0)
+        self.progress.setValue(self.results.frame_count())
 
     def save_screenshot(self, path: str | Path | None = None) -> Path | None:
         target = self._ask_path(path, "Save screenshot", f"{self._stem()}_screenshot.png", "PNG image (*.png)")

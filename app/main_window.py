@@ -558,7 +558,8 @@ class MainWindow(ExportActions, QMainWindow):
             self.score_chart.refresh()
         else:
             self.timeline.refresh()
-            self.progress.setValue(self.results.frame_count())
+            if self._export_thread is None or not self._export_thread.isRunning():
+                self.progress.setValue(self.results.frame_count())
 
     def show_message(self, text: str, level: str = "error", action: tuple[str, object] | None = None) -> None:
         """Show ``text`` above the views; a message never hides a visible warning or error of the same or

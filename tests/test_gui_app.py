@@ -124,10 +124,17 @@ def test_demo_clip_runs_to_the_end_with_events_charts_maps_and_exports(qtbot, se
     assert len(frames_path.read_text().splitlines()) == window.results.frame_count() + 1
     assert len(pngs) == len(window.results.events) and all(p.stat().st_size > 1000 for p in pngs)
     assert cv2.imread(str(shot)).shape[:2] == (window.height(), window.width())
+    assert window.export_dir() == DEMO.parent  # dialogs open beside the source, not in the home folder
     thread = window.export_video(tmp_path / "annotated.avi")
-    assert thread is not None and thread.wait(60_000)
+    assert thread is not None and window.progress.format() == "video %p%" and window.progress.value() < 100
+    assert thread.wait(60_000)
+    qtbot.waitUntil(lambda: window.progress.format() == "%p%", timeout=5_000)
     with open_source(str(tmp_path / "annotated.avi")) as annotated:
         assert annotated.frame_count == window.source_info.frame_count
+        annotated.seek(event.apex_index)
+        _t, apex_frame = annotated.read()
+    strip = apex_frame[-40:].astype(int)  # the event's label, in yellow, at the bottom of its apex frame
+    assert ((strip[..., 2] > 150) & (strip[..., 1] > 150) & (strip[..., 0] < 120)).sum() > 20
 
 
 def test_missing_file_shows_a_message_and_keeps_the_window_usable(qtbot, settings, noise_clip):
