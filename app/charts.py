@@ -7,12 +7,16 @@ never floods the GUI thread; long inputs keep flat drawing cost through clipping
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
-from frl_core.types import Event, FrameResult
 
-CLASS_COLORS = {"negative": "#fa5252", "positive": "#40c057", "surprise": "#339af0", "uncertain": "#adb5bd"}
-FALLBACK_COLORS = ("#fab005", "#be4bdb", "#15aabf", "#fd7e14")
+from frl_core.types import Event, FrameResult
+from frl_core.viz import PALETTE, class_color
+
+__all__ = ["GrowingSeries", "ProbabilityBars", "ProbabilityTimeline", "ScoreChart", "class_color", "legend_title"]
+
 FOLLOW_SECONDS = 20.0
 """While analysis runs, the score chart shows the newest frames in pages of this many seconds.
 
@@ -20,16 +24,22 @@ Pages rather than a smooth scroll: an axis whose range changes must re-render al
 costs tens of milliseconds in software rendering; a page changes its axes once per page."""
 
 
-def class_color(name: str, index: int) -> str:
-    return CLASS_COLORS.get(name, FALLBACK_COLORS[index % len(FALLBACK_COLORS)])
+def legend_title(entries: list[tuple[str, str]]) -> str:
+    """A chart title that is also its legend (coloured swatches and names): a legend box inside the plot
+    would cover peaks and intervals."""
+    return "&nbsp;&nbsp;".join(f"<span style='color:{color}'>&#9632;</span>&nbsp;{html.escape(text)}"
+                               for color, text in entries)
 
 
 def _plot(title: str) -> pg.PlotWidget:
-    """A chart without grid lines: they would double the cost of every redraw."""
+    """A chart without grid lines (they would double the cost of every redraw) and without SI prefixes
+    (a time axis must not switch between ms and s, nor a pixel axis show "mpx")."""
     w = pg.PlotWidget()
     w.setTitle(title, size="9pt")
     w.setMenuEnabled(False)
     w.setMinimumHeight(140)
+    for side in ("left", "bottom"):
+        w.getAxis(side).enableAutoSIPrefix(False)
     return w
 
 
@@ -60,19 +70,24 @@ class ScoreChart:
     """Spotting score per frame with the adaptive threshold it is compared with, shaded event intervals
     and a playhead.
 
-    The bold curve is the two-sided score events are detected on; it is known a window (0.6 s) after
-    its frame, so it trails the playhead. The faint curve is the live one-sided motion (each frame
-    against the face a window before): it leads, but shows every movement a second time, a window later.
+    The bright curve is the two-sided score events are detected on; it is known a window (0.6 s) after
+    its frame, so it trails the playhead. The dim curve is the live one-sided motion (each frame against
+    the face a window before): it leads, but shows every movement a second time, a window later, and the
+    threshold does not apply to it. Detected intervals are shaded in their class's colour.
     """
 
     def __init__(self) -> None:
-        self.widget = _plot("spotting score (AU regions) · threshold · detected intervals")
-        self.widget.setLabel("bottom", "time", units="s")
-        self.widget.addLegend(offset=(-8, 4), labelTextSize="8pt")
-        self.motion = self.widget.plot(pen=pg.mkPen("#4d6f8f", width=1), name="motion vs 0.6 s before")
-        self.score = self.widget.plot(pen=pg.mkPen("#74c0fc", width=1.5), name="spotting score")
+        self.widget = _plot(legend_title([
+            (PALETTE["spotting_score"], "spotting score"),
+            (PALETTE["threshold"], "its threshold"),
+            (PALETTE["live_motion"], "live motion (no threshold)"),
+        ]))
+        self.widget.setLabel("bottom", "time (s); events shaded in their class colour")
+        self.widget.setLabel("left", "motion (px of 224-px face)")
+        self.motion = self.widget.plot(pen=pg.mkPen(PALETTE["live_motion"], width=1))
+        self.score = self.widget.plot(pen=pg.mkPen(PALETTE["spotting_score"], width=1.5))
         # Solid, not dashed: a dashed curve is several times dearer to redraw in software rendering.
-        self.threshold = self.widget.plot(pen=pg.mkPen("#ff922b", width=1), name="threshold")
+        self.threshold = self.widget.plot(pen=pg.mkPen(PALETTE["threshold"], width=1))
         for curve in (self.motion, self.score, self.threshold):
             curve.setClipToView(True)
             curve.setDownsampling(auto=True, method="peak")
@@ -138,10 +153,16 @@ class ScoreChart:
                 self.widget.setYRange(0.0, self._top, padding=0)
 
     def show_all(self) -> None:
+        """The whole source: time from 0 to its end, motion from 0 to the highest curve."""
         self.follow = False
         self._dirty = True
         self.refresh()
-        self.widget.enableAutoRange()
+        t = self.series.column(0)
+        if t.size:
+            values = np.concatenate([self.series.column(1), self.series.column(2), self.decided.column(1)])
+            top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
+            self.widget.setXRange(0.0, float(t[-1]), padding=0.01)
+            self.widget.setYRange(0.0, top * 1.1, padding=0)
 
     def clear(self) -> None:
         self.series.clear()
@@ -163,6 +184,7 @@ class ProbabilityBars:
 
     def __init__(self) -> None:
         self.widget = _plot("latest event: class probabilities")
+        self.widget.setLabel("left", "probability")
         self.widget.setMouseEnabled(x=False, y=False)
         self.widget.hideButtons()
         self.widget.setYRange(0, 1, padding=0.02)
@@ -206,14 +228,17 @@ class ProbabilityBars:
 
 
 class ProbabilityTimeline:
-    """Each event's class probabilities at its apex time, one curve per class; scrolls with new events."""
+    """Each event's class probabilities at its apex time, one marker per class and event (events are
+    separate: no line joins them); the time axis spans the source, from 0 s."""
 
     def __init__(self) -> None:
         self.widget = _plot("class probabilities per event")
-        self.widget.setLabel("bottom", "apex time", units="s")
+        self.widget.setLabel("bottom", "apex time (s)")
+        self.widget.setLabel("left", "probability")
         self.widget.setYRange(0, 1, padding=0.05)
-        self.widget.addLegend(offset=(-8, 4), labelTextSize="8pt")
+        self.widget.setXRange(0, FOLLOW_SECONDS, padding=0)
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.duration = 0.0
         self.times: list[float] = []
         self.probs: dict[str, list[float]] = {}
         self.follow = True
@@ -227,8 +252,10 @@ class ProbabilityTimeline:
         for name in event.probabilities:
             if name not in self.curves:
                 color = class_color(name, len(self.curves))
-                self.curves[name] = self.widget.plot(pen=pg.mkPen(color, width=1.5), symbol="o", symbolSize=7,
-                                                     symbolBrush=color, symbolPen=None, name=name)
+                self.curves[name] = self.widget.plot(pen=None, symbol="o", symbolSize=8, symbolBrush=color,
+                                                     symbolPen=None)
+                self.widget.setTitle("class probabilities per event: " + legend_title(
+                    [(class_color(n, i), n) for i, n in enumerate([*self.curves])]), size="9pt")
                 self.probs[name] = [float("nan")] * (len(self.times) - 1)
         for name in self.curves:
             self.probs[name].append(float(event.probabilities.get(name, float("nan"))))
@@ -251,14 +278,20 @@ class ProbabilityTimeline:
                 self._page = page
                 self.widget.setXRange(max(0.0, page - 2.0), page + span, padding=0)
 
+    def set_duration(self, seconds: float) -> None:
+        """The source's length: the whole-source view spans 0 .. this."""
+        self.duration = max(0.0, float(seconds))
+
     def show_all(self) -> None:
         self.follow = False
         self._dirty = True
         self.refresh()
-        self.widget.enableAutoRange(axis="x")
+        end = max([self.duration, *self.times]) if (self.times or self.duration) else FOLLOW_SECONDS
+        self.widget.setXRange(0.0, end * 1.02 + 0.1, padding=0)
 
     def clear(self) -> None:
         self.times.clear()
+        self.duration = 0.0
         self._page = None
         for name, curve in self.curves.items():
             self.probs[name] = []

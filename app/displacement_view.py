@@ -11,14 +11,14 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from app.video_view import REGION_COLORS, rgb_to_qimage
+from app.video_view import rgb_to_qimage
 from frl_core.faces.au_regions import AU_REGIONS
 from frl_core.types import Event
-from frl_core.viz import (DISPLAY_RANGE_PX, color_wheel_legend, displacement_to_rgb, draw_displacement_arrows,
-                          region_magnitudes)
+from frl_core.viz import (DISPLAY_RANGE_PX, PALETTE, bgr, color_wheel_legend, displacement_to_rgb,
+                          draw_displacement_arrows, region_magnitudes)
 
 ARROW_CANVAS = 224
 
@@ -34,20 +34,26 @@ def event_pictures(event: Event) -> dict[str, np.ndarray] | None:
     base = event.apex_face if event.apex_face is not None else np.full((ARROW_CANVAS, ARROW_CANVAS), 128, np.uint8)
     return {
         "map": displacement_to_rgb(disp),
-        "arrows": draw_displacement_arrows(base, disp, step=max(8, base.shape[0] // 14), color=(255, 220, 0)),
+        "arrows": draw_displacement_arrows(base, disp, step=max(8, base.shape[0] // 14),
+                                           color=bgr(PALETTE["arrows"])[::-1]),
         "regions": event.region_magnitude or region_magnitudes(disp),
     }
 
 
+ENLARGED_PX = 560
+"""Side of a picture opened by double-clicking its tile."""
+
+
 class ImageTile(QWidget):
-    """A titled picture scaled to fit its square-ish cell, with an optional inset (the colour legend)."""
+    """A titled picture scaled to fit its square-ish cell; double-click opens it large."""
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = title
         self.image: QImage | None = None
-        self.inset: QImage | None = None
+        self.enlarged: QDialog | None = None
         self.setMinimumSize(96, 110)
+        self.setToolTip("double-click to enlarge")
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
@@ -58,9 +64,33 @@ class ImageTile(QWidget):
     def heightForWidth(self, width: int) -> int:  # noqa: N802
         return width + self.fontMetrics().height() + 4
 
-    def set_image(self, image: QImage | None, inset: QImage | None = None) -> None:
-        self.image, self.inset = image, inset
+    def set_image(self, image: QImage | None) -> None:
+        self.image = image
         self.update()
+
+    def image_side(self) -> int:
+        """The side, in screen pixels, the picture is painted at."""
+        return int(max(10, min(self.width(), self.height() - self.fontMetrics().height() - 4)))
+
+    def mouseDoubleClickEvent(self, _event) -> None:  # noqa: N802 (Qt's name)
+        self.show_enlarged()
+
+    def show_enlarged(self) -> QDialog | None:
+        """The picture at ``ENLARGED_PX`` in its own window (nearest-neighbour: the map's cells stay sharp)."""
+        if self.image is None:
+            return None
+        if self.enlarged is None:
+            self.enlarged = QDialog(self.window())
+            label = QLabel()
+            QVBoxLayout(self.enlarged).addWidget(label)
+        label = self.enlarged.findChild(QLabel)
+        label.setPixmap(QPixmap.fromImage(self.image).scaled(ENLARGED_PX, ENLARGED_PX,
+                                                             Qt.AspectRatioMode.KeepAspectRatio,
+                                                             Qt.TransformationMode.FastTransformation))
+        self.enlarged.setWindowTitle(self.title)
+        self.enlarged.show()
+        self.enlarged.raise_()
+        return self.enlarged
 
     def paintEvent(self, _event) -> None:  # noqa: N802
         p = QPainter(self)
@@ -78,9 +108,6 @@ class ImageTile(QWidget):
         else:
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             p.drawImage(cell, self.image)
-            if self.inset is not None:
-                s = side * 0.3
-                p.drawImage(QRectF(cell.right() - s - 4, cell.bottom() - s - 4, s, s), self.inset)
         p.end()
 
 
@@ -90,46 +117,60 @@ class DisplacementView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.shown_event: Event | None = None
-        self._legend: QImage | None = None
         self.header = QLabel("No event yet: spotted micro-expressions appear here")
         self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.onset_tile = ImageTile("onset")
         self.apex_tile = ImageTile("apex")
         self.map_tile = ImageTile("displacement")
-        self.arrow_tile = ImageTile("arrows on apex (registered)")
+        self.arrow_tile = ImageTile("arrows on apex")
         grid = QGridLayout()
         grid.setSpacing(6)
         for i, tile in enumerate((self.onset_tile, self.apex_tile, self.map_tile, self.arrow_tile)):
-            grid.addWidget(tile, 0, i)
+            grid.addWidget(tile, i // 2, i % 2)
+        self.wheel = QLabel()
+        self.wheel.setPixmap(QPixmap.fromImage(rgb_to_qimage(color_wheel_legend(56))))
+        self.wheel.setToolTip("colour of a displacement: hue = direction, saturation = magnitude")
         self.legend_note = QLabel(
-            f"Head motion removed (apex registered onto onset). Colour: hue = direction (see the wheel), "
+            f"Head motion removed (apex registered onto onset). Map colour: hue = direction (wheel), "
             f"saturation = magnitude, white = still, full colour = {DISPLAY_RANGE_PX:g} px of the 224-px face, "
-            f"the same for every event. Arrows: one grid cell = {DISPLAY_RANGE_PX:g} px.")
+            f"the same for every event. Arrows: one grid cell = {DISPLAY_RANGE_PX:g} px. Double-click a picture "
+            f"to enlarge it.")
         self.legend_note.setStyleSheet("color: #909296; font-size: 11px;")
         self.legend_note.setWordWrap(True)
+        legend_row = QHBoxLayout()
+        legend_row.addWidget(self.wheel, 0, Qt.AlignmentFlag.AlignTop)
+        legend_row.addWidget(self.legend_note, 1)
 
         self.regions_plot = pg.PlotWidget()
         self.regions_plot.setMenuEnabled(False)
         self.regions_plot.setMouseEnabled(x=False, y=False)
         self.regions_plot.hideButtons()
-        self.regions_plot.setTitle("mean motion per AU region (px)", size="9pt")
+        self.regions_plot.setTitle("AU-region motion", size="9pt")
+        self.regions_plot.getPlotItem().layout.setContentsMargins(0, 0, 14, 0)  # room for the last tick label
         self.regions_plot.setMinimumHeight(150)
+        self.regions_plot.setMinimumWidth(190)
+        self.regions_plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.regions_plot.setLabel("bottom", "px")
         ticks = [(i, r.label) for i, r in enumerate(AU_REGIONS)]
         self.regions_plot.getAxis("left").setTicks([ticks])
         self.regions_plot.getPlotItem().invertY(True)
         self.regions_plot.setYRange(-0.6, len(AU_REGIONS) - 0.4, padding=0)
         self._bars = pg.BarGraphItem(x0=np.zeros(len(AU_REGIONS)), y=np.arange(len(AU_REGIONS)),
                                      height=0.65, width=np.zeros(len(AU_REGIONS)),
-                                     brushes=[pg.mkBrush(c) for c in REGION_COLORS], pen=pg.mkPen(None))
+                                     brush=pg.mkBrush(PALETTE["au_region"]), pen=pg.mkPen(None))
         self.regions_plot.addItem(self._bars)
 
+        pictures = QVBoxLayout()
+        pictures.addLayout(grid, 1)
+        pictures.addLayout(legend_row)
+        body = QHBoxLayout()
+        body.addLayout(pictures, 3)
+        body.addWidget(self.regions_plot, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.header)
-        layout.addLayout(grid)
-        layout.addWidget(self.legend_note)
-        layout.addWidget(self.regions_plot, 1)
+        layout.addLayout(body, 1)
 
     def region_values(self) -> dict[str, float]:
         """The bars as drawn: mean motion per AU region label."""
@@ -161,9 +202,7 @@ class DisplacementView(QWidget):
             self._bars.setOpts(width=np.zeros(len(AU_REGIONS)))
             return
         pictures = pictures or event_pictures(event)
-        if self._legend is None:
-            self._legend = rgb_to_qimage(color_wheel_legend(96))
-        self.map_tile.set_image(rgb_to_qimage(pictures["map"]), self._legend)
+        self.map_tile.set_image(rgb_to_qimage(pictures["map"]))
         self.arrow_tile.set_image(rgb_to_qimage(pictures["arrows"]))
         magnitudes = pictures["regions"]
         widths = np.array([magnitudes.get(r.name, 0.0) for r in AU_REGIONS], dtype=float)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStyle,
     QTableView,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -42,6 +43,7 @@ from app.video_view import VideoView
 from frl_core.io import exports
 from frl_core.paths import ASSETS_DIR
 from frl_core.types import Event, FrameResult
+from frl_core.viz import PALETTE
 
 
 
@@ -150,39 +152,39 @@ class MainWindow(ExportActions, QMainWindow):
         events_box = QWidget()
         elayout = QVBoxLayout(events_box)
         elayout.setContentsMargins(0, 0, 0, 0)
-        self.events_title = QLabel("<b>Events</b> — select one to see its displacement map and seek there")
+        self.events_title = QLabel("<b>Events</b> — select one to see its map and seek there")
         elayout.addWidget(self.events_title)
         elayout.addWidget(self.table, 1)
 
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.displacement)
-        right.addWidget(events_box)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
-        right.setSizes([470, 230])
-
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(video_panel)
-        top.addWidget(right)
+        top.addWidget(self.displacement)
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
-        top.setSizes([760, 560])
+        top.setSizes([740, 540])
 
         self.score_chart = ScoreChart()
         self.prob_bars = ProbabilityBars()
         self.timeline = ProbabilityTimeline()
+        self.prob_tabs = QTabWidget()
+        self.prob_tabs.setDocumentMode(True)
+        self.prob_tabs.addTab(self.prob_bars.widget, "Latest event")
+        self.prob_tabs.addTab(self.timeline.widget, "Per event")
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.score_chart.widget)
-        bottom.addWidget(self.prob_bars.widget)
-        bottom.addWidget(self.timeline.widget)
-        bottom.setSizes([700, 250, 400])
+        bottom.addWidget(events_box)
+        bottom.addWidget(self.prob_tabs)
+        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(1, 3)
+        bottom.setStretchFactor(2, 2)
+        bottom.setSizes([520, 480, 280])
 
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(top)
         main.addWidget(bottom)
         main.setStretchFactor(0, 3)
-        main.setStretchFactor(1, 1)
-        main.setSizes([620, 220])
+        main.setStretchFactor(1, 2)
+        main.setSizes([470, 260])
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -458,13 +460,13 @@ class MainWindow(ExportActions, QMainWindow):
     def _on_events(self, events: list[Event]) -> None:
         self.events_model.append(events)
         for e in events:
-            color = class_color(e.label, self._class_index(e.label)) if e.label else "#adb5bd"
+            color = class_color(e.label, self._class_index(e.label)) if e.label else PALETTE["uncertain"]
             self.score_chart.add_event(e, color)
             self.timeline.add_event(e)
         latest = events[-1]
         self._latest_event = latest
-        self.events_title.setText(f"<b>Events</b> ({len(self.results.events)}) — select one to see its "
-                                  "displacement map and seek there")
+        self.events_title.setText(f"<b>Events</b> ({len(self.results.events)}) — select one to see its map and "
+                                  "seek there")
         # The views of the newest event follow in later turns of the event loop, so that no single turn
         # holds the GUI for long.
         QTimer.singleShot(0, lambda: self.prob_bars.show_event(latest))
@@ -516,6 +518,7 @@ class MainWindow(ExportActions, QMainWindow):
         self.time_label.setText(f"{index + 1}/{total}  {stamp}" if total else f"frame {index}  {stamp}")
 
     def _on_analysis_finished(self) -> None:
+        self.timeline.set_duration(self._last_time)
         self.score_chart.show_all()
         self.timeline.show_all()
         n = len(self.results.events)

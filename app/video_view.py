@@ -15,9 +15,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from frl_core.faces.au_regions import region_boxes
 from frl_core.types import Event, FrameResult
-
-REGION_COLORS = ("#ff6b6b", "#ffa94d", "#ffd43b", "#69db7c", "#4dabf7", "#b197fc")
-"""One colour per AU region, in ``AU_REGIONS`` order (also used by the displacement view)."""
+from frl_core.viz import PALETTE, class_color
 
 
 def frame_to_qimage(frame: np.ndarray) -> QImage:
@@ -107,23 +105,27 @@ class VideoView(QWidget):
     def _draw_face(self, p: QPainter, face, w: int, h: int) -> None:
         landmarks = np.asarray(face.landmarks, dtype=np.float64).reshape(-1, 2)
         if self.show_regions and landmarks.shape == (68, 2):
-            for color, (x0, y0, x1, y1) in zip(REGION_COLORS, region_boxes(landmarks, w, h)):
-                pen = QPen(QColor(color), 1.5)
-                pen.setCosmetic(True)
+            color = QColor(PALETTE["au_region"])
+            pen = QPen(color, 1.5)
+            pen.setCosmetic(True)
+            fill = QColor(color)
+            fill.setAlpha(28)
+            for x0, y0, x1, y1 in region_boxes(landmarks, w, h):
                 p.setPen(pen)
-                fill = QColor(color)
-                fill.setAlpha(28)
                 p.setBrush(fill)
                 p.drawRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         p.setBrush(Qt.BrushStyle.NoBrush)
         if self.show_face_box:
+            # One colour; a box tracked between detections is dashed (the detector did not see it this frame).
             x0, y0, x1, y1 = face.box
-            pen = QPen(QColor("#40c057" if face.detected else "#fab005"), 2)
+            pen = QPen(QColor(PALETTE["face_box"]), 2)
+            if not face.detected:
+                pen.setStyle(Qt.PenStyle.DashLine)
             pen.setCosmetic(True)
             p.setPen(pen)
             p.drawRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         if self.show_landmarks:
-            pen = QPen(QColor("#66d9e8"), 3.0)
+            pen = QPen(QColor(PALETTE["landmarks"]), 3.0)
             pen.setCosmetic(True)
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             p.setPen(pen)
@@ -151,7 +153,8 @@ class VideoView(QWidget):
             f.setBold(True)
             p.setFont(f)
             self._label(p, QPointF(target.left() + 8, target.bottom() - 40),
-                        f"{e.kind}-expression #{e.event_id}: {e.label_text()}", QColor("#ffe066"))
+                        f"{e.kind}-expression #{e.event_id}: {e.label_text()}",
+                        QColor(class_color(e.label) if e.label else PALETTE["uncertain"]))
             p.setFont(self.font())
 
     @staticmethod

@@ -20,6 +20,39 @@ from frl_core.faces.au_regions import AU_REGIONS, canonical_region_boxes
 from frl_core.types import Event
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+PALETTE: dict[str, str] = {
+    "negative": "#fa5252",
+    "positive": "#40c057",
+    "surprise": "#339af0",
+    "uncertain": "#adb5bd",
+    "spotting_score": "#f1f3f5",
+    "live_motion": "#6c757d",
+    "threshold": "#ff922b",
+    "truth": "#fcc2d7",
+    "face_box": "#e9ecef",
+    "landmarks": "#66d9e8",
+    "au_region": "#cc5de8",
+    "arrows": "#ffd43b",
+}
+"""One meaning per colour, in every view, chart, PNG and annotated video: red, green and blue are the
+classes (grey: uncertain); violet the AU regions; cyan the landmarks; orange the spotting threshold;
+yellow the displacement arrows; pink the ground truth. The colour wheel of displacement maps is a scale
+of its own, shown with its legend."""
+EXTRA_CLASS_COLORS = ("#20c997", "#f783ac", "#94d82d", "#845ef7")
+"""For class names beyond the MEGC2019 three (a model trained on other labels)."""
+
+
+def class_color(name: str, index: int = 0) -> str:
+    """The colour of an emotion class (hex)."""
+    return PALETTE.get(name, EXTRA_CLASS_COLORS[index % len(EXTRA_CLASS_COLORS)])
+
+
+def bgr(color: str) -> tuple[int, int, int]:
+    """A palette colour as an OpenCV BGR tuple."""
+    value = color.lstrip("#")
+    r, g, b = (int(value[i:i + 2], 16) for i in (0, 2, 4))
+    return b, g, r
 ALIGNED_FACE_PX = 224
 DISPLAY_RANGE_PX = 2.0
 """Displacement shown fully saturated, and as an arrow one grid cell long, in pixels of the 224-pixel

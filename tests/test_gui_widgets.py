@@ -8,6 +8,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtWidgets import QLabel  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from app.displacement_view import DisplacementView  # noqa: E402
@@ -132,3 +133,32 @@ def test_settings_show_the_spotters_real_values_with_units(qtbot, tmp_path):
     assert (round(chosen.window_s, 2), chosen.threshold) == (0.7, 3.0)
     qtbot.mouseClick(dialog.spotting_defaults, Qt.MouseButton.LeftButton)
     assert (dialog.window_s.value(), dialog.threshold.value()) == (0.6, 8.0)
+
+
+def test_main_window_at_1280x720_shows_rows_pictures_and_charts_that_fit(qtbot, tmp_path):
+    """A laptop screen: the events table shows several rows, the displacement pictures are not thumbnails,
+    a picture opens large on double-click, and no legend box sits inside the spotting chart."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.displacement_view import ENLARGED_PX
+    from app.theme import apply_theme
+
+    apply_theme(QApplication.instance())
+    settings = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, probe_cameras=False)
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    events = [smile_event(i) for i in range(1, 4)]
+    window._on_events(events)
+    window.displacement.show_event(events[0])
+    qtbot.wait(50)
+    table = window.table
+    assert table.viewport().height() / table.rowHeight(0) >= 5
+    assert window.displacement.map_tile.image_side() >= 110
+    dialog = window.displacement.map_tile.show_enlarged()
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible() and dialog.findChild(QLabel).pixmap().width() == ENLARGED_PX
+    assert window.score_chart.widget.getPlotItem().legend is None
+    assert window.score_chart.widget.getAxis("bottom").autoSIPrefix is False

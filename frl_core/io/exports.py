@@ -19,7 +19,7 @@ import numpy as np
 
 from frl_core.faces.au_regions import REGION_NAMES
 from frl_core.types import Event, FrameResult
-from frl_core.viz import render_event_figure
+from frl_core.viz import PALETTE, bgr, class_color, render_event_figure
 
 VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
 HEAD_MOTION_KEYS = ("dx_px", "dy_px", "rotation_deg", "scale")
@@ -334,9 +334,9 @@ def annotate_frame(img: np.ndarray, result: FrameResult, event: Event | None = N
     face = result.face
     if face is not None:
         x0, y0, x1, y1 = (int(round(v)) for v in face.box)
-        cv2.rectangle(img, (x0, y0), (x1, y1), (0, 200, 0) if face.detected else (0, 160, 255), 2)
+        cv2.rectangle(img, (x0, y0), (x1, y1), bgr(PALETTE["face_box"]), 2)
         for x, y in np.asarray(face.landmarks).reshape(-1, 2):
-            cv2.circle(img, (int(round(x)), int(round(y))), 1, (255, 255, 0), -1, cv2.LINE_AA)
+            cv2.circle(img, (int(round(x)), int(round(y))), 1, bgr(PALETTE["landmarks"]), -1, cv2.LINE_AA)
     status = f"t {result.timestamp:7.2f}s  score {result.motion_score:.3g}" if math.isfinite(
         result.motion_score) else f"t {result.timestamp:7.2f}s"
     if result.message:
@@ -348,5 +348,6 @@ def annotate_frame(img: np.ndarray, result: FrameResult, event: Event | None = N
         conf = f" {event.confidence:.0%}" if event.label is not None and math.isfinite(event.confidence) else ""
         text = f"{event.kind} expression: {label}{conf}"
         cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
-        cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, 0.7, (60, 220, 255), 2, cv2.LINE_AA)
+        color = bgr(class_color(event.label)) if event.label is not None else bgr(PALETTE["uncertain"])
+        cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, 0.7, color, 2, cv2.LINE_AA)
     return img
