@@ -46,6 +46,17 @@ def test_unreadable_video(tmp_path, capsys):
     assert "cannot read video" in _error_line(err)
 
 
+def test_a_text_file_that_ffmpeg_would_render_as_frames_is_refused_as_text(tmp_path, capsys):
+    """FFmpeg's tty demuxer decodes a .txt file as ANSI art (66 frames for the README): that is bad input
+    (exit 2), not a video without a face (exit 3)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text((Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8"),
+                     encoding="utf-8")
+    code, _, err = _run([notes, "--out", tmp_path / "o"], capsys)
+    assert code == analyze_cli.EXIT_BAD_INPUT
+    assert _error_line(err).endswith("it is a text file, not a video")
+
+
 def test_empty_folder(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = _run([tmp_path / "empty", "--out", tmp_path / "o"], capsys)

@@ -48,6 +48,32 @@ def _plausible_fps(value: float) -> bool:
     return np.isfinite(value) and 0.0 < value <= _MAX_PLAUSIBLE_FPS
 
 
+TEXT_CODECS = ("ansi", "tty ")
+"""FFmpeg decoders that turn plain text into frames (its tty demuxer renders ANSI art)."""
+
+
+def looks_like_text(path: Path, probe_bytes: int = 4096) -> bool:
+    """True for a file that starts with text: no video container has an opening without NUL bytes that
+    also decodes as UTF-8."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(probe_bytes)
+    except OSError:
+        return False
+    if not head or b"\x00" in head or head.startswith(b"YUV4MPEG2"):  # y4m: a text header, then raw pixels
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err.start >= len(head) - 3  # a multi-byte character cut by the probe
+    return True
+
+
+def _fourcc_text(cap: cv2.VideoCapture) -> str:
+    code = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
+    return "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+
+
 def _open_capture(target: str | int, not_open: str, no_frame: str) -> tuple[cv2.VideoCapture, np.ndarray]:
     """An opened capture and its first frame (read now, so an undecodable source fails at open time)."""
     cap = cv2.VideoCapture(target)
@@ -118,8 +144,13 @@ class VideoFileSource(FrameSource):
         self.path = path
         self.name = path.name
         self.is_live = False
-        self._cap, first = _open_capture(str(path), f"cannot read video {path}: not a video OpenCV can decode",
-                                         f"cannot read video {path}: it holds no decodable frame")
+        not_video = f"cannot read video {path}: not a video OpenCV can decode"
+        if looks_like_text(path):
+            raise SourceError(f"cannot read video {path}: it is a text file, not a video")
+        self._cap, first = _open_capture(str(path), not_video, f"cannot read video {path}: it holds no decodable frame")
+        if _fourcc_text(self._cap).lower() in TEXT_CODECS:
+            self._cap.release()
+            raise SourceError(f"cannot read video {path}: it is a text file, not a video")
         self._pending: np.ndarray | None = first
         self.reported_fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps, self.fps_origin = _fps(self.reported_fps, fps_override, DEFAULT_FOLDER_FPS)
