@@ -11,9 +11,9 @@ from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressBar
 
 from app.pipeline import Pipeline, SourceInfo
-from app.results import SessionResults
+from app.results import EventsTableModel, SessionResults
 from app.settings import AppSettings
-from frl_core.io import exports
+from frl_core.io import coding, exports
 from frl_core.io.sources import SourceError, open_source
 
 
@@ -63,6 +63,7 @@ class ExportActions:
     settings: AppSettings
     pipeline: Pipeline
     results: SessionResults
+    events_model: EventsTableModel
     source_info: SourceInfo | None
     recording_path: Path | None
     _export_thread: VideoExportThread | None
@@ -180,6 +181,40 @@ class ExportActions:
         self.progress.setFormat("%p%")
         self.progress.setRange(0, (self.source_info.frame_count or 0) if self.source_info else 0)
         self.progress.setValue(self.results.frame_count())
+
+    def export_coding_table(self, path: str | Path | None = None) -> Path | None:
+        """The coder's review in the CASME II coding-table layout (machine results stay as they were)."""
+        if not self.results.events:
+            self.show_message("no events to code yet", "info")
+            return None
+        target = self._ask_path(path, "Export coding table (CASME II layout)", f"{self._stem()}_coding.csv",
+                                "CSV (*.csv)")
+        subject = Path(str(self.source_info.spec)).parent.name if self.source_info else ""
+        coded = [self.results.coded(e) for e in self.results.events]
+        return self._export(lambda t: coding.write_coding_table(t, coded, subject, self._stem()), target,
+                            f"coding table ({self.results.reviewed_count()} reviewed of {len(coded)} events)")
+
+    def import_coding_table(self, path: str | Path | None = None) -> int | None:
+        """Re-open a review: coded events are matched to this source's events; returns how many matched."""
+        if not self.results.events:
+            self.show_message("analyse the source first: a coding table is matched to its events", "info")
+            return None
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Import coding table", str(self.export_dir()),
+                                                  "CSV (*.csv);;All files (*)")
+            if not path:
+                return None
+        try:
+            coded = coding.read_coding_table(path)
+        except coding.CodingError as err:
+            self.show_message(str(err), "error")
+            return None
+        review, unmatched = coding.match_review(self.results.events, coded)
+        self.events_model.replace_review(review)
+        note = f"; {unmatched} coded event(s) overlap no event found here and were left out" if unmatched else ""
+        self.show_message(f"coding table {Path(path).name}: {len(coded) - unmatched} event(s) re-opened{note}",
+                          "warning" if unmatched else "info")
+        return len(coded) - unmatched
 
     def save_screenshot(self, path: str | Path | None = None) -> Path | None:
         target = self._ask_path(path, "Save screenshot", f"{self._stem()}_screenshot.png", "PNG image (*.png)")

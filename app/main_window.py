@@ -153,8 +153,17 @@ class MainWindow(ExportActions, QMainWindow):
         elayout = QVBoxLayout(events_box)
         elayout.setContentsMargins(0, 0, 0, 0)
         self.events_title = QLabel("<b>Events</b> — select one to see its map and seek there")
-        elayout.addWidget(self.events_title)
+        self.accept_button = QToolButton()
+        self.reject_button = QToolButton()
+        self.reset_button = QToolButton()
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.events_title, 1)
+        for button in (self.accept_button, self.reject_button, self.reset_button):
+            button.setAutoRaise(True)
+            title_row.addWidget(button)
+        elayout.addLayout(title_row)
         elayout.addWidget(self.table, 1)
+        self.events_model.edit_refused.connect(lambda msg: self.show_message(msg, "warning"))
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(video_panel)
@@ -231,6 +240,20 @@ class MainWindow(ExportActions, QMainWindow):
         self.export_frames_action = self._action("Per-&frame CSV…", lambda: self.export_frames_csv(), None)
         self.export_pngs_action = self._action("Displacement &PNGs…", lambda: self.export_event_pngs(), None)
         self.export_video_action = self._action("Annotated &video…", lambda: self.export_video(), None)
+        self.export_coding_action = self._action("Coding table (CASME II layout)…", lambda: self.export_coding_table(),
+                                                 None, None, "The reviewed events: accepted, rejected, relabelled, "
+                                                 "moved (the machine's own results are not changed)")
+        self.import_coding_action = self._action("&Import coding table…", lambda: self.import_coding_table(), None,
+                                                 None, "Re-open a review saved as a coding table")
+        self.accept_action = self._action("Accept", lambda: self.review_selected("accepted"), "Ctrl+Return", None,
+                                          "Accept the selected event (coding)")
+        self.reject_action = self._action("Reject", lambda: self.review_selected("rejected"), "Ctrl+Backspace", None,
+                                          "Reject the selected event (coding)")
+        self.reset_review_action = self._action("Reset", lambda: self.review_selected(None), None, None,
+                                                "Back to what the machine found")
+        self.accept_button.setDefaultAction(self.accept_action)
+        self.reject_button.setDefaultAction(self.reject_action)
+        self.reset_button.setDefaultAction(self.reset_review_action)
         self.screenshot_action = self._action("&Screenshot…", lambda: self.save_screenshot(), "Ctrl+Shift+S",
                                               None, "Save a PNG of this window")
         self.settings_action = self._action("Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences,
@@ -247,10 +270,11 @@ class MainWindow(ExportActions, QMainWindow):
         file_menu = bar.addMenu("&File")
         for a in (self.open_video_action, self.open_folder_action, self.open_demo_action):
             file_menu.addAction(a)
+        file_menu.addAction(self.import_coding_action)
         file_menu.addSeparator()
         self.export_menu = file_menu.addMenu("&Export")
         for a in (self.export_events_csv_action, self.export_events_json_action, self.export_frames_action,
-                  self.export_pngs_action, self.export_video_action):
+                  self.export_pngs_action, self.export_video_action, self.export_coding_action):
             self.export_menu.addAction(a)
         self.export_menu.addSeparator()
         self.export_menu.addAction(self.screenshot_action)
@@ -725,6 +749,18 @@ class MainWindow(ExportActions, QMainWindow):
             self.pipeline.pause()
             self.seek(event.apex_index)
             self._update_transport()
+
+    # --- coding -------------------------------------------------------------------------------------
+    def review_selected(self, status: str | None) -> None:
+        """Accept or reject the selected event (None: back to the machine's version)."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            self.show_message("select an event in the table first", "info")
+            return
+        if status is None:
+            self.events_model.reset_review(rows[0].row())
+        else:
+            self.events_model.set_status(rows[0].row(), status)
 
     # --- shutdown -----------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

@@ -80,7 +80,7 @@ def test_events_table_lists_time_frames_label_and_confidence(qtbot):
     model.append([smile_event(1), smile_event(2)])
     assert model.rowCount() == 2
     row = [model.data(model.index(0, c)) for c in range(model.columnCount())]
-    assert row == ["1", "0:01.20", "30", "36", "44", "micro", "positive", "80%"]
+    assert row == ["1", "0:01.20", "30", "36", "44", "micro", "positive", "80%", ""]
 
 
 def test_dropping_a_folder_opens_it(qtbot, tmp_path):
@@ -162,3 +162,38 @@ def test_main_window_at_1280x720_shows_rows_pictures_and_charts_that_fit(qtbot, 
     assert dialog.isVisible() and dialog.findChild(QLabel).pixmap().width() == ENLARGED_PX
     assert window.score_chart.widget.getPlotItem().legend is None
     assert window.score_chart.widget.getAxis("bottom").autoSIPrefix is False
+
+
+def test_a_coder_accepts_rejects_relabels_and_moves_events_and_the_review_round_trips(qtbot, tmp_path):
+    settings = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, probe_cameras=False)
+    qtbot.addWidget(window)
+    window.show()
+    events = [smile_event(1), smile_event(2), smile_event(3)]
+    window._on_events(events)
+    model = window.events_model
+    window.table.selectRow(0)
+    window.accept_action.trigger()
+    window.table.selectRow(1)
+    window.reject_action.trigger()
+    assert model.setData(model.index(2, 6), "surprise") and model.setData(model.index(2, 3), "40")
+    assert not model.setData(model.index(2, 3), "90")  # an apex after the offset is refused, with a message
+    assert "onset <= apex <= offset" in window.banner.text()
+    assert [model.data(model.index(r, 8)) for r in range(3)] == ["✓ accepted", "✗ rejected", ""]
+    assert model.data(model.index(2, 6)) == "surprise" and model.data(model.index(2, 3)) == "40"
+    assert model.data(model.index(2, 6), Qt.ItemDataRole.FontRole).italic()
+    assert [e.label for e in events] == ["positive"] * 3 and events[2].apex_index == 36  # machine results kept
+    path = window.export_coding_table(tmp_path / "coding.csv")
+    import csv
+
+    machine = list(csv.DictReader(open(window.export_events_csv(tmp_path / "events.csv"))))
+    assert path is not None and [r["label"] for r in machine] == ["positive"] * 3
+    window.table.selectRow(0)
+    window.reset_review_action.trigger()
+    window.events_model.replace_review({})
+    assert window.import_coding_table(path) == 3
+    assert [model.data(model.index(r, 8)) for r in range(3)] == ["✓ accepted", "✗ rejected", ""]
+    assert model.data(model.index(2, 6)) == "surprise" and model.data(model.index(2, 3)) == "40"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not,a,table\n")
+    assert window.import_coding_table(bad) is None and "not a coding table" in window.banner.text()
