@@ -360,3 +360,48 @@ def test_fold_weights_with_code_in_them_are_refused_in_one_line(data_root, tmp_p
     assert cli_evaluate.run(_parse(cli_evaluate, argv)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "refused" in err and "Traceback" not in err
+
+
+def _readme_recompute_script() -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Recomputing the recognition figures", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_script_recomputes_a_runs_figures_from_its_predictions_file(data_root, samples, tmp_path):
+    """An auditor needs nothing of this project: the README's numpy/pandas script, run on the run's
+    predictions.csv, prints the report's pooled and per-dataset UF1 / UAR."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    config = _config(data_root, tmp_path / "run", epochs=1)
+    report = run_loso(config, tmp_path / "run", torch.device("cpu"), seed=2, show_progress=False, samples=samples)
+    predictions = pd.read_csv(tmp_path / "run" / "predictions.csv")
+    assert len(predictions) == report["pooled"]["n"] and set(predictions["seed"]) == {2}
+    assert {"subject", "dataset", "clip", "true", "pred", "prob_negative"} <= set(predictions.columns)
+    script = tmp_path / "recompute.py"
+    script.write_text(_readme_recompute_script())
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "run" / "predictions.csv")], capture_output=True,
+                         text=True, check=True).stdout
+    pooled = report["pooled"]
+    assert f"pooled UF1 {pooled['uf1']:.4f} UAR {pooled['uar']:.4f}" in out
+    for name, figures in report["per_dataset"].items():
+        assert f"{name:<7} UF1 {figures['uf1']:.4f} UAR {figures['uar']:.4f}" in out
+
+
+def test_leave_one_dataset_out_holds_out_each_whole_dataset(samples):
+    from frl_core.training.loso import held_out_groups
+
+    config = {"protocol": {"hold_out": "dataset"}}
+    folds = make_folds(held_out_groups(config, samples))
+    assert [f.test_subject for f in folds] == list(dict.fromkeys(samples.datasets))
+    datasets = np.asarray(samples.datasets)
+    for fold in folds:
+        assert set(datasets[fold.test_indices]) == {fold.test_subject}
+        assert fold.test_subject not in set(datasets[fold.train_indices])
+    check_disjoint(folds, samples.subjects)
+    assert held_out_groups({"protocol": {}}, samples) == samples.subjects

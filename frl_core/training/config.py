@@ -83,6 +83,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "protocol": {
         "name": Field(_STR, choices=("megc2019-loso", "casme2-5class-loso", "samm-5class-loso")),
         "data_root": Field(_STR), "frames_root": Field(_STR), "subjects": Field((list,), item=str),
+        "hold_out": Field(_STR, choices=("subject", "dataset")),
     },
     "train": {
         "epochs": Field(_INT, 1, 10_000), "batch_size": Field(_INT, 1, 4096), "lr": Field(_NUM, 1e-8, 10.0),

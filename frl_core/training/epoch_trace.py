@@ -123,6 +123,8 @@ def trace_epochs(config: dict[str, Any], seed: int, out_dir: Path, threads: int 
     from frl_core.training.folds import check_disjoint, make_folds
 
     from frl_core.training.loop import build_model, ensemble_size, set_determinism
+    from frl_core.training.loso import held_out_groups
+    from frl_core.training.report import prediction_rows, write_predictions
     from frl_core.training.samples import load_samples
 
     if ensemble_size(config) != 1 or config["train"].get("extra_members"):
@@ -132,11 +134,11 @@ def trace_epochs(config: dict[str, Any], seed: int, out_dir: Path, threads: int 
     device = torch.device("cpu")
     mode = config["model"].get("input_mode", "flow")
     samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
-    folds = make_folds(samples.subjects, list(config["protocol"].get("subjects") or []))
+    folds = make_folds(held_out_groups(config, samples), list(config["protocol"].get("subjects") or []))
     check_disjoint(folds, samples.subjects)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_resolved(config, out_dir)
-    y_true, probs = [], []
+    y_true, probs, test_indices = [], [], []
     started = time.perf_counter()
     for fold in folds:
         fold_seed = seed * 1000 + fold.number
@@ -145,6 +147,7 @@ def trace_epochs(config: dict[str, Any], seed: int, out_dir: Path, threads: int 
         training = permuted_training_labels(samples, fold.train_indices, fold_seed) if permute_train_labels else samples
         probs.append(trace_fold(model, training, fold, config, device, fold_seed))
         y_true.append(samples.labels[fold.test_indices])
+        test_indices.append(fold.test_indices)
         print(f"{fold.test_subject}: n={len(fold.test_indices)} last-epoch accuracy "
               f"{float((probs[-1][-1].argmax(1) == y_true[-1]).mean()):.3f}", flush=True)
     figures = protocol_figures(y_true, probs, len(samples.class_names))
@@ -155,6 +158,13 @@ def trace_epochs(config: dict[str, Any], seed: int, out_dir: Path, threads: int 
                     "note": "best_common_epoch and best_epoch_per_fold choose with the test labels: "
                             "a measure of that protocol, not a figure of the model"})
     (out_dir / "epoch_trace.json").write_text(json.dumps(figures, indent=2))
+    rows = []
+    for epoch in range(len(probs[0])):
+        records = [{"subject": fold.test_subject, "indices": idx.tolist(), "y_true": y.tolist(),
+                    "y_pred": p[epoch].argmax(1).tolist(), "probabilities": p[epoch].tolist()}
+                   for fold, idx, y, p in zip(folds, test_indices, y_true, probs)]
+        rows += prediction_rows(samples, records, seed, epoch=epoch + 1)
+    write_predictions(out_dir / "predictions_by_epoch.csv.gz", rows)
     return figures
 
 

@@ -24,7 +24,13 @@ from frl_core.training.samples import SampleSet, load_samples
 from frl_core.training.folds import Fold, TrainingError, check_disjoint, make_folds, read_fold_record
 from frl_core.training.loop import (build_model, fit_calibration, fit_members, machine_description,
                                     predict_logits, predict_members, set_determinism, total_epochs)
-from frl_core.training.report import summarise
+from frl_core.training.report import prediction_rows, summarise, write_predictions
+
+
+def held_out_groups(config: dict[str, Any], samples: SampleSet) -> list[str]:
+    """What a fold holds out: a subject (LOSO, the default) or a whole dataset (``protocol.hold_out =
+    "dataset"``: train on two of SMIC / CASME II / SAMM, test on the third)."""
+    return list(samples.datasets) if config["protocol"].get("hold_out", "subject") == "dataset" else samples.subjects
 
 
 def run_loso(
@@ -55,7 +61,7 @@ def run_loso(
     img_size = int(config["model"].get("img_size", 224))
     if samples is None:
         samples = load_samples(config["protocol"], mode, img_size)
-    folds = make_folds(samples.subjects, list(config["protocol"].get("subjects") or []))
+    folds = make_folds(held_out_groups(config, samples), list(config["protocol"].get("subjects") or []))
     check_disjoint(folds, samples.subjects)
     fold_dir = out_dir / "folds"
     fold_dir.mkdir(exist_ok=True)
@@ -138,6 +144,7 @@ def run_loso(
         "machine": machine_description(device),
     })
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+    write_predictions(out_dir / "predictions.csv", prediction_rows(samples, records, seed))
     if "calibration" in report:
         from frl_core.training.calibration import reliability_diagram
 

@@ -85,6 +85,49 @@ def summarise(samples: SampleSet, fold_records: list[dict[str, Any]]) -> dict[st
     return out
 
 
+PREDICTION_COLUMNS = ("seed", "fold", "subject", "dataset", "clip", "true", "pred")
+"""The fixed columns of ``predictions.csv``; one ``prob_<class>`` column per class follows (and
+``calibrated_<class>`` when the run calibrates). Everything a reader needs to recompute the figures."""
+
+
+def prediction_rows(samples: SampleSet, fold_records: list[dict[str, Any]], seed: int,
+                    epoch: int | None = None) -> list[dict[str, Any]]:
+    """One row per held-out clip: who, which dataset, its true and predicted class and the probabilities."""
+    names = list(samples.class_names)
+    rows = []
+    for r in fold_records:
+        calibrated = r.get("calibrated_probabilities")
+        for k, (i, y, yp, probs) in enumerate(zip(r["indices"], r["y_true"], r["y_pred"], r["probabilities"])):
+            row: dict[str, Any] = {"seed": seed, "fold": r["subject"], "subject": samples.subjects[i],
+                                   "dataset": samples.datasets[i], "clip": samples.keys[i],
+                                   "true": names[int(y)], "pred": names[int(yp)]}
+            if epoch is not None:
+                row = {"epoch": epoch, **row}
+            row.update({f"prob_{c}": round(float(p), 5) for c, p in zip(names, probs)})
+            if calibrated is not None:
+                row.update({f"calibrated_{c}": round(float(p), 5) for c, p in zip(names, calibrated[k])})
+            rows.append(row)
+    return rows
+
+
+def write_predictions(path, rows: list[dict[str, Any]]) -> None:
+    """``predictions.csv`` (or ``.csv.gz``): the rows of :func:`prediction_rows`, written atomically."""
+    import gzip
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    frame = pd.DataFrame(rows)
+    if path.suffix == ".gz":
+        with gzip.open(tmp, "wt", newline="") as fh:
+            frame.to_csv(fh, index=False)
+    else:
+        frame.to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
 def calibration_summary(fold_records: list[dict[str, Any]]) -> dict[str, Any]:
     """Pooled ECE before and after calibration, reliability table and how the uncertain outcome splits
     the test predictions (each fold's own threshold)."""
