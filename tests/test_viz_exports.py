@@ -132,19 +132,23 @@ def test_events_csv_json_and_pngs(tmp_path):
     assert len(pngs) == 2 and all(cv2.imread(str(p)) is not None for p in pngs)
 
 
+def _read_video(path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            return frames
+        frames.append(frame)
+
+
 @pytest.mark.parametrize("name", ["annotated.mp4", "annotated.avi"])
 def test_annotated_video_is_readable(tmp_path, name):
     frames = _frame_results(6)
     with AnnotatedVideoWriter(tmp_path / name, fps=30) as writer:
         for i, result in enumerate(frames):
             writer.write(np.zeros((240, 320, 3), np.uint8), result, [_event()] if i == 3 else [])
-    cap = cv2.VideoCapture(str(tmp_path / name))
-    read = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        read.append(frame)
+    read = _read_video(tmp_path / name)
     assert len(read) == 6 and read[0].shape == (240, 320, 3)
     assert read[0][40:, :].max() > 100  # the face box is drawn in the first frame
 
@@ -187,13 +191,7 @@ def test_annotated_video_names_each_event_from_its_onset_although_it_is_reported
             writer.write(np.full((240, 320, 3), 60, np.uint8), result)
             if i == 80:  # reported 2 s after its offset
                 writer.add_events([event])
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
+    frames = _read_video(path)
     assert len(frames) == 120
     labelled = [i for i, f in enumerate(frames) if _label_pixels(f) > 20]
     assert labelled and labelled[0] in (9, 10) and labelled[-1] == 65  # onset .. offset + 1.5 s
