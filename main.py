@@ -13,6 +13,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("frl_core.engine.cli", "spot and recognise micro-expressions in a video, frame folder or camera"),
+    "recognize": ("frl_core.engine.cli_recognize", "label and probabilities of one onset/apex image pair"),
     "train": ("frl_core.training.cli_train", "train FRL-DGT (LOSO protocols or all data) from a config file"),
     "train-dgm": ("frl_core.training.dgm_train", "train the DGM on known displacements of real faces"),
     "assemble-live": ("frl_core.training.live_path", "join a trained DGM and a flow-trained trunk into the "
