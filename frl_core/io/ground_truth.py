@@ -181,7 +181,8 @@ def _from_text(path: Path) -> list[TruthInterval]:
         rows = list(csv.reader(lines, delimiter="\t" if "\t" in lines[0] and "," not in lines[0] else ","))
     else:
         rows = [ln.split() for ln in lines]
-    has_header = any(c.strip().lower() in _ONSET + _OFFSET for c in rows[0])
+    has_header = (any(c.strip().lower() in _ONSET + _OFFSET for c in rows[0])
+                  or not any(_NUMBER.match(c.strip()) for c in rows[0]))
     return _from_table(path, rows) if has_header else _from_megc_rows(path, rows)
 
 
@@ -238,7 +239,7 @@ class TruthComparison:
     counts: SpottingCounts
     """MEGC interval counts (IoU >= 0.5, frames inclusive): true positives, predicted, ground truth."""
     labelled_matches: int
-    """Matched event/truth pairs whose truth carries a label."""
+    """Matched event/truth pairs where both carry a label."""
     labels_right: int
     top_class_right: int
 
@@ -283,7 +284,7 @@ def compare_to_truth(truth: Sequence[TruthInterval], events: Sequence[Any], iou:
     labelled = right = top_right = 0
     for g, p in match_intervals(gt, pred, iou):
         want = truth[g].label
-        if want is None:
+        if want is None or events[p].label is None:  # an event spotted but not recognised has no label to compare
             continue
         labelled += 1
         right += (events[p].label or "").lower() == want
