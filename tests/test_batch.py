@@ -108,6 +108,7 @@ def test_a_clip_that_fails_is_a_row_with_a_note(dataset, tmp_path, capsys):
     ("root is a file", "is not a folder"),
     ("no clip there", "none of the clips"),
     ("unknown dataset", "give --dataset"),
+    ("frames given", "is for one input"),
 ])
 def test_bad_batches_are_one_line(dataset, tmp_path, capsys, case, words):
     root, table = dataset
@@ -117,6 +118,8 @@ def test_bad_batches_are_one_line(dataset, tmp_path, capsys, case, words):
         argv = [table, "--coding-table", table]
     elif case == "no clip there":
         argv = [tmp_path, "--coding-table", table]
+    elif case == "frames given":
+        argv = [root, "--coding-table", table, "--apex", "3"]
     else:
         argv = [root, "--coding-table", _table(tmp_path / "codes.xlsx", [(1, "EP01_01", 101, 108, 117, "", "x")])]
     code, _, err = _analyze([*argv, "--out", tmp_path / "o", "--no-progress", "--no-recognition"], capsys)

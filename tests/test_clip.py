@@ -85,6 +85,15 @@ def test_the_apex_search_finds_a_rendered_smiles_apex(smile_clip):
     assert "mouth" in strongest and event.label is None
 
 
+def test_first_frames_the_detector_misses_are_tracked_back_from_the_first_face(smile_clip):
+    """The onset is the clip's first frame: losing it to a missed detection would move the onset."""
+    folder, _ = smile_clip
+    frames = [cv2.imread(str(p)) for p in sorted(folder.iterdir(), key=lambda p: int(p.stem[3:]))]
+    frames[:2] = [cv2.GaussianBlur(f, (0, 0), 4) for f in frames[:2]]
+    result = ClipAnalyzer(EngineConfig(recognize=False)).analyse(frames, 30.0)
+    assert all(r.face is not None for r in result.frames) and result.event.onset_index == 0 and not result.notes
+
+
 def test_a_clip_without_a_face_says_so():
     blank = [np.full((120, 160, 3), 90, np.uint8)] * 4
     with pytest.raises(ClipError, match="no face") as info:
@@ -139,6 +148,7 @@ def test_analyze_clip_takes_given_frames_and_the_fps(smile_clip, tmp_path, capsy
     (["--onset", "5", "--apex", "3"], "must come after the onset"),
     (["--apex", "40"], "outside the clip"),
     (["--onset", "16"], "before the offset"),
+    (["--video-out"], "not available in clip mode"),
 ])
 def test_analyze_clip_refuses_bad_frames(smile_clip, tmp_path, capsys, extra, words):
     folder, _ = smile_clip

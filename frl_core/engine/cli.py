@@ -140,10 +140,18 @@ def run(args: argparse.Namespace) -> int:
     if str(args.input).isdigit() and int(args.input) > 63:
         return _fail(EXIT_BAD_INPUT, f"no camera at index {args.input} (camera indices are small numbers, 0-63)")
     if args.coding_table is not None:
+        given = [o for o, v in (("--onset", args.onset), ("--apex", args.apex), ("--offset", args.offset),
+                                ("--truth", args.truth), ("--video-out", args.video_out)) if v is not None]
+        if given:
+            return _fail(EXIT_BAD_INPUT, f"{given[0]} is for one input; with --coding-table the table gives each "
+                                         "clip's frames and labels")
         from frl_core.engine.cli_clip import run_batch
 
         return run_batch(args)
     if args.clip or any(v is not None for v in (args.onset, args.apex, args.offset)):
+        if args.video_out is not None or args.duration is not None:
+            return _fail(EXIT_BAD_INPUT, f"{'--video-out' if args.video_out is not None else '--duration'} is not "
+                                         "available in clip mode (a recorded clip, one event)")
         from frl_core.engine.cli_clip import run_clip
 
         return run_clip(args)

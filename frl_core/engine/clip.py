@@ -136,10 +136,15 @@ class ClipAnalyzer:
         self.recognizer = recognizer
 
     def faces(self, frames: Iterable[np.ndarray], fps: float) -> tuple[list[FrameResult], list[np.ndarray | None]]:
-        """Track and align the face of every frame (BGR or grayscale uint8)."""
+        """Track and align the face of every frame (BGR or grayscale uint8).
+
+        A clip starts at its onset, so a detector that misses the first frames would cost the onset: frames
+        before the first face found are tracked again backwards from it.
+        """
         tracker = FaceTracker(self.face_config)
         results: list[FrameResult] = []
         aligned: list[np.ndarray | None] = []
+        grays: list[np.ndarray] = []
         for index, frame in enumerate(frames):
             if len(results) >= MAX_CLIP_FRAMES:
                 raise ClipError(f"more than {MAX_CLIP_FRAMES} frames is too long for one movement; spot it "
@@ -148,6 +153,16 @@ class ClipAnalyzer:
             face, message = tracker.update(gray)
             aligned.append(align_face(gray, face.landmarks, self.config.align_size) if face is not None else None)
             results.append(FrameResult(index=index, timestamp=index / fps, face=face, message=message))
+            if len(grays) == index and all(a is None for a in aligned[:-1]):  # frames up to the first face only
+                grays.append(gray)
+        first = next((i for i, face in enumerate(aligned) if face is not None), None)
+        if first:
+            tracker.reset()
+            for index in range(first, -1, -1):
+                face, message = tracker.update(grays[index])
+                if index < first and face is not None:
+                    aligned[index] = align_face(grays[index], face.landmarks, self.config.align_size)
+                    results[index] = FrameResult(index=index, timestamp=index / fps, face=face, message=message)
         return results, aligned
 
     def analyse(self, frames: Iterable[np.ndarray], fps: float, onset: int | None = None, apex: int | None = None,
