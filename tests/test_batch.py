@@ -102,6 +102,26 @@ def test_a_clip_that_fails_is_a_row_with_a_note(dataset, tmp_path, capsys):
     (row,) = list(csv.DictReader(open(tmp_path / "o" / "predictions.csv")))
     assert row["predicted"] == "" and "cannot read image img3.jpg" in row["note"]
 
+    # once the frame is repaired, a rerun tries the failed clip again and replaces its row
+    (broken / "img3.jpg").write_bytes((root / "sub01" / "EP01_01" / "img103.jpg").read_bytes())
+    code, stdout, _ = _analyze([tmp_path / "root", "--coding-table", table, "--out", tmp_path / "o", "--no-progress",
+                                "--no-recognition"], capsys)
+    assert code == 0 and "1 analysed now, 0 already in the table, 0 failed" in stdout
+    (row,) = list(csv.DictReader(open(tmp_path / "o" / "predictions.csv")))
+    assert row["apex_source"] == "table" and row["note"] == ""
+
+
+def test_clip_mode_with_the_coding_table_as_truth(dataset, tmp_path, capsys):
+    """A coding table's frame numbers name files (img101.jpg is 101): they are matched to the folder's frames."""
+    root, table = dataset
+    out = tmp_path / "o"
+    code, stdout, err = _analyze([root / "sub01" / "EP01_01", "--clip", "--fps", "200", "--truth", table,
+                                  "--truth-clip", "sub01/EP01_01", "--out", out, "--no-png"], capsys)
+    assert code == 0, err
+    assert "interval F1 1.000 (hit 1 of 1 coded, 1 found); label accuracy" in stdout
+    truth = json.loads((out / "events.json").read_text())["metadata"]["truth"]
+    assert truth["labelled_matches"] == 1 and truth["top_class_accuracy"] in (0.0, 1.0)
+
 
 @pytest.mark.parametrize("case, words", [
     ("missing table", "coding table not found"),

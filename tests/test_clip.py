@@ -144,6 +144,17 @@ def test_analyze_clip_takes_given_frames_and_the_fps(smile_clip, tmp_path, capsy
     assert event["onset_time"] == pytest.approx(0.01) and "given" in stdout
 
 
+def test_analyze_clip_on_a_video_file(smile_clip, tmp_path, capsys):
+    _, seq = smile_clip
+    video = synth.write_video(seq, tmp_path / "smile.mp4")
+    code, _, err = _run(analyze_cli, [video, "--clip", "--out", tmp_path / "o", "--no-recognition", "--no-png"],
+                        capsys)
+    assert code == 0, err
+    assert "assuming" not in err  # a video carries its rate
+    (event,) = json.loads((tmp_path / "o" / "events.json").read_text())["events"]
+    assert abs(event["apex_index"] - 7) <= 1 and event["offset_index"] == 16
+
+
 @pytest.mark.parametrize("extra, words", [
     (["--onset", "5", "--apex", "3"], "must come after the onset"),
     (["--apex", "40"], "outside the clip"),

@@ -3,7 +3,7 @@
 The coding table gives each clip's onset, apex and offset, so by default the recogniser reads the
 dataset's own onset/apex pair, as the published protocols do; ``find_apex`` lets the clip-mode apex
 search choose the apex instead. The table is written row by row and a rerun skips the clips already in
-it, so an interrupted batch resumes where it stopped.
+it, so an interrupted batch resumes where it stopped (clips that failed are tried again).
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ def clip_frames(clip: RawClip) -> list[tuple[int, Path]]:
 
 
 def read_done(path: Path, columns: list[str]) -> set[tuple[str, str, str]]:
-    """Keys (subject, clip, onset) already in a predictions table written with the same columns."""
+    """Keys (subject, clip, onset) already analysed in a predictions table written with the same columns.
+
+    Rows of clips that failed (no face, an unreadable frame) are dropped from the table, so a rerun tries
+    them again once the cause is fixed.
+    """
     if not path.is_file():
         return set()
     try:
@@ -59,7 +63,17 @@ def read_done(path: Path, columns: list[str]) -> set[tuple[str, str, str]]:
     if rows[0] != columns:
         raise BatchError(f"{path} was written with other columns (another model or version?): choose another --out "
                          "or remove it")
-    return {tuple(r[:3]) for r in rows[1:] if len(r) >= 3}
+    source = columns.index("apex_source")
+    kept = [r for r in rows[1:] if len(r) == len(columns) and r[source]]
+    if len(kept) < len(rows) - 1:
+        try:
+            tmp = path.with_name(path.name + ".tmp")
+            with open(tmp, "w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerows([columns, *kept])
+            tmp.replace(path)
+        except OSError as err:
+            raise BatchError(f"cannot write {path}: {err.strerror or err}") from None
+    return {tuple(r[:3]) for r in kept}
 
 
 @dataclass
