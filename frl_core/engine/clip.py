@@ -17,13 +17,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from frl_core.engine.analysis import EngineConfig, RecognitionError, flow_displacement, is_out_of_memory
+from frl_core.engine.analysis import EngineConfig, RecognitionError, is_out_of_memory, measure_event
 from frl_core.faces import FaceConfig, FaceTracker, align_face
 from frl_core.spotting import SpotterConfig
 from frl_core.spotting.detector import interval_kind
 from frl_core.spotting.motion import MotionModel
 from frl_core.types import Event, FrameResult
-from frl_core.viz import region_magnitudes
 
 APEX_WINDOW_S = 0.05
 """The apex curve is averaged over a centred window this long (at least 3 frames) before its peak is taken."""
@@ -215,15 +214,5 @@ class ClipAnalyzer:
             except (RuntimeError, ValueError, MemoryError) as err:
                 text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
                 error = RecognitionError(f"recognition failed: {text}", is_out_of_memory(err))
-        if rec is not None:
-            event.label = str(rec.label)
-            event.probabilities = {str(k): float(v) for k, v in rec.probabilities.items()}
-            disp = rec.displacement
-            if getattr(rec, "registered_apex", None) is not None:
-                event.apex_face = rec.registered_apex
-            event.head_motion = dict(getattr(rec, "head_motion", None) or {})
-        else:
-            disp, event.apex_face, event.head_motion = flow_displacement(event.onset_face, event.apex_face)
-        event.displacement = np.asarray(disp, dtype=np.float32)
-        event.region_magnitude = region_magnitudes(event.displacement)
+        measure_event(event, rec)
         return error
