@@ -94,6 +94,21 @@ def test_first_frames_the_detector_misses_are_tracked_back_from_the_first_face(s
     assert all(r.face is not None for r in result.frames) and result.event.onset_index == 0 and not result.notes
 
 
+def test_a_failed_recognition_keeps_the_event_with_its_flow_and_says_why(smile_clip):
+    class OutOfMemory:
+        class_names = ("negative", "positive", "surprise")
+
+        def recognize(self, pairs):
+            raise RuntimeError("CUDA out of memory\nlong trace")
+
+    folder, _ = smile_clip
+    frames = [cv2.imread(str(folder / f"img{i}.jpg")) for i in range(1, 18)]
+    result = ClipAnalyzer(EngineConfig(), OutOfMemory()).analyse(frames, 30.0)
+    assert result.recognition_error is not None and "CUDA out of memory" in str(result.recognition_error)
+    assert result.event.label is None and result.event.displacement.shape == (2, 224, 224)
+    assert max(result.event.region_magnitude.values()) > 0.3
+
+
 def test_a_clip_without_a_face_says_so():
     blank = [np.full((120, 160, 3), 90, np.uint8)] * 4
     with pytest.raises(ClipError, match="no face") as info:
@@ -194,6 +209,7 @@ def test_spotting_a_too_short_input_suggests_clip_mode(smile_clip, tmp_path, cap
                              capsys)
     assert code == 0 and "0 events" in stdout
     assert "17 frames, fewer than the 37" in err and "--clip" in err
+    assert sum("assuming 30 fps" in line for line in err.splitlines()) == 1
 
 
 def test_recognize_a_pair(smile_clip, tmp_path, capsys):
