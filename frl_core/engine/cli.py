@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         source = open_source(args.input, fps_override=args.fps)
     except SourceError as err:
         return _fail(EXIT_BAD_INPUT, str(err))
-    from frl_core.engine.cli_clip import _Exit, folder_rate_warning, load_truth_for
+    from frl_core.engine.cli_clip import CommandExit, folder_rate_warning, load_truth_for
 
     warning = folder_rate_warning(source, args.fps is not None)
     if warning:
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         print(too_short, file=sys.stderr)
     try:
         truth = load_truth_for(args, source)
-    except _Exit as stop:
+    except CommandExit as stop:
         source.close()
         return _fail(stop.code, str(stop))
 

@@ -18,7 +18,7 @@ from frl_core.engine.cli import (EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, EXIT_CANNOT_W
                                   _default_out, _fail)
 
 
-class _Exit(Exception):
+class CommandExit(Exception):
     """Ends a command with a one-line message and an exit code."""
 
     def __init__(self, code: int, message: str) -> None:
@@ -27,7 +27,7 @@ class _Exit(Exception):
 
 
 def load_recognizer_for(args: argparse.Namespace) -> Any:
-    """The recogniser the options ask for (None with --no-recognition); a bad file or device is an _Exit."""
+    """The recogniser the options ask for (None with --no-recognition); a bad file or device is an CommandExit."""
     if args.no_recognition:
         return None
     from frl_core.engine.analysis import EngineError, load_recognizer
@@ -35,7 +35,7 @@ def load_recognizer_for(args: argparse.Namespace) -> Any:
     try:
         return load_recognizer(args.weights, args.device)
     except EngineError as err:
-        raise _Exit(EXIT_BAD_INPUT if err.reason == "device" else EXIT_BAD_WEIGHTS, str(err)) from None
+        raise CommandExit(EXIT_BAD_INPUT if err.reason == "device" else EXIT_BAD_WEIGHTS, str(err)) from None
 
 
 def engine_config(args: argparse.Namespace, fps: float, whole_frame: bool | None = None) -> Any:
@@ -60,7 +60,7 @@ def folder_rate_warning(source: Any, fps_given: bool) -> str | None:
 
 
 def load_truth_for(args: argparse.Namespace, source: Any) -> list | None:
-    """The --truth intervals in the input's frame indices, or None without --truth; a bad file is an _Exit."""
+    """The --truth intervals in the input's frame indices, or None without --truth; a bad file is an CommandExit."""
     if args.truth is None:
         return None
     from frl_core.engine.truth import is_coding_table, load_truth
@@ -78,7 +78,7 @@ def load_truth_for(args: argparse.Namespace, source: Any) -> list | None:
             numbers = {path: n for n, path in frame_index(source.files[0].parent).items()}
             truth = to_source_indices(truth, [numbers.get(p, -1) for p in source.files])
     except GroundTruthError as err:
-        raise _Exit(EXIT_BAD_INPUT, str(err)) from None
+        raise CommandExit(EXIT_BAD_INPUT, str(err)) from None
     return truth
 
 
@@ -102,7 +102,7 @@ def _read_all(source: Any, max_frames: int | None) -> list:
                 break
             frames.append(item[1])
     except SourceError as err:
-        raise _Exit(EXIT_BAD_INPUT, str(err)) from None
+        raise CommandExit(EXIT_BAD_INPUT, str(err)) from None
     return frames
 
 
@@ -110,7 +110,7 @@ def run_clip(args: argparse.Namespace) -> int:
     """``analyze INPUT --clip``: the whole input as one movement, one event written."""
     try:
         return _run_clip(args)
-    except _Exit as stop:
+    except CommandExit as stop:
         return _fail(stop.code, str(stop))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -126,10 +126,10 @@ def _run_clip(args: argparse.Namespace) -> int:
     try:
         source = open_source(args.input, fps_override=args.fps)
     except SourceError as err:
-        raise _Exit(EXIT_BAD_INPUT, str(err)) from None
+        raise CommandExit(EXIT_BAD_INPUT, str(err)) from None
     try:
         if isinstance(source, CameraSource):
-            raise _Exit(EXIT_BAD_INPUT, "--clip takes a recorded video or a frame folder, not a camera")
+            raise CommandExit(EXIT_BAD_INPUT, "--clip takes a recorded video or a frame folder, not a camera")
         warning = folder_rate_warning(source, args.fps is not None)
         if warning:
             print(warning, file=sys.stderr)
@@ -144,10 +144,10 @@ def _run_clip(args: argparse.Namespace) -> int:
     except ClipError as err:
         if err.reason == "no_face":
             hint = "" if args.whole_frame else " (for face-cropped frames try --whole-frame)"
-            raise _Exit(EXIT_NO_FACE, f"{err}{hint}") from None
-        raise _Exit(EXIT_BAD_INPUT, str(err)) from None
+            raise CommandExit(EXIT_NO_FACE, f"{err}{hint}") from None
+        raise CommandExit(EXIT_BAD_INPUT, str(err)) from None
     except MissingModelFileError as err:
-        raise _Exit(1, str(err)) from None
+        raise CommandExit(1, str(err)) from None
     event = result.event
     out_dir: Path = args.out if args.out is not None else _default_out(source.name)
     faces = sum(r.face is not None for r in result.frames)
@@ -180,7 +180,7 @@ def _run_clip(args: argparse.Namespace) -> int:
         if not args.no_png:
             write_event_png(out_dir / "events", event)
     except ExportError as err:
-        raise _Exit(EXIT_CANNOT_WRITE, str(err)) from None
+        raise CommandExit(EXIT_CANNOT_WRITE, str(err)) from None
     print(f"results in {out_dir}")
     return 0
 
@@ -189,7 +189,7 @@ def run_batch(args: argparse.Namespace) -> int:
     """``analyze DATASET_ROOT --coding-table TABLE``: clip mode on every clip the table lists."""
     try:
         return _run_batch(args)
-    except _Exit as stop:
+    except CommandExit as stop:
         return _fail(stop.code, str(stop))
     except KeyboardInterrupt:
         print("interrupted: the clips analysed so far are in the table; run the same command again to resume",
@@ -206,18 +206,18 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     root = Path(args.input)
     if not root.is_dir():
-        raise _Exit(EXIT_BAD_INPUT, f"--coding-table needs the dataset's root folder as INPUT; {root} is not a folder")
+        raise CommandExit(EXIT_BAD_INPUT, f"--coding-table needs the dataset's root folder as INPUT; {root} is not a folder")
     dataset = args.dataset or guess_dataset(args.coding_table)
     try:
         clips, warnings = read_coding_table(args.coding_table, dataset, root)
     except GroundTruthError as err:
-        raise _Exit(EXIT_BAD_INPUT, str(err)) from None
+        raise CommandExit(EXIT_BAD_INPUT, str(err)) from None
     missing = [w for w in warnings if "not found" in w or "no image" in w]
     if missing:
         print(f"warning: {len(missing)} clips of {Path(args.coding_table).name} have no frame folder under {root} "
               f"(e.g. {missing[0]})", file=sys.stderr)
     if not clips:
-        raise _Exit(EXIT_BAD_INPUT, f"none of the clips of {Path(args.coding_table).name} has its frames under {root} "
+        raise CommandExit(EXIT_BAD_INPUT, f"none of the clips of {Path(args.coding_table).name} has its frames under {root} "
                                     f"(the {dataset} layout, e.g. sub01/EP02_01f/img46.jpg for CASME II)")
     fps = args.fps if args.fps is not None else DATASET_FPS[dataset]
     recognizer = load_recognizer_for(args)
@@ -241,9 +241,9 @@ def _run_batch(args: argparse.Namespace) -> int:
     try:
         summary = batch(clips, analyzer, table, class_names, fps, find_apex=args.find_apex, progress=report)
     except BatchError as err:
-        raise _Exit(EXIT_CANNOT_WRITE if "cannot write" in str(err) else EXIT_BAD_INPUT, str(err)) from None
+        raise CommandExit(EXIT_CANNOT_WRITE if "cannot write" in str(err) else EXIT_BAD_INPUT, str(err)) from None
     except MissingModelFileError as err:
-        raise _Exit(1, str(err)) from None
+        raise CommandExit(1, str(err)) from None
     finally:
         progress.close()
     doc = {"coding_table": str(args.coding_table), "dataset": dataset, "root": str(root), "fps": fps,
@@ -252,7 +252,7 @@ def _run_batch(args: argparse.Namespace) -> int:
     try:
         (out_dir / "summary.json").write_text(json.dumps(doc, indent=2))
     except OSError as err:
-        raise _Exit(EXIT_CANNOT_WRITE, f"cannot write {out_dir / 'summary.json'}: {err.strerror or err}") from None
+        raise CommandExit(EXIT_CANNOT_WRITE, f"cannot write {out_dir / 'summary.json'}: {err.strerror or err}") from None
     line = (f"{summary.clips} clips: {summary.done} analysed now, {summary.skipped} already in the table, "
             f"{summary.failed} failed")
     if summary.scores is not None:
