@@ -13,12 +13,13 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("frl_core.engine.cli", "spot and recognise micro-expressions in a video, frame folder or camera"),
+    "recognize": ("frl_core.engine.cli_recognize", "label and probabilities of one onset/apex image pair"),
     "train": ("frl_core.training.cli_train", "train FRL-DGT (LOSO protocols or all data) from a config file"),
     "train-dgm": ("frl_core.training.dgm_train", "train the DGM on known displacements of real faces"),
     "assemble-live": ("frl_core.training.live_path", "join a trained DGM and a flow-trained trunk into the "
                       "live-path checkpoint"),
     "evaluate": ("frl_core.training.cli_evaluate", "evaluate a checkpoint or a LOSO protocol; describe a checkpoint"),
-    "bench": ("", "print speed and accuracy figures: model, pipeline, ui, dgm, live-path"),
+    "bench": ("", "print speed and accuracy figures: model, pipeline, ui, dgm, clip, live-path"),
     "synth": ("frl_core.benchmarks.synth_cli", "generated face videos: the demo clip, the spotting and labelled benchmarks"),
     "recipe-cv": ("frl_core.training.recipe_cv", "a training recipe's subject-grouped k-fold cross-validation"),
     "epoch-trace": ("frl_core.training.epoch_trace", "what choosing epochs on the test subject would report "
@@ -37,6 +38,8 @@ BENCH: dict[str, tuple[str, str, str, str]] = {
                 "add_arguments", "run"),
     "dgm": ("frl_core.training.dgm_train", "DGM end-point error on held-out faces, agreement with TV-L1 on the "
             "real sequence, the composite's flow image", "add_bench_arguments", "run_bench"),
+    "clip": ("frl_core.benchmarks.clip", "clip mode: apex error and labels of labelled micro-expressions cut as "
+             "clips, the real CASME II sequence", "add_arguments", "run"),
     "live-path": ("frl_core.training.live_path", "live path vs flow mode per LOSO fold, label flips under "
                   "landmark noise, the real sequence", "add_bench_arguments", "run_bench"),
 }

@@ -338,18 +338,25 @@ class AnalysisEngine:
                 self.recognition_error = RecognitionError(f"recognition failed: {text}", is_out_of_memory(err))
                 recognitions = [None] * len(ready)
         for event, rec in zip(ready, recognitions):
-            if rec is not None:
-                event.label = str(rec.label)
-                event.probabilities = {str(k): float(v) for k, v in rec.probabilities.items()}
-                disp = rec.displacement
-                registered = getattr(rec, "registered_apex", None)
-                if registered is not None:
-                    event.apex_face = registered
-                event.head_motion = dict(getattr(rec, "head_motion", None) or {})
-                self.stats.recognised += 1
-            else:
-                disp, event.apex_face, event.head_motion = flow_displacement(event.onset_face, event.apex_face)
-            event.displacement = np.asarray(disp, dtype=np.float32)
-            event.region_magnitude = region_magnitudes(event.displacement)
+            measure_event(event, rec)
+            self.stats.recognised += rec is not None
         self.stats.seconds["recognition"] += time.perf_counter() - t0
         return events
+
+
+def measure_event(event: Event, recognition: Any | None) -> None:
+    """Fill an event from the recogniser's verdict on its pair (label, probabilities, displacement, the
+    registered apex, head motion) or, without one, from optical flow on the registered pair; then its
+    motion per AU region. Spotted events and clip-mode events are measured alike."""
+    if recognition is not None:
+        event.label = str(recognition.label)
+        event.probabilities = {str(k): float(v) for k, v in recognition.probabilities.items()}
+        disp = recognition.displacement
+        registered = getattr(recognition, "registered_apex", None)
+        if registered is not None:
+            event.apex_face = registered
+        event.head_motion = dict(getattr(recognition, "head_motion", None) or {})
+    else:
+        disp, event.apex_face, event.head_motion = flow_displacement(event.onset_face, event.apex_face)
+    event.displacement = np.asarray(disp, dtype=np.float32)
+    event.region_magnitude = region_magnitudes(event.displacement)

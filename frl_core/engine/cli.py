@@ -7,6 +7,8 @@ with ``--video-out``, an annotated video. Events are written as they are found, 
 SIGTERM) or a full disk loses none; ``events.json`` says ``"complete": false`` until the input was analysed
 to its end, and a file that ends before the frames it announces is reported with a warning.
 
+``--clip``, ``--coding-table`` and ``--truth`` are in :mod:`frl_core.engine.cli_clip`.
+
 Exit codes: 0 done; 2 bad input (missing file, unreadable video, empty folder, no camera, bad option);
 3 no face in any frame; 4 unusable weights file; 5 cannot write outputs; 130 interrupted.
 """
@@ -57,6 +59,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="camera input: stop after S seconds (otherwise Ctrl-C)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    clip = parser.add_argument_group("clip mode: the whole input is one movement (dataset clips, short recordings)")
+    clip.add_argument("--clip", action="store_true",
+                      help="write exactly one event: onset = first frame, apex = where the AU-region motion from "
+                           "the onset peaks, offset = last frame")
+    clip.add_argument("--onset", type=int, default=None, metavar="N", help="clip mode: onset frame index (0 = first)")
+    clip.add_argument("--apex", type=int, default=None, metavar="N", help="clip mode: apex frame index (not searched)")
+    clip.add_argument("--offset", type=int, default=None, metavar="N", help="clip mode: offset frame index")
+    clip.add_argument("--coding-table", type=Path, default=None, metavar="TABLE",
+                      help="INPUT is a dataset root: clip mode on every clip this coding table lists, with its "
+                           "onset/apex/offset; writes predictions.csv (resumable) and summary.json (UF1, UAR)")
+    clip.add_argument("--dataset", choices=("casme2", "samm", "smic", "casme3"), default=None,
+                      help="which dataset the coding table codes (default: from its file name)")
+    clip.add_argument("--find-apex", action="store_true",
+                      help="with --coding-table: search each clip's apex instead of taking the table's")
+    truth = parser.add_argument_group("ground truth")
+    truth.add_argument("--truth", type=Path, default=None, metavar="FILE",
+                       help="compare with coded intervals (the project's JSON, a CSV or MEGC list, or a coding "
+                            "table with --truth-clip): prints interval F1 and label accuracy, writes them to events.json")
+    truth.add_argument("--truth-clip", default=None, metavar="NAME",
+                       help="which video of a multi-video truth file, or which clip of a coding table (sub01/EP02_01f)")
 
 
 def _terminate(_signum, _frame) -> None:
@@ -72,6 +94,20 @@ def _fail(code: int, message: str) -> int:
 def _default_out(source_name: str) -> Path:
     stem = Path(source_name).stem if "." in source_name else source_name
     return Path("out") / (re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("_") or "input")
+
+
+def _too_short_message(source) -> str | None:
+    """One line when a recorded input is shorter than the spotter's windows: spotting cannot find anything."""
+    from frl_core.spotting import SpotterConfig
+    from frl_core.spotting.detector import window_steps
+
+    if source.is_live or not source.frame_count or source.frame_count < 2:
+        return None
+    needed = 2 * window_steps(SpotterConfig().window_s, source.fps, 1) + 1
+    if source.frame_count >= needed:
+        return None
+    return (f"warning: {source.name} has {source.frame_count} frames, fewer than the {needed} the spotting windows "
+            f"need at {source.fps:g} fps, so no movement can be spotted in it: analyse it as one movement with --clip")
 
 
 def _light(event):
@@ -103,10 +139,41 @@ def run(args: argparse.Namespace) -> int:
                                      "(give an absolute path to write elsewhere)")
     if str(args.input).isdigit() and int(args.input) > 63:
         return _fail(EXIT_BAD_INPUT, f"no camera at index {args.input} (camera indices are small numbers, 0-63)")
+    if args.coding_table is not None:
+        given = [o for o, v in (("--onset", args.onset), ("--apex", args.apex), ("--offset", args.offset),
+                                ("--truth", args.truth), ("--video-out", args.video_out)) if v is not None]
+        if given:
+            return _fail(EXIT_BAD_INPUT, f"{given[0]} is for one input; with --coding-table the table gives each "
+                                         "clip's frames and labels")
+        from frl_core.engine.cli_clip import run_batch
+
+        return run_batch(args)
+    if args.clip or any(v is not None for v in (args.onset, args.apex, args.offset)):
+        if args.video_out is not None or args.duration is not None:
+            return _fail(EXIT_BAD_INPUT, f"{'--video-out' if args.video_out is not None else '--duration'} is not "
+                                         "available in clip mode (a recorded clip, one event)")
+        from frl_core.engine.cli_clip import run_clip
+
+        return run_clip(args)
+    if args.find_apex:
+        return _fail(EXIT_BAD_INPUT, "--find-apex goes with --coding-table (clip mode finds the apex by itself)")
     try:
         source = open_source(args.input, fps_override=args.fps)
     except SourceError as err:
         return _fail(EXIT_BAD_INPUT, str(err))
+    from frl_core.engine.cli_clip import CommandExit, folder_rate_warning, load_truth_for
+
+    warning = folder_rate_warning(source, args.fps is not None)
+    if warning:
+        print(warning, file=sys.stderr)
+    too_short = _too_short_message(source)
+    if too_short:
+        print(too_short, file=sys.stderr)
+    try:
+        truth = load_truth_for(args, source)
+    except CommandExit as stop:
+        source.close()
+        return _fail(stop.code, str(stop))
 
     from frl_core.faces import FaceConfig
 
@@ -170,6 +237,11 @@ def run(args: argparse.Namespace) -> int:
         stats = runner.stats()
         metadata.update(frames=frames_csv.rows, frames_with_face=faces, dropped_frames=stats.dropped,
                         complete=complete)
+        if complete and truth is not None:
+            from frl_core.engine.cli_clip import compare_with_truth
+
+            compare_with_truth(truth, kept, metadata)
+            metadata["truth"]["file"] = str(args.truth)
         write_events_csv(out_dir / "events.csv", kept)
         write_events_json(out_dir / "events.json", kept, metadata)
 
