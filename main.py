@@ -35,6 +35,8 @@ BENCH: dict[str, tuple[str, str, str, str]] = {
     "ui": ("app.bench_ui", "GUI event-loop delay while analysing the demo clip", "add_arguments", "run"),
     "dgm": ("frl_core.training.dgm_train", "DGM end-point error on held-out faces, agreement with TV-L1 on the "
             "real sequence, the composite's flow image", "add_bench_arguments", "run_bench"),
+    "head-pose": ("frl_core.benchmarks.head_pose", "head-pose error under known rotations (projected faces; a real "
+                  "face rotated through the detector)", "add_arguments", "run"),
     "live-path": ("frl_core.training.live_path", "live path vs flow mode per LOSO fold, label flips under "
                   "landmark noise, the real sequence", "add_bench_arguments", "run_bench"),
 }
