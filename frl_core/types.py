@@ -23,6 +23,12 @@ class FaceObservation:
     n_faces: int = 1
     """Faces the detector saw where it searched (the largest is kept): the whole frame, or only the
     tracked face's neighbourhood on the periodic check; 1 when tracked."""
+    confidence: float = float("nan")
+    """How surely the landmarks still sit on the face the detector found: normalised correlation (-1..1)
+    of the central face's appearance with that at the last detection (1 on a detection, and the tracker
+    calls the face lost below ``FaceConfig.lost_correlation``); nan for the whole-frame fallback."""
+    pose: tuple[float, float, float, float, float, float] | None = None
+    """Head pitch, yaw, roll (degrees) and Tx, Ty, Tz (mm), ``frl_core.faces.head_pose``; None when unknown."""
 
 
 @dataclass

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from frl_core.faces import FaceConfig, FaceTracker, align_face
+from frl_core.faces.head_pose import head_pose
 from frl_core.motion.flow_image import dis_flow
 from frl_core.motion.registration import register
 from frl_core.spotting import SpotterConfig, StreamingSpotter
@@ -258,6 +259,9 @@ class AnalysisEngine:
         if gray is None:
             gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         face, message = self._tracker.update(gray)
+        if face is not None:
+            pose = head_pose(face.landmarks, (gray.shape[1], gray.shape[0]))
+            face.pose = pose.as_tuple() if pose is not None else None
         t1 = time.perf_counter()
         aligned = align_face(gray, face.landmarks, self.config.align_size) if face is not None else None
         seconds["face"] += t1 - t0

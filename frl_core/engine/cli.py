@@ -81,10 +81,29 @@ def _light(event):
     return replace(event, displacement=None, onset_face=None, apex_face=None)
 
 
+def run_metadata(args: argparse.Namespace, source, config, engine) -> dict:
+    """The run's description for every output (``exports.output_metadata``'s arguments)."""
+    weights = args.weights
+    if weights is None and config.recognize:
+        from frl_core.models.inference import default_checkpoint_path
+
+        weights = default_checkpoint_path()
+    return {
+        "source": str(args.input),
+        "fps": source.fps,
+        "weights": str(weights) if weights is not None else None,
+        "face_settings": config.face,
+        "spotter_settings": config.spotter,
+        "device": engine.device_name,
+        "class_names": list(engine.class_names),
+        "complete": False,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     from frl_core.engine import AnalysisEngine, EngineConfig, EngineError, LiveRunner
-    from frl_core.io.exports import (AnnotatedVideoWriter, ExportError, FramesCsvWriter, write_event_png,
-                                  write_events_csv, write_events_json)
+    from frl_core.io.exports import (AnnotatedVideoWriter, ExportError, FramesCsvWriter, frame_csv_header,
+                                  output_metadata, write_event_png, write_events_csv, write_events_json, write_sidecar)
     from frl_core.paths import MissingModelFileError
     from frl_core.io.sources import SourceError, open_source
 
@@ -132,8 +151,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(1, str(err))
 
     out_dir: Path = args.out if args.out is not None else _default_out(source.name)
+    metadata = run_metadata(args, source, config, engine)
     try:
-        frames_csv = FramesCsvWriter(out_dir / "frames.csv")
+        frames_csv = FramesCsvWriter(out_dir / "frames.csv", output_metadata(**metadata),
+                                     [p.name for p in getattr(source, "files", ())] or None)
         video = None
         if args.video_out is not None:
             video_path = Path(args.video_out)
@@ -155,22 +176,16 @@ def run(args: argparse.Namespace) -> int:
     pngs: list[Path] = []
     faces = 0
     t_start = time.monotonic()
-    metadata = {
-        "source": str(args.input),
-        "fps": source.fps,
-        "device": engine.device_name,
-        "weights": str(args.weights) if args.weights else ("shipped default" if config.recognize else None),
-        "class_names": list(engine.class_names),
-        "complete": False,
-    }
 
     def save_events(complete: bool) -> None:
         """Write every event found so far; ``complete`` says whether the input was analysed to its end."""
         stats = runner.stats()
         metadata.update(frames=frames_csv.rows, frames_with_face=faces, dropped_frames=stats.dropped,
                         complete=complete)
-        write_events_csv(out_dir / "events.csv", kept)
-        write_events_json(out_dir / "events.json", kept, metadata)
+        meta = output_metadata(**metadata)
+        write_events_csv(out_dir / "events.csv", kept, meta)
+        write_events_json(out_dir / "events.json", kept, meta)
+        write_sidecar(frames_csv.path, frame_csv_header(), meta)
 
     def on_frame(frame, result, events) -> None:
         nonlocal faces
