@@ -46,6 +46,9 @@ class FrameResult:
     decided_scores: tuple[tuple[int, float, float], ...] = ()
     """(index, timestamp, two-sided spotting score) of the earlier frame(s) whose score this frame
     completed, a window (0.6 s) and a little back: the score events are detected on, without the echo."""
+    region_motion: tuple[float, ...] | None = None
+    """Residual motion in each AU region behind ``motion_score`` (head motion out, pixels of the 224-px
+    aligned face, ``au_regions.REGION_NAMES`` order): the spotter's own measurement, None while it is nan."""
     message: str | None = None
     """A per-frame note for the user: "no face", "2 faces: kept the largest", "face lost"."""
     aligned_face: np.ndarray | None = None

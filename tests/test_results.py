@@ -23,7 +23,8 @@ def _frames(n=60):
         face = FaceObservation(box=(200, 100, 400, 300), landmarks=landmarks, detected=i == 0, confidence=0.9,
                                pose=(1.0, -2.0, 3.0, 10.0, -5.0, 600.0)) if i != 7 else None
         out.append(FrameResult(index=i, timestamp=i / 30, face=face, motion_score=0.1, threshold=0.6,
-                               decided_scores=((i, i / 30, 1.5 if 20 <= i <= 25 else 0.2),)))
+                               decided_scores=((i, i / 30, 1.5 if 20 <= i <= 25 else 0.2),),
+                               region_motion=(0.1, 0.1, 0.2, 0.3, 1.2, 0.1) if i >= 5 else None))
     return out
 
 
@@ -64,6 +65,7 @@ def test_every_file_says_its_schema_source_and_settings(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "frames.csv")))
     assert rows[3]["source_file"] == "img3.jpg" and rows[3]["pose_yaw_deg"] == "-2.00"
     assert rows[3]["face_confidence"] == "0.9000" and rows[7]["pose_yaw_deg"] == "" and rows[7]["face_found"] == "0"
+    assert rows[22]["residual_left_mouth_corner"] == "1.2000" and rows[2]["residual_chin"] == ""
     assert rows[0]["lm0_x"] != "" and list(rows[0])[:3] == ["index", "timestamp", "face_found"]  # old columns kept
 
 

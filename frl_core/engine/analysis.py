@@ -289,6 +289,7 @@ class AnalysisEngine:
             motion_score=float(step.score),
             threshold=float(step.threshold),
             decided_scores=tuple((j, self._time_of(j), float(c)) for j, c in step.decided),
+            region_motion=None if step.regions is None else tuple(float(v) for v in step.regions),
             message=observation.message,
             aligned_face=aligned if self.config.keep_aligned else None,
         )

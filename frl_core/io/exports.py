@@ -30,6 +30,9 @@ fields). Raised when a column or key changes meaning or disappears; new columns 
 reader of version N reads every file of version N. ``frl_core.results.load`` refuses newer versions."""
 POSE_COLUMNS = ("pose_pitch_deg", "pose_yaw_deg", "pose_roll_deg", "pose_tx_mm", "pose_ty_mm", "pose_tz_mm")
 """Head pose columns of the per-frame CSV (``frl_core.faces.head_pose``)."""
+REGION_MOTION_COLUMNS = tuple(f"residual_{r}" for r in REGION_NAMES)
+"""Per-frame CSV: the spotter's residual motion in each AU region behind ``motion_score`` (px of the 224-px
+aligned face, head motion out, against the face a window before)."""
 
 VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
 HEAD_MOTION_KEYS = ("dx_px", "dy_px", "rotation_deg", "scale")
@@ -133,12 +136,12 @@ def _write_json_atomic(path: Path, doc: dict) -> Path:
 
 def frame_csv_header() -> list[str]:
     """Columns of the per-frame CSV: timing, face, box, motion score, 68 landmark x/y pairs, then the face
-    confidence, head pose and (frame folders) the source image's file name."""
+    confidence, head pose, (frame folders) the source image's file name, and the residual motion per AU region."""
     cols = ["index", "timestamp", "face_found", "detected", "n_faces", "box_x0", "box_y0", "box_x1", "box_y1",
             "motion_score", "threshold", "spotting_score", "message"]
     for i in range(68):
         cols += [f"lm{i}_x", f"lm{i}_y"]
-    return cols + ["face_confidence", *POSE_COLUMNS, "source_file"]
+    return cols + ["face_confidence", *POSE_COLUMNS, "source_file", *REGION_MOTION_COLUMNS]
 
 
 def frame_csv_row(result: FrameResult, spotting_score: float | None = None, source_file: str | None = None) -> list[str]:
@@ -158,6 +161,8 @@ def frame_csv_row(result: FrameResult, spotting_score: float | None = None, sour
     pose = face.pose if face is not None else None
     row += [""] * len(POSE_COLUMNS) if pose is None else [_num(v, 2) for v in pose]
     row.append(_text(source_file))
+    regions = result.region_motion
+    row += [""] * len(REGION_MOTION_COLUMNS) if regions is None else [_num(v, 4) for v in regions]
     return row
 
 
