@@ -37,12 +37,15 @@ class ResultsError(Exception):
 
 @dataclass
 class Results:
-    """One analysis read back: ``frames`` (a row per frame), ``events`` (a row per event), ``metadata``."""
+    """One analysis read back: ``frames`` (a row per frame), ``events`` (a row per event), ``metadata``, and
+    ``frame_probabilities`` when the run wrote that stream."""
 
     frames: pd.DataFrame
     events: pd.DataFrame
     metadata: dict
     out_dir: Path
+    frame_probabilities: pd.DataFrame | None = None
+    """Per-frame class probabilities when the run asked for them (``analyze --frame-probabilities``)."""
 
     @property
     def schema_version(self) -> int:
@@ -140,7 +143,15 @@ def load(out_dir: str | Path) -> Results:
     if events.empty:
         events = pd.DataFrame(columns=["event_id", "kind", "onset_time", "apex_time", "offset_time", "label",
                                        "displacement_file"])
-    return Results(frames=frames, events=events, metadata=metadata, out_dir=out_dir)
+    stream = None
+    stream_path = out_dir / "frame_probabilities.csv"
+    if stream_path.exists():
+        try:
+            stream = pd.read_csv(stream_path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ResultsError(f"{stream_path} is damaged ({first})") from err
+    return Results(frames=frames, events=events, metadata=metadata, out_dir=out_dir, frame_probabilities=stream)
 
 
 # -- plots -----------------------------------------------------------------------------------------

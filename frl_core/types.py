@@ -46,6 +46,11 @@ class FrameResult:
     decided_scores: tuple[tuple[int, float, float], ...] = ()
     """(index, timestamp, two-sided spotting score) of the earlier frame(s) whose score this frame
     completed, a window (0.6 s) and a little back: the score events are detected on, without the echo."""
+    probabilities: dict[str, float] | None = None
+    """Only when the engine is asked for a per-frame probability stream (``EngineConfig.frame_probabilities``):
+    calibrated class probabilities of this frame taken as the apex of a movement whose onset is
+    ``probability_reference`` (one spotting window earlier); None otherwise or without both faces."""
+    probability_reference: int | None = None
     region_motion: tuple[float, ...] | None = None
     """Residual motion in each AU region behind ``motion_score`` (head motion out, pixels of the 224-px
     aligned face, ``au_regions.REGION_NAMES`` order): the spotter's own measurement, None while it is nan."""

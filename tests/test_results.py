@@ -84,6 +84,7 @@ def test_load_gives_tables_metadata_and_the_displacement_field(tmp_path):
     assert run.events.loc[0, "label"] == "positive" and run.events.loc[0, "prob_positive"] == pytest.approx(0.8)
     assert run.events.loc[0, "motion_left_mouth_corner"] == pytest.approx(0.9)
     assert run.metadata["fps"] == 30.0 and run.schema_version == SCHEMA_VERSION
+    assert run.frame_probabilities is None  # the run did not ask for the stream
     field = run.displacement(1)
     assert field.shape == (2, 16, 16) and field.dtype == np.float32 and float(field.mean()) == pytest.approx(0.5)
 
@@ -133,3 +134,20 @@ def test_unreadable_folders_are_refused_in_one_line(tmp_path, damage, message):
 def test_a_missing_folder_is_one_line(tmp_path):
     with pytest.raises(results.ResultsError, match="no results folder"):
         results.load(tmp_path / "nowhere")
+
+
+def test_the_probability_stream_loads_when_written(tmp_path):
+    from frl_core.io.exports import FrameProbabilitiesWriter
+
+    _write_run(tmp_path)
+    writer = FrameProbabilitiesWriter(tmp_path / "frame_probabilities.csv", ["negative", "positive"], {"fps": 30.0})
+    for result in _frames(5):
+        result.probabilities, result.probability_reference = {"negative": 0.25, "positive": 0.75}, result.index - 2
+        writer.write(result)
+    writer.close()
+    stream = results.load(tmp_path).frame_probabilities
+    assert list(stream.columns) == ["index", "timestamp", "reference_index", "prob_negative", "prob_positive"]
+    assert stream["prob_positive"].tolist() == [0.75] * 5
+    (tmp_path / "frame_probabilities.csv").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(results.ResultsError, match="damaged"):
+        results.load(tmp_path)

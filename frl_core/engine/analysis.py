@@ -86,6 +86,9 @@ class EngineConfig:
     recognition_batch: int = 1
     """Recognise once this many events are pending (all remaining at flush). 1 = as soon as spotted."""
     ring_margin: int = 8
+    frame_probabilities: bool = False
+    """Also recognise every frame as the apex of a movement starting one micro window (``spotter.window_s``)
+    earlier: a per-frame class-probability stream (``FrameResult.probabilities``), one network pass a frame."""
     """Extra aligned faces kept beyond the spotter's look-back, so an interval never misses its onset."""
 
 
@@ -293,7 +296,27 @@ class AnalysisEngine:
             message=observation.message,
             aligned_face=aligned if self.config.keep_aligned else None,
         )
+        if self.config.frame_probabilities and self.recognizer is not None and aligned is not None:
+            self._frame_probabilities(result, aligned)
         return result, events
+
+    def _frame_probabilities(self, result: FrameResult, aligned: np.ndarray) -> None:
+        """This frame as an apex against the face one micro window before it (the spotter's comparison)."""
+        reference = result.index - self._spotter.micro.window
+        onset = self._ring.face(reference)
+        if onset is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            rec = self.recognizer.recognize([(onset, aligned)])[0]
+        except (RuntimeError, ValueError, MemoryError) as err:
+            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            self.recognition_error = RecognitionError(f"recognition failed: {text}", is_out_of_memory(err))
+            return
+        finally:
+            self.stats.seconds["recognition"] += time.perf_counter() - t0
+        result.probabilities = {str(k): float(v) for k, v in rec.probabilities.items()}
+        result.probability_reference = reference
 
     def flush(self) -> list[Event]:
         """End of input: intervals still open are closed and every pending event is recognised."""

@@ -1,9 +1,11 @@
 """``python main.py analyze INPUT``: spot and recognise micro-expressions headlessly and write the results.
 
 Outputs in ``--out`` (default ``out/<input name>``): ``frames.csv`` (per frame: timestamp, face found,
-box, motion score, landmarks), ``events.csv`` and ``events.json`` (times, frames, kind, label,
-probabilities, motion per AU region), ``events/*.png`` (one displacement-map figure per event) and,
-with ``--video-out``, an annotated video. Events are written as they are found, so an interrupt (Ctrl-C,
+box, motion score, landmarks, face confidence, head pose, source image, residual motion per AU region),
+``events.csv`` and ``events.json`` (times, frames, kind, label, probabilities, motion per AU region),
+``*.meta.json`` sidecars (schema and tool version, weights digest, settings), ``events/*.png`` and ``.npy``
+(each event's displacement figure and field), with ``--frame-probabilities`` a per-frame probability
+stream and, with ``--video-out``, an annotated video. Events are written as they are found, so an interrupt (Ctrl-C,
 SIGTERM) or a full disk loses none; ``events.json`` says ``"complete": false`` until the input was analysed
 to its end, and a file that ends before the frames it announces is reported with a warning.
 
@@ -57,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="camera input: stop after S seconds (otherwise Ctrl-C)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--frame-probabilities", action="store_true",
+                        help="also write frame_probabilities.csv: every frame's class probabilities as the apex of a "
+                             "movement starting one spotting window (0.6 s) earlier (a network pass per frame: slower)")
 
 
 def _terminate(_signum, _frame) -> None:
@@ -102,8 +107,9 @@ def run_metadata(args: argparse.Namespace, source, config, engine) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from frl_core.engine import AnalysisEngine, EngineConfig, EngineError, LiveRunner
-    from frl_core.io.exports import (AnnotatedVideoWriter, ExportError, FramesCsvWriter, frame_csv_header,
-                                  output_metadata, write_event_png, write_events_csv, write_events_json, write_sidecar)
+    from frl_core.io.exports import (AnnotatedVideoWriter, ExportError, FrameProbabilitiesWriter, FramesCsvWriter,
+                                  frame_csv_header, output_metadata, write_event_png, write_events_csv,
+                                  write_events_json, write_sidecar)
     from frl_core.paths import MissingModelFileError
     from frl_core.io.sources import SourceError, open_source
 
@@ -115,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(EXIT_BAD_INPUT, f"--max-frames must be at least 1, got {args.max_frames}")
     if args.duration is not None and not args.duration > 0:
         return _fail(EXIT_BAD_INPUT, f"--duration must be positive, got {args.duration}")
+    if args.frame_probabilities and args.no_recognition:
+        return _fail(EXIT_BAD_INPUT, "--frame-probabilities needs recognition (drop --no-recognition)")
     if args.batch < 1:
         return _fail(EXIT_BAD_INPUT, f"--batch must be at least 1, got {args.batch}")
     if args.video_out is not None and not Path(args.video_out).is_absolute() and ".." in Path(args.video_out).parts:
@@ -140,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         recognize=not args.no_recognition,
         # Live input and the annotated video want each label as soon as its event ends.
         recognition_batch=1 if source.is_live or args.video_out is not None else max(1, args.batch),
+        frame_probabilities=bool(args.frame_probabilities),
     )
     try:
         engine = AnalysisEngine(config)
@@ -155,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         frames_csv = FramesCsvWriter(out_dir / "frames.csv", output_metadata(**metadata),
                                      [p.name for p in getattr(source, "files", ())] or None)
+        stream = (FrameProbabilitiesWriter(out_dir / "frame_probabilities.csv", engine.class_names,
+                                           output_metadata(**metadata)) if args.frame_probabilities else None)
         video = None
         if args.video_out is not None:
             video_path = Path(args.video_out)
@@ -190,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
     def on_frame(frame, result, events) -> None:
         nonlocal faces
         frames_csv.write(result)
+        if stream is not None:
+            stream.write(result)
         faces += result.face is not None
         if video is not None:
             video.write(frame, result, events)
@@ -237,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         try:
             frames_csv.close()
+            if stream is not None:
+                stream.close()
             if video is not None:
                 video.close()
         except ExportError:

@@ -231,6 +231,41 @@ class FramesCsvWriter:
         self.close()
 
 
+class FrameProbabilitiesWriter:
+    """``frame_probabilities.csv``: per frame, the class probabilities of the frame taken as the apex of a
+    movement starting at ``reference_index`` (one spotting window earlier), written row by row."""
+
+    def __init__(self, path: str | Path, class_names: Sequence[str], metadata: dict | None = None) -> None:
+        self.path = Path(path)
+        self.class_names = list(class_names)
+        self.header = ["index", "timestamp", "reference_index"] + [f"prob_{c}" for c in self.class_names]
+        if metadata is not None:
+            write_sidecar(self.path, self.header, metadata)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "w", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(self.header)
+        except OSError as err:
+            raise ExportError(f"cannot write {self.path}: {err.strerror or err}") from err
+
+    def write(self, result: FrameResult) -> None:
+        probs = result.probabilities or {}
+        ref = "" if result.probability_reference is None else str(result.probability_reference)
+        try:
+            self._writer.writerow([str(result.index), _num(result.timestamp, 4), ref]
+                                  + [_num(probs.get(c), 4) for c in self.class_names])
+        except OSError as err:
+            raise ExportError(f"cannot write {self.path}: {err.strerror or err}") from err
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            try:
+                self._fh.close()
+            except OSError as err:
+                raise ExportError(f"cannot write {self.path}: {err.strerror or err}") from err
+
+
 def write_frames_csv(path: str | Path, results: Iterable[FrameResult], metadata: dict | None = None,
                      frame_names: Sequence[str] | None = None) -> Path:
     """Write per-frame results (timestamp, face found, box, motion score, landmarks, pose) to ``path``,
