@@ -40,6 +40,8 @@ BENCH: dict[str, tuple[str, str, str, str]] = {
             "real sequence, the composite's flow image", "add_bench_arguments", "run_bench"),
     "clip": ("frl_core.benchmarks.clip", "clip mode: apex error and labels of labelled micro-expressions cut as "
              "clips, the real CASME II sequence", "add_arguments", "run"),
+    "head-pose": ("frl_core.benchmarks.head_pose", "head-pose error under known rotations (projected faces; a real "
+                  "face rotated through the detector)", "add_arguments", "run"),
     "live-path": ("frl_core.training.live_path", "live path vs flow mode per LOSO fold, label flips under "
                   "landmark noise, the real sequence", "add_bench_arguments", "run_bench"),
 }

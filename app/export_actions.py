@@ -10,11 +10,11 @@ from pathlib import Path
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressBar
 
-from app.pipeline import Pipeline, SourceInfo
+from app.pipeline import Pipeline, SourceInfo, default_weights_path
 from app.results import EventsTableModel, SessionResults
-from app.settings import AppSettings
+from app.settings import AppSettings, engine_config
 from frl_core.io import coding, exports
-from frl_core.io.sources import SourceError, open_source
+from frl_core.io.sources import SourceError, frame_file_names, open_source
 
 
 class VideoExportThread(QThread):
@@ -70,15 +70,23 @@ class ExportActions:
     progress: QProgressBar
 
     def _export_metadata(self) -> dict:
+        """The core's output metadata (schema, tool version, weights digest, settings) plus the window's model."""
         info = self.pipeline.model_info
-        return {
-            "source": str(self.source_info.spec) if self.source_info else None,
-            "fps": self.source_info.fps if self.source_info else None,
-            "model": info.description if info else None,
-            "device": info.device_name if info else None,
-            "untrained_model": info.untrained if info else None,
-            "exported": datetime.now().isoformat(timespec="seconds"),
-        }
+        fps = self.source_info.fps if self.source_info else 30.0
+        config = engine_config(self.settings, fps)
+        weights = self.settings.weights or default_weights_path()
+        return exports.output_metadata(
+            str(self.source_info.spec) if self.source_info else None, self.source_info.fps if self.source_info else None,
+            weights=None if info is not None and info.untrained else weights,
+            face_settings=config.face, spotter_settings=config.spotter,
+            model=info.description if info else None,
+            device=info.device_name if info else None,
+            untrained_model=info.untrained if info else None,
+            exported=datetime.now().isoformat(timespec="seconds"),
+        )
+
+    def _frame_names(self) -> list[str] | None:
+        return frame_file_names(self.source_info.spec) if self.source_info and not self.source_info.is_live else None
 
     def export_dir(self) -> Path:
         """Where export dialogs open: beside the analysed video or frame folder, else the last folder used."""
@@ -114,7 +122,8 @@ class ExportActions:
 
     def export_events_csv(self, path: str | Path | None = None) -> Path | None:
         target = self._ask_path(path, "Export events (CSV)", f"{self._stem()}_events.csv", "CSV (*.csv)")
-        return self._export(lambda t: exports.write_events_csv(t, self.results.events), target, "events")
+        return self._export(lambda t: exports.write_events_csv(t, self.results.events, self._export_metadata()),
+                            target, "events")
 
     def export_events_json(self, path: str | Path | None = None) -> Path | None:
         target = self._ask_path(path, "Export events (JSON)", f"{self._stem()}_events.json", "JSON (*.json)")
@@ -123,8 +132,8 @@ class ExportActions:
 
     def export_frames_csv(self, path: str | Path | None = None) -> Path | None:
         target = self._ask_path(path, "Export per-frame results (CSV)", f"{self._stem()}_frames.csv", "CSV (*.csv)")
-        return self._export(lambda t: exports.write_frames_csv(t, self.results.ordered_frames()), target,
-                            "per-frame results")
+        return self._export(lambda t: exports.write_frames_csv(t, self.results.ordered_frames(), self._export_metadata(),
+                                                               self._frame_names()), target, "per-frame results")
 
     def export_event_pngs(self, folder: str | Path | None = None) -> list[Path]:
         if not self.results.events:

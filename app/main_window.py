@@ -686,10 +686,10 @@ class MainWindow(ExportActions, QMainWindow):
         span = [e for e in self.results.events if e.apex_time >= self._recording_from]
         frames = [r for r in self.results.ordered_frames() if r.timestamp >= self._recording_from]
         try:
-            exports.write_events_csv(target.with_name(target.stem + "_events.csv"), span)
-            exports.write_events_json(target.with_name(target.stem + "_events.json"), span,
-                                      self._export_metadata())
-            exports.write_frames_csv(target.with_name(target.stem + "_frames.csv"), frames)
+            metadata = self._export_metadata()
+            exports.write_events_csv(target.with_name(target.stem + "_events.csv"), span, metadata)
+            exports.write_events_json(target.with_name(target.stem + "_events.json"), span, metadata)
+            exports.write_frames_csv(target.with_name(target.stem + "_frames.csv"), frames, metadata)
         except exports.ExportError as err:
             self.show_message(str(err), "error")
             return ""

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ASSETS_DIR = REPO_ROOT / "assets"
+INSTALLED_ASSETS_DIR = Path(sys.prefix) / "share" / "frl-dgt-studio" / "assets"
+"""Where ``pip install .`` puts the assets (pyproject.toml's data-files)."""
+ASSETS_DIR = REPO_ROOT / "assets" if (REPO_ROOT / "assets").is_dir() else INSTALLED_ASSETS_DIR
+"""The shipped weights, demo clip and face photo: the checkout's, else the installed copy."""
 
 
 def default_data_root() -> Path:

@@ -23,6 +23,12 @@ class FaceObservation:
     n_faces: int = 1
     """Faces the detector saw where it searched (the largest is kept): the whole frame, or only the
     tracked face's neighbourhood on the periodic check; 1 when tracked."""
+    confidence: float = float("nan")
+    """How surely the landmarks still sit on the face the detector found: normalised correlation (-1..1)
+    of the central face's appearance with that at the last detection (1 on a detection, and the tracker
+    calls the face lost below ``FaceConfig.lost_correlation``); nan for the whole-frame fallback."""
+    pose: tuple[float, float, float, float, float, float] | None = None
+    """Head pitch, yaw, roll (degrees) and Tx, Ty, Tz (mm), ``frl_core.faces.head_pose``; None when unknown."""
 
 
 @dataclass
@@ -40,6 +46,14 @@ class FrameResult:
     decided_scores: tuple[tuple[int, float, float], ...] = ()
     """(index, timestamp, two-sided spotting score) of the earlier frame(s) whose score this frame
     completed, a window (0.6 s) and a little back: the score events are detected on, without the echo."""
+    probabilities: dict[str, float] | None = None
+    """Only when the engine is asked for a per-frame probability stream (``EngineConfig.frame_probabilities``):
+    calibrated class probabilities of this frame taken as the apex of a movement whose onset is
+    ``probability_reference`` (one spotting window earlier); None otherwise or without both faces."""
+    probability_reference: int | None = None
+    region_motion: tuple[float, ...] | None = None
+    """Residual motion in each AU region behind ``motion_score`` (head motion out, pixels of the 224-px
+    aligned face, ``au_regions.REGION_NAMES`` order): the spotter's own measurement, None while it is nan."""
     message: str | None = None
     """A per-frame note for the user: "no face", "2 faces: kept the largest", "face lost"."""
     aligned_face: np.ndarray | None = None

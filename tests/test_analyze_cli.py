@@ -268,3 +268,24 @@ def test_ctrl_c_while_starting_is_one_line_not_a_traceback(monkeypatch, capsys):
     monkeypatch.setattr(entry.importlib, "import_module", interrupted_import)
     assert entry.main(["analyze", "x.mp4"]) == 130
     assert capsys.readouterr().err.strip() == "interrupted"
+
+
+def test_frame_probabilities_stream_names_the_smile_while_it_happens(face_video, tmp_path, capsys):
+    video, seq = face_video
+    out = tmp_path / "out"
+    code, _, err = _run([video, "--out", out, "--frame-probabilities", "--no-progress", "--no-png"], capsys)
+    assert code == 0, err
+    rows = list(csv.DictReader(open(out / "frame_probabilities.csv")))
+    assert len(rows) == 110 and rows[0]["reference_index"] == "" and rows[0]["prob_positive"] == ""
+    truth = seq.events[0]
+    apex = rows[truth.apex]
+    probs = {k[5:]: float(v) for k, v in apex.items() if k.startswith("prob_")}
+    assert max(probs, key=probs.get) == "positive" and sum(probs.values()) == pytest.approx(1, abs=1e-3)
+    assert int(apex["reference_index"]) == truth.apex - 18  # one 0.6 s window back at 30 fps
+    meta = json.loads((out / "frame_probabilities.meta.json").read_text())
+    assert meta["columns"][-3:] == ["prob_negative", "prob_positive", "prob_surprise"]
+
+
+def test_frame_probabilities_without_recognition_is_one_line(face_video, tmp_path, capsys):
+    code, _, err = _run([face_video[0], "--out", tmp_path / "o", "--frame-probabilities", "--no-recognition"], capsys)
+    assert code == analyze_cli.EXIT_BAD_INPUT and "--frame-probabilities needs recognition" in _error_line(err)

@@ -414,3 +414,19 @@ def test_warm_up_builds_the_analysis_kernels_and_keeps_a_model_failure_as_a_prob
     warm = WarmUp("w.pt", "cpu", broken).start()
     assert warm.wait(120)
     assert warm.recognizer is None and warm.problems == ["cannot read w.pt: not a checkpoint"]
+
+
+def test_per_frame_measures_say_where_the_face_moved_and_how_the_head_is_held(sequence, spotted):
+    from frl_core.faces.au_regions import REGION_NAMES
+
+    seq, _ = sequence
+    _, results, _ = spotted
+    for truth, expected in zip(seq.events, (("right_mouth_corner", "left_mouth_corner"),
+                                            ("right_brow_eye", "left_brow_eye"))):
+        near = [r for r in results[truth.onset:truth.apex + 4] if r.region_motion is not None]
+        peak = max(near, key=lambda r: r.motion_score)
+        assert REGION_NAMES[int(np.argmax(peak.region_motion))] in expected
+        assert max(peak.region_motion) > 3 * min(peak.region_motion)
+    with_face = [r for r in results if r.face is not None]
+    assert all(r.face.pose is not None and abs(r.face.pose[1]) < 10 and abs(r.face.pose[2]) < 10 for r in with_face)
+    assert np.median([r.face.confidence for r in with_face]) > 0.9

@@ -123,6 +123,11 @@ def test_demo_clip_runs_to_the_end_with_events_charts_maps_and_exports(qtbot, se
     assert len(json.loads(json_path.read_text())["events"]) == len(window.results.events)
     assert len(frames_path.read_text().splitlines()) == window.results.frame_count() + 1
     assert len(pngs) == len(window.results.events) and all(p.stat().st_size > 1000 for p in pngs)
+    assert all(p.with_suffix(".npy").is_file() for p in pngs)
+    for sidecar in (tmp_path / "events.meta.json", tmp_path / "frames.meta.json"):
+        meta = json.loads(sidecar.read_text())["metadata"]  # the GUI's CSVs say where they came from
+        assert meta["schema_version"] == 1 and meta["source"].endswith("demo.mp4") and meta["fps"] == 30.0
+        assert len(meta["weights_sha256"]) == 64 and meta["spotter_settings"]["window_s"] > 0
     assert cv2.imread(str(shot)).shape[:2] == (window.height(), window.width())
     assert window.export_dir() == DEMO.parent  # dialogs open beside the source, not in the home folder
     thread = window.export_video(tmp_path / "annotated.avi")

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from frl_core.faces import FaceConfig, FaceTracker, align_face
+from frl_core.faces.head_pose import head_pose
 from frl_core.motion.flow_image import dis_flow
 from frl_core.motion.registration import register
 from frl_core.spotting import SpotterConfig, StreamingSpotter
@@ -85,6 +86,9 @@ class EngineConfig:
     recognition_batch: int = 1
     """Recognise once this many events are pending (all remaining at flush). 1 = as soon as spotted."""
     ring_margin: int = 8
+    frame_probabilities: bool = False
+    """Also recognise every frame as the apex of a movement starting one micro window (``spotter.window_s``)
+    earlier: a per-frame class-probability stream (``FrameResult.probabilities``), one network pass a frame."""
     """Extra aligned faces kept beyond the spotter's look-back, so an interval never misses its onset."""
 
 
@@ -258,6 +262,9 @@ class AnalysisEngine:
         if gray is None:
             gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         face, message = self._tracker.update(gray)
+        if face is not None:
+            pose = head_pose(face.landmarks, (gray.shape[1], gray.shape[0]))
+            face.pose = pose.as_tuple() if pose is not None else None
         t1 = time.perf_counter()
         aligned = align_face(gray, face.landmarks, self.config.align_size) if face is not None else None
         seconds["face"] += t1 - t0
@@ -285,10 +292,31 @@ class AnalysisEngine:
             motion_score=float(step.score),
             threshold=float(step.threshold),
             decided_scores=tuple((j, self._time_of(j), float(c)) for j, c in step.decided),
+            region_motion=None if step.regions is None else tuple(float(v) for v in step.regions),
             message=observation.message,
             aligned_face=aligned if self.config.keep_aligned else None,
         )
+        if self.config.frame_probabilities and self.recognizer is not None and aligned is not None:
+            self._frame_probabilities(result, aligned)
         return result, events
+
+    def _frame_probabilities(self, result: FrameResult, aligned: np.ndarray) -> None:
+        """This frame as an apex against the face one micro window before it (the spotter's comparison)."""
+        reference = result.index - self._spotter.micro.window
+        onset = self._ring.face(reference)
+        if onset is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            rec = self.recognizer.recognize([(onset, aligned)])[0]
+        except (RuntimeError, ValueError, MemoryError) as err:
+            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            self.recognition_error = RecognitionError(f"recognition failed: {text}", is_out_of_memory(err))
+            return
+        finally:
+            self.stats.seconds["recognition"] += time.perf_counter() - t0
+        result.probabilities = {str(k): float(v) for k, v in rec.probabilities.items()}
+        result.probability_reference = reference
 
     def flush(self) -> list[Event]:
         """End of input: intervals still open are closed and every pending event is recognised."""

@@ -1,9 +1,11 @@
 """``python main.py analyze INPUT``: spot and recognise micro-expressions headlessly and write the results.
 
 Outputs in ``--out`` (default ``out/<input name>``): ``frames.csv`` (per frame: timestamp, face found,
-box, motion score, landmarks), ``events.csv`` and ``events.json`` (times, frames, kind, label,
-probabilities, motion per AU region), ``events/*.png`` (one displacement-map figure per event) and,
-with ``--video-out``, an annotated video. Events are written as they are found, so an interrupt (Ctrl-C,
+box, motion score, landmarks, face confidence, head pose, source image, residual motion per AU region),
+``events.csv`` and ``events.json`` (times, frames, kind, label, probabilities, motion per AU region),
+``*.meta.json`` sidecars (schema and tool version, weights digest, settings), ``events/*.png`` and ``.npy``
+(each event's displacement figure and field), with ``--frame-probabilities`` a per-frame probability
+stream and, with ``--video-out``, an annotated video. Events are written as they are found, so an interrupt (Ctrl-C,
 SIGTERM) or a full disk loses none; ``events.json`` says ``"complete": false`` until the input was analysed
 to its end, and a file that ends before the frames it announces is reported with a warning.
 
@@ -79,6 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "table with --truth-clip): prints interval F1 and label accuracy, writes them to events.json")
     truth.add_argument("--truth-clip", default=None, metavar="NAME",
                        help="which video of a multi-video truth file, or which clip of a coding table (sub01/EP02_01f)")
+    parser.add_argument("--frame-probabilities", action="store_true",
+                        help="also write frame_probabilities.csv: every frame's class probabilities as the apex of a "
+                             "movement starting one spotting window (0.6 s) earlier (a network pass per frame: slower)")
 
 
 def _terminate(_signum, _frame) -> None:
@@ -117,10 +122,30 @@ def _light(event):
     return replace(event, displacement=None, onset_face=None, apex_face=None)
 
 
+def run_metadata(args: argparse.Namespace, source, config, engine) -> dict:
+    """The run's description for every output (``exports.output_metadata``'s arguments)."""
+    weights = args.weights
+    if weights is None and config.recognize:
+        from frl_core.models.inference import default_checkpoint_path
+
+        weights = default_checkpoint_path()
+    return {
+        "source": str(args.input),
+        "fps": source.fps,
+        "weights": str(weights) if weights is not None else None,
+        "face_settings": config.face,
+        "spotter_settings": config.spotter,
+        "device": engine.device_name,
+        "class_names": list(engine.class_names),
+        "complete": False,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     from frl_core.engine import AnalysisEngine, EngineConfig, EngineError, LiveRunner
-    from frl_core.io.exports import (LABEL_DELAY_S, AnnotatedVideoWriter, ExportError, FramesCsvWriter,
-                                     write_event_png, write_events_csv, write_events_json)
+    from frl_core.io.exports import (LABEL_DELAY_S, AnnotatedVideoWriter, ExportError, FrameProbabilitiesWriter,
+                                     FramesCsvWriter, frame_csv_header, output_metadata, write_event_png,
+                                     write_events_csv, write_events_json, write_sidecar)
     from frl_core.paths import MissingModelFileError
     from frl_core.io.sources import SourceError, open_source
 
@@ -132,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(EXIT_BAD_INPUT, f"--max-frames must be at least 1, got {args.max_frames}")
     if args.duration is not None and not args.duration > 0:
         return _fail(EXIT_BAD_INPUT, f"--duration must be positive, got {args.duration}")
+    if args.frame_probabilities and args.no_recognition:
+        return _fail(EXIT_BAD_INPUT, "--frame-probabilities needs recognition (drop --no-recognition)")
     if args.batch < 1:
         return _fail(EXIT_BAD_INPUT, f"--batch must be at least 1, got {args.batch}")
     if args.video_out is not None and not Path(args.video_out).is_absolute() and ".." in Path(args.video_out).parts:
@@ -188,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
         recognize=not args.no_recognition,
         # Live input and the annotated video want each label as soon as its event ends.
         recognition_batch=1 if source.is_live or args.video_out is not None else max(1, args.batch),
+        frame_probabilities=bool(args.frame_probabilities),
     )
     try:
         engine = AnalysisEngine(config)
@@ -199,8 +227,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail(1, str(err))
 
     out_dir: Path = args.out if args.out is not None else _default_out(source.name)
+    metadata = run_metadata(args, source, config, engine)
     try:
-        frames_csv = FramesCsvWriter(out_dir / "frames.csv")
+        frames_csv = FramesCsvWriter(out_dir / "frames.csv", output_metadata(**metadata),
+                                     [p.name for p in getattr(source, "files", ())] or None)
+        stream = (FrameProbabilitiesWriter(out_dir / "frame_probabilities.csv", engine.class_names,
+                                           output_metadata(**metadata)) if args.frame_probabilities else None)
         video = None
         if args.video_out is not None:
             video_path = Path(args.video_out)
@@ -223,14 +255,6 @@ def run(args: argparse.Namespace) -> int:
     pngs: list[Path] = []
     faces = 0
     t_start = time.monotonic()
-    metadata = {
-        "source": str(args.input),
-        "fps": source.fps,
-        "device": engine.device_name,
-        "weights": str(args.weights) if args.weights else ("shipped default" if config.recognize else None),
-        "class_names": list(engine.class_names),
-        "complete": False,
-    }
 
     def save_events(complete: bool) -> None:
         """Write every event found so far; ``complete`` says whether the input was analysed to its end."""
@@ -242,12 +266,16 @@ def run(args: argparse.Namespace) -> int:
 
             compare_with_truth(truth, kept, metadata)
             metadata["truth"]["file"] = str(args.truth)
-        write_events_csv(out_dir / "events.csv", kept)
-        write_events_json(out_dir / "events.json", kept, metadata)
+        meta = output_metadata(**metadata)
+        write_events_csv(out_dir / "events.csv", kept, meta)
+        write_events_json(out_dir / "events.json", kept, meta)
+        write_sidecar(frames_csv.path, frame_csv_header(), meta)
 
     def on_frame(frame, result, events) -> None:
         nonlocal faces
         frames_csv.write(result)
+        if stream is not None:
+            stream.write(result)
         faces += result.face is not None
         if video is not None:
             video.write(frame, result)
@@ -298,6 +326,8 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         try:
             frames_csv.close()
+            if stream is not None:
+                stream.close()
             if video is not None:
                 video.close()
         except ExportError:

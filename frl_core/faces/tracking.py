@@ -330,6 +330,8 @@ class FaceTracker:
         """Landmarks of the (largest) face in this frame, and a note for the user when something changed."""
         gray = to_gray(frame)
         obs, message = self._update(gray)
+        if obs is not None and obs.n_faces > 0 and self._reference_patch is not None:
+            obs.confidence = float(face_kernels.dot(_appearance_patch(gray, obs.landmarks), self._reference_patch))
         self._keep_flow_reference(gray)
         return obs, message
 

@@ -7,6 +7,8 @@ Video: OpenCV's wheels here encode ``mp4v`` (.mp4) and ``MJPG`` (.avi); H.264 is
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import json
 import math
 import re
@@ -18,8 +20,19 @@ import cv2
 import numpy as np
 
 from frl_core.faces.au_regions import REGION_NAMES
+from frl_core.paths import REPO_ROOT
 from frl_core.types import Event, FrameResult
 from frl_core.viz import PALETTE, bgr, class_color, render_event_figure
+
+SCHEMA_VERSION = 1
+"""Version of the output layout (events.json, the CSVs and their ``.meta.json`` sidecars, the ``.npy``
+fields). Raised when a column or key changes meaning or disappears; new columns and keys keep it, so a
+reader of version N reads every file of version N. ``frl_core.results.load`` refuses newer versions."""
+POSE_COLUMNS = ("pose_pitch_deg", "pose_yaw_deg", "pose_roll_deg", "pose_tx_mm", "pose_ty_mm", "pose_tz_mm")
+"""Head pose columns of the per-frame CSV (``frl_core.faces.head_pose``)."""
+REGION_MOTION_COLUMNS = tuple(f"residual_{r}" for r in REGION_NAMES)
+"""Per-frame CSV: the spotter's residual motion in each AU region behind ``motion_score`` (px of the 224-px
+aligned face, head motion out, against the face a window before)."""
 
 VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
 HEAD_MOTION_KEYS = ("dx_px", "dy_px", "rotation_deg", "scale")
@@ -44,16 +57,94 @@ def _json_num(value: float | None) -> float | None:
     return float(value)
 
 
+def tool_version() -> str:
+    """The installed package's version, or the checkout's pyproject.toml version, or "unknown"."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("frl-dgt-studio")
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        found = re.search(r'^version\s*=\s*"([^"]+)"', (REPO_ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+    except OSError:
+        found = None
+    return found.group(1) if found else "unknown"
+
+
+def file_sha256(path: str | Path | None) -> str | None:
+    """Hex SHA-256 of a file (which weights produced a result), None when there is no such file."""
+    if path is None or not Path(path).is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _settings(config: object | None) -> dict | None:
+    if config is None or not dataclasses.is_dataclass(config):
+        return None
+    return {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
+            for k, v in dataclasses.asdict(config).items()}
+
+
+def output_metadata(source: str | None, fps: float | None, weights: str | Path | None = None,
+                    face_settings: object | None = None, spotter_settings: object | None = None,
+                    **extra: object) -> dict:
+    """What a later reader needs to trust a result: schema and tool version, source, frame rate, the
+    weights file and its digest (None when spotting only), the face and spotter settings; ``extra`` adds keys."""
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": "frl-dgt-studio",
+        "tool_version": tool_version(),
+        "source": None if source is None else str(source),
+        "fps": _json_num(fps) if fps is not None else None,
+        "weights": None if weights is None else str(weights),
+        "weights_sha256": file_sha256(weights),
+        "face_settings": _settings(face_settings),
+        "spotter_settings": _settings(spotter_settings),
+    }
+    meta.update(extra)
+    return meta
+
+
+def sidecar_path(csv_path: str | Path) -> Path:
+    """``frames.csv`` -> ``frames.meta.json``: where a CSV's metadata lives."""
+    csv_path = Path(csv_path)
+    return csv_path.with_name(csv_path.stem + ".meta.json")
+
+
+def write_sidecar(csv_path: str | Path, columns: Sequence[str], metadata: dict) -> Path:
+    """The JSON beside a CSV: schema version, the columns and the run's metadata (written atomically)."""
+    doc = {"schema_version": SCHEMA_VERSION, "describes": Path(csv_path).name, "columns": list(columns),
+           "metadata": dict(metadata)}
+    return _write_json_atomic(sidecar_path(csv_path), doc)
+
+
+def _write_json_atomic(path: Path, doc: dict) -> Path:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(doc, indent=2))
+        tmp.replace(path)  # a reader never sees half a file, and a failed write leaves the last good one
+    except OSError as err:
+        raise ExportError(f"cannot write {path}: {err.strerror or err}") from err
+    return path
+
+
 def frame_csv_header() -> list[str]:
-    """Columns of the per-frame CSV: timing, face, box, motion score, then 68 landmark x/y pairs."""
+    """Columns of the per-frame CSV: timing, face, box, motion score, 68 landmark x/y pairs, then the face
+    confidence, head pose, (frame folders) the source image's file name, and the residual motion per AU region."""
     cols = ["index", "timestamp", "face_found", "detected", "n_faces", "box_x0", "box_y0", "box_x1", "box_y1",
             "motion_score", "threshold", "spotting_score", "message"]
     for i in range(68):
         cols += [f"lm{i}_x", f"lm{i}_y"]
-    return cols
+    return cols + ["face_confidence", *POSE_COLUMNS, "source_file", *REGION_MOTION_COLUMNS]
 
 
-def frame_csv_row(result: FrameResult, spotting_score: float | None = None) -> list[str]:
+def frame_csv_row(result: FrameResult, spotting_score: float | None = None, source_file: str | None = None) -> list[str]:
     """One CSV row; ``spotting_score`` is the frame's two-sided score, which later frames deliver."""
     face = result.face
     row = [str(result.index), _num(result.timestamp, 4), "1" if face is not None else "0"]
@@ -66,6 +157,12 @@ def frame_csv_row(result: FrameResult, spotting_score: float | None = None) -> l
         row += [""] * 136
     else:
         row += [_num(v, 2) for v in np.asarray(face.landmarks, dtype=np.float64).reshape(-1)]
+    row.append("" if face is None else _num(face.confidence, 4))
+    pose = face.pose if face is not None else None
+    row += [""] * len(POSE_COLUMNS) if pose is None else [_num(v, 2) for v in pose]
+    row.append(_text(source_file))
+    regions = result.region_motion
+    row += [""] * len(REGION_MOTION_COLUMNS) if regions is None else [_num(v, 4) for v in regions]
     return row
 
 
@@ -79,8 +176,13 @@ class FramesCsvWriter:
 
     max_pending = 2048
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, metadata: dict | None = None, frame_names: Sequence[str] | None = None) -> None:
+        """``metadata`` (:func:`output_metadata`) goes to the ``.meta.json`` sidecar; ``frame_names`` are a
+        frame folder's file names by frame index, for the ``source_file`` column."""
         self.path = Path(path)
+        self.frame_names = frame_names
+        if metadata is not None:
+            write_sidecar(self.path, frame_csv_header(), metadata)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "w", newline="")
@@ -105,7 +207,9 @@ class FramesCsvWriter:
     def _write_first(self) -> None:
         first = self._waiting.popleft()
         try:
-            self._writer.writerow(frame_csv_row(first, self._scores.pop(first.index, None)))
+            names = self.frame_names
+            name = names[first.index] if names is not None and 0 <= first.index < len(names) else None
+            self._writer.writerow(frame_csv_row(first, self._scores.pop(first.index, None), name))
         except OSError as err:
             raise ExportError(f"cannot write {self.path}: {err.strerror or err}") from err
 
@@ -127,9 +231,46 @@ class FramesCsvWriter:
         self.close()
 
 
-def write_frames_csv(path: str | Path, results: Iterable[FrameResult]) -> Path:
-    """Write per-frame results (timestamp, face found, box, motion score, landmarks) to ``path``."""
-    with FramesCsvWriter(path) as writer:
+class FrameProbabilitiesWriter:
+    """``frame_probabilities.csv``: per frame, the class probabilities of the frame taken as the apex of a
+    movement starting at ``reference_index`` (one spotting window earlier), written row by row."""
+
+    def __init__(self, path: str | Path, class_names: Sequence[str], metadata: dict | None = None) -> None:
+        self.path = Path(path)
+        self.class_names = list(class_names)
+        self.header = ["index", "timestamp", "reference_index"] + [f"prob_{c}" for c in self.class_names]
+        if metadata is not None:
+            write_sidecar(self.path, self.header, metadata)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "w", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(self.header)
+        except OSError as err:
+            raise ExportError(f"cannot write {self.path}: {err.strerror or err}") from err
+
+    def write(self, result: FrameResult) -> None:
+        probs = result.probabilities or {}
+        ref = "" if result.probability_reference is None else str(result.probability_reference)
+        try:
+            self._writer.writerow([str(result.index), _num(result.timestamp, 4), ref]
+                                  + [_num(probs.get(c), 4) for c in self.class_names])
+        except OSError as err:
+            raise ExportError(f"cannot write {self.path}: {err.strerror or err}") from err
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            try:
+                self._fh.close()
+            except OSError as err:
+                raise ExportError(f"cannot write {self.path}: {err.strerror or err}") from err
+
+
+def write_frames_csv(path: str | Path, results: Iterable[FrameResult], metadata: dict | None = None,
+                     frame_names: Sequence[str] | None = None) -> Path:
+    """Write per-frame results (timestamp, face found, box, motion score, landmarks, pose) to ``path``,
+    and ``metadata`` to its sidecar."""
+    with FramesCsvWriter(path, metadata, frame_names) as writer:
         for result in results:
             writer.write(result)
     return Path(path)
@@ -166,9 +307,10 @@ def event_record(event: Event) -> dict:
     }
 
 
-def write_events_csv(path: str | Path, events: Sequence[Event]) -> Path:
+def write_events_csv(path: str | Path, events: Sequence[Event], metadata: dict | None = None) -> Path:
     """One row per event; a ``prob_<class>`` column per class, a ``motion_<region>`` per AU region (pixels
-    of the aligned face, head motion removed) and the head motion registration removed."""
+    of the aligned face, head motion removed) and the head motion registration removed; ``metadata``
+    (:func:`output_metadata`) goes to the ``.meta.json`` sidecar."""
     path = Path(path)
     classes = _class_names(events)
     header = ["event_id", "kind", "onset_index", "apex_index", "offset_index", "onset_time", "apex_time",
@@ -193,6 +335,8 @@ def write_events_csv(path: str | Path, events: Sequence[Event]) -> Path:
         tmp.replace(path)
     except OSError as err:
         raise ExportError(f"cannot write {path}: {err.strerror or err}") from err
+    if metadata is not None:
+        write_sidecar(path, header, metadata)
     return path
 
 
@@ -203,17 +347,10 @@ def _text(value: str | None) -> str:
 
 
 def write_events_json(path: str | Path, events: Sequence[Event], metadata: dict | None = None) -> Path:
-    """``{"metadata": {...}, "events": [...]}`` with the fields of :func:`event_record`."""
-    path = Path(path)
-    doc = {"metadata": dict(metadata or {}), "events": [event_record(e) for e in events]}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=2))
-        tmp.replace(path)  # a reader never sees half a file, and a failed write leaves the last good one
-    except OSError as err:
-        raise ExportError(f"cannot write {path}: {err.strerror or err}") from err
-    return path
+    """``{"schema_version": N, "metadata": {...}, "events": [...]}`` with the fields of :func:`event_record`."""
+    doc = {"schema_version": SCHEMA_VERSION, "metadata": dict(metadata or {}),
+           "events": [event_record(e) for e in events]}
+    return _write_json_atomic(Path(path), doc)
 
 
 def event_png_name(event: Event) -> str:
@@ -222,12 +359,16 @@ def event_png_name(event: Event) -> str:
 
 
 def write_event_png(out_dir: str | Path, event: Event) -> Path:
-    """The per-event figure (faces, displacement map with legend, arrows, probabilities, AU regions)."""
+    """The per-event figure (faces, displacement map with legend, arrows, probabilities, AU regions), and
+    beside it the displacement field itself as ``.npy`` ((2, H, W) float32 dx, dy in pixels of the aligned
+    face) when the event has one."""
     out_dir = Path(out_dir)
     path = out_dir / event_png_name(event)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         ok = cv2.imwrite(str(path), render_event_figure(event))
+        if ok and event.displacement is not None:
+            np.save(path.with_suffix(".npy"), np.asarray(event.displacement, dtype=np.float32))
     except OSError as err:
         raise ExportError(f"cannot write {path}: {err.strerror or err}") from err
     if not ok:

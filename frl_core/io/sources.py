@@ -44,6 +44,14 @@ def list_frame_files(folder: Path) -> list[Path]:
     return files
 
 
+def frame_file_names(spec: str | int | Path | None) -> list[str] | None:
+    """The file names of a frame folder by frame index (what ``open_source`` reads), None for other sources."""
+    if spec is None or isinstance(spec, int) or not Path(spec).is_dir():
+        return None
+    names = [p.name for p in list_frame_files(Path(spec))]
+    return names or None
+
+
 def _plausible_fps(value: float) -> bool:
     return np.isfinite(value) and 0.0 < value <= _MAX_PLAUSIBLE_FPS
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 LOG_OFFSET = 64.0
 LOG_SCALE = 128.0
 CANONICAL_SIZE = 224
@@ -99,6 +101,9 @@ class SpotStep:
     """(frame index, two-sided micro score) of the earlier frames whose score this frame completed (one
     frame, ``window_s`` plus ``temporal_s / 2`` back; several after a gap). This is the score the threshold
     applies to: a movement's echo, which the one-sided ``score`` shows a window later, is not in it."""
+    regions: np.ndarray | None = None
+    """Residual motion (head motion out) in each AU region behind ``score``, canonical-face pixels,
+    ``au_regions.REGION_NAMES`` order; None when ``score`` is nan."""
 
 
 class SpotterError(ValueError):

@@ -203,9 +203,13 @@ def block_displacement(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: 
 @njit(cache=True, nogil=True)
 def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, count: np.ndarray,
                 regularization: float, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray,
-                au_index: np.ndarray, smoothing: float, top_k: int) -> float:
+                au_index: np.ndarray, smoothing: float, top_k: int, region_blocks: np.ndarray,
+                region_out: np.ndarray) -> float:
     """Mean residual displacement of the ``top_k`` strongest blocks among ``au_index``, in work-face pixels,
-    after a 3x3 ``[w, 1, w]`` smoothing of the displacement field (border replicated), in float32."""
+    after a 3x3 ``[w, 1, w]`` smoothing of the displacement field (border replicated), in float32.
+
+    ``region_blocks`` (R, len(au_index)) marks each AU region's blocks; ``region_out`` (R,) receives each
+    region's mean residual displacement from the same field (R may be 0)."""
     n = a.shape[0] // block
     d = block_displacement(a, b, weight, block, count, regularization, fit_index, design, fit_pinv)
     field = np.empty((n, n, 2), np.float32)
@@ -236,6 +240,14 @@ def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, co
         u = field[k // n, k % n, 0]
         v = field[k // n, k % n, 1]
         mag[i] = np.sqrt(u * u + v * v)
+    for r in range(region_blocks.shape[0]):
+        total_r = 0.0
+        count_r = 0
+        for i in range(m):
+            if region_blocks[r, i]:
+                total_r += mag[i]
+                count_r += 1
+        region_out[r] = total_r / count_r if count_r else np.nan
     k = min(top_k, m)
     if k <= 0:
         return 0.0

@@ -36,6 +36,8 @@ class MotionModel:
         self._au_index = np.flatnonzero(self.au_blocks)
         self._fit_pinv = np.ascontiguousarray(np.linalg.pinv(self.design[self._fit_index]))
         self._count = self.pixel_weight.reshape(self.n, b, self.n, b).sum((1, 3), dtype=np.float64).ravel() + 1e-3
+        self._region_blocks = self._region_membership()
+        self._no_regions = np.zeros((0, len(self._au_index)), np.uint8)
 
     def _masks(self) -> tuple[np.ndarray, np.ndarray]:
         s, b = self.size, self.block
@@ -62,6 +64,14 @@ class MotionModel:
         inner = ((self.centres[:, 0] > 0.08 * s) & (self.centres[:, 0] < 0.92 * s)
                  & (self.centres[:, 1] > 0.05 * s) & (self.centres[:, 1] < 0.95 * s))
         return au & usable & inner, usable
+
+    def _region_membership(self) -> np.ndarray:
+        """(regions, AU blocks) 1 where an AU block's centre lies in the region's box (``REGION_NAMES`` order)."""
+        centres = self.centres[self._au_index]
+        rows = []
+        for x0, y0, x1, y1 in canonical_region_boxes(self.size):
+            rows.append((centres[:, 0] >= x0) & (centres[:, 0] <= x1) & (centres[:, 1] >= y0) & (centres[:, 1] <= y1))
+        return np.array(rows, np.uint8).reshape(len(rows), len(self._au_index))
 
     def prepare(self, aligned: np.ndarray) -> np.ndarray:
         """The shrunk, blurred float32 face the motion is measured on."""
@@ -101,8 +111,18 @@ class MotionModel:
         """
         score = kernels.block_score(a, b, self.pixel_weight, self.block, self._count, self.regularization,
                                     self._fit_index, self.design, self._fit_pinv, self._au_index,
-                                    max(self.spatial_smoothing, 0.0), self.top_k)
+                                    max(self.spatial_smoothing, 0.0), self.top_k, self._no_regions, np.empty(0))
         return score * CANONICAL_SIZE / self.size
+
+    def score_and_regions(self, a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
+        """:meth:`score` and, from the same compiled call, the mean residual displacement in each AU region
+        (``au_regions.REGION_NAMES`` order, canonical-face pixels): where on the face the motion is."""
+        regions = np.empty(len(self._region_blocks))
+        score = kernels.block_score(a, b, self.pixel_weight, self.block, self._count, self.regularization,
+                                    self._fit_index, self.design, self._fit_pinv, self._au_index,
+                                    max(self.spatial_smoothing, 0.0), self.top_k, self._region_blocks, regions)
+        scale = CANONICAL_SIZE / self.size
+        return score * scale, regions * scale
 
     def region_map(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """(n, n) residual displacement magnitude per block, for inspection."""

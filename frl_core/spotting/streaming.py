@@ -34,6 +34,8 @@ class _Track:
         self.first: tuple[int, np.ndarray | None] | None = None
         """The first face this track saw: the backward reference of the frames in its first window."""
         self.detector = Detector(fps / self.stride, config, self.window, fixed_threshold)
+        self.regions: np.ndarray | None = None
+        """Residual motion per AU region behind the last pushed frame's one-sided score (None with it nan)."""
 
     def in_frames(self, intervals: list[SpottedInterval]) -> list[SpottedInterval]:
         return in_frames(intervals, self.stride, self.fps, self.config)
@@ -47,13 +49,14 @@ class _Track:
         if self.first is None:
             self.first = (index, face)
         back = math.nan
+        self.regions = None
         if len(self.faces) >= self.window + 1:
             ref_index, ref = self.faces[-1 - self.window]
             if ref is not None and face is not None and index - ref_index == self.window:
-                back = self.model.score(ref, face)
+                back, self.regions = self.model.score_and_regions(ref, face)
         elif self.first[1] is not None and face is not None and index > self.first[0]:
             # Less than a window from the start: the first face is the reference (a shorter window).
-            back = self.model.score(self.first[1], face)
+            back, self.regions = self.model.score_and_regions(self.first[1], face)
         self.back.append((index, back))
         out: list[SpottedInterval] = []
         decided: tuple[int, float] | None = None
@@ -147,11 +150,13 @@ class StreamingSpotter:
         face = self.model.prepare(np.asarray(aligned)) if aligned is not None else None
         smoothed = self.smoother.push(index, face)
         score = math.nan
+        regions = None
         if smoothed is not None:
             score, found, completed = self._push_prepared(*smoothed)
+            regions = self.micro.regions
             intervals.extend(found)
             decided.extend(completed)
-        return SpotStep(score=score, threshold=self.threshold, intervals=intervals, decided=decided)
+        return SpotStep(score=score, threshold=self.threshold, intervals=intervals, decided=decided, regions=regions)
 
     def _push_prepared(self, index: int, face: np.ndarray | None
                        ) -> tuple[float, list[SpottedInterval], list[tuple[int, float]]]:

@@ -1,0 +1,31 @@
+"""The README's API example runs as printed (on the demo clip's first 300 frames)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _api_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Reusing the outputs (API)", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+
+
+def test_the_example_is_about_ten_lines():
+    assert len(_api_example().strip().splitlines()) <= 12
+
+
+@pytest.mark.slow
+def test_readme_api_example_runs_and_draws_its_plots(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("pandas")
+    out = tmp_path / "demo"
+    code = _api_example().replace('"out/demo', f'"{out}')
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "300 frames" in printed and "pose_yaw_deg" in printed
+    assert (out / "timeline.png").stat().st_size > 5000 and (out / "regions.png").stat().st_size > 5000
+    assert list((out / "events").glob("*.npy"))
