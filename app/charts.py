@@ -76,12 +76,14 @@ class ScoreChart:
     threshold does not apply to it. Detected intervals are shaded in their class's colour.
     """
 
+    LEGEND = [(PALETTE["spotting_score"], "spotting score"), (PALETTE["threshold"], "its threshold"),
+              (PALETTE["live_motion"], "live motion (no threshold)")]
+    TRUTH_BAND = (0.9, 1.0)
+    """Ground-truth intervals are a band along the top of the chart (fractions of its height), so detected
+    intervals and truth read side by side without hiding each other."""
+
     def __init__(self) -> None:
-        self.widget = _plot(legend_title([
-            (PALETTE["spotting_score"], "spotting score"),
-            (PALETTE["threshold"], "its threshold"),
-            (PALETTE["live_motion"], "live motion (no threshold)"),
-        ]))
+        self.widget = _plot(legend_title(self.LEGEND))
         self.widget.setLabel("bottom", "time (s); events shaded in their class colour")
         self.widget.setLabel("left", "motion (px of 224-px face)")
         self.motion = self.widget.plot(pen=pg.mkPen(PALETTE["live_motion"], width=1))
@@ -96,6 +98,7 @@ class ScoreChart:
         self.series = GrowingSeries(3)
         self.decided = GrowingSeries(2)
         self.regions: list[pg.LinearRegionItem] = []
+        self.truth: list[pg.LinearRegionItem] = []
         self.follow = True
         self._dirty = False
         self._page: float | None = None
@@ -120,6 +123,24 @@ class ScoreChart:
         region.setZValue(-10)
         self.widget.addItem(region)
         self.regions.append(region)
+
+    def set_truth(self, intervals: list[tuple[float, float, str | None]]) -> None:
+        """Coded intervals ``(onset s, offset s, label)`` as a band along the top, in the truth colour with
+        an edge in the label's class colour; an empty list removes them."""
+        for item in self.truth:
+            self.widget.removeItem(item)
+        self.truth.clear()
+        for onset, offset, label in intervals:
+            fill = pg.mkColor(PALETTE["truth"])
+            fill.setAlpha(170)
+            edge = class_color(label) if label in ("negative", "positive", "surprise") else PALETTE["truth"]
+            band = pg.LinearRegionItem(values=(onset, offset), movable=False, brush=pg.mkBrush(fill),
+                                       pen=pg.mkPen(edge, width=2), span=self.TRUTH_BAND)
+            band.setZValue(-5)
+            self.widget.addItem(band)
+            self.truth.append(band)
+        entries = self.LEGEND + ([(PALETTE["truth"], "ground truth (top band)")] if intervals else [])
+        self.widget.setTitle(legend_title(entries), size="9pt")
 
     def set_playhead(self, t: float) -> None:
         self.playhead.setValue(t)

@@ -88,24 +88,19 @@ class _Interrupted(Exception):
     """Ctrl-C arrived before the window was up."""
 
 
-def _prepare(app: QApplication, splash: Splash, settings) -> list[str]:
+def _prepare(app: QApplication, splash: Splash, settings, interrupted: list[int]) -> list[str]:
     """Load the face models, build the kernels and load the recogniser behind the splash."""
     from app.pipeline import load_recognizer, preload, reserve_gui_core
     from frl_core.engine.warmup import WarmUp
 
     reserve_gui_core()
-    interrupted: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(1))
-    try:
-        warm = WarmUp(settings.weights or None, settings.device, load_recognizer).start()
-        while not warm.wait(0.0):
-            if interrupted:
-                raise _Interrupted
-            splash.say(warm.status())
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 100)
-            warm.wait(0.1)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    warm = WarmUp(settings.weights or None, settings.device, load_recognizer).start()
+    while not warm.wait(0.0):
+        if interrupted:
+            raise _Interrupted
+        splash.say(warm.status())
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 100)
+        warm.wait(0.1)
     if warm.recognizer is not None:
         preload(settings.model_key(), warm.recognizer, warm.model_info)
     return warm.problems
@@ -114,6 +109,33 @@ def _prepare(app: QApplication, splash: Splash, settings) -> list[str]:
 def run_gui(args: argparse.Namespace) -> int:
     """``python main.py [--video PATH | --frames DIR | --camera N]``: open the window."""
     trace("launch")
+    # Until the window is up, Ctrl-C only raises a flag checked between the start-up steps: an exception
+    # raised inside a Qt callback (painting the splash) would be swallowed and the app would go on.
+    interrupted: list[int] = []
+    signal.signal(signal.SIGINT, lambda *_: interrupted.append(1))
+    try:
+        window = _start(args, interrupted)
+    except _Interrupted:
+        print("interrupted while starting", file=sys.stderr)
+        return 130
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+    if interrupted:  # pressed while the window was being built
+        QTimer.singleShot(0, window.close)
+    poll = QTimer()
+    poll.timeout.connect(lambda: None)
+    poll.start(SIGNAL_POLL_MS)
+    code = int(QApplication.instance().exec())
+    trace("closed")
+    return code
+
+
+def _start(args: argparse.Namespace, interrupted: list[int]):
+    """Splash, models, window and source; raises _Interrupted at the first step after a Ctrl-C."""
+    def check() -> None:
+        if interrupted:
+            splash.close()
+            raise _Interrupted
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("FRL-DGT micro-expression studio")
     app.setOrganizationName("FRL-DGT")
@@ -122,22 +144,24 @@ def run_gui(args: argparse.Namespace) -> int:
         app.setWindowIcon(QIcon(str(icon)))
     splash = _show_splash(app)
     trace("splash_painted")
+    check()
     # Imported after the splash is up: the theme loads pyqtgraph, the settings the face and spotting code.
     from app.settings import AppSettings
     from app.theme import apply_theme
 
     apply_theme(app)
     settings = AppSettings.load(QSettings())
+    check()
     try:
-        _prepare(app, splash, settings)
+        _prepare(app, splash, settings, interrupted)
     except _Interrupted:
         splash.close()
-        print("interrupted while starting", file=sys.stderr)
-        return 130
+        raise
     trace("models_ready")
     splash.say("opening the window…")
     from app.main_window import MainWindow
 
+    check()
     explicit = args.video or args.frames or getattr(args, "camera", None) is not None
     window = MainWindow(settings, probe_cameras=not explicit)
     window.resize(1440, 900)
@@ -156,18 +180,5 @@ def run_gui(args: argparse.Namespace) -> int:
         window.open_spec(int(args.camera))
     else:
         window.open_demo()
-    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
-    poll = QTimer()
-    poll.timeout.connect(lambda: None)
-    poll.start(SIGNAL_POLL_MS)
-    code = int(app.exec())
-    trace("closed")
-    return code
+    return window
 
-
-def exit_now(code: int) -> None:
-    """End the process at once: the window has stopped its threads and every export is written, so the
-    interpreter's slow teardown (torch, dlib, thread pools: seconds) has nothing left to save."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)

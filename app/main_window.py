@@ -84,6 +84,13 @@ class MainWindow(ExportActions, QMainWindow):
         self._latest_event: Event | None = None
         self._class_names: list[str] = []
         self._first_frame_shown = False
+        self.truth: list = []
+        """Ground-truth intervals of the current source (``TruthInterval``), shown and compared."""
+        self.truth_comparison = None
+        """The last comparison of the events with the truth (``TruthComparison``)."""
+        self.truth_file: Path | None = None
+        self._truth_spec: str | None = None
+        self._pending_truth: tuple[str, Path] | None = None
 
         self.pipeline = pipeline or Pipeline(self.settings, parent=self)
         self._build_views()
@@ -224,6 +231,9 @@ class MainWindow(ExportActions, QMainWindow):
                                                sp.SP_DirOpenIcon, "Open a folder of frames (image sequence)")
         self.open_demo_action = self._action("Open &demo clip", self.open_demo, None, None,
                                              "The bundled clip with known micro-expressions")
+        self.load_truth_action = self._action("Load &ground truth…", lambda: self.load_truth(), None, None,
+                                              "Coded intervals for this source (the project's JSON, a MEGC-style CSV "
+                                              "or list): shown on the spotting chart and compared with the events")
         self.camera_action = self._action("&Camera", self.toggle_camera, "Ctrl+K", sp.SP_ComputerIcon,
                                           "Start or stop live analysis from a camera", checkable=True)
         self.record_action = self._action("&Record", self.toggle_recording, "Ctrl+R", sp.SP_DialogSaveButton,
@@ -271,6 +281,7 @@ class MainWindow(ExportActions, QMainWindow):
         for a in (self.open_video_action, self.open_folder_action, self.open_demo_action):
             file_menu.addAction(a)
         file_menu.addAction(self.import_coding_action)
+        file_menu.addAction(self.load_truth_action)
         file_menu.addSeparator()
         self.export_menu = file_menu.addMenu("&Export")
         for a in (self.export_events_csv_action, self.export_events_json_action, self.export_frames_action,
@@ -371,6 +382,9 @@ class MainWindow(ExportActions, QMainWindow):
         demo = demo_clip_path()
         if demo.is_file():
             self.open_spec(str(demo))
+            truth = demo.with_name("demo_ground_truth.json")
+            if truth.is_file():
+                self._pending_truth = (str(demo), truth)
         else:
             self.show_message(f"the demo clip is missing ({demo}); open a video or a folder of frames", "warning")
 
@@ -438,11 +452,18 @@ class MainWindow(ExportActions, QMainWindow):
         self.displacement.clear()
         self.video.clear()
         self.score_chart.clear()
+        self.score_chart.set_truth([])
         self.prob_bars.clear()
         self.timeline.clear()
         self._latest_event = None
         self._last_time = 0.0
-        if self.banner.level in ("error", "warning"):
+        pending, self._pending_truth = self._pending_truth, None
+        if pending is not None and pending[0] == str(info.spec):
+            self.load_truth(pending[1], announce=False)
+        elif self.truth and self._truth_spec == str(info.spec):  # re-analysed: the same source keeps its truth
+            self._show_truth()
+        else:
+            self.truth, self.truth_file = [], None
             self.banner.hide()
         kind = "camera" if info.is_live else ("frames" if Path(str(info.spec)).is_dir() else "video")
         count = f", {info.frame_count} frames" if info.frame_count else ""
@@ -541,7 +562,47 @@ class MainWindow(ExportActions, QMainWindow):
         stamp = f"{result.timestamp:.2f} s" if result is not None else ""
         self.time_label.setText(f"{index + 1}/{total}  {stamp}" if total else f"frame {index}  {stamp}")
 
+    def load_truth(self, path: str | Path | None = None, announce: bool = True) -> int | None:
+        """Show coded intervals for the current source on the spotting chart; returns how many."""
+        from frl_core.engine.truth import load_truth
+        from frl_core.io.ground_truth import GroundTruthError
+
+        if self.source_info is None:
+            self.show_message("open a source first: ground truth belongs to one video or frame folder", "info")
+            return None
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Load ground truth", str(self.export_dir()),
+                                                  "Ground truth (*.json *.csv *.txt);;All files (*)")
+            if not path:
+                return None
+        try:
+            truth = load_truth(path)
+        except GroundTruthError as err:
+            self.show_message(str(err), "error")
+            return None
+        self.truth, self.truth_file, self._truth_spec = truth, Path(path), str(self.source_info.spec)
+        self._show_truth()
+        if announce:
+            self.statusBar().showMessage(f"ground truth: {len(truth)} coded interval(s) from {Path(path).name}", 8000)
+        if not self.pipeline.is_analysing() and self.results.frame_count():
+            self._compare_with_truth()
+        return len(truth)
+
+    def _show_truth(self) -> None:
+        fps = self.source_info.fps if self.source_info else 30.0
+        self.score_chart.set_truth([(t.onset / fps, (t.offset + 1) / fps, t.label) for t in self.truth])
+
+    def _compare_with_truth(self) -> None:
+        from frl_core.io.ground_truth import compare_to_truth
+
+        comparison = compare_to_truth(self.truth, self.results.events)
+        self.truth_comparison = comparison
+        self.show_message(f"{self.truth_file.name if self.truth_file else 'ground truth'}: {comparison.summary()}",
+                          "info")
+
     def _on_analysis_finished(self) -> None:
+        if self.truth:
+            self._compare_with_truth()
         self.timeline.set_duration(self._last_time)
         self.score_chart.show_all()
         self.timeline.show_all()

@@ -86,7 +86,7 @@ class _Signals(SessionListener):
         self.p._opened.emit(generation, info)
 
     def source_failed(self, message: str) -> None:
-        self.p.source_failed.emit(message)
+        self.p._source_failed.emit(message)
 
     def source_error(self, generation: int, message: str) -> None:
         self.p._source_error.emit(generation, message)
@@ -95,7 +95,7 @@ class _Signals(SessionListener):
         self.p._ended.emit(generation)
 
     def recording_failed(self, message: str) -> None:
-        self.p.recording_failed.emit(message)
+        self.p._recording_failed.emit(message)
 
     def results(self, generation: int, results: list) -> None:
         self.p._results.emit(generation, results)
@@ -107,7 +107,7 @@ class _Signals(SessionListener):
         self.p._display.emit()
 
     def analysis_error(self, message: str) -> None:
-        self.p.analysis_error.emit(message)
+        self.p._analysis_error.emit(message)
 
     def analysis_finished(self, generation: int) -> None:
         self.p._finished_signal.emit(generation)
@@ -116,7 +116,7 @@ class _Signals(SessionListener):
         self.p._model_ready.emit(info)
 
     def model_failed(self, message: str) -> None:
-        self.p.model_failed.emit(message)
+        self.p._model_failed.emit(message)
 
     def stats(self, fps_processed: float) -> None:
         self.p._stats.emit(fps_processed)
@@ -149,6 +149,13 @@ class Pipeline(QObject):
     _finished_signal = Signal(int)
     _model_ready = Signal(object)
     _stats = Signal(float)
+    # Messages too go through the pipeline's own signals, connected before the session's threads start: a
+    # public signal emitted from a thread before the window has connected to it would be lost (a wrong
+    # weights file fails within milliseconds of the window's creation).
+    _source_failed = Signal(str)
+    _recording_failed = Signal(str)
+    _analysis_error = Signal(str)
+    _model_failed = Signal(str)
 
     def __init__(self, settings: AppSettings, parent: QObject | None = None,
                  recognizer_loader: RecognizerLoader = load_recognizer, engine_factory: EngineFactory | None = None,
@@ -173,6 +180,10 @@ class Pipeline(QObject):
         self._finished_signal.connect(self._on_finished)
         self._model_ready.connect(self._on_model_ready)
         self._stats.connect(self._on_stats)
+        self._source_failed.connect(self.source_failed)  # signal to signal: queued to this object's thread
+        self._recording_failed.connect(self.recording_failed)
+        self._analysis_error.connect(self.analysis_error)
+        self._model_failed.connect(self.model_failed)
         self.session = Session(self._engine_config(), _Signals(self), pace=settings.pace,
                                fps_override=self._fps_override(), recognizer_loader=recognizer_loader,
                                engine_factory=engine_factory or make_engine, source_factory=source_factory,

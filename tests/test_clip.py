@@ -145,6 +145,11 @@ def test_analyze_clip_writes_one_event_in_the_usual_files(smile_clip, tmp_path, 
     scores = [float(r["motion_score"]) for r in frames]
     assert int(np.argmax(scores)) == event["apex_index"]
     assert len(list((out / "events").glob("*.png"))) == 1
+    from frl_core import results
+
+    loaded = results.load(out)  # clip mode's outputs carry the same schema the loader reads
+    assert loaded.metadata["schema_version"] >= 1 and loaded.metadata["weights_sha256"]
+    assert len(loaded.events) == 1 and len(loaded.frames) == 17
 
 
 def test_analyze_clip_takes_given_frames_and_the_fps(smile_clip, tmp_path, capsys):

@@ -92,6 +92,10 @@ def test_demo_clip_runs_to_the_end_with_events_charts_maps_and_exports(qtbot, se
     window.open_demo()
     wait_until_finished(qtbot, window)
     truth_file = DEMO.parent / "demo_ground_truth.json"
+    # the demo opens with its truth shown and compared
+    assert len(window.score_chart.truth) == 5 and "ground truth" in window.score_chart.widget.plotItem.titleLabel.text
+    assert window.truth_comparison.counts.ground_truth == 5 and window.truth_comparison.f1 >= 0.8
+    assert "interval F1" in window.banner.text()
     assert window.results.frame_count() == window.source_info.frame_count
     assert window.events_model.rowCount() >= 1, window.banner.text()
     if truth_file.is_file():
@@ -144,6 +148,29 @@ def test_demo_clip_runs_to_the_end_with_events_charts_maps_and_exports(qtbot, se
     # the event's label is written at the bottom of its apex frame
     changed = np.abs(apex_frame[-40:].astype(int) - plain[-40:].astype(int)).max(axis=2) > 80
     assert changed.sum() > 50
+
+
+def test_ground_truth_is_shown_for_its_source_only_and_a_bad_file_is_a_message(qtbot, settings, noise_clip, tmp_path):
+    window = make_window(qtbot, settings, recognizer_loader=fake_loader,
+                         engine_factory=lambda config, recognizer: SlowEngine())
+    window.open_spec(str(noise_clip))
+    wait_until_finished(qtbot, window, 30_000)
+    truth = tmp_path / "truth.csv"
+    truth.write_text("onset,apex,offset,label\n3,5,8,positive\n12,13,15,\n")
+    assert window.load_truth(truth) == 2 and len(window.score_chart.truth) == 2
+    assert window.truth_comparison.counts.ground_truth == 2 and window.truth_comparison.f1 == 0.0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("onset,offset\n9,2\n")
+    assert window.load_truth(bad) is None and "before onset" in window.banner.text()
+    assert len(window.score_chart.truth) == 2  # the good truth stays
+    window.reanalyse()
+    qtbot.waitUntil(lambda: window.pipeline.is_analysing(), timeout=10_000)
+    wait_until_finished(qtbot, window, 30_000)
+    assert len(window.score_chart.truth) == 2  # re-analysing the same source keeps its truth
+    other = write_clip(tmp_path / "other.avi", [np.full((240, 320, 3), 90, np.uint8)] * 10)
+    window.open_spec(str(other))
+    qtbot.waitUntil(lambda: window.source_info.spec == str(other), timeout=15_000)
+    assert window.score_chart.truth == [] and window.truth == []  # another source: not its truth
 
 
 def test_missing_file_shows_a_message_and_keeps_the_window_usable(qtbot, settings, noise_clip):
@@ -446,3 +473,18 @@ def test_ctrl_c_while_the_splash_shows_ends_with_one_line(tmp_path):
     assert proc.returncode == 130
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("interrupted"), err
+
+
+def test_a_model_failure_before_the_window_listens_is_not_lost(qtbot, settings):
+    """A wrong weights file fails within milliseconds, possibly before the window has connected to the
+    pipeline: the message must still reach it (it arrives through the event loop)."""
+    def broken(_weights, _device):
+        raise RuntimeError("not a checkpoint")
+
+    pipeline = Pipeline(settings, recognizer_loader=broken)
+    time.sleep(0.5)  # the worker thread has failed (twice: the default model too) with no one listening yet
+    heard = []
+    pipeline.model_failed.connect(heard.append)
+    qtbot.waitUntil(lambda: bool(heard), timeout=10_000)
+    assert "cannot load the model: not a checkpoint" in heard[0]
+    pipeline.shutdown()

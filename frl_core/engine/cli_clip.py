@@ -119,7 +119,8 @@ def run_clip(args: argparse.Namespace) -> int:
 
 def _run_clip(args: argparse.Namespace) -> int:
     from frl_core.engine.clip import ClipAnalyzer, ClipError
-    from frl_core.io.exports import ExportError, FramesCsvWriter, write_event_png, write_events_csv, write_events_json
+    from frl_core.io.exports import (ExportError, FramesCsvWriter, frame_csv_header, output_metadata, write_event_png,
+                                     write_events_csv, write_events_json, write_sidecar)
     from frl_core.io.sources import CameraSource, SourceError, open_source
     from frl_core.paths import MissingModelFileError
 
@@ -138,7 +139,8 @@ def _run_clip(args: argparse.Namespace) -> int:
         frames = _read_all(source, args.max_frames)
     finally:
         source.close()
-    analyzer = ClipAnalyzer(engine_config(args, source.fps), recognizer)
+    config = engine_config(args, source.fps)
+    analyzer = ClipAnalyzer(config, recognizer)
     try:
         result = analyzer.analyse(frames, source.fps, args.onset, args.apex, args.offset)
     except ClipError as err:
@@ -151,10 +153,15 @@ def _run_clip(args: argparse.Namespace) -> int:
     event = result.event
     out_dir: Path = args.out if args.out is not None else _default_out(source.name)
     faces = sum(r.face is not None for r in result.frames)
+    weights = args.weights
+    if weights is None and recognizer is not None:
+        from frl_core.models.inference import default_checkpoint_path
+
+        weights = default_checkpoint_path()
     metadata = {
-        "source": str(args.input), "fps": source.fps, "mode": "clip",
+        "source": str(args.input), "fps": source.fps, "weights": weights, "face_settings": config.face,
+        "spotter_settings": config.spotter, "mode": "clip",
         "device": getattr(recognizer, "device_name", "off") if recognizer is not None else "off",
-        "weights": str(args.weights) if args.weights else ("shipped default" if recognizer is not None else None),
         "class_names": list(getattr(recognizer, "class_names", ())),
         "apex": "found" if result.apex_found else "given",
         "frames": len(result.frames), "frames_with_face": faces, "dropped_frames": 0, "complete": True,
@@ -175,8 +182,10 @@ def _run_clip(args: argparse.Namespace) -> int:
         with FramesCsvWriter(out_dir / "frames.csv") as frames_csv:
             for frame_result in result.frames:
                 frames_csv.write(frame_result)
-        write_events_csv(out_dir / "events.csv", [event])
-        write_events_json(out_dir / "events.json", [event], metadata)
+        meta = output_metadata(**metadata)
+        write_events_csv(out_dir / "events.csv", [event], meta)
+        write_events_json(out_dir / "events.json", [event], meta)
+        write_sidecar(out_dir / "frames.csv", frame_csv_header(), meta)
         if not args.no_png:
             write_event_png(out_dir / "events", event)
     except ExportError as err:
