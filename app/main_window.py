@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.cameras import CameraProbe
 from app.charts import ProbabilityBars, ProbabilityTimeline, ScoreChart, class_color
+from app.clip_worker import ClipThread
 from app.displacement_view import DisplacementView
 from app.export_actions import ExportActions, VideoExportThread
 from app.message_bar import MessageBar
@@ -40,6 +41,7 @@ from app.pipeline import ModelInfo, Pipeline, SourceInfo, fps_text
 from app.results import EventsTableModel, SessionResults
 from app.settings import AppSettings, SettingsDialog
 from app.video_view import VideoView
+from frl_core.engine.clip import looks_like_a_clip
 from frl_core.io import exports
 from frl_core.paths import ASSETS_DIR
 from frl_core.types import Event, FrameResult
@@ -90,6 +92,7 @@ class MainWindow(ExportActions, QMainWindow):
         """The last comparison of the events with the truth (``TruthComparison``)."""
         self.truth_file: Path | None = None
         self._truth_spec: str | None = None
+        self._clip_thread: ClipThread | None = None
         self._pending_truth: tuple[str, Path] | None = None
 
         self.pipeline = pipeline or Pipeline(self.settings, parent=self)
@@ -242,6 +245,9 @@ class MainWindow(ExportActions, QMainWindow):
         self.step_action = self._action("&Step", self.step, "Right", sp.SP_MediaSeekForward, "Analyse one frame")
         self.reanalyse_action = self._action("Re-&analyse", self.reanalyse, "F5", sp.SP_BrowserReload,
                                              "Analyse the source again with the current settings")
+        self.clip_action = self._action("Analyse as one &clip", lambda: self.analyse_as_clip(), "Ctrl+L", None,
+                                         "The whole source is one movement (a dataset clip): onset = first frame, "
+                                         "apex = largest AU-region motion from it, offset = last frame")
         self.source_fps_action = self._action("&Frame rate of this source…", self.ask_source_fps, None, None,
                                               "Give the frame rate of the open video or frame folder (this source "
                                               "only; the next file opened uses its own)")
@@ -294,7 +300,7 @@ class MainWindow(ExportActions, QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         play_menu = bar.addMenu("&Playback")
-        for a in (self.play_action, self.step_action, self.reanalyse_action, self.source_fps_action):
+        for a in (self.play_action, self.step_action, self.reanalyse_action, self.clip_action, self.source_fps_action):
             play_menu.addAction(a)
         live_menu = bar.addMenu("&Live")
         live_menu.addAction(self.camera_action)
@@ -471,7 +477,13 @@ class MainWindow(ExportActions, QMainWindow):
         self.source_label.setText(f"{kind}: {info.name} ({rate}{count})")
         self.source_label.setToolTip(f"{info.spec}\nPlayback ▸ Frame rate of this source… changes the rate")
         self.source_label.setStyleSheet("color: #ffa94d; font-weight: bold;" if info.fps_origin == "assumed" else "")
-        if info.fps_origin == "assumed" and not info.is_live:
+        if not info.is_live and looks_like_a_clip(info.frame_count, info.fps):
+            assumed = f" (at an assumed {info.fps:g} fps: Playback ▸ Frame rate sets it)" if info.fps_origin == "assumed" \
+                else ""
+            self.show_message(f"{info.name} has {info.frame_count} frames, too few for the spotting windows"
+                              f"{assumed}: it looks like a dataset clip, one movement from onset to offset.",
+                              "warning", ("Analyse as one clip", self.analyse_as_clip))
+        elif info.fps_origin == "assumed" and not info.is_live:
             self.show_message(f"{info.name}: no frame rate is stored with this {'folder' if kind == 'frames' else 'file'}"
                               f", so {info.fps:g} fps is assumed. Spotting windows are in seconds: give the real "
                               "rate (CASME II and SAMM frames are 200 fps).", "warning",
@@ -692,6 +704,40 @@ class MainWindow(ExportActions, QMainWindow):
         if ok:
             self.set_source_fps(fps)
 
+    def analyse_as_clip(self) -> ClipThread | None:
+        """Analyse the open video or folder as one movement (clip mode) in a thread; its one event replaces
+        the events found by spotting."""
+        info = self.source_info
+        if info is None or info.is_live:
+            self.show_message("open a video or a folder of frames first: clip mode needs a recorded source", "info")
+            return None
+        if self._clip_thread is not None and self._clip_thread.isRunning():
+            return None
+        thread = ClipThread(str(info.spec), self.pipeline.fps_override, self.settings)
+        thread.done.connect(self._on_clip_done)
+        thread.failed.connect(lambda msg: self.show_message(msg, "error"))
+        self._clip_thread = thread
+        self.statusBar().showMessage(f"clip mode: reading {info.name} and finding its apex…", 5000)
+        thread.start()
+        return thread
+
+    def _on_clip_done(self, result) -> None:
+        event = result.event
+        self.pipeline.pause()
+        self.events_model.reset()
+        self.results.add_frames(result.frames)
+        self.score_chart.clear()
+        self.score_chart.add_results(result.frames)
+        self.score_chart.show_all()
+        self._on_events([event])
+        self.displacement.show_event(event)
+        self.prob_bars.show_event(event)
+        how = "found: largest AU-region motion from the onset" if result.apex_found else "given"
+        self.show_message(f"clip mode: onset {event.onset_index}, apex {event.apex_index} ({how}), offset "
+                          f"{event.offset_index}: {event.label_text()}", "info")
+        if self.truth:
+            self._compare_with_truth()
+
     def set_source_fps(self, fps: float | None) -> None:
         """Analyse the current source again at ``fps``; None goes back to the source's own rate."""
         if self.source_info is None or self.source_info.is_live:
@@ -832,6 +878,8 @@ class MainWindow(ExportActions, QMainWindow):
         if self._export_thread is not None:
             self._export_thread.request_stop()
             self._export_thread.wait(500)
+        if self._clip_thread is not None:
+            self._clip_thread.wait(2000)
         self._chart_timer.stop()
         self.pipeline.shutdown()
         super().closeEvent(event)

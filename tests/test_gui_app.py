@@ -488,3 +488,22 @@ def test_a_model_failure_before_the_window_listens_is_not_lost(qtbot, settings):
     qtbot.waitUntil(lambda: bool(heard), timeout=10_000)
     assert "cannot load the model: not a checkpoint" in heard[0]
     pipeline.shutdown()
+
+
+@pytest.mark.slow
+def test_a_dataset_clip_is_offered_clip_mode_and_gets_one_event_at_its_apex(qtbot, settings, data_root):
+    """The real CASME II sequence (10 frames) is too short to spot in: the window says so, offers clip mode,
+    and clip mode gives one event whose apex is in the last three frames."""
+    folder = data_root / "sequences" / "casme2_sub_clip_resampled"
+    if not folder.is_dir():
+        pytest.skip(f"no real sequence at {folder}")
+    window = make_window(qtbot, settings, recognizer_loader=fake_loader)
+    window.open_spec(str(folder))
+    wait_until_finished(qtbot, window, 30_000)
+    assert "looks like a dataset clip" in window.banner.text() and window.events_model.rowCount() == 0
+    thread = window.analyse_as_clip()
+    assert thread is not None
+    qtbot.waitUntil(lambda: window.events_model.rowCount() == 1, timeout=120_000)
+    event = window.results.events[0]
+    assert event.onset_index == 0 and event.apex_index >= 7 and event.offset_index == 9
+    assert "clip mode: onset 0" in window.banner.text() and window.displacement.shown_event is event

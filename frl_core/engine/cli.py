@@ -103,14 +103,11 @@ def _default_out(source_name: str) -> Path:
 
 def _too_short_message(source) -> str | None:
     """One line when a recorded input is shorter than the spotter's windows: spotting cannot find anything."""
-    from frl_core.spotting import SpotterConfig
-    from frl_core.spotting.detector import window_steps
+    from frl_core.engine.clip import looks_like_a_clip, spotting_frames_needed
 
-    if source.is_live or not source.frame_count or source.frame_count < 2:
+    if source.is_live or not looks_like_a_clip(source.frame_count, source.fps):
         return None
-    needed = 2 * window_steps(SpotterConfig().window_s, source.fps, 1) + 1
-    if source.frame_count >= needed:
-        return None
+    needed = spotting_frames_needed(source.fps)
     return (f"warning: {source.name} has {source.frame_count} frames, fewer than the {needed} the spotting windows "
             f"need at {source.fps:g} fps, so no movement can be spotted in it: analyse it as one movement with --clip")
 

@@ -55,6 +55,19 @@ class ClipResult:
     notes: list[str] = field(default_factory=list)
 
 
+def spotting_frames_needed(fps: float, spotter: SpotterConfig | None = None) -> int:
+    """The fewest frames in which the spotter can score one frame against references on both sides: a
+    shorter input (most dataset clips) can only be analysed as one clip."""
+    from frl_core.spotting.detector import window_steps
+
+    return 2 * window_steps((spotter or SpotterConfig()).window_s, fps, 1) + 1
+
+
+def looks_like_a_clip(frame_count: int | None, fps: float, spotter: SpotterConfig | None = None) -> bool:
+    """A recorded input too short to spot in: offer clip mode."""
+    return bool(frame_count) and 1 < frame_count < spotting_frames_needed(fps, spotter)
+
+
 def apex_window(fps: float, window_s: float = APEX_WINDOW_S) -> int:
     """Half-width (frames) of the apex smoothing window at ``fps``: 1 at 30 fps, 5 at 200 fps."""
     return max(1, int(round(window_s * fps / 2)))
