@@ -13,6 +13,8 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("frl_core.engine.cli", "spot and recognise micro-expressions in a video, frame folder or camera"),
+    "batch": ("frl_core.engine.batch", "analyse a corpus (videos, frame folders, globs, a manifest CSV) on local "
+              "processes or Ray: a results folder per input, a corpus table, every event"),
     "train": ("frl_core.training.cli_train", "train FRL-DGT (LOSO protocols or all data) from a config file"),
     "train-dgm": ("frl_core.training.dgm_train", "train the DGM on known displacements of real faces"),
     "assemble-live": ("frl_core.training.live_path", "join a trained DGM and a flow-trained trunk into the "
