@@ -4,6 +4,8 @@ import argparse
 import json
 import sys
 
+import pytest
+
 from frl_core.training import cli_train
 
 SUBJECTS = ["sub01", "s01", "006"]  # one small fold from each source dataset
@@ -56,3 +58,14 @@ def test_bad_worker_options_are_one_line_errors(data_root, tmp_path, capsys, mon
     err = capsys.readouterr().err.strip()
     assert err == "error: --ray needs Ray, which is not installed: python -m pip install -r requirements-cluster.txt"
     assert not list((tmp_path / "o").glob("seed_*/folds/*.json"))
+
+
+@pytest.mark.slow
+def test_folds_as_ray_tasks_match_the_sequential_run(data_root, tmp_path, capsys):
+    ray = pytest.importorskip("ray")
+    two = ["--subjects", "sub01,s01"]
+    assert cli_train.run(_args(data_root, tmp_path / "seq", *two)) == 0
+    assert cli_train.run(_args(data_root, tmp_path / "ray", *two, "--ray", "local", "--workers", "2")) == 0
+    assert not ray.is_initialized()
+    for subject in ("sub01", "s01"):
+        assert _fold(tmp_path / "seq", subject)["probabilities"] == _fold(tmp_path / "ray", subject)["probabilities"]
