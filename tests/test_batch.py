@@ -71,6 +71,7 @@ def test_a_corpus_with_bad_inputs_records_them_and_analyses_the_rest(clips, tmp_
     assert {e["input"] for e in events} == {"clip0", "clip0_2", "clip1_2"}
     assert len(events) == sum(int(rows[i]["events"] or 0) for i in rows)
     assert "3 of 7 inputs analysed" in stdout
+    assert sum(bool(r["worker_setup_s"]) for r in rows.values()) == 1  # one worker started once for every input
 
 
 def test_a_manifest_without_a_path_column_is_refused(tmp_path, capsys):

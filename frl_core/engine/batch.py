@@ -37,8 +37,10 @@ EXIT_SOME_FAILED = 6
 EXIT_INTERRUPTED = 130
 
 CORPUS_COLUMNS = ["id", "path", "status", "error", "exit_code", "frames", "frames_with_face", "fps", "events",
-                  "micro", "macro", "seconds", "resumed", "warning", "worker"]
-"""The corpus table's fixed columns; manifest columns and a ``n_<label>`` count per class follow."""
+                  "micro", "macro", "seconds", "resumed", "warning", "worker", "worker_setup_s"]
+"""The corpus table's fixed columns; manifest columns and a ``n_<label>`` count per class follow.
+``worker_setup_s``: on the first input of each worker, the seconds it took to start (imports, the model
+loaded once for all its inputs)."""
 
 MANIFEST_KEYS = ("path", "id", "fps")
 """Manifest columns the batch reads itself; any other column is carried into the corpus table."""
@@ -189,13 +191,22 @@ def read_event_rows(out_dir: Path) -> list[dict[str, str]]:
         return []
 
 
-_WORKER: dict[str, Any] = {"recognizer": None, "error": None}
-"""What :func:`setup_worker` loaded in this worker process, for every input it analyses."""
+_IMPORTED = time.perf_counter()
+_WORKER: dict[str, Any] = {"recognizer": None, "error": None, "setup_s": None}
+"""What :func:`setup_worker` loaded in this worker process, for every input it analyses, and how long that
+took (reported with the worker's first input only)."""
 
 
 def setup_worker(weights: str | None, device: str, recognize: bool) -> None:
     """Load the recogniser once per worker; a failure is kept and reported by every input of this worker."""
-    _WORKER.update(recognizer=None, error=None)
+    _WORKER.update(recognizer=None, error=None, setup_s=None)
+    try:
+        _load_recognizer(weights, device, recognize)
+    finally:
+        _WORKER["setup_s"] = round(time.perf_counter() - _IMPORTED, 3)
+
+
+def _load_recognizer(weights: str | None, device: str, recognize: bool) -> None:
     if not recognize:
         return
     from frl_core.engine.analysis import EngineError, load_recognizer
@@ -223,7 +234,8 @@ def analyze_task(task: dict[str, Any]) -> dict[str, Any]:
     row = summarise_folder(out_dir)
     error = outcome.error or ("interrupted" if outcome.code == EXIT_INTERRUPTED else None)
     row.update(status="ok" if outcome.code == 0 else "failed", error=error, exit_code=outcome.code,
-               seconds=round(time.perf_counter() - t0, 3), warning=outcome.warning, worker=worker)
+               seconds=round(time.perf_counter() - t0, 3), warning=outcome.warning, worker=worker,
+               worker_setup_s=_WORKER.pop("setup_s", None))
     return {"row": row, "events": read_event_rows(out_dir) if outcome.code == 0 else []}
 
 
