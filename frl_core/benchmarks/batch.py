@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", default="320x240", help="frame size WxH (default 320x240)")
     parser.add_argument("--workers", type=int, default=2, help="the parallel runs' workers (default 2)")
     parser.add_argument("--no-ray", action="store_true", help="skip the local-Ray run")
+    parser.add_argument("--no-corpus", action="store_true", help="skip the corpus runs (LOSO timing only)")
     parser.add_argument("--loso-subjects", default="sub01,s01,006,sub02",
                         help="held-out subjects of the LOSO timing (default: 4 folds from the three datasets)")
     parser.add_argument("--loso-epochs", type=int, default=2, help="epochs per fold of the LOSO timing (default 2)")
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     clips = root / "clips"
     clips.mkdir(parents=True, exist_ok=True)
     print(f"before: {_load()}")
-    for k in range(args.clips):
+    for k in range(0 if args.no_corpus else args.clips):
         path = clips / f"clip{k:02d}.mp4"
         if not path.is_file():
             seq = synth.random_sequence(seed=100 + k, fps=30.0, seconds=args.seconds,
@@ -105,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
             synth.write_video(seq, path)
     inputs = [str(p) for p in sorted(clips.glob("*.mp4"))]
     runs: list[tuple[str, dict[str, Any]]] = []
-    plan = [("1 process", 1, None), (f"{args.workers} local processes", args.workers, None)]
-    if not args.no_ray:
+    plan = [] if args.no_corpus else [("1 process", 1, None), (f"{args.workers} local processes", args.workers, None)]
+    if not args.no_ray and not args.no_corpus:
         plan.append((f"local Ray, {args.workers} actors", args.workers, "local"))
     for name, workers, ray in plan:
         out = root / f"out_{len(runs)}"
@@ -115,23 +116,24 @@ def run(args: argparse.Namespace) -> int:
         runs.append((name, figures))
         print(f"  ran {name}: {figures['wall']:.1f} s; {_load()}", flush=True)
     n = len(inputs)
-    print(f"\ncorpus: {n} generated clips of {args.seconds:g} s at 30 fps, {width}x{height}, recognition on (CPU)")
-    print(f"{'backend':<24}{'wall s':>8}{'frames/s':>10}{'inputs/min':>12}{'speed-up':>10}{'overhead s/input':>18}"
-          f"{'worker start s':>16}")
-    base = runs[0][1]["wall"]
-    for name, f in runs:
-        overhead = (f["wall"] - f["busy"] / f["workers"]) / max(f["inputs"], 1)
-        flag = "" if f["code"] == 0 else f"  (exit {f['code']})"
-        print(f"{name:<24}{f['wall']:>8.1f}{f['frames'] / f['wall']:>10.0f}{60 * f['inputs'] / f['wall']:>12.1f}"
-              f"{base / f['wall']:>9.2f}x{overhead:>18.2f}{f['setup']:>16.2f}{flag}")
-    print("overhead s/input = (wall - worker-busy seconds / workers) / inputs: start-up, dispatch, idle tail; "
-          "worker start = imports and the model loaded, once per worker")
-    busy1 = runs[0][1]["busy"] / max(runs[0][1]["inputs"], 1)
-    print(f"one input analysed in {busy1:.2f} s on one process ({runs[0][1]['frames'] / runs[0][1]['busy']:.0f} "
-          "frames/s of busy time)")
-    if len(runs) > 2:
-        extra = (runs[2][1]["wall"] - runs[1][1]["wall"]) / n
-        print(f"Ray vs local processes: {extra:+.2f} s per input (Ray start-up and actor creation spread over {n} inputs)")
+    if runs:
+        print(f"\ncorpus: {n} generated clips of {args.seconds:g} s at 30 fps, {width}x{height}, recognition on (CPU)")
+        print(f"{'backend':<24}{'wall s':>8}{'frames/s':>10}{'inputs/min':>12}{'speed-up':>10}{'overhead s/input':>18}"
+              f"{'worker start s':>16}")
+        base = runs[0][1]["wall"]
+        for name, f in runs:
+            overhead = (f["wall"] - f["busy"] / f["workers"]) / max(f["inputs"], 1)
+            flag = "" if f["code"] == 0 else f"  (exit {f['code']})"
+            print(f"{name:<24}{f['wall']:>8.1f}{f['frames'] / f['wall']:>10.0f}{60 * f['inputs'] / f['wall']:>12.1f}"
+                  f"{base / f['wall']:>9.2f}x{overhead:>18.2f}{f['setup']:>16.2f}{flag}")
+        print("overhead s/input = (wall - worker-busy seconds / workers) / inputs: start-up, dispatch, idle tail; "
+              "worker start = imports and the model loaded, once per worker")
+        busy1 = runs[0][1]["busy"] / max(runs[0][1]["inputs"], 1)
+        print(f"one input analysed in {busy1:.2f} s on one process ({runs[0][1]['frames'] / runs[0][1]['busy']:.0f} "
+              "frames/s of busy time)")
+        if len(runs) > 2:
+            extra = (runs[2][1]["wall"] - runs[1][1]["wall"]) / n
+            print(f"Ray vs local processes: {extra:+.2f} s per input (Ray start-up and actor creation spread over {n} inputs)")
     if not args.no_loso:
         data_root = str(default_data_root())
         if not (Path(data_root) / "megc2019" / "labels.csv").is_file():
