@@ -116,7 +116,7 @@ class _Signals(SessionListener):
         self.p._model_ready.emit(info)
 
     def model_failed(self, message: str) -> None:
-        self.p.model_failed.emit(message)
+        self.p._model_failed.emit(message)
 
     def stats(self, fps_processed: float) -> None:
         self.p._stats.emit(fps_processed)
@@ -148,6 +148,9 @@ class Pipeline(QObject):
     _display = Signal()
     _finished_signal = Signal(int)
     _model_ready = Signal(object)
+    _model_failed = Signal(str)
+    """Relayed to ``model_failed`` from the GUI thread's event loop: a model that fails to load before the
+    window has connected to the pipeline (warm caches make that fast) still reaches the window."""
     _stats = Signal(float)
 
     def __init__(self, settings: AppSettings, parent: QObject | None = None,
@@ -172,6 +175,7 @@ class Pipeline(QObject):
         self._display.connect(self._on_display)
         self._finished_signal.connect(self._on_finished)
         self._model_ready.connect(self._on_model_ready)
+        self._model_failed.connect(self.model_failed.emit)
         self._stats.connect(self._on_stats)
         self.session = Session(self._engine_config(), _Signals(self), pace=settings.pace,
                                fps_override=self._fps_override(), recognizer_loader=recognizer_loader,
