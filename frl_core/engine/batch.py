@@ -349,6 +349,7 @@ def run(args: argparse.Namespace, ray_init: dict[str, Any] | None = None) -> int
         bar.close()
         if backend is not None:
             backend.shutdown()
+        _WORKER.update(recognizer=None, error=None, setup_s=None)  # the inline backend's model, not kept
     try:
         write_corpus(out, inputs, rows, events)
     except OSError as err:
