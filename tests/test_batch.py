@@ -151,3 +151,27 @@ def test_a_local_ray_analyses_the_corpus_in_its_actors(clips, tmp_path, capsys):
     assert all(r["status"] == "ok" and r["worker"].split(":")[1] != str(os.getpid()) for r in rows)
     for name in ("clip0", "clip1"):  # labels and probabilities too: the actors loaded the shipped model
         assert _events(tmp_path / "one", name) == _events(tmp_path / "ray", name)
+
+
+def test_frame_folders_take_the_manifest_frame_rate_and_a_faceless_one_fails(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    from frl_core import synth
+
+    seq = synth.render_sequence(None, fps=100, size=(320, 240), seed=3, n_frames=60)
+    (tmp_path / "face").mkdir()
+    for i, frame in enumerate(seq.frames):
+        cv2.imwrite(str(tmp_path / "face" / f"img{i + 1}.jpg"), frame)
+    (tmp_path / "blank").mkdir()
+    for i in range(5):
+        cv2.imwrite(str(tmp_path / "blank" / f"img{i}.png"), np.full((120, 160, 3), 90, np.uint8))
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,fps,session\nface,100,a\nblank,,b\n")
+    code, _, _ = _run([manifest, "--out", tmp_path / "out", "--workers", "1", "--no-recognition", "--no-progress"],
+                      capsys)
+    assert code == batch.EXIT_SOME_FAILED
+    face, blank = _table(tmp_path / "out" / "corpus.csv")
+    assert (face["id"], face["status"], face["frames"], face["fps"], face["session"]) == ("face", "ok", "60", "100.0", "a")
+    assert blank["status"] == "failed" and blank["exit_code"] == str(analyze_cli.EXIT_NO_FACE)
+    assert blank["error"].startswith("no face found in any of the 5 frames")
