@@ -175,3 +175,24 @@ def test_frame_folders_take_the_manifest_frame_rate_and_a_faceless_one_fails(tmp
     assert (face["id"], face["status"], face["frames"], face["fps"], face["session"]) == ("face", "ok", "60", "100.0", "a")
     assert blank["status"] == "failed" and blank["exit_code"] == str(analyze_cli.EXIT_NO_FACE)
     assert blank["error"].startswith("no face found in any of the 5 frames")
+
+
+def test_an_interrupt_keeps_the_finished_inputs_and_a_rerun_finishes_the_rest(clips, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    argv = [clips / "clip0.mp4", clips / "clip1.mp4", "--out", out, "--workers", "1", "--no-recognition",
+            "--no-progress"]
+    real = analyze_cli.analyze_input
+
+    def ctrl_c_on_the_second_input(args, **kwargs):
+        if "clip1" in str(args.input):
+            raise KeyboardInterrupt
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(analyze_cli, "analyze_input", ctrl_c_on_the_second_input)
+    code, _, err = _run(argv, capsys)
+    assert code == batch.EXIT_INTERRUPTED and "run the same command again" in err
+    assert [r["id"] for r in _table(out / "corpus.csv")] == ["clip0"]
+    monkeypatch.setattr(analyze_cli, "analyze_input", real)
+    code, stdout, _ = _run(argv, capsys)
+    assert code == 0 and "(1 already complete)" in stdout
+    assert [r["status"] for r in _table(out / "corpus.csv")] == ["ok", "ok"]
