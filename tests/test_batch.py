@@ -196,3 +196,11 @@ def test_an_interrupt_keeps_the_finished_inputs_and_a_rerun_finishes_the_rest(cl
     code, stdout, _ = _run(argv, capsys)
     assert code == 0 and "(1 already complete)" in stdout
     assert [r["status"] for r in _table(out / "corpus.csv")] == ["ok", "ok"]
+
+
+def test_bad_options_are_refused_before_any_work(clips, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _run([clips / "clip0.mp4", "--out", out, "--workers", "0"], capsys)[0] == batch.EXIT_BAD_ARGUMENTS
+    code, _, err = _run([clips / "clip0.mp4", "--out", out, "--weights", tmp_path / "none.pt"], capsys)
+    assert code == batch.EXIT_NO_WEIGHTS and err.strip() == f"error: weights file not found: {tmp_path / 'none.pt'}"
+    assert not out.exists()

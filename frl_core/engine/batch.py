@@ -11,7 +11,8 @@ Re-running the same command skips inputs whose ``events.json`` says complete; fa
 A failing input is recorded and the others go on.
 
 Exit codes: 0 every input analysed; 2 bad arguments (no inputs, unreadable manifest, --ray without Ray);
-5 cannot write DIR; 6 one or more inputs failed (their rows in corpus.csv say why); 130 interrupted.
+4 the --weights file does not exist; 5 cannot write DIR; 6 one or more inputs failed (their rows in
+corpus.csv say why); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 from frl_core.parallel import BackendError, add_backend_arguments, make_backend
 
 EXIT_BAD_ARGUMENTS = 2
+EXIT_NO_WEIGHTS = 4
 EXIT_CANNOT_WRITE = 5
 EXIT_SOME_FAILED = 6
 EXIT_INTERRUPTED = 130
@@ -63,8 +65,8 @@ class BatchInput:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = ("exit codes: 0 every input analysed, 2 bad arguments, 5 cannot write DIR, 6 one or more "
-                     "inputs failed (see corpus.csv), 130 interrupted")
+    parser.epilog = ("exit codes: 0 every input analysed, 2 bad arguments, 4 no --weights file, 5 cannot write DIR, "
+                     "6 one or more inputs failed (see corpus.csv), 130 interrupted")
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="video, frame folder, quoted glob pattern, or manifest .csv with a path column")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
@@ -283,7 +285,7 @@ def run(args: argparse.Namespace, ray_init: dict[str, Any] | None = None) -> int
     if args.workers is not None and args.workers < 1:
         return _fail(EXIT_BAD_ARGUMENTS, f"--workers must be at least 1, got {args.workers}")
     if args.weights is not None and not args.no_recognition and not Path(args.weights).is_file():
-        return _fail(4, f"weights file not found: {args.weights}")
+        return _fail(EXIT_NO_WEIGHTS, f"weights file not found: {args.weights}")
     try:
         inputs = collect_inputs([str(i) for i in args.inputs])
     except BatchError as err:
