@@ -14,12 +14,15 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("frl_core.engine.cli", "spot and recognise micro-expressions in a video, frame folder or camera"),
     "recognize": ("frl_core.engine.cli_recognize", "label and probabilities of one onset/apex image pair"),
+    "batch": ("frl_core.engine.batch", "analyse a corpus (videos, frame folders, globs, a manifest CSV) on local "
+              "processes or Ray: a results folder per input, a corpus table, every event"),
     "train": ("frl_core.training.cli_train", "train FRL-DGT (LOSO protocols or all data) from a config file"),
     "train-dgm": ("frl_core.training.dgm_train", "train the DGM on known displacements of real faces"),
     "assemble-live": ("frl_core.training.live_path", "join a trained DGM and a flow-trained trunk into the "
                       "live-path checkpoint"),
     "evaluate": ("frl_core.training.cli_evaluate", "evaluate a checkpoint or a LOSO protocol; describe a checkpoint"),
-    "bench": ("", "print speed and accuracy figures: model, pipeline, ui, dgm, clip, live-path"),
+    "bench": ("", "print speed and accuracy figures: model, pipeline, batch, ui, startup, dgm, clip, head-pose, "
+              "live-path"),
     "synth": ("frl_core.benchmarks.synth_cli", "generated face videos: the demo clip, the spotting and labelled benchmarks"),
     "recipe-cv": ("frl_core.training.recipe_cv", "a training recipe's subject-grouped k-fold cross-validation"),
     "epoch-trace": ("frl_core.training.epoch_trace", "what choosing epochs on the test subject would report "
@@ -33,6 +36,8 @@ BENCH: dict[str, tuple[str, str, str, str]] = {
               "add_arguments", "run"),
     "pipeline": ("frl_core.benchmarks.pipeline", "decode vs full-engine frames per second, stage costs, memory",
                  "add_arguments", "run"),
+    "batch": ("frl_core.benchmarks.batch", "corpus throughput on 1 vs 2 local workers and a local Ray; LOSO "
+              "sequential vs --workers 2", "add_arguments", "run"),
     "ui": ("app.bench_ui", "GUI event-loop delay while analysing the demo clip", "add_arguments", "run"),
     "startup": ("app.bench_startup", "seconds from launch to splash, window and first frame; exit after close",
                 "add_arguments", "run"),

@@ -50,7 +50,7 @@ def test_main_help_lists_every_command_without_loading_torch():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("NO-TORCH 0")
-    for command in ("analyze", "train", "train-dgm", "assemble-live", "evaluate", "bench", "synth", "recipe-cv",
+    for command in ("analyze", "batch", "train", "train-dgm", "assemble-live", "evaluate", "bench", "synth", "recipe-cv",
                     "epoch-trace", "megc-metric"):
         assert command in result.stdout
 

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
@@ -138,31 +139,45 @@ def run_metadata(args: argparse.Namespace, source, config, engine) -> dict:
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    from frl_core.engine import AnalysisEngine, EngineConfig, EngineError, LiveRunner
-    from frl_core.io.exports import (LABEL_DELAY_S, AnnotatedVideoWriter, ExportError, FrameProbabilitiesWriter,
-                                     FramesCsvWriter, frame_csv_header, output_metadata, write_event_png,
-                                     write_events_csv, write_events_json, write_sidecar)
-    from frl_core.paths import MissingModelFileError
-    from frl_core.io.sources import SourceError, open_source
+@dataclass
+class AnalyzeOutcome:
+    """How one input's analysis ended: what ``analyze`` prints and exits with, and what ``batch`` tabulates."""
 
-    if args.fps is not None and not args.fps > 0:
-        return _fail(EXIT_BAD_INPUT, f"--fps must be positive, got {args.fps}")
-    if args.detect_every is not None and args.detect_every < 1:
-        return _fail(EXIT_BAD_INPUT, f"--detect-every must be at least 1, got {args.detect_every}")
-    if args.max_frames is not None and args.max_frames < 1:
-        return _fail(EXIT_BAD_INPUT, f"--max-frames must be at least 1, got {args.max_frames}")
-    if args.duration is not None and not args.duration > 0:
-        return _fail(EXIT_BAD_INPUT, f"--duration must be positive, got {args.duration}")
-    if args.frame_probabilities and args.no_recognition:
-        return _fail(EXIT_BAD_INPUT, "--frame-probabilities needs recognition (drop --no-recognition)")
-    if args.batch < 1:
-        return _fail(EXIT_BAD_INPUT, f"--batch must be at least 1, got {args.batch}")
-    if args.video_out is not None and not Path(args.video_out).is_absolute() and ".." in Path(args.video_out).parts:
-        return _fail(EXIT_BAD_INPUT, f"--video-out {args.video_out}: a relative path must stay inside --out "
-                                     "(give an absolute path to write elsewhere)")
-    if str(args.input).isdigit() and int(args.input) > 63:
-        return _fail(EXIT_BAD_INPUT, f"no camera at index {args.input} (camera indices are small numbers, 0-63)")
+    code: int
+    """The exit code ``analyze`` returns (0 done; the EXIT_* constants)."""
+    error: str | None = None
+    """One line saying why the input failed (without the ``error:`` prefix)."""
+    out_dir: Path | None = None
+    frames: int = 0
+    faces: int = 0
+    fps: float | None = None
+    events: list = field(default_factory=list)
+    """Every event found, without its arrays."""
+    class_names: tuple[str, ...] = ()
+    seconds: float = 0.0
+    summary: str | None = None
+    """The line printed once the input was read (frames, fps, events, where the results are)."""
+    warning: str | None = None
+    """Said when the file ended before the frames it announces."""
+
+
+def analyze_options(input_path: str | Path, **overrides) -> argparse.Namespace:
+    """``analyze``'s options for one input, its defaults but for ``overrides`` (``batch`` builds them so)."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([str(input_path)])
+    for key, value in overrides.items():
+        if not hasattr(args, key):
+            raise TypeError(f"analyze has no option {key!r}")
+        setattr(args, key, value)
+    return args
+
+
+def _failed(code: int, message: str, **fields) -> AnalyzeOutcome:
+    return AnalyzeOutcome(code=code, error=message, **fields)
+
+
+def run(args: argparse.Namespace) -> int:
     if args.coding_table is not None:
         given = [o for o, v in (("--onset", args.onset), ("--apex", args.apex), ("--offset", args.offset),
                                 ("--truth", args.truth), ("--video-out", args.video_out)) if v is not None]
@@ -181,23 +196,60 @@ def run(args: argparse.Namespace) -> int:
         return run_clip(args)
     if args.find_apex:
         return _fail(EXIT_BAD_INPUT, "--find-apex goes with --coding-table (clip mode finds the apex by itself)")
+    outcome = analyze_input(args)
+    if outcome.summary is not None:
+        print(outcome.summary)
+    if outcome.warning is not None:
+        print(f"warning: {outcome.warning}", file=sys.stderr)
+    if outcome.error is not None:
+        return _fail(outcome.code, outcome.error)
+    return outcome.code
+
+
+def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) -> AnalyzeOutcome:
+    """Analyse ``args.input`` into ``args.out`` and say how it ended; never raises for bad input.
+
+    ``recognizer``: one already loaded (a batch worker loads it once for all its inputs); ``echo``: print
+    each event as it is found and show the frame progress bar (``args.no_progress`` also hides the bar).
+"""
+    from frl_core.engine import AnalysisEngine, EngineConfig, EngineError, LiveRunner
+    from frl_core.io.exports import (LABEL_DELAY_S, AnnotatedVideoWriter, ExportError, FrameProbabilitiesWriter,
+                                     FramesCsvWriter, frame_csv_header, output_metadata, write_event_png,
+                                     write_events_csv, write_events_json, write_sidecar)
+    from frl_core.paths import MissingModelFileError
+    from frl_core.io.sources import SourceError, open_source
+
+    if args.fps is not None and not args.fps > 0:
+        return _failed(EXIT_BAD_INPUT, f"--fps must be positive, got {args.fps}")
+    if args.detect_every is not None and args.detect_every < 1:
+        return _failed(EXIT_BAD_INPUT, f"--detect-every must be at least 1, got {args.detect_every}")
+    if args.max_frames is not None and args.max_frames < 1:
+        return _failed(EXIT_BAD_INPUT, f"--max-frames must be at least 1, got {args.max_frames}")
+    if args.duration is not None and not args.duration > 0:
+        return _failed(EXIT_BAD_INPUT, f"--duration must be positive, got {args.duration}")
+    if args.frame_probabilities and args.no_recognition:
+        return _failed(EXIT_BAD_INPUT, "--frame-probabilities needs recognition (drop --no-recognition)")
+    if args.batch < 1:
+        return _failed(EXIT_BAD_INPUT, f"--batch must be at least 1, got {args.batch}")
+    if args.video_out is not None and not Path(args.video_out).is_absolute() and ".." in Path(args.video_out).parts:
+        return _failed(EXIT_BAD_INPUT, f"--video-out {args.video_out}: a relative path must stay inside --out "
+                                     "(give an absolute path to write elsewhere)")
+    if str(args.input).isdigit() and int(args.input) > 63:
+        return _failed(EXIT_BAD_INPUT, f"no camera at index {args.input} (camera indices are small numbers, 0-63)")
     try:
         source = open_source(args.input, fps_override=args.fps)
     except SourceError as err:
-        return _fail(EXIT_BAD_INPUT, str(err))
+        return _failed(EXIT_BAD_INPUT, str(err))
     from frl_core.engine.cli_clip import CommandExit, folder_rate_warning, load_truth_for
 
-    warning = folder_rate_warning(source, args.fps is not None)
-    if warning:
-        print(warning, file=sys.stderr)
-    too_short = _too_short_message(source)
-    if too_short:
-        print(too_short, file=sys.stderr)
+    for note in (folder_rate_warning(source, args.fps is not None), _too_short_message(source)):
+        if note:
+            print(note, file=sys.stderr)
     try:
         truth = load_truth_for(args, source)
     except CommandExit as stop:
         source.close()
-        return _fail(stop.code, str(stop))
+        return _failed(stop.code, str(stop))
 
     from frl_core.faces import FaceConfig
 
@@ -215,13 +267,13 @@ def run(args: argparse.Namespace) -> int:
         frame_probabilities=bool(args.frame_probabilities),
     )
     try:
-        engine = AnalysisEngine(config)
+        engine = AnalysisEngine(config, recognizer=recognizer if config.recognize else None)
     except EngineError as err:
         source.close()
-        return _fail(EXIT_BAD_INPUT if err.reason == "device" else EXIT_BAD_WEIGHTS, str(err))
+        return _failed(EXIT_BAD_INPUT if err.reason == "device" else EXIT_BAD_WEIGHTS, str(err))
     except MissingModelFileError as err:
         source.close()
-        return _fail(1, str(err))
+        return _failed(1, str(err))
 
     out_dir: Path = args.out if args.out is not None else _default_out(source.name)
     metadata = run_metadata(args, source, config, engine)
@@ -237,14 +289,14 @@ def run(args: argparse.Namespace) -> int:
                                          delay_s=LABEL_DELAY_S)
     except ExportError as err:
         source.close()
-        return _fail(EXIT_CANNOT_WRITE, str(err))
+        return _failed(EXIT_CANNOT_WRITE, str(err))
 
     from tqdm import tqdm
 
     total = source.frame_count
     if args.max_frames is not None:
         total = min(total, args.max_frames) if total is not None else args.max_frames
-    progress = tqdm(total=total, unit="frame", desc=source.name, disable=args.no_progress, file=sys.stderr,
+    progress = tqdm(total=total, unit="frame", desc=source.name, disable=args.no_progress or not echo, file=sys.stderr,
                     dynamic_ncols=True)
     runner = LiveRunner(source, engine, drop=source.is_live, queue_size=1 if source.is_live else 8,
                         max_frames=args.max_frames)
@@ -285,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
             kept.append(_light(event))
         if video is not None:
             video.add_events(kept[len(kept) - len(events):])
-        for event in events:
+        for event in events if echo else ():
             if event.label is not None:
                 progress.write(f"{event.apex_time:8.2f}s  {event.kind:5s} {event.label_text()}")
             else:
@@ -316,7 +368,9 @@ def run(args: argparse.Namespace) -> int:
             kept_note = f"; the {len(kept)} events found so far are in {out_dir / 'events.json'} (marked incomplete)"
         except ExportError:
             kept_note = ""
-        return _fail(EXIT_CANNOT_WRITE, f"{err}{kept_note}")
+        return _failed(EXIT_CANNOT_WRITE, f"{err}{kept_note}", out_dir=out_dir, frames=frames_csv.rows, faces=faces,
+                       fps=source.fps, events=kept, class_names=engine.class_names,
+                       seconds=time.monotonic() - t_start)
     finally:
         if previous_term is not None:
             signal.signal(signal.SIGTERM, previous_term)
@@ -334,20 +388,24 @@ def run(args: argparse.Namespace) -> int:
     stats = runner.stats()
     n = frames_csv.rows
     micro = sum(e.kind == "micro" for e in kept)
-    print(f"{n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps), face in {faces}, "
-          f"{stats.dropped} dropped; {len(kept)} events ({micro} micro, {len(kept) - micro} macro) "
-          f"on {engine.device_name}; results in {out_dir}")
+    outcome = AnalyzeOutcome(
+        code=0, out_dir=out_dir, frames=n, faces=faces, fps=source.fps, events=kept,
+        class_names=engine.class_names, seconds=elapsed,
+        summary=f"{n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps), face in {faces}, "
+                f"{stats.dropped} dropped; {len(kept)} events ({micro} micro, {len(kept) - micro} macro) "
+                f"on {engine.device_name}; results in {out_dir}")
     if runner.error is not None:
-        return _fail(EXIT_BAD_INPUT, runner.error)
-    if interrupted:
-        return EXIT_INTERRUPTED
-    if (source.frame_count and not source.is_live and args.max_frames is None and args.duration is None
-            and n < 0.98 * source.frame_count):
-        print(f"warning: {source.name} ended early: {n} of the {source.frame_count} frames it announces could be "
-              "read (a truncated or damaged file?); events.json says so", file=sys.stderr)
-    if n == 0:
-        return _fail(EXIT_BAD_INPUT, f"{source.name} delivered no frames")
-    if faces == 0:
-        hint = "" if args.whole_frame else " (for face-cropped frames try --whole-frame)"
-        return _fail(EXIT_NO_FACE, f"no face found in any of the {n} frames{hint}")
-    return 0
+        outcome.code, outcome.error = EXIT_BAD_INPUT, runner.error
+    elif interrupted:
+        outcome.code = EXIT_INTERRUPTED
+    else:
+        if (source.frame_count and not source.is_live and args.max_frames is None and args.duration is None
+                and n < 0.98 * source.frame_count):
+            outcome.warning = (f"{source.name} ended early: {n} of the {source.frame_count} frames it announces "
+                               "could be read (a truncated or damaged file?); events.json says so")
+        if n == 0:
+            outcome.code, outcome.error = EXIT_BAD_INPUT, f"{source.name} delivered no frames"
+        elif faces == 0:
+            hint = "" if args.whole_frame else " (for face-cropped frames try --whole-frame)"
+            outcome.code, outcome.error = EXIT_NO_FACE, f"no face found in any of the {n} frames{hint}"
+    return outcome

@@ -207,7 +207,7 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    from frl_core.engine.batch import DATASET_FPS, BatchError, run_batch as batch
+    from frl_core.engine.dataset_batch import DATASET_FPS, BatchError, run_batch as batch
     from frl_core.engine.clip import ClipAnalyzer
     from frl_core.engine.truth import guess_dataset, read_coding_table
     from frl_core.io.ground_truth import GroundTruthError

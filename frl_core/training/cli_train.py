@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-checkpoints", action="store_true", help="save each fold's trained model")
     parser.add_argument("--all-data", action="store_true", help="train once on every clip (no LOSO)")
     parser.add_argument("--save", help="--all-data: where to write the checkpoint (.pt)")
+    from frl_core.parallel import add_backend_arguments
+
+    add_backend_arguments(parser, "train LOSO folds and seeds", "1, one fold after another")
 
 
 def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -101,8 +104,15 @@ def _run_loso(config: dict[str, Any], args: argparse.Namespace) -> int:
     from frl_core.training.au_augment import attach
 
     attach(samples, config)
-    reports = []
     started = time.perf_counter()
+    workers, ray_address = getattr(args, "workers", None), getattr(args, "ray", None)
+    if ray_address is not None or (workers or 1) > 1:
+        from frl_core.parallel import make_backend
+        from frl_core.training.parallel_folds import run_folds_in_parallel
+
+        run_folds_in_parallel(config, out_dir, samples, args.device, make_backend(workers, ray_address),
+                              show_progress=not args.no_progress)
+    reports = []
     for seed in config["train"]["seeds"]:
         seed_dir = out_dir / f"seed_{seed}"
         report = run_loso(config, seed_dir, device, seed, show_progress=not args.no_progress, samples=samples)
@@ -193,7 +203,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions whose message is meant for the user: printed as one line, never as a traceback."""
     from frl_core.training.folds import TrainingError
 
-    errors: list[type[BaseException]] = [ConfigError, DatasetError, TrainingError]
+    from frl_core.parallel import BackendError
+
+    errors: list[type[BaseException]] = [ConfigError, DatasetError, TrainingError, BackendError]
     try:
         from frl_core.models.checkpoint import CheckpointError
 
@@ -206,6 +218,10 @@ def user_errors() -> tuple[type[BaseException], ...]:
 def run(args: argparse.Namespace) -> int:
     try:
         config = resolve_config(args)
+        if getattr(args, "workers", None) is not None and args.workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+        if args.all_data and (getattr(args, "workers", None) or getattr(args, "ray", None)):
+            raise ConfigError("--workers and --ray run LOSO folds in parallel; --all-data trains one model")
         if args.all_data:
             return _run_all_data(config, args)
         return _run_loso(config, args)

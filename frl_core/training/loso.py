@@ -33,6 +33,101 @@ def held_out_groups(config: dict[str, Any], samples: SampleSet) -> list[str]:
     return list(samples.datasets) if config["protocol"].get("hold_out", "subject") == "dataset" else samples.subjects
 
 
+def prepare_run_dir(config: dict[str, Any], out_dir: Path) -> str:
+    """Claim ``out_dir`` for this configuration (refusing one that holds another's folds); its fingerprint."""
+    fp = fingerprint(config)
+    marker = out_dir / "fingerprint.txt"
+    if marker.is_file() and marker.read_text().strip() != fp:
+        raise TrainingError(
+            f"{out_dir} holds a run with a different configuration; choose another output folder or delete it"
+        )
+    (out_dir / "folds").mkdir(parents=True, exist_ok=True)
+    marker.write_text(fp + "\n")
+    save_resolved(config, out_dir)
+    return fp
+
+
+def protocol_folds(config: dict[str, Any], samples: SampleSet) -> list[Fold]:
+    """The folds a config asks for (all, or those of ``protocol.subjects``), checked to be disjoint."""
+    folds = make_folds(held_out_groups(config, samples), list(config["protocol"].get("subjects") or []))
+    check_disjoint(folds, samples.subjects)
+    return folds
+
+
+def finished_fold(out_dir: Path, fold: Fold, fp: str, seed: int) -> dict[str, Any] | None:
+    """The fold's record when this configuration and seed finished it already (a resumed run reuses it)."""
+    path = out_dir / "folds" / f"{fold.test_subject}.json"
+    if path.is_file():
+        record = read_fold_record(path)
+        if record.get("fingerprint") == fp and record.get("seed") == seed:
+            return record
+    return None
+
+
+def train_fold(config: dict[str, Any], samples: SampleSet, fold: Fold, out_dir: Path, device: torch.device,
+               seed: int, fp: str, show_progress: bool = False) -> dict[str, Any]:
+    """Train one fold from its own seed, predict its held-out clips, write ``folds/<subject>.json``.
+
+    Everything a fold computes depends only on the config, the samples, the fold and the seed, so folds
+    may run in any order or in parallel worker processes with the same numbers (on CPU, one thread each).
+    """
+    from tqdm import tqdm
+
+    path = out_dir / "folds" / f"{fold.test_subject}.json"
+    fold_seed = seed * 1000 + fold.number
+    set_determinism(fold_seed, device)
+    model = build_model(config["model"], len(samples.class_names), samples.class_names)
+    epoch_bar = tqdm(total=total_epochs(config), desc=f"  {fold.test_subject}", unit="ep",
+                     leave=False, disable=not show_progress)
+
+    def on_epoch(epoch: int, loss: float, _bar=epoch_bar) -> None:
+        _bar.update(1)
+        _bar.set_postfix(loss=f"{loss:.3f}")
+
+    t0 = time.perf_counter()
+    members, losses = fit_members(model, samples, fold.train_indices, config, device, fold_seed, on_epoch)
+    train_seconds = time.perf_counter() - t0
+    epoch_bar.close()
+    probs = predict_members(members, samples, fold.test_indices, config, device)
+    member_logits = [predict_logits(m, samples, fold.test_indices, config, device) for m in members]
+    calibration = None
+    if int(config["train"].get("calibration_folds", 0) or 0) > 1:
+        from frl_core.training.calibration import calibrated_probabilities
+
+        calibration = fit_calibration(samples, fold.train_indices, config, device, fold_seed)
+        calibrated = np.mean([calibrated_probabilities(lg, lm, calibration["temperature"])
+                              for lg, lm in member_logits], axis=0)
+    record = {
+        "subject": fold.test_subject,
+        "fold": fold.number,
+        "seed": seed,
+        "fingerprint": fp,
+        "indices": fold.test_indices.tolist(),
+        "keys": [samples.keys[i] for i in fold.test_indices],
+        "y_true": samples.labels[fold.test_indices].tolist(),
+        "y_pred": probs.argmax(1).tolist(),
+        "probabilities": np.round(probs, 5).tolist(),
+        "logits": [np.round(lg, 5).tolist() for lg, _ in member_logits],
+        "logits_mirrored": [None if lm is None else np.round(lm, 5).tolist() for _, lm in member_logits],
+        "epoch_losses": [round(x, 5) for x in losses],
+        "train_seconds": round(train_seconds, 3),
+        "train_subjects": sorted(set(np.asarray(samples.subjects)[fold.train_indices].tolist())),
+        "model_config": _model_config_record(model),
+        "parameters": int(sum(p.numel() for p in model.parameters())),
+    }
+    if calibration is not None:
+        record["calibration"] = calibration
+        record["calibrated_probabilities"] = np.round(calibrated, 5).tolist()
+    if config["output"].get("save_checkpoints"):
+        for k, member in enumerate(members):
+            name = fold.test_subject if k == 0 else f"{fold.test_subject}_member{k}"
+            _save_fold_checkpoint(member, out_dir / "checkpoints" / f"{name}.pt", config, fold, calibration)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    tmp.replace(path)
+    return record
+
+
 def run_loso(
     config: dict[str, Any],
     out_dir: str | Path,
@@ -45,88 +140,22 @@ def run_loso(
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    fp = fingerprint(config)
-    marker = out_dir / "fingerprint.txt"
-    if marker.is_file() and marker.read_text().strip() != fp:
-        raise TrainingError(
-            f"{out_dir} holds a run with a different configuration; choose another output folder or delete it"
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    marker.write_text(fp + "\n")
-    save_resolved(config, out_dir)
+    fp = prepare_run_dir(config, out_dir)
     threads = int(config["train"].get("threads", 0) or 0)
     if threads > 0:
         torch.set_num_threads(threads)
     mode = config["model"].get("input_mode", "flow")
-    img_size = int(config["model"].get("img_size", 224))
     if samples is None:
-        samples = load_samples(config["protocol"], mode, img_size)
-    folds = make_folds(held_out_groups(config, samples), list(config["protocol"].get("subjects") or []))
-    check_disjoint(folds, samples.subjects)
-    fold_dir = out_dir / "folds"
-    fold_dir.mkdir(exist_ok=True)
+        samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
+    folds = protocol_folds(config, samples)
     records: list[dict[str, Any]] = []
     started = time.perf_counter()
     bar = tqdm(folds, desc=f"LOSO seed {seed}", unit="fold", disable=not show_progress)
     for fold in bar:
-        path = fold_dir / f"{fold.test_subject}.json"
-        if path.is_file():
-            record = read_fold_record(path)
-            if record.get("fingerprint") == fp and record.get("seed") == seed:
-                records.append(record)
-                continue
-        bar.set_postfix(subject=fold.test_subject)
-        fold_seed = seed * 1000 + fold.number
-        set_determinism(fold_seed, device)
-        model = build_model(config["model"], len(samples.class_names), samples.class_names)
-        epoch_bar = tqdm(total=total_epochs(config), desc=f"  {fold.test_subject}", unit="ep",
-                         leave=False, disable=not show_progress)
-
-        def on_epoch(epoch: int, loss: float, _bar=epoch_bar) -> None:
-            _bar.update(1)
-            _bar.set_postfix(loss=f"{loss:.3f}")
-
-        t0 = time.perf_counter()
-        members, losses = fit_members(model, samples, fold.train_indices, config, device, fold_seed, on_epoch)
-        train_seconds = time.perf_counter() - t0
-        epoch_bar.close()
-        probs = predict_members(members, samples, fold.test_indices, config, device)
-        member_logits = [predict_logits(m, samples, fold.test_indices, config, device) for m in members]
-        calibration = None
-        if int(config["train"].get("calibration_folds", 0) or 0) > 1:
-            from frl_core.training.calibration import calibrated_probabilities
-
-            calibration = fit_calibration(samples, fold.train_indices, config, device, fold_seed)
-            calibrated = np.mean([calibrated_probabilities(lg, lm, calibration["temperature"])
-                                  for lg, lm in member_logits], axis=0)
-        record = {
-            "subject": fold.test_subject,
-            "fold": fold.number,
-            "seed": seed,
-            "fingerprint": fp,
-            "indices": fold.test_indices.tolist(),
-            "keys": [samples.keys[i] for i in fold.test_indices],
-            "y_true": samples.labels[fold.test_indices].tolist(),
-            "y_pred": probs.argmax(1).tolist(),
-            "probabilities": np.round(probs, 5).tolist(),
-            "logits": [np.round(lg, 5).tolist() for lg, _ in member_logits],
-            "logits_mirrored": [None if lm is None else np.round(lm, 5).tolist() for _, lm in member_logits],
-            "epoch_losses": [round(x, 5) for x in losses],
-            "train_seconds": round(train_seconds, 3),
-            "train_subjects": sorted(set(np.asarray(samples.subjects)[fold.train_indices].tolist())),
-            "model_config": _model_config_record(model),
-            "parameters": int(sum(p.numel() for p in model.parameters())),
-        }
-        if calibration is not None:
-            record["calibration"] = calibration
-            record["calibrated_probabilities"] = np.round(calibrated, 5).tolist()
-        if config["output"].get("save_checkpoints"):
-            for k, member in enumerate(members):
-                name = fold.test_subject if k == 0 else f"{fold.test_subject}_member{k}"
-                _save_fold_checkpoint(member, out_dir / "checkpoints" / f"{name}.pt", config, fold, calibration)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        tmp.replace(path)
+        record = finished_fold(out_dir, fold, fp, seed)
+        if record is None:
+            bar.set_postfix(subject=fold.test_subject)
+            record = train_fold(config, samples, fold, out_dir, device, seed, fp, show_progress)
         records.append(record)
     bar.close()
     report = summarise(samples, records)
