@@ -367,8 +367,8 @@ def test_a_frame_rate_belongs_to_one_source_and_an_assumed_rate_is_said(qtbot, t
     settings = AppSettings.load(store)
     folder = tmp_path / "clip"
     folder.mkdir()
-    for i in range(6):
-        cv2.imwrite(str(folder / f"img{i + 1}.jpg"), np.full((60, 80, 3), 40 * i, np.uint8))
+    for i in range(40):  # long enough to spot in at 30 fps (a shorter folder is offered clip mode instead)
+        cv2.imwrite(str(folder / f"img{i + 1}.jpg"), np.full((60, 80, 3), 6 * i, np.uint8))
     window = make_window(qtbot, settings, recognizer_loader=fake_loader,
                          engine_factory=lambda config, recognizer: SlowEngine())
     window.open_spec(str(folder))
