@@ -49,8 +49,10 @@ def cross_validate(config: dict[str, Any], k: int, seeds: list[int], threads: in
     mode = config["model"].get("input_mode", "flow")
     samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
     from frl_core.training.au_augment import attach
+    from frl_core.training.samples import attach_action_units
 
     attach(samples, config)
+    attach_action_units(samples, config)
     per_seed = []
     started = time.perf_counter()
     for seed in seeds:
