@@ -209,6 +209,20 @@ def test_recipe_cv_folds_hold_each_subject_out_exactly_once():
         assert not set(arr[train]) & set(arr[test]) and len(train) + len(test) == len(subjects)
 
 
+def test_recipe_cv_reports_each_source_dataset_and_trains_the_au_head(data_root):
+    from frl_core.training.recipe_cv import cross_validate
+
+    config = load_config("configs/megc2019_flow.toml")
+    config["protocol"]["data_root"] = str(data_root)
+    config["train"].update({"epochs": 1, "calibration_folds": 0, "tta_hflip": False})
+    config["model"]["au_loss_weight"] = 1.0
+    result = cross_validate(config, k=2, seeds=[1], threads=1)
+    (seed,) = result["per_seed"]
+    assert set(seed["datasets"]) == {"smic", "casme2", "samm"}
+    assert result["uf1"] == seed["uf1"]
+    assert all(0.0 <= d["uf1"] <= 1.0 and 0.0 <= d["uar"] <= 1.0 for d in seed["datasets"].values())
+
+
 def test_extra_members_train_with_their_own_recipe():
     config = load_config("configs/megc2019_flow.toml")
     config["train"]["extra_members"] = ["ststnet"]

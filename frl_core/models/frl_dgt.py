@@ -61,6 +61,11 @@ field so it can be changed and measured:
   ``ssim_weight``), first-order edge-aware smoothness weighted by exp(-``edge_alpha`` |grad apex|),
   an optional Charbonnier term against a teacher flow when the batch carries one
   (``teacher_weight``), and cross-entropy with ``label_smoothing`` (``classification_weight``).
+* Auxiliary AU head (``au_loss_weight`` > 0, training only): a Linear from the R fused AU-region tokens
+  (after Fu-B-Attn) to ``num_action_units`` logits, trained with binary cross-entropy against the clip's
+  coded AUs, masked where they are unknown (SMIC, "?"): the coding tables' AUs are information the
+  3-class labels lack, and they belong to the regions FRL-DGT already tokenises. At 0 (the default) the
+  head is not built, so parameters, outputs and checkpoints are those of the model without it.
 """
 
 from __future__ import annotations
@@ -90,6 +95,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "mlp_ratio": (0.5, 8.0), "region_grid": (1, 16), "full_face_grid": (1, 32), "motion_size": (8, 224),
     "flow_input_size": (8, 224), "depth_local": (0, 12), "depth_global": (0, 12), "depth_full": (0, 12),
     "depth_fusion": (0, 12), "drop": (0.0, 0.9), "head_drop": (0.0, 0.9), "motion_gain": (0.0, 1e4),
+    "au_loss_weight": (0.0, 100.0), "num_action_units": (1, 64),
 }
 """Limits a config is checked against, so that a crafted checkpoint cannot force a huge allocation."""
 
@@ -143,6 +149,8 @@ class FRLDGTConfig:
     smoothness_weight: float = 0.05
     edge_alpha: float = 10.0
     teacher_weight: float = 1.0
+    au_loss_weight: float = 0.0
+    num_action_units: int = 12  # len(frl_core.data.action_units.COMPOSITE_AU_VOCABULARY)
     region_names: tuple[str, ...] = field(default_factory=lambda: tuple(r.name for r in AU_REGIONS))
 
     def __post_init__(self) -> None:
@@ -361,16 +369,23 @@ class FuBAttn(nn.Module):
         self.norm = nn.LayerNorm(d)
 
     def forward(self, local: torch.Tensor, global_: torch.Tensor, full: torch.Tensor) -> torch.Tensor:
+        return self.forward_tokens(local, global_, full)[0]
+
+    def forward_tokens(self, local: torch.Tensor, global_: torch.Tensor,
+                       full: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fused vector (B, D) and the R AU-region tokens after attention (B, R, D), normalised
+        (for the ablation, the mean of the three streams' region tokens)."""
         b = local.shape[0]
         if self.mode == "fu_b_attn":
             z = self.linear_fusion(torch.cat((local, global_, full), dim=-1)) + self.region_embed
             z = self.blocks(torch.cat((self.cls_token.expand(b, -1, -1), z), dim=1))
-            return self.norm(z[:, 0])
-        outs = []
+            return self.norm(z[:, 0]), self.norm(z[:, 1:])
+        outs, regions = [], []
         for i, (stream, blocks) in enumerate(zip((local, global_, full), self.stream_blocks)):
-            z = torch.cat((self.cls_tokens[i].expand(b, -1, -1), stream + self.region_embeds[i]), dim=1)
-            outs.append(blocks(z)[:, 0])
-        return self.norm(self.linear_fusion(torch.cat(outs, dim=-1)))
+            z = blocks(torch.cat((self.cls_tokens[i].expand(b, -1, -1), stream + self.region_embeds[i]), dim=1))
+            outs.append(z[:, 0])
+            regions.append(z[:, 1:])
+        return self.norm(self.linear_fusion(torch.cat(outs, dim=-1))), self.norm(torch.stack(regions).mean(dim=0))
 
 
 class FusionTrunk(nn.Module):
@@ -407,6 +422,11 @@ class FusionTrunk(nn.Module):
         return s.reshape(b, d, self.num_regions, self.k * self.k).permute(0, 2, 3, 1)
 
     def forward(self, motion: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        return self.forward_tokens(motion, extra)[0]
+
+    def forward_tokens(self, motion: torch.Tensor,
+                       extra: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fused feature vector (B, D) and the fused AU-region tokens (B, R, D)."""
         fmap = self.stem(motion)
         if extra is not None:
             fmap = fmap + extra
@@ -422,10 +442,10 @@ class FusionTrunk(nn.Module):
         full = F.adaptive_avg_pool2d(fmap, g).flatten(2).transpose(1, 2) + self.full_pos
         full = self.full_norm(self.full_blocks(full))
         full = self.sample_regions(full.transpose(1, 2).reshape(b, d, g, g)).mean(dim=2)
-        fused = self.fusion(local, global_, full)
+        fused, regions = self.fusion.forward_tokens(local, global_, full)
         if self.summary is not None:
             fused = fused + self.summary(fmap.mean(dim=(2, 3)))
-        return fused
+        return fused, regions
 
 
 # ------------------------------------------------------------------------------------ flow image
@@ -485,6 +505,10 @@ class FRLDGT(nn.Module):
         self.head = nn.Linear(cfg.embed_dim, cfg.num_classes)
         self.num_features = cfg.embed_dim
         self.variant = "custom"
+        # built last, and only when used, so the other weights' initialisation is unchanged by it
+        self.au_head: nn.Linear | None = None
+        if cfg.au_loss_weight > 0:
+            self.au_head = nn.Linear(self.trunk.num_regions * cfg.embed_dim, cfg.num_action_units)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -545,9 +569,10 @@ class FRLDGT(nn.Module):
         return F.grid_sample(motion, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
     def forward_features(self, x: torch.Tensor, apex: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
-        """``features`` (B, D), ``displacement`` (B, 2, H, W) in pixels or None in flow mode, ``motion``,
-        and ``flow_image`` (B, 3, 28, 28): the input flow image, or the one rendered from the displacement
-        with ``motion_encoding = "flow_image"`` (None otherwise)."""
+        """``features`` (B, D), ``region_tokens`` (B, R, D) (the fused AU-region tokens), ``displacement``
+        (B, 2, H, W) in pixels or None in flow mode, ``motion``, and ``flow_image`` (B, 3, 28, 28): the input
+        flow image, or the one rendered from the displacement with ``motion_encoding = "flow_image"`` (None
+        otherwise)."""
         self._check_inputs(x, apex)
         extra = None
         flow = None
@@ -566,8 +591,9 @@ class FRLDGT(nn.Module):
                 extra = F.adaptive_avg_pool2d(self.dgm_proj(bottleneck), self.config.motion_size // 4)
         if self.training and self.config.motion_jitter > 0:
             motion = self.jitter(motion)
-        features = self.trunk(motion, extra)
-        return {"features": features, "displacement": displacement, "motion": motion, "flow_image": flow}
+        features, regions = self.trunk.forward_tokens(motion, extra)
+        return {"features": features, "region_tokens": regions, "displacement": displacement, "motion": motion,
+                "flow_image": flow}
 
     def forward_flow_image(self, flow: torch.Tensor) -> torch.Tensor:
         """Logits of a (B, 3, H, W) flow image in [0, 1] through the trunk and head: what flow mode does
@@ -583,6 +609,12 @@ class FRLDGT(nn.Module):
 
     def forward(self, x: torch.Tensor, apex: torch.Tensor | None = None) -> torch.Tensor:
         return self.forward_head(self.forward_features(x, apex)["features"])
+
+    def au_logits(self, region_tokens: torch.Tensor) -> torch.Tensor:
+        """(B, R, D) fused AU-region tokens -> (B, num_action_units) AU logits (needs ``au_loss_weight`` > 0)."""
+        if self.au_head is None:
+            raise RuntimeError("this model has no AU head: it was built with au_loss_weight = 0")
+        return self.au_head(region_tokens.flatten(1))
 
     def training_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Weighted losses of one batch; ``total`` is what to backpropagate."""
@@ -606,5 +638,24 @@ class FRLDGT(nn.Module):
             for name, (weight, value) in parts.items():
                 losses[name] = value
                 total = total + weight * value
+        if self.au_head is not None:
+            au = masked_au_loss(self.au_logits(out["region_tokens"]), batch)
+            losses["action_units"] = au
+            total = total + cfg.au_loss_weight * au
         losses["total"] = total
         return losses
+
+
+def masked_au_loss(au_logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Binary cross-entropy of the AU logits, averaged over the AUs and over the clips whose AUs are known
+    (``batch["au_known"]``); zero (still in the graph) for a batch with none known."""
+    if "action_units" not in batch or "au_known" not in batch:
+        raise KeyError("au_loss_weight > 0 needs 'action_units' and 'au_known' in the batch "
+                       "(frl_core.training.samples.attach_action_units)")
+    targets = batch["action_units"].to(au_logits.dtype)
+    if targets.shape != au_logits.shape:
+        raise ValueError(f"AU targets {tuple(targets.shape)} do not match the AU head's {tuple(au_logits.shape)}: "
+                         "set model.num_action_units to the vocabulary's size")
+    known = batch["au_known"].to(au_logits.dtype)
+    per_clip = F.binary_cross_entropy_with_logits(au_logits, targets, reduction="none").mean(dim=1)
+    return (per_clip * known).sum() / known.sum().clamp(min=1.0)

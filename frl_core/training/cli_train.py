@@ -102,8 +102,10 @@ def _run_loso(config: dict[str, Any], args: argparse.Namespace) -> int:
     mode = config["model"].get("input_mode", "flow")
     samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
     from frl_core.training.au_augment import attach
+    from frl_core.training.samples import attach_action_units
 
     attach(samples, config)
+    attach_action_units(samples, config)
     started = time.perf_counter()
     workers, ray_address = getattr(args, "workers", None), getattr(args, "ray", None)
     if ray_address is not None or (workers or 1) > 1:
@@ -148,8 +150,10 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
     mode = config["model"].get("input_mode", "flow")
     samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
     from frl_core.training.au_augment import attach
+    from frl_core.training.samples import attach_action_units
 
     attach(samples, config)
+    attach_action_units(samples, config)
     seed = int(config["train"]["seeds"][0])
     set_determinism(seed, device)
     model = build_model(config["model"], len(samples.class_names), samples.class_names)

@@ -19,16 +19,18 @@ _CACHE: dict[str, Any] = {}
 
 def _samples(config: dict[str, Any]):
     from frl_core.training.au_augment import attach
-    from frl_core.training.samples import load_samples
+    from frl_core.training.samples import attach_action_units, load_samples
 
     mode = config["model"].get("input_mode", "flow")
     img_size = int(config["model"].get("img_size", 224))
     key = json.dumps([config["protocol"], mode, img_size,
-                      {k: v for k, v in config["train"].items() if k.startswith("au_augment")}], sort_keys=True, default=str)
+                      {k: v for k, v in config["train"].items() if k.startswith("au_augment")},
+                      float(config["model"].get("au_loss_weight", 0.0) or 0.0) > 0], sort_keys=True, default=str)
     if key not in _CACHE:
         _CACHE.clear()
         samples = load_samples(config["protocol"], mode, img_size)
         attach(samples, config)
+        attach_action_units(samples, config)
         _CACHE[key] = samples
     return _CACHE[key]
 

@@ -37,7 +37,7 @@ def grouped_folds(subjects: list[str], k: int) -> list[tuple[np.ndarray, np.ndar
 
 
 def cross_validate(config: dict[str, Any], k: int, seeds: list[int], threads: int = 1) -> dict[str, Any]:
-    """Pooled UF1/UAR of each seed over the K folds, and their mean."""
+    """Pooled UF1/UAR of each seed over the K folds (also per source dataset), and their mean."""
     import torch
 
     from frl_core.training.loop import build_model, fit_members, predict_members, set_determinism
@@ -49,12 +49,14 @@ def cross_validate(config: dict[str, Any], k: int, seeds: list[int], threads: in
     mode = config["model"].get("input_mode", "flow")
     samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
     from frl_core.training.au_augment import attach
+    from frl_core.training.samples import attach_action_units
 
     attach(samples, config)
+    attach_action_units(samples, config)
     per_seed = []
     started = time.perf_counter()
     for seed in seeds:
-        y_true, y_pred = [], []
+        y_true, y_pred, held = [], [], []
         for number, (train_idx, test_idx) in enumerate(grouped_folds(samples.subjects, k)):
             fold_seed = seed * 1000 + number
             set_determinism(fold_seed, device)
@@ -63,9 +65,17 @@ def cross_validate(config: dict[str, Any], k: int, seeds: list[int], threads: in
             probs = predict_members(members, samples, test_idx, config, device)
             y_true.append(samples.labels[test_idx])
             y_pred.append(probs.argmax(1))
-        s = score(np.concatenate(y_true), np.concatenate(y_pred), len(samples.class_names))
-        per_seed.append({"seed": seed, "uf1": s.uf1, "uar": s.uar})
-        print(f"seed {seed}: UF1 {s.uf1:.4f} UAR {s.uar:.4f}", flush=True)
+            held.append(test_idx)
+        truth, pred = np.concatenate(y_true), np.concatenate(y_pred)
+        s = score(truth, pred, len(samples.class_names))
+        source = np.asarray(samples.datasets)[np.concatenate(held)]
+        datasets = {}
+        for name in dict.fromkeys(samples.datasets):
+            d = score(truth[source == name], pred[source == name], len(samples.class_names))
+            datasets[name] = {"uf1": d.uf1, "uar": d.uar}
+        per_seed.append({"seed": seed, "uf1": s.uf1, "uar": s.uar, "datasets": datasets})
+        parts = ", ".join(f"{name} {d['uf1']:.4f}/{d['uar']:.4f}" for name, d in datasets.items())
+        print(f"seed {seed}: UF1 {s.uf1:.4f} UAR {s.uar:.4f} (UF1/UAR {parts})", flush=True)
     return {
         "uf1": float(np.mean([r["uf1"] for r in per_seed])),
         "uar": float(np.mean([r["uar"] for r in per_seed])),

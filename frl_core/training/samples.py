@@ -45,6 +45,10 @@ class SampleSet:
     data_label: str = "real"
     augment: "AugmentBank | None" = None
     """Synthetic AU flow images (``au_augment``): indices from ``len(self)`` on, training only."""
+    action_units: np.ndarray | None = None
+    """Coded AUs of the real clips (``model.au_loss_weight``): float32 (N, K) multi-hot over the vocabulary."""
+    au_known: np.ndarray | None = None
+    """bool (N,): whether a clip's AUs are known (False for SMIC, uncoded clips and every synthetic item)."""
     _eval_pairs: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
     _flow_tensor: torch.Tensor | None = field(default=None, repr=False)
 
@@ -65,6 +69,18 @@ class SampleSet:
         allowed = set(np.asarray(self.subjects)[np.asarray(train_indices, dtype=np.int64)].tolist())
         keep = [i for i, s in enumerate(self.augment.subjects) if s in allowed]
         return len(self) + np.asarray(keep, dtype=np.int64)
+
+    def au_batch(self, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """AU targets (B, K) and known mask (B,) of these indices; synthetic items count as unknown."""
+        if self.action_units is None or self.au_known is None:
+            raise DatasetError("these samples carry no AU targets (attach_action_units)")
+        idx = np.asarray(indices, dtype=np.int64)
+        real = idx < len(self)
+        targets = np.zeros((len(idx), self.action_units.shape[1]), np.float32)
+        known = np.zeros(len(idx), bool)
+        targets[real] = self.action_units[idx[real]]
+        known[real] = self.au_known[idx[real]]
+        return torch.from_numpy(targets), torch.from_numpy(known)
 
     def flow_tensor(self) -> torch.Tensor:
         """All flow images (real, then synthetic) as the contract's float32 (N, 3, 28, 28) in [0, 1]."""
@@ -117,6 +133,24 @@ def load_samples(protocol: dict, input_mode: str, img_size: int) -> SampleSet:
     return load_raw_protocol(name, data_root, Path(frames_root), img_size)
 
 
+def attach_action_units(samples: SampleSet, config: dict) -> None:
+    """Give ``samples`` the coded AUs of its clips when the config trains the AU head
+    (``model.au_loss_weight`` > 0), read from the coding tables under the data root's ``annotations/``."""
+    from frl_core.data.action_units import COMPOSITE_AU_VOCABULARY, au_targets, composite_action_units
+    from frl_core.paths import default_data_root
+
+    if not float(config["model"].get("au_loss_weight", 0.0) or 0.0) > 0:
+        return
+    k = int(config["model"].get("num_action_units", len(COMPOSITE_AU_VOCABULARY)))
+    if k != len(COMPOSITE_AU_VOCABULARY):
+        raise DatasetError(f"model.num_action_units is {k} but the AU vocabulary has {len(COMPOSITE_AU_VOCABULARY)} AUs")
+    data_root = Path(config["protocol"].get("data_root") or default_data_root())
+    coded = composite_action_units(data_root / "annotations")
+    samples.action_units, samples.au_known = au_targets(samples.keys, coded)
+    if not samples.au_known.any():
+        raise DatasetError(f"model.au_loss_weight > 0 but no clip has coded AUs (tables in {data_root / 'annotations'})")
+
+
 def load_raw_protocol(name: str, data_root: Path, frames_root: Path, img_size: int):
     """The samples of casme2-5class-loso / samm-5class-loso: real onset and apex frames of each usable clip."""
     if name == "casme2-5class-loso":
@@ -167,6 +201,8 @@ def make_batch(
     flip = None
     if train and hflip and rng is not None:
         flip = torch.from_numpy(rng.random(len(indices)) < 0.5)
+    if samples.action_units is not None:
+        batch["action_units"], batch["au_known"] = samples.au_batch(indices)
     if input_mode == "flow":
         flow = samples.flow_tensor()[torch.from_numpy(np.asarray(indices, dtype=np.int64))]
         if flip is not None and flip.any():
