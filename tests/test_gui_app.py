@@ -454,9 +454,12 @@ def test_ctrl_c_closes_the_running_app_quickly_and_cleanly(tmp_path):
 
     trace_file = tmp_path / "trace.txt"
     proc = _launch(tmp_path, trace_file)
-    _wait_for_mark(trace_file, "first_frame", proc)
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=30)  # a hang (the app kept running 40 s) fails here; bench startup times it
+    try:
+        _wait_for_mark(trace_file, "first_frame", proc)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)  # a hang (the app kept running 40 s) fails here
+    finally:
+        proc.kill()  # never leave an app running after a failed test
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
 
@@ -467,9 +470,12 @@ def test_ctrl_c_while_the_splash_shows_ends_with_one_line(tmp_path):
 
     trace_file = tmp_path / "trace.txt"
     proc = _launch(tmp_path, trace_file)
-    _wait_for_mark(trace_file, "splash_painted", proc)
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=60)
+    try:
+        _wait_for_mark(trace_file, "splash_painted", proc)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
     assert proc.returncode == 130
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("interrupted"), err
