@@ -1,7 +1,6 @@
 """``python main.py analyze``: bad input gives a one-line reason and the right exit code; good input
 writes the result files."""
 
-import argparse
 import csv
 import json
 import subprocess
@@ -13,23 +12,16 @@ import numpy as np
 import pytest
 
 from frl_core.engine import cli as analyze_cli
+from tests.cli_helpers import error_line, run_command  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _run(argv, capsys):
-    parser = argparse.ArgumentParser()
-    analyze_cli.add_arguments(parser)
-    code = analyze_cli.run(parser.parse_args([str(a) for a in argv]))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_command(analyze_cli, argv, capsys)
 
 
-def _error_line(err: str) -> str:
-    lines = [ln for ln in err.strip().splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
+_error_line = error_line
 
 
 def test_missing_file(tmp_path, capsys):

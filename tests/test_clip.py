@@ -2,7 +2,6 @@
 ``analyze --clip`` writing the usual files with one event, ``recognize`` on a pair, and every bad input as
 one line with its exit code."""
 
-import argparse
 import csv
 import json
 from pathlib import Path
@@ -16,23 +15,15 @@ from frl_core.engine import cli as analyze_cli
 from frl_core.engine import cli_recognize
 from frl_core.engine.analysis import EngineConfig
 from frl_core.engine.clip import ClipAnalyzer, ClipError, check_frames, find_apex, smooth_curve
+from tests.cli_helpers import error_line, run_command  # noqa: E402
 
 SEQUENCE = Path("sequences") / "casme2_sub_clip_resampled"
 
 
-def _run(module, argv, capsys):
-    parser = argparse.ArgumentParser()
-    module.add_arguments(parser)
-    code = module.run(parser.parse_args([str(a) for a in argv]))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+_run = run_command
 
 
-def _error_line(err: str) -> str:
-    lines = [ln for ln in err.strip().splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
+_error_line = error_line
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """``analyze DATASET_ROOT --coding-table TABLE``: clip mode over every listed clip of a (tiny, rendered)
 CASME II-layout dataset, one predictions table, UF1/UAR, resumable; bad tables and roots are one line."""
 
-import argparse
 import csv
 import json
 
@@ -10,16 +9,13 @@ import pytest
 
 from frl_core import synth
 from frl_core.engine import cli as analyze_cli
+from tests.cli_helpers import run_command  # noqa: E402
 
 HEADER = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion")
 
 
 def _analyze(argv, capsys):
-    parser = argparse.ArgumentParser()
-    analyze_cli.add_arguments(parser)
-    code = analyze_cli.run(parser.parse_args([str(a) for a in argv]))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_command(analyze_cli, argv, capsys)
 
 
 def _table(path, rows):

@@ -1,7 +1,6 @@
 """Ground truth in, comparison out: every layout a researcher has reads to the same intervals, a bad file is
 one line, and ``analyze --truth`` prints and stores interval F1 and label accuracy."""
 
-import argparse
 import json
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from frl_core.engine.truth import coding_table_truth, guess_dataset, load_truth
 from frl_core.io.ground_truth import (GroundTruthError, TruthInterval, compare_to_truth, load_ground_truth,
                                       to_source_indices)
 from frl_core.types import Event
+from tests.cli_helpers import run_command  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_TRUTH = REPO / "assets" / "demo" / "demo_ground_truth.json"
@@ -117,11 +117,7 @@ def test_the_casme2_coding_table_row(data_root):
 
 
 def _analyze(argv, capsys):
-    parser = argparse.ArgumentParser()
-    analyze_cli.add_arguments(parser)
-    code = analyze_cli.run(parser.parse_args([str(a) for a in argv]))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_command(analyze_cli, argv, capsys)
 
 
 def test_analyze_with_the_demo_truth_prints_and_stores_the_comparison(tmp_path, capsys):
