@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from frl_core.engine.cli import EXIT_BAD_INPUT as EXIT_BAD_ARGUMENTS
+from frl_core.engine.cli import EXIT_BAD_WEIGHTS as EXIT_NO_WEIGHTS
+from frl_core.engine.cli import EXIT_CANNOT_WRITE, EXIT_INTERRUPTED, _fail
 from frl_core.parallel import BackendError, add_backend_arguments, make_backend
 
-EXIT_BAD_ARGUMENTS = 2
-EXIT_NO_WEIGHTS = 4
-EXIT_CANNOT_WRITE = 5
 EXIT_SOME_FAILED = 6
-EXIT_INTERRUPTED = 130
+"""One or more inputs failed (the others were analysed); the other codes are analyze's own."""
 
 CORPUS_COLUMNS = ["id", "path", "status", "error", "exit_code", "frames", "frames_with_face", "fps", "events",
                   "micro", "macro", "seconds", "resumed", "warning", "worker", "worker_setup_s"]
@@ -212,12 +212,11 @@ def _load_recognizer(weights: str | None, device: str, recognize: bool) -> None:
     if not recognize:
         return
     from frl_core.engine.analysis import EngineError, load_recognizer
-    from frl_core.engine.cli import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS
 
     try:
         _WORKER["recognizer"] = load_recognizer(weights, device)
     except EngineError as err:
-        _WORKER["error"] = (EXIT_BAD_INPUT if err.reason == "device" else EXIT_BAD_WEIGHTS, str(err))
+        _WORKER["error"] = (EXIT_BAD_ARGUMENTS if err.reason == "device" else EXIT_NO_WEIGHTS, str(err))
 
 
 def analyze_task(task: dict[str, Any]) -> dict[str, Any]:
@@ -269,11 +268,6 @@ def _previous_seconds(out: Path) -> dict[str, str]:
             return {r["id"]: r.get("seconds", "") for r in csv.DictReader(fh) if r.get("status") == "ok"}
     except (OSError, KeyError, csv.Error):
         return {}
-
-
-def _fail(code: int, message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
 
 
 def run(args: argparse.Namespace, ray_init: dict[str, Any] | None = None) -> int:
