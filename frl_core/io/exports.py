@@ -7,6 +7,7 @@ Video: OpenCV's wheels here encode ``mp4v`` (.mp4) and ``MJPG`` (.avi); H.264 is
 from __future__ import annotations
 
 import csv
+import functools
 import dataclasses
 import hashlib
 import json
@@ -73,9 +74,18 @@ def tool_version() -> str:
 
 
 def file_sha256(path: str | Path | None) -> str | None:
-    """Hex SHA-256 of a file (which weights produced a result), None when there is no such file."""
+    """Hex SHA-256 of a file (which weights produced a result), None when there is no such file.
+
+    Every write of a run's outputs states it, so the digest of an unchanged file is computed once.
+    """
     if path is None or not Path(path).is_file():
         return None
+    stat = Path(path).stat()
+    return _sha256_of(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256_of(path: str, _mtime_ns: int, _size: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
