@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
@@ -88,7 +89,7 @@ class _Interrupted(Exception):
     """Ctrl-C arrived before the window was up."""
 
 
-def _prepare(app: QApplication, splash: Splash, settings, interrupted: list[int]) -> list[str]:
+def _prepare(app: QApplication, splash: Splash, settings, check: Callable[[], None]) -> list[str]:
     """Load the face models, build the kernels and load the recogniser behind the splash."""
     from app.pipeline import load_recognizer, preload, reserve_gui_core
     from frl_core.engine.warmup import WarmUp
@@ -96,8 +97,7 @@ def _prepare(app: QApplication, splash: Splash, settings, interrupted: list[int]
     reserve_gui_core()
     warm = WarmUp(settings.weights or None, settings.device, load_recognizer).start()
     while not warm.wait(0.0):
-        if interrupted:
-            raise _Interrupted
+        check()
         splash.say(warm.status())
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 100)
         warm.wait(0.1)
@@ -152,11 +152,7 @@ def _start(args: argparse.Namespace, interrupted: list[int]):
     apply_theme(app)
     settings = AppSettings.load(QSettings())
     check()
-    try:
-        _prepare(app, splash, settings, interrupted)
-    except _Interrupted:
-        splash.close()
-        raise
+    _prepare(app, splash, settings, check)
     trace("models_ready")
     splash.say("opening the window…")
     from app.main_window import MainWindow
