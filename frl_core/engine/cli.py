@@ -242,7 +242,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         return _failed(EXIT_BAD_INPUT, str(err))
     from frl_core.engine.cli_clip import CommandExit, folder_rate_warning, load_truth_for
 
-    for note in (folder_rate_warning(source, args.fps is not None), _too_short_message(source)):
+    for note in (folder_rate_warning(source), _too_short_message(source)):
         if note:
             print(note, file=sys.stderr)
     try:

@@ -49,13 +49,13 @@ def engine_config(args: argparse.Namespace, fps: float, whole_frame: bool | None
                         recognize=not args.no_recognition)
 
 
-def folder_rate_warning(source: Any, fps_given: bool) -> str | None:
-    """The one-line warning for a frame folder analysed at an assumed rate, else None."""
-    from frl_core.io.sources import FrameFolderSource
-
-    if fps_given or not isinstance(source, FrameFolderSource) or source.frame_count < 2:
+def folder_rate_warning(source: Any) -> str | None:
+    """The one-line warning for an input analysed at an assumed rate (the source says where its rate comes
+    from: a frame folder stores none, a file may state an implausible one), else None."""
+    if getattr(source, "fps_origin", "source") != "assumed" or (source.frame_count or 0) < 2:
         return None
-    return (f"warning: {source.name}: a frame folder has no frame rate; assuming {source.fps:g} fps "
+    what = "a frame folder has no frame rate" if hasattr(source, "files") else "the file states no plausible frame rate"
+    return (f"warning: {source.name}: {what}; assuming {source.fps:g} fps "
             "(CASME II and SAMM are 200, SMIC-HS 100): give the real one with --fps")
 
 
@@ -131,7 +131,7 @@ def _run_clip(args: argparse.Namespace) -> int:
     try:
         if isinstance(source, CameraSource):
             raise CommandExit(EXIT_BAD_INPUT, "--clip takes a recorded video or a frame folder, not a camera")
-        warning = folder_rate_warning(source, args.fps is not None)
+        warning = folder_rate_warning(source)
         if warning:
             print(warning, file=sys.stderr)
         truth = load_truth_for(args, source)
