@@ -35,6 +35,11 @@ RETIRED_KEYS = ("fps_override",)
 """Keys earlier versions stored that must not act any more: a frame-rate override belongs to one source
 (Playback ▸ Frame rate of this source), never to every later file."""
 
+SPOTTER_SCORE = 2
+"""Which spotting score a stored threshold factor belongs to. Score 2 (block noise weights, a similarity
+head-motion model, AU-masked smoothing) has a lower, steadier noise floor than score 1, whose default
+factor was 8: a factor stored for an older score is dropped for the current default."""
+
 ORGANIZATION = "FRL-DGT"
 APPLICATION = "Micro-expression studio"
 
@@ -82,7 +87,7 @@ class AppSettings:
         # Versions before 0.5 stored 0 for "the spotter's default": show the real value instead.
         if out.window_s <= 0:
             out.window_s = SpotterConfig.window_s
-        if out.threshold <= 0:
+        if out.threshold <= 0 or _stored_int(store, "spotter_score") != SPOTTER_SCORE:
             out.threshold = SpotterConfig.threshold_k
         if out.device not in ("auto", "cpu", "cuda"):
             out.device = "auto"
@@ -95,6 +100,7 @@ class AppSettings:
         for f in dataclasses.fields(self):
             if f.name != "qsettings":
                 store.setValue(f.name, getattr(self, f.name))
+        store.setValue("spotter_score", SPOTTER_SCORE)
         for name in RETIRED_KEYS:
             store.remove(name)
         store.sync()
@@ -105,6 +111,13 @@ class AppSettings:
     def model_key(self) -> tuple[str, str]:
         """What decides which model must be loaded: a change here reloads the network."""
         return (self.device, self.weights)
+
+
+def _stored_int(store: QSettings, key: str) -> int | None:
+    try:
+        return int(store.value(key)) if store.contains(key) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _with(config, **values):

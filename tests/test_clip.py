@@ -107,14 +107,17 @@ def test_a_clip_without_a_face_says_so():
     assert info.value.reason == "no_face"
 
 
-def test_the_real_casme2_clip_has_its_apex_in_its_last_three_frames(data_root):
-    """The clip runs from onset to apex (the data's README). Its AU-region motion from frame 001 is a plateau
-    from 004 on; smoothed over three frames it peaks at the end (docs/clip_mode.md has the figures)."""
+def test_the_real_casme2_clip_has_its_apex_on_its_plateau(data_root):
+    """The clip runs from onset towards the apex (the data's README); the composite's apex face of this clip is
+    its frame 004, and its AU-region motion from frame 001 rises to 004 and stays near that level (a plateau
+    within a few percent; docs/clip_mode.md has the figures). The apex is found on the plateau, not in the rise."""
     paths = sorted((data_root / SEQUENCE).glob("*.jpg"))
     frames = [cv2.imread(str(p)) for p in paths]
     for fps in (30.0, 200.0):
         result = ClipAnalyzer(EngineConfig(fps=fps, recognize=False)).analyse(frames, fps)
-        assert result.event.apex_index >= len(frames) - 3, (fps, result.apex_curve)
+        curve = result.apex_curve
+        assert result.event.apex_index >= 3, (fps, curve)
+        assert curve[result.event.apex_index] > 1.2 * curve[1], (fps, curve)
 
 
 def test_analyze_clip_writes_one_event_in_the_usual_files(smile_clip, tmp_path, capsys):

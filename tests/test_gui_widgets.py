@@ -15,6 +15,7 @@ from app.displacement_view import DisplacementView  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.results import EventsTableModel, SessionResults  # noqa: E402
 from app.settings import AppSettings, SettingsDialog  # noqa: E402
+from frl_core.spotting.config import SpotterConfig  # noqa: E402
 from frl_core.types import Event  # noqa: E402
 
 
@@ -116,7 +117,7 @@ def test_screenshot_and_settings_dialog_round_trip(qtbot, tmp_path):
 
 
 def test_settings_show_the_spotters_real_values_with_units(qtbot, tmp_path):
-    """A user must see 0.6 s and k = 8 (not "default"), step from there, and read what the numbers mean;
+    """A user must see 0.6 s and the real k (not "default"), step from there, and read what the numbers mean;
     a 0 stored by an older version means those defaults."""
     store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     store.setValue("window_s", 0.0)
@@ -125,14 +126,26 @@ def test_settings_show_the_spotters_real_values_with_units(qtbot, tmp_path):
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
     assert dialog.window_s.text() == "0.60 s"
-    assert dialog.threshold.text() == "median + 8.0 × robust SD"
+    assert dialog.threshold.text() == f"median + {SpotterConfig.threshold_k:.1f} × robust SD"
     assert dialog.landmark_every_n.text() == "every frame"
     dialog.window_s.stepUp()
     dialog.threshold.setValue(3.0)
     chosen = dialog.result_settings()
     assert (round(chosen.window_s, 2), chosen.threshold) == (0.7, 3.0)
     qtbot.mouseClick(dialog.spotting_defaults, Qt.MouseButton.LeftButton)
-    assert (dialog.window_s.value(), dialog.threshold.value()) == (0.6, 8.0)
+    assert (dialog.window_s.value(), dialog.threshold.value()) == (0.6, SpotterConfig.threshold_k)
+
+
+def test_a_threshold_stored_for_the_older_spotting_score_is_dropped(tmp_path):
+    """k = 8 was the default of the first spotting score; on the current score it would hide most small
+    movements. A factor saved with the current score stays."""
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    store.setValue("threshold", 8.0)
+    assert AppSettings.load(store).threshold == SpotterConfig.threshold_k
+    settings = AppSettings.load(store)
+    settings.threshold = 6.5
+    settings.save()
+    assert AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).threshold == 6.5
 
 
 def test_main_window_at_1280x720_shows_rows_pictures_and_charts_that_fit(qtbot, tmp_path):

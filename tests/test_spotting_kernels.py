@@ -35,13 +35,23 @@ def _reference_block_lk(model: MotionModel, a: np.ndarray, b: np.ndarray) -> np.
     return u
 
 
-def _reference_affine(model: MotionModel, u: np.ndarray) -> np.ndarray:
+def _reference_similarity(model: MotionModel, u: np.ndarray) -> np.ndarray:
+    """Least squares over the rows [x, -y, 1, 0] -> u and [y, x, 0, 1] -> v, refitted ``global_rounds`` times
+    on the ``global_keep`` share of blocks that fit best; returned as (3, 2) coefficients on [x, y, 1]."""
     x = model.design[model._fit_index]
     us = u[model._fit_index]
-    first = np.linalg.lstsq(x, us, rcond=None)[0]
-    resid = ((us - x @ first) ** 2).sum(1)
-    keep = resid <= np.sort(resid)[(3 * len(resid)) // 4]
-    return np.linalg.solve(x[keep].T @ x[keep] + 1e-9 * np.eye(3), x[keep].T @ us[keep])
+
+    def fit(rows: np.ndarray) -> np.ndarray:
+        a = np.vstack([np.column_stack([x[rows, 0], -x[rows, 1], np.ones(rows.sum()), np.zeros(rows.sum())]),
+                       np.column_stack([x[rows, 1], x[rows, 0], np.zeros(rows.sum()), np.ones(rows.sum())])])
+        p = np.linalg.lstsq(a, np.concatenate([us[rows, 0], us[rows, 1]]), rcond=None)[0]
+        return np.array([[p[0], p[1]], [-p[1], p[0]], [p[2], p[3]]])
+
+    coef = fit(np.ones(len(us), bool))
+    for _ in range(model.global_rounds):
+        resid = ((us - x @ coef) ** 2).sum(1)
+        coef = fit(resid <= np.sort(resid)[int(model.global_keep * len(resid))])
+    return coef
 
 
 def _reference_warp_back(b: np.ndarray, coef: np.ndarray) -> np.ndarray:
@@ -62,9 +72,9 @@ def _reference_warp_back(b: np.ndarray, coef: np.ndarray) -> np.ndarray:
 
 
 def _reference_block_displacement(model: MotionModel, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    coef = _reference_affine(model, _reference_block_lk(model, a, b))
+    coef = _reference_similarity(model, _reference_block_lk(model, a, b))
     u = _reference_block_lk(model, a, _reference_warp_back(b, coef).astype(np.float32))
-    return u - model.design @ _reference_affine(model, u)
+    return u - model.design @ _reference_similarity(model, u)
 
 
 @pytest.fixture(scope="module")
@@ -100,20 +110,25 @@ def test_a_moving_region_scores_and_a_moving_head_does_not(faces):
     # on raw grey levels): it stays under the floor every detection must cross.
     head = cv2.warpAffine(face, np.float32([[1, 0, 2], [0, 1, -1]]), (s, s), borderMode=cv2.BORDER_REPLICATE)
     assert model.score(face, head) < SpotterConfig().min_threshold
-    # One mouth corner pulled up and out by a pixel of the 96-pixel face (about 2.3 of a 224-pixel one).
+    # One mouth corner pulled up and out by a pixel of the 96-pixel face (about 2.3 of a 224-pixel one), over
+    # a patch smaller than a block and its neighbours: the spatial smoothing keeps about a fifth of its peak.
     ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
     bump = np.exp(-((xs - 0.33 * s) ** 2 + (ys - 0.78 * s) ** 2) / (2 * (0.05 * s) ** 2)).astype(np.float32)
     moved = cv2.remap(face, xs + 1.0 * bump, ys + 1.0 * bump, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    assert model.score(face, moved) > 0.8
-    assert model.score(face, moved) > SpotterConfig().min_threshold
+    assert model.score(face, moved) > 0.4
+    assert model.score(face, moved) > SpotterConfig().min_threshold > model.score(face, head)
 
 
 def _reference_score(model: MotionModel, a: np.ndarray, b: np.ndarray) -> float:
     d = _reference_block_displacement(model, a, b)
     w = model.spatial_smoothing
-    kernel = np.array([w, 1.0, w], np.float32) / np.float32(1 + 2 * w)
-    field = d.reshape(model.n, model.n, 2).astype(np.float32)
-    d = cv2.sepFilter2D(field, -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE).reshape(-1, 2)[model.au_blocks]
+    kernel = np.array([w, 1.0, w], np.float32)
+    # normalised convolution over the blocks the smoothing may use (zero outside the face)
+    mask = model.smoothing_mask.reshape(model.n, model.n)
+    field = d.reshape(model.n, model.n, 2).astype(np.float32) * mask[..., None]
+    total = cv2.sepFilter2D(field, -1, kernel, kernel, borderType=cv2.BORDER_CONSTANT)
+    weight = cv2.sepFilter2D(mask, -1, kernel, kernel, borderType=cv2.BORDER_CONSTANT)
+    d = (total / weight[..., None]).reshape(-1, 2)[model.au_blocks]
     mag = np.sqrt((d * d).sum(1))
     return float(np.sort(mag)[-model.top_k:].mean()) * 224 / model.size
 

@@ -4,15 +4,20 @@ Motion score. Each aligned face is shrunk to ``work_size``, lightly blurred and 
 centred time window (``temporal_s``, against sensor noise). For a pair of frames the displacement of
 every block is estimated by a Lucas-Kanade step with a brightness term (lighting changes are not
 motion) and a ridge term (textureless skin says nothing). What alignment left of head motion and
-landmark jitter moves the whole face coherently, an action unit moves one region: a global affine
-motion is fitted robustly over the blocks, the second frame is warped back by it and the blocks are
-measured again. The score is the mean residual displacement of the ``top_k`` strongest blocks inside
-the AU regions (``au_regions``), eyes and lids excluded (blinks) and the crop's outer ring excluded
-(hair, background), in pixels of a 224-pixel canonical face.
+landmark jitter moves the whole face coherently, an action unit moves one region: a global similarity
+motion (shift, roll, scale; ``global_motion``) is fitted robustly over the blocks, the second frame is
+warped back by it and the blocks are measured again. An affine model would also take a stretch for head
+motion, and a brow raise or a jaw drop on a still face is nearly one. Each block's residual is averaged
+with its face neighbours (``spatial_smoothing``; hair and background at the crop's edge and the eyes
+are left out), weighed by that block's own noise level in the recent past (``block_noise``: edges,
+nostrils and compression artefacts wander all the time, flat skin does not), and the score is the mean
+of the ``top_k`` strongest AU-region blocks (``au_regions``; eyes, lids and the crop's outer ring
+excluded), in pixels of a 224-pixel canonical face.
 
 Windows. Frame ``i`` is compared with its references ``i - W`` and ``i + W`` (``W`` = the window in
 frames, set in seconds so it adapts to 30 fps webcams and 200 fps research cameras); the two-sided
-score is the smaller of the two, less the distance between the two references. A movement shorter
+score is the smaller of the two, less how far the two references are apart beyond the noise of any
+two still faces a window apart. A movement shorter
 than ``W`` has neutral, alike references on both sides, so the score follows its intensity from onset
 through apex to offset; the echo that a one-sided comparison leaves ``W`` frames later, and the false
 score of a neutral frame between two other movements, cancel. Two windows run side by side: a short

@@ -33,9 +33,9 @@ class SpotterConfig:
     """Shorter intervals are discarded (noise)."""
     threshold: float | None = None
     """A fixed score threshold (pixels); None adapts it to the sequence."""
-    threshold_k: float = 8.0
+    threshold_k: float = 5.0
     """Adaptive threshold: median + k x robust standard deviation of the score."""
-    min_threshold: float = 0.6
+    min_threshold: float = 0.35
     """The adaptive threshold never drops below this (pixels of a 224-pixel face)."""
     history_s: float = 20.0
     """Seconds of score history behind the adaptive threshold."""
@@ -55,8 +55,20 @@ class SpotterConfig:
     """Block side (pixels of the shrunk face)."""
     top_k: int = 3
     """Blocks averaged into the score."""
-    spatial_smoothing: float = 0.0
+    spatial_smoothing: float = 0.5
     """Weight of each neighbouring block when block displacements are averaged (0 = off, 1 = 3x3 box)."""
+    global_motion: str = "similarity"
+    """What is taken out as head motion: ``similarity`` (shift, roll, scale) or ``affine`` (also a stretch
+    along one axis, which takes a brow raise or a jaw drop for head motion)."""
+    global_keep: float = 0.6
+    """The global motion is refitted on this share of the blocks that fit it best (an expression moves
+    the rest)."""
+    global_rounds: int = 3
+    """How many times the global motion is refitted."""
+    block_noise: bool = True
+    """Weigh every AU block by its own noise: its typical score-window magnitude in the recent past, against
+    that of the median block. Blocks on hair edges, nostrils or compression artefacts move by a few
+    tenths of a pixel all the time; without the weights they, not the face, decide the score."""
     blur_sigma: float = 1.0
     """Gaussian blur of the shrunk face (pixels), against noise and for a smoother motion estimate."""
     regularization: float = 1.0

@@ -136,14 +136,17 @@ def interval_kind(onset: int, offset: int, fps: float, config: SpotterConfig) ->
     return "micro" if (offset - onset + 1) <= config.micro_max_s * fps + 1e-9 else "macro"
 
 
-def agreement_corrected(c: float, refs_distance) -> float:
-    """Two-sided score less the distance between its two references.
+def agreement_corrected(c: float, refs_distance, noise_level: float = 0.0) -> float:
+    """Two-sided score less how far its two references are apart beyond ``noise_level``, the one-sided
+    score of two still faces a window apart.
 
     For a movement shorter than the window both references are neutral and alike, so little is taken
     off; a neutral frame between two other movements has a small min(back, forward) score that
-    is not its own, and its references differ by as much: the correction cancels it.
+    is not its own, and its references differ by as much: the correction cancels it. Two still
+    references are never measured as identical; taking their noise off too would sink small movements
+    into the floor.
     """
-    return max(0.0, c - refs_distance())
+    return max(0.0, c - max(0.0, refs_distance() - noise_level))
 
 
 def macro_stride(fps: float, config: SpotterConfig) -> int:

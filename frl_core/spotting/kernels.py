@@ -181,19 +181,95 @@ def warp_back(b: np.ndarray, coef: np.ndarray, out: np.ndarray) -> None:
             out[y, x] = top + fy * (bottom - top)
 
 
+@njit(cache=True)
+def _similarity_solve(us: np.ndarray, xs: np.ndarray, selected: np.ndarray) -> np.ndarray:
+    """(3, 2) coefficients, in :func:`robust_affine`'s layout, of the least-squares similarity motion
+    ``u = a x - b y + tx, v = b x + a y + ty`` over the selected blocks (closed form about their centroid)."""
+    cnt = 0
+    xm = ym = um = vm = 0.0
+    for i in range(us.shape[0]):
+        if selected[i]:
+            cnt += 1
+            xm += xs[i, 0]
+            ym += xs[i, 1]
+            um += us[i, 0]
+            vm += us[i, 1]
+    cnt = max(cnt, 1)
+    xm, ym, um, vm = xm / cnt, ym / cnt, um / cnt, vm / cnt
+    spread = num_a = num_b = 0.0
+    for i in range(us.shape[0]):
+        if selected[i]:
+            x, y = xs[i, 0] - xm, xs[i, 1] - ym
+            u, v = us[i, 0] - um, us[i, 1] - vm
+            spread += x * x + y * y
+            num_a += x * u + y * v
+            num_b += x * v - y * u
+    a = num_a / (spread + 1e-12)
+    b = num_b / (spread + 1e-12)
+    coef = np.empty((3, 2))
+    coef[0, 0], coef[0, 1] = a, b
+    coef[1, 0], coef[1, 1] = -b, a
+    coef[2, 0] = um - (a * xm - b * ym)
+    coef[2, 1] = vm - (b * xm + a * ym)
+    return coef
+
+
+@njit(cache=True)
+def robust_similarity(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, keep: float = 0.6,
+                      rounds: int = 3) -> np.ndarray:
+    """(3, 2) similarity motion (shift, rotation, scale) of the face blocks, in :func:`robust_affine`'s layout:
+    a least-squares fit, then ``rounds`` refits on the ``keep`` share of blocks that fit it best.
+
+    The spotter's global model. An affine motion also stretches one axis, and a brow raise or a jaw
+    drop on an otherwise still face is nearly such a stretch: the affine fit took much of it for head motion.
+    What alignment leaves of real head motion between two frames is a shift, a roll and a scale."""
+    m = fit_index.size
+    us = np.empty((m, 2))
+    xs = np.empty((m, 2))
+    for i in range(m):
+        us[i, 0] = u[fit_index[i], 0]
+        us[i, 1] = u[fit_index[i], 1]
+        xs[i, 0] = design[fit_index[i], 0]
+        xs[i, 1] = design[fit_index[i], 1]
+    selected = np.ones(m, np.bool_)
+    coef = _similarity_solve(us, xs, selected)
+    resid = np.empty(m)
+    q = min(max(int(keep * m), 3), m - 1)
+    for _ in range(rounds):
+        for i in range(m):
+            rx = us[i, 0] - (xs[i, 0] * coef[0, 0] + xs[i, 1] * coef[1, 0] + coef[2, 0])
+            ry = us[i, 1] - (xs[i, 0] * coef[0, 1] + xs[i, 1] * coef[1, 1] + coef[2, 1])
+            resid[i] = rx * rx + ry * ry
+        limit = np.sort(resid)[q]
+        for i in range(m):
+            selected[i] = resid[i] <= limit
+        coef = _similarity_solve(us, xs, selected)
+    return coef
+
+
+@njit(cache=True)
+def _global_motion(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray,
+                   similarity: bool, keep: float, rounds: int) -> np.ndarray:
+    if similarity:
+        return robust_similarity(u, fit_index, design, keep, rounds)
+    return robust_affine(u, fit_index, design, fit_pinv, keep, rounds)
+
+
 @njit(cache=True, nogil=True)
 def block_displacement(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, count: np.ndarray,
                        regularization: float, fit_index: np.ndarray, design: np.ndarray,
-                       fit_pinv: np.ndarray) -> np.ndarray:
-    """(n*n, 2) displacement a -> b of every block, the global affine motion taken out (two passes)."""
+                       fit_pinv: np.ndarray, similarity: bool = True, keep: float = 0.6,
+                       rounds: int = 3) -> np.ndarray:
+    """(n*n, 2) displacement a -> b of every block, the global motion (similarity, or affine when
+    ``similarity`` is False) taken out (two passes)."""
     n = a.shape[0] // block
     u = np.empty((n * n, 2))
     block_lk(a, b, weight, block, count, regularization, u)
-    coef = robust_affine(u, fit_index, design, fit_pinv)
+    coef = _global_motion(u, fit_index, design, fit_pinv, similarity, keep, rounds)
     b_back = np.empty_like(b)
     warp_back(b, coef, b_back)
     block_lk(a, b_back, weight, block, count, regularization, u)
-    coef = robust_affine(u, fit_index, design, fit_pinv)
+    coef = _global_motion(u, fit_index, design, fit_pinv, similarity, keep, rounds)
     for k in range(n * n):
         for j in range(2):
             u[k, j] -= design[k, 0] * coef[0, j] + design[k, 1] * coef[1, j] + design[k, 2] * coef[2, j]
@@ -203,36 +279,52 @@ def block_displacement(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: 
 @njit(cache=True, nogil=True)
 def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, count: np.ndarray,
                 regularization: float, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray,
-                au_index: np.ndarray, smoothing: float, top_k: int, region_blocks: np.ndarray,
-                region_out: np.ndarray) -> float:
-    """Mean residual displacement of the ``top_k`` strongest blocks among ``au_index``, in work-face pixels,
-    after a 3x3 ``[w, 1, w]`` smoothing of the displacement field (border replicated), in float32.
+                similarity: bool, keep: float, rounds: int, au_index: np.ndarray, smoothing: float,
+                smoothing_mask: np.ndarray, top_k: int, block_weight: np.ndarray, region_blocks: np.ndarray,
+                region_out: np.ndarray, magnitude_out: np.ndarray) -> float:
+    """Mean weighted residual displacement of the ``top_k`` strongest blocks among ``au_index``, in
+    work-face pixels, after a 3x3 ``[w, 1, w]`` smoothing of the displacement field over the blocks that
+    ``smoothing_mask`` (n*n) marks, in float32. Each block's magnitude is multiplied by its
+    ``block_weight`` before the ranking.
 
     ``region_blocks`` (R, len(au_index)) marks each AU region's blocks; ``region_out`` (R,) receives each
-    region's mean residual displacement from the same field (R may be 0)."""
+    region's mean residual displacement from the same field, unweighted (R may be 0); ``magnitude_out``
+    (len(au_index) or 0) receives every AU block's unweighted magnitude."""
     n = a.shape[0] // block
-    d = block_displacement(a, b, weight, block, count, regularization, fit_index, design, fit_pinv)
+    d = block_displacement(a, b, weight, block, count, regularization, fit_index, design, fit_pinv,
+                           similarity, keep, rounds)
     field = np.empty((n, n, 2), np.float32)
     for k in range(n * n):
         field[k // n, k % n, 0] = d[k, 0]
         field[k // n, k % n, 1] = d[k, 1]
     if smoothing > 0:
-        norm = np.float32(1.0 + 2.0 * smoothing)
-        side = np.float32(smoothing) / norm
-        mid = np.float32(1.0) / norm
-        rows = np.empty_like(field)
+        # Normalised convolution over the masked blocks: hair and background at the crop's edge do not
+        # leak into their AU neighbours.
+        inside = smoothing_mask.reshape(n, n)
+        side = np.float32(smoothing)
+        rows = np.zeros((n, n, 3), np.float32)
         for y in range(n):
             for x in range(n):
-                xl = max(x - 1, 0)
-                xr = min(x + 1, n - 1)
-                for j in range(2):
-                    rows[y, x, j] = side * field[y, xl, j] + mid * field[y, x, j] + side * field[y, xr, j]
+                for dx in (-1, 0, 1):
+                    xx = x + dx
+                    if 0 <= xx < n and inside[y, xx] > 0:
+                        w = np.float32(1.0) if dx == 0 else side
+                        rows[y, x, 0] += w * field[y, xx, 0]
+                        rows[y, x, 1] += w * field[y, xx, 1]
+                        rows[y, x, 2] += w
         for y in range(n):
-            yu = max(y - 1, 0)
-            yd = min(y + 1, n - 1)
             for x in range(n):
-                for j in range(2):
-                    field[y, x, j] = side * rows[yu, x, j] + mid * rows[y, x, j] + side * rows[yd, x, j]
+                sx = sy = sw = np.float32(0.0)
+                for dy in (-1, 0, 1):
+                    yy = y + dy
+                    if 0 <= yy < n:
+                        w = np.float32(1.0) if dy == 0 else side
+                        sx += w * rows[yy, x, 0]
+                        sy += w * rows[yy, x, 1]
+                        sw += w * rows[yy, x, 2]
+                if sw > 0:
+                    field[y, x, 0] = sx / sw
+                    field[y, x, 1] = sy / sw
     m = au_index.size
     mag = np.empty(m, np.float32)
     for i in range(m):
@@ -240,6 +332,9 @@ def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, co
         u = field[k // n, k % n, 0]
         v = field[k // n, k % n, 1]
         mag[i] = np.sqrt(u * u + v * v)
+    if magnitude_out.size == m:
+        for i in range(m):
+            magnitude_out[i] = mag[i]
     for r in range(region_blocks.shape[0]):
         total_r = 0.0
         count_r = 0
@@ -248,13 +343,23 @@ def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, co
                 total_r += mag[i]
                 count_r += 1
         region_out[r] = total_r / count_r if count_r else np.nan
+    return top_k_mean(mag, block_weight, top_k)
+
+
+@njit(cache=True)
+def top_k_mean(magnitude: np.ndarray, block_weight: np.ndarray, top_k: int) -> float:
+    """Mean of the ``top_k`` largest weighted block magnitudes (float32)."""
+    m = magnitude.size
     k = min(top_k, m)
     if k <= 0:
         return 0.0
-    mag.sort()
+    weighted = np.empty(m, np.float32)
+    for i in range(m):
+        weighted[i] = magnitude[i] * block_weight[i]
+    weighted.sort()
     total = np.float32(0.0)
     for i in range(m - k, m):
-        total += mag[i]
+        total += weighted[i]
     return float(total / np.float32(k))
 
 

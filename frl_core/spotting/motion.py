@@ -27,6 +27,13 @@ class MotionModel:
         self.regularization = float(config.regularization)
         self.spatial_smoothing = float(config.spatial_smoothing)
         self.log_intensity = bool(config.log_intensity)
+        if config.global_motion not in ("similarity", "affine"):
+            raise SpotterError(f"global_motion must be 'similarity' or 'affine', got {config.global_motion!r}")
+        self.similarity = config.global_motion == "similarity"
+        self.global_keep = float(config.global_keep)
+        self.global_rounds = int(config.global_rounds)
+        if not 0.1 <= self.global_keep <= 1.0 or self.global_rounds < 0:
+            raise SpotterError("global_keep must lie in 0.1..1 and global_rounds be at least 0")
         centres = (np.arange(self.n) + 0.5) * b
         cx, cy = np.meshgrid(centres, centres)
         self.centres = np.stack([cx.ravel(), cy.ravel()], 1)
@@ -38,6 +45,13 @@ class MotionModel:
         self._count = self.pixel_weight.reshape(self.n, b, self.n, b).sum((1, 3), dtype=np.float64).ravel() + 1e-3
         self._region_blocks = self._region_membership()
         self._no_regions = np.zeros((0, len(self._au_index)), np.uint8)
+        self.uniform_weights = np.ones(len(self._au_index), np.float32)
+        self._no_magnitudes = np.empty(0, np.float32)
+
+    @property
+    def au_block_count(self) -> int:
+        """How many blocks the score ranks (the length of block weights and magnitudes)."""
+        return len(self._au_index)
 
     def _masks(self) -> tuple[np.ndarray, np.ndarray]:
         s, b = self.size, self.block
@@ -63,6 +77,7 @@ class MotionModel:
         # The crop's outer ring holds hair, ears and background, which move with the head, not with AUs.
         inner = ((self.centres[:, 0] > 0.08 * s) & (self.centres[:, 0] < 0.92 * s)
                  & (self.centres[:, 1] > 0.05 * s) & (self.centres[:, 1] < 0.95 * s))
+        self.smoothing_mask = (usable & inner).astype(np.float32)
         return au & usable & inner, usable
 
     def _region_membership(self) -> np.ndarray:
@@ -93,36 +108,47 @@ class MotionModel:
         return small
 
     def block_displacement(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """(n*n, 2) displacement a -> b of every block once the global affine motion is taken out.
+        """(n*n, 2) displacement a -> b of every block once the global motion is taken out.
 
         One Lucas-Kanade step per block; the global motion (what alignment left of head motion and
         landmark jitter) can exceed the range where one linear step is accurate, so it is estimated
         robustly, ``b`` is warped back by it and the blocks are measured again on the compensated pair.
         """
         return kernels.block_displacement(a, b, self.pixel_weight, self.block, self._count, self.regularization,
-                                          self._fit_index, self.design, self._fit_pinv)
+                                          self._fit_index, self.design, self._fit_pinv, self.similarity,
+                                          self.global_keep, self.global_rounds)
 
-    def score(self, a: np.ndarray, b: np.ndarray) -> float:
+    def score(self, a: np.ndarray, b: np.ndarray, weights: np.ndarray | None = None) -> float:
         """Mean residual displacement of the ``top_k`` strongest AU blocks, in canonical-face pixels.
 
         An action unit moves neighbouring blocks together, noise does not: the displacement vectors are
         first averaged with their neighbours (``spatial_smoothing``), which keeps the first and shrinks
-        the second. One compiled call without the GIL (:func:`kernels.block_score`).
+        the second. ``weights`` (one per AU block, :class:`BlockNoise`) scale each block before the
+        ranking. One compiled call without the GIL (:func:`kernels.block_score`).
         """
-        score = kernels.block_score(a, b, self.pixel_weight, self.block, self._count, self.regularization,
-                                    self._fit_index, self.design, self._fit_pinv, self._au_index,
-                                    max(self.spatial_smoothing, 0.0), self.top_k, self._no_regions, np.empty(0))
-        return score * CANONICAL_SIZE / self.size
+        return self.score_and_regions(a, b, weights, regions=False)[0]
 
-    def score_and_regions(self, a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
+    def score_and_regions(self, a: np.ndarray, b: np.ndarray, weights: np.ndarray | None = None,
+                          magnitudes: np.ndarray | None = None, regions: bool = True
+                          ) -> tuple[float, np.ndarray]:
         """:meth:`score` and, from the same compiled call, the mean residual displacement in each AU region
-        (``au_regions.REGION_NAMES`` order, canonical-face pixels): where on the face the motion is."""
-        regions = np.empty(len(self._region_blocks))
+        (``au_regions.REGION_NAMES`` order, canonical-face pixels, unweighted): where on the face the motion
+        is. ``magnitudes`` (length :attr:`au_block_count`), when given, receives every AU block's unweighted
+        magnitude in work-face pixels."""
+        region_blocks = self._region_blocks if regions else self._no_regions
+        out = np.empty(len(region_blocks))
         score = kernels.block_score(a, b, self.pixel_weight, self.block, self._count, self.regularization,
-                                    self._fit_index, self.design, self._fit_pinv, self._au_index,
-                                    max(self.spatial_smoothing, 0.0), self.top_k, self._region_blocks, regions)
+                                    self._fit_index, self.design, self._fit_pinv, self.similarity,
+                                    self.global_keep, self.global_rounds, self._au_index,
+                                    max(self.spatial_smoothing, 0.0), self.smoothing_mask, self.top_k,
+                                    self.uniform_weights if weights is None else weights, region_blocks, out,
+                                    self._no_magnitudes if magnitudes is None else magnitudes)
         scale = CANONICAL_SIZE / self.size
-        return score * scale, regions * scale
+        return score * scale, out * scale
+
+    def weighted_score(self, magnitudes: np.ndarray, weights: np.ndarray) -> float:
+        """The score of a pair from its block magnitudes (:meth:`score_and_regions`) under other weights."""
+        return kernels.top_k_mean(magnitudes, weights, self.top_k) * CANONICAL_SIZE / self.size
 
     def region_map(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """(n, n) residual displacement magnitude per block, for inspection."""
@@ -136,6 +162,56 @@ def motion_scores(aligned_frames: list[np.ndarray], reference: int = 0,
     prepared = [model.prepare(np.asarray(f)) for f in aligned_frames]
     ref = prepared[reference]
     return np.array([model.score(ref, p) for p in prepared])
+
+
+class BlockNoise:
+    """Each AU block's own noise level in one score window, learnt from the recent past, the weights
+    that bring every block's noise to that of the median block, and the level of the weighted score
+    itself (what two still faces a window apart score).
+
+    Blocks differ: on flat skin the motion estimate stays near zero, on an eyebrow's edge, a nostril, hair
+    or a compression artefact it wanders by a few tenths of a pixel between any two frames. A top-k score
+    over unweighted blocks is then decided by the noisiest blocks, and a real movement of a quiet region
+    must be several times larger to be seen. The level is the median magnitude of each block over the
+    last ``history`` pairs (a movement is short against that, so it barely moves the median); the
+    weights are clipped to 0.25..4 and stay 1 (without ``weigh_blocks``, always) until ``min_samples``
+    pairs are in; the score level stays 0 until then.
+    """
+
+    def __init__(self, blocks: int, history: int, update_every: int = 15, min_samples: int = 8,
+                 weigh_blocks: bool = True) -> None:
+        size = max(int(history), min_samples)
+        self.buffer = np.zeros((size, blocks), np.float32)
+        self.scores = np.zeros(size)
+        self.count = 0
+        self.update_every = max(1, int(update_every))
+        self.min_samples = int(min_samples)
+        self.weigh_blocks = bool(weigh_blocks)
+        self.weights = np.ones(blocks, np.float32)
+        self.level = 0.0
+        """Median one-sided score of the recent pairs (canonical-face pixels)."""
+
+    def add(self, magnitudes: np.ndarray, score: float) -> None:
+        """One pair's unweighted block magnitudes and its score (ignored when not finite)."""
+        if not (math.isfinite(score) and np.isfinite(magnitudes).all()):
+            return
+        slot = self.count % len(self.buffer)
+        self.buffer[slot] = magnitudes
+        self.scores[slot] = score
+        self.count += 1
+        # Often while few pairs are in (the first seconds decide early events), then every update_every.
+        early = self.count <= 4 * self.min_samples and self.count % self.min_samples == 0
+        if self.count >= self.min_samples and (early or self.count % self.update_every == 0):
+            filled = min(self.count, len(self.buffer))
+            if self.weigh_blocks:
+                self.weights = self.weights_from(self.buffer[:filled])
+            self.level = float(np.median(self.scores[:filled]))
+
+    @staticmethod
+    def weights_from(magnitudes: np.ndarray) -> np.ndarray:
+        """Weights from a (pairs, blocks) table of magnitudes: the median block's level over each block's."""
+        level = np.median(magnitudes, axis=0) + np.float32(1e-6)
+        return np.clip(np.median(level) / level, 0.25, 4.0).astype(np.float32)
 
 
 class TemporalMean:

@@ -10,7 +10,7 @@ from frl_core.spotting import kernels
 from frl_core.spotting.config import SpottedInterval, SpotterConfig, SpotterError
 from frl_core.spotting.detector import (Detector, agreement_corrected, in_frames, is_macro, macro_stride, overlaps,
                                         robust_threshold, window_steps)
-from frl_core.spotting.motion import MotionModel, smooth_faces
+from frl_core.spotting.motion import BlockNoise, MotionModel, smooth_faces
 
 
 def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
@@ -33,7 +33,7 @@ def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
     per_window: list[tuple[np.ndarray, list[SpottedInterval]]] = []
     for window_s, stride in windows:
         w = window_steps(window_s, fps, stride)
-        scores = _two_sided(prepared[::stride], w, model, float(config.min_threshold))
+        scores = _two_sided(prepared[::stride], w, model, float(config.min_threshold), config.block_noise)
         fixed = config.threshold
         if fixed is None:
             valid = scores[~np.isnan(scores)]
@@ -57,9 +57,11 @@ def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
     return micro_scores, sorted(result, key=lambda iv: iv.onset)
 
 
-def _two_sided(prepared: list[np.ndarray | None], w: int, model: MotionModel, gate: float) -> np.ndarray:
+def _two_sided(prepared: list[np.ndarray | None], w: int, model: MotionModel, gate: float,
+               block_noise: bool = True) -> np.ndarray:
     """min(backward, forward) score of every step, less its references' distance; within a window of either
-    end the first or the last face is the reference (as the streaming track does)."""
+    end the first or the last face is the reference (as the streaming track does). With ``block_noise``
+    the blocks are weighed by their noise over the whole sequence (the streaming track learns it as it goes)."""
     n = len(prepared)
 
     def back_ref(i: int) -> int:
@@ -68,16 +70,32 @@ def _two_sided(prepared: list[np.ndarray | None], w: int, model: MotionModel, ga
     def fwd_ref(i: int) -> int:
         return i + w if i + w < n else n - 1
 
+    magnitudes = np.full((n, model.au_block_count), np.nan, np.float32)
+
+    def back_score(i: int) -> float:
+        a = back_ref(i)
+        if a == i or prepared[a] is None or prepared[i] is None:
+            return math.nan
+        return model.score_and_regions(prepared[a], prepared[i], magnitudes=magnitudes[i], regions=False)[0]
+
+    back = np.array([back_score(i) for i in range(n)]) if n else np.zeros(0)
+    weights = None
+    measured = np.isfinite(magnitudes).all(1) & np.isfinite(back)
+    if block_noise and measured.sum() >= 8:
+        weights = BlockNoise.weights_from(magnitudes[measured])
+        back = np.array([model.weighted_score(magnitudes[i], weights) if measured[i] else math.nan
+                         for i in range(n)])
+
     def score(a: int, b: int) -> float:
         if a == b or prepared[a] is None or prepared[b] is None:
             return math.nan
-        return model.score(prepared[a], prepared[b])
+        return model.score(prepared[a], prepared[b], weights)
 
-    back = np.array([score(back_ref(i), i) for i in range(n)]) if n else np.zeros(0)
     fwd = np.array([back[i + w] if i + w < n else score(i, n - 1) for i in range(n)]) if n else np.zeros(0)
+    level = float(np.median(back[measured])) if measured.sum() >= 8 else 0.0
     c = np.minimum(back, fwd)
     for j in np.flatnonzero(c > gate):
         refs_distance = score(back_ref(j), fwd_ref(j))
         if not math.isnan(refs_distance):
-            c[j] = agreement_corrected(float(c[j]), lambda: refs_distance)
+            c[j] = agreement_corrected(float(c[j]), lambda: refs_distance, level)
     return c

@@ -10,7 +10,7 @@ import numpy as np
 from frl_core.spotting.config import SpotStep, SpottedInterval, SpotterConfig, SpotterError
 from frl_core.spotting.detector import (Detector, agreement_corrected, in_frames, is_macro, macro_stride, overlaps,
                                         window_steps)
-from frl_core.spotting.motion import MotionModel, TemporalMean
+from frl_core.spotting.motion import BlockNoise, MotionModel, TemporalMean
 
 
 class _Track:
@@ -36,6 +36,21 @@ class _Track:
         self.detector = Detector(fps / self.stride, config, self.window, fixed_threshold)
         self.regions: np.ndarray | None = None
         """Residual motion per AU region behind the last pushed frame's one-sided score (None with it nan)."""
+        steps_per_s = fps / self.stride
+        self.noise = BlockNoise(model.au_block_count, int(round(config.history_s * steps_per_s)),
+                                update_every=int(round(steps_per_s / 2)), weigh_blocks=config.block_noise)
+        self._magnitudes = np.empty(model.au_block_count, np.float32)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The block weights the scores use now."""
+        return self.noise.weights
+
+    def _score_back(self, ref: np.ndarray, face: np.ndarray) -> tuple[float, np.ndarray]:
+        """A one-sided score; it and its block magnitudes teach the noise model."""
+        score, regions = self.model.score_and_regions(ref, face, self.weights, self._magnitudes)
+        self.noise.add(self._magnitudes, score)
+        return score, regions
 
     def in_frames(self, intervals: list[SpottedInterval]) -> list[SpottedInterval]:
         return in_frames(intervals, self.stride, self.fps, self.config)
@@ -53,10 +68,10 @@ class _Track:
         if len(self.faces) >= self.window + 1:
             ref_index, ref = self.faces[-1 - self.window]
             if ref is not None and face is not None and index - ref_index == self.window:
-                back, self.regions = self.model.score_and_regions(ref, face)
+                back, self.regions = self._score_back(ref, face)
         elif self.first[1] is not None and face is not None and index > self.first[0]:
             # Less than a window from the start: the first face is the reference (a shorter window).
-            back, self.regions = self.model.score_and_regions(self.first[1], face)
+            back, self.regions = self._score_back(self.first[1], face)
         self.back.append((index, back))
         out: list[SpottedInterval] = []
         decided: tuple[int, float] | None = None
@@ -67,7 +82,7 @@ class _Track:
             if c > self.gate:
                 before = self._back_reference(j)
                 if before is not None:
-                    c = agreement_corrected(c, lambda: self.model.score(before, face))
+                    c = agreement_corrected(c, lambda: self.model.score(before, face, self.weights), self.noise.level)
             out = self.in_frames(self.detector.push(j, c))
             decided = (j, c)
         return back, decided, out
@@ -92,10 +107,11 @@ class _Track:
                 face = faces.get(j)
                 c = math.nan
                 if j < last_index and face is not None and last is not None and not math.isnan(back_j):
-                    c = min(back_j, self.model.score(face, last))
+                    c = min(back_j, self.model.score(face, last, self.weights))
                     before = self._back_reference(j)
                     if c > self.gate and before is not None:
-                        c = agreement_corrected(c, lambda: self.model.score(before, last))
+                        c = agreement_corrected(c, lambda: self.model.score(before, last, self.weights),
+                                                self.noise.level)
                 out.extend(self.in_frames(self.detector.push(j, c)))
         return out + self.in_frames(self.detector.finish())
 
