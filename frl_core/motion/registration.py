@@ -7,9 +7,12 @@ and removed before any displacement is computed or shown.
 
 One implementation serves the spotter and the recogniser: the spotter's motion model (one
 Lucas-Kanade step per 8x8 block of the shrunk, blurred face, eyes left out against blinks) and its
-robust affine fit (``spotting.kernels.robust_affine``: refitted on the blocks that fit best, so a moving
-region does not drag the fit). Here the fit is iterated on the warped face until the update is
-negligible, then applied to the full-resolution face.
+robust similarity fit (``spotting.kernels.robust_similarity``: shift, roll and scale, refitted on the
+blocks that fit best, so a moving region does not drag the fit). Head motion and landmark jitter between
+two aligned faces are a similarity; an affine fit would also take a vertical stretch, which a brow raise
+or a jaw drop nearly is, for head motion, and fits landmark noise with two more degrees of freedom. Here
+the fit is iterated on the warped face until the update is negligible, then applied to the
+full-resolution face.
 
 Coordinates: a :class:`GlobalMotion` matrix ``M`` (2x3, pixel indices) maps a pixel of the reference
 face to where the same point is in the moving face, so ``moving(M p) ~ reference(p)``: it is the
@@ -100,7 +103,7 @@ def _rescaled(m_edge: np.ndarray, factor: float) -> np.ndarray:
 
 def estimate_global_motion(reference: np.ndarray, moving: np.ndarray, iterations: int = 12,
                            work_size: int = WORK_SIZE, tolerance_px: float = 1e-4) -> GlobalMotion:
-    """The robust affine motion from ``reference`` to ``moving`` (two aligned faces of one size)."""
+    """The robust similarity motion from ``reference`` to ``moving`` (two aligned faces of one size)."""
     if reference.shape != moving.shape or reference.ndim != 2 or reference.shape[0] != reference.shape[1]:
         raise ValueError(f"expected two square grayscale faces of one size, got {reference.shape} and {moving.shape}")
     model = _model(int(work_size))
@@ -114,7 +117,7 @@ def estimate_global_motion(reference: np.ndarray, moving: np.ndarray, iterations
     for _ in range(max(1, int(iterations))):
         kernels.warp_back(b, _matrix_to_coef(total, s), warped)
         kernels.block_lk(a, warped, model.pixel_weight, model.block, model._count, model.regularization, u)
-        coef = kernels.robust_affine(u, model._fit_index, model.design, model._fit_pinv, KEEP, ROUNDS)
+        coef = kernels.robust_similarity(u, model._fit_index, model.design, KEEP, ROUNDS)
         total = total @ _coef_to_matrix(coef, s)
         # the largest shift the update makes anywhere on the face, in work pixels
         corners = np.array([[0, 0, 1], [s, 0, 1], [0, s, 1], [s, s, 1]], dtype=np.float64).T
@@ -139,7 +142,7 @@ def register(reference: np.ndarray, moving: np.ndarray) -> tuple[np.ndarray, Glo
 
 
 def remove_global_motion(displacement: np.ndarray) -> np.ndarray:
-    """A dense ``(2, H, W)`` field less the affine motion that best explains it, by the same robust fit.
+    """A dense ``(2, H, W)`` field less the similarity motion that best explains it, by the same robust fit.
 
     For fields measured on pairs that were not registered first (the fit runs on the field sampled at
     the spotter's block centres).
@@ -154,7 +157,7 @@ def remove_global_motion(displacement: np.ndarray) -> np.ndarray:
     xs = np.clip(np.round(centres[:, 0]).astype(int), 0, size - 1)
     ys = np.clip(np.round(centres[:, 1]).astype(int), 0, size - 1)
     samples = np.ascontiguousarray(disp[:, ys, xs].T, dtype=np.float64)
-    coef = kernels.robust_affine(samples, model._fit_index, model.design, model._fit_pinv, KEEP, ROUNDS)
+    coef = kernels.robust_similarity(samples, model._fit_index, model.design, KEEP, ROUNDS)
     gy, gx = np.mgrid[0:size, 0:size].astype(np.float64)
     # the design uses edge coordinates over the work face's side: X / s with X = (index + 0.5)
     fx, fy = (gx + 0.5) / size, (gy + 0.5) / size

@@ -1,6 +1,6 @@
 """The spotter's block motion between two shrunk faces, as one compiled function (numba).
 
-The same estimate as a chain of OpenCV and numpy calls (Sobel, products, block sums, a robust affine
+The same estimate as a chain of OpenCV and numpy calls (Sobel, products, block sums, a robust similarity
 fit, a warp, the same again), but a few passes over the 96x96 face instead of some forty small array
 calls whose overhead outweighed their arithmetic, and without the GIL (figures in docs/figures.md).
 The warp is exact bilinear (OpenCV's rounds positions to 1/32 pixel), so block
