@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "live-path"),
     "synth": ("frl_core.benchmarks.synth_cli", "generated face videos: the demo clip, the spotting and labelled benchmarks"),
     "recipe-cv": ("frl_core.training.recipe_cv", "a training recipe's subject-grouped k-fold cross-validation"),
+    "nested-cv": ("frl_core.training.nested_cv", "choose among candidate recipes inside each outer fold: the accuracy "
+                  "no test clip helped choose, beside the best candidate on the test clips"),
     "epoch-trace": ("frl_core.training.epoch_trace", "what choosing epochs on the test subject would report "
                     "(a measure of that protocol, never of the model)"),
     "megc-metric": ("frl_core.spotting.megc_metric", "the MEGC interval metric on the MDMD baseline's predictions"),
