@@ -101,20 +101,27 @@ def _solve3(g: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def robust_affine(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray,
-                  keep: float = 0.75, rounds: int = 1) -> np.ndarray:
-    """(3, 2) affine motion of the face blocks: a least-squares fit, then ``rounds`` refits on the ``keep``
-    share of blocks with the smallest residuals under the previous fit (the spotter: one round, three
-    quarters kept; registration trims harder, since an expression can move a large part of the face)."""
+def _fit_rows(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The displacements (m, 2) and design rows (m, 3) of the blocks a global fit uses."""
     m = fit_index.size
     us = np.empty((m, 2))
     xs = np.empty((m, 3))
     for i in range(m):
-        us[i, 0] = u[fit_index[i], 0]
-        us[i, 1] = u[fit_index[i], 1]
-        xs[i, 0] = design[fit_index[i], 0]
-        xs[i, 1] = design[fit_index[i], 1]
-        xs[i, 2] = design[fit_index[i], 2]
+        for j in range(2):
+            us[i, j] = u[fit_index[i], j]
+        for j in range(3):
+            xs[i, j] = design[fit_index[i], j]
+    return us, xs
+
+
+@njit(cache=True)
+def robust_affine(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray,
+                  keep: float = 0.75, rounds: int = 1) -> np.ndarray:
+    """(3, 2) affine motion of the face blocks: a least-squares fit, then ``rounds`` refits on the ``keep``
+    share of blocks with the smallest residuals under the previous fit (the spotter's
+    ``global_motion = "affine"``; its default and registration use :func:`robust_similarity`)."""
+    m = fit_index.size
+    us, xs = _fit_rows(u, fit_index, design)
     coef = np.zeros((3, 2))
     for p in range(3):
         for i in range(m):
@@ -224,13 +231,7 @@ def robust_similarity(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, 
     drop on an otherwise still face is nearly such a stretch: the affine fit took much of it for head motion.
     What alignment leaves of real head motion between two frames is a shift, a roll and a scale."""
     m = fit_index.size
-    us = np.empty((m, 2))
-    xs = np.empty((m, 2))
-    for i in range(m):
-        us[i, 0] = u[fit_index[i], 0]
-        us[i, 1] = u[fit_index[i], 1]
-        xs[i, 0] = design[fit_index[i], 0]
-        xs[i, 1] = design[fit_index[i], 1]
+    us, xs = _fit_rows(u, fit_index, design)
     selected = np.ones(m, np.bool_)
     coef = _similarity_solve(us, xs, selected)
     resid = np.empty(m)
