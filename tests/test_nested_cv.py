@@ -30,7 +30,7 @@ def test_each_outer_fold_chooses_by_its_own_inner_folds_and_predicts_with_that_r
         assert fold["chosen"] == best
         assert set(table["chosen"].iloc[test_idx]) == {best}
     chosen_pred = np.where(table["chosen"] == "slow", table["pred_slow"], table["pred_fast"])
-    assert (table["nested_pred"] == chosen_pred).all()
+    assert (table["pred"] == chosen_pred).all() and (table["seed"] == 1).all()
     s = nested_cv.summary(result)
     assert s["best_on_test_uf1"][0] >= max(s["slow_uf1"][0], s["fast_uf1"][0]) - 1e-12
 

@@ -79,6 +79,7 @@ def nested_cross_validate(candidates: dict[str, dict[str, Any]], outer_k: int, i
     for seed in seeds:
         outer_probs = {name: np.zeros((len(labels), n_classes)) for name in names}
         chosen_of_clip = np.empty(len(labels), dtype=object)
+        fold_of_clip = np.zeros(len(labels), dtype=int)
         folds = []
         for f, (train_idx, test_idx) in enumerate(grouped_folds(subjects, outer_k)):
             inner = inner_subject_folds(subjects, train_idx, inner_k, seed * 1000 + f)
@@ -96,6 +97,7 @@ def nested_cross_validate(candidates: dict[str, dict[str, Any]], outer_k: int, i
                 outer_probs[name][test_idx] = _fit_predict(candidates[name], samples[name], train_idx, test_idx,
                                                            seed * 1_000_000 + f * 10_000 + 9_900 + c)
             chosen_of_clip[test_idx] = chosen
+            fold_of_clip[test_idx] = f
             folds.append({"fold": f, "test_subjects": sorted(set(np.asarray(subjects)[test_idx].tolist())),
                           "inner_uf1": inner_uf1, "chosen": chosen})
             log(f"seed {seed} outer fold {f + 1}/{outer_k}: inner UF1 "
@@ -111,9 +113,11 @@ def nested_cross_validate(candidates: dict[str, dict[str, Any]], outer_k: int, i
             "candidates": {n: {"uf1": s.uf1, "uar": s.uar} for n, s in each.items()},
             "best_on_the_test_clips": best_on_test,
             "folds": folds,
-            "predictions": [{"key": first.keys[i], "subject": subjects[i], "dataset": first.datasets[i],
-                             "y_true": int(labels[i]), "chosen": chosen_of_clip[i],
-                             "nested_pred": int(nested_pred[i]),
+            # the columns of a LOSO run's predictions.csv (README's recompute script reads them): ``pred`` is
+            # the nested prediction, ``pred_<candidate>`` each candidate's on the same outer fold
+            "predictions": [{"seed": seed, "fold": int(fold_of_clip[i]), "subject": subjects[i],
+                             "dataset": first.datasets[i], "clip": first.keys[i], "true": int(labels[i]),
+                             "pred": int(nested_pred[i]), "chosen": chosen_of_clip[i],
                              **{f"pred_{n}": int(outer_probs[n][i].argmax()) for n in names}}
                             for i in range(len(labels))],
         })
