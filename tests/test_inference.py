@@ -86,6 +86,7 @@ def test_shipped_live_path_measures_the_real_casme2_motion_as_tv_l1_does(data_ro
     agreement = sequence_agreement(model, data_root, int(model.config.img_size))
     correlations = [row["correlation"] for row in agreement["pairs"]]
     assert np.mean(correlations) > 0.6 and min(correlations) > 0.45, correlations
+    assert np.mean(correlations) > agreement["mean_dis_tvl1_correlation"] - 0.1, agreement
     for row in agreement["pairs"]:
         assert 0.5 < row["dgm_mean_px"] / row["tvl1_mean_px"] < 2.0, row
 
