@@ -220,3 +220,25 @@ def test_motion_jitter_acts_in_training_only():
         assert not torch.equal(model.forward_features(flow)["features"], model.forward_features(flow)["features"])
         model.eval()
         assert torch.equal(model(flow), model(flow))
+
+
+def test_motion_transformer_starts_as_the_identity_and_learns_a_shift():
+    """With ``motion_stn`` the untrained model gives the logits of the same weights without it; trained
+    to match a map shifted by a few cells, its transform moves away from the identity."""
+    torch.manual_seed(0)
+    cfg = dict(input_mode="flow", motion_size=28)
+    with_stn = FRLDGT(FRLDGTConfig(motion_stn=True, **cfg)).eval()
+    plain = FRLDGT(FRLDGTConfig(**cfg)).eval()
+    plain.load_state_dict({k: v for k, v in with_stn.state_dict().items() if not k.startswith("motion_stn")})
+    x = torch.rand(3, 3, 28, 28)
+    assert torch.allclose(with_stn(x), plain(x), atol=1e-5)
+    stn = with_stn.motion_stn
+    target = torch.roll(x, shifts=3, dims=3)
+    optimiser = torch.optim.Adam(stn.parameters(), lr=0.05)
+    before = torch.nn.functional.mse_loss(stn(x), target).item()
+    for _ in range(60):
+        optimiser.zero_grad()
+        loss = torch.nn.functional.mse_loss(stn(x), target)
+        loss.backward()
+        optimiser.step()
+    assert loss.item() < 0.8 * before

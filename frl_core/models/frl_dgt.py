@@ -139,6 +139,9 @@ class FRLDGTConfig:
     drop: float = 0.0
     head_drop: float = 0.1
     motion_jitter: float = 0.0
+    motion_stn: bool = False
+    """A small spatial transformer on the motion map (shift, roll, scale, learnt per input, starting at the
+    identity): datasets frame their flow images differently (SAMM's are framed unlike its apex faces)."""
     conv_summary: bool = False
     # losses
     classification_weight: float = 1.0
@@ -485,6 +488,29 @@ def mirror_flow_image(flow: torch.Tensor) -> torch.Tensor:
 # ------------------------------------------------------------------------------------------ network
 
 
+class MotionTransformer(nn.Module):
+    """A spatial transformer for the motion map: a tiny localisation network predicts a shift (up to 20 % of
+    the side), a roll (up to 0.2 rad) and a scale (0.8-1.2), and the map is resampled by them. Its last
+    layer starts at zero, so it starts as the identity."""
+
+    def __init__(self, channels: int = 3) -> None:
+        super().__init__()
+        self.local = nn.Sequential(nn.Conv2d(channels, 8, 3, stride=2, padding=1), nn.GELU(),
+                                   nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.GELU(),
+                                   nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.params = nn.Linear(16, 4)
+        nn.init.zeros_(self.params.weight)
+        nn.init.zeros_(self.params.bias)
+
+    def forward(self, motion: torch.Tensor) -> torch.Tensor:
+        p = torch.tanh(self.params(self.local(motion)))
+        scale, angle = 1.0 + 0.2 * p[:, 0], 0.2 * p[:, 1]
+        cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+        theta = torch.stack((torch.stack((cos, -sin, 0.2 * p[:, 2]), 1), torch.stack((sin, cos, 0.2 * p[:, 3]), 1)), 1)
+        grid = F.affine_grid(theta, list(motion.shape), align_corners=False)
+        return F.grid_sample(motion, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 class FRLDGT(nn.Module):
     """The FRL-DGT network; ``model(onset, apex)`` in pair mode, ``model(flow)`` in flow mode -> logits."""
 
@@ -509,6 +535,7 @@ class FRLDGT(nn.Module):
         self.au_head: nn.Linear | None = None
         if cfg.au_loss_weight > 0:
             self.au_head = nn.Linear(self.trunk.num_regions * cfg.embed_dim, cfg.num_action_units)
+        self.motion_stn: MotionTransformer | None = MotionTransformer() if cfg.motion_stn else None
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -591,6 +618,8 @@ class FRLDGT(nn.Module):
                 extra = F.adaptive_avg_pool2d(self.dgm_proj(bottleneck), self.config.motion_size // 4)
         if self.training and self.config.motion_jitter > 0:
             motion = self.jitter(motion)
+        if self.motion_stn is not None:
+            motion = self.motion_stn(motion)
         features, regions = self.trunk.forward_tokens(motion, extra)
         return {"features": features, "region_tokens": regions, "displacement": displacement, "motion": motion,
                 "flow_image": flow}
@@ -602,6 +631,8 @@ class FRLDGT(nn.Module):
         motion = self.motion_from_flow(flow)
         if self.training and self.config.motion_jitter > 0:
             motion = self.jitter(motion)
+        if self.motion_stn is not None:
+            motion = self.motion_stn(motion)
         return self.forward_head(self.trunk(motion))
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
