@@ -95,17 +95,12 @@ def _run_loso(config: dict[str, Any], args: argparse.Namespace) -> int:
     from frl_core.training.loso import run_loso
     from frl_core.training.report import combine_seeds
     from frl_core.training.report import format_report, format_seed_summary
-    from frl_core.training.samples import load_samples
+    from frl_core.training.samples import samples_for
 
     device = resolve_device(args.device)
     out_dir = Path(config["output"]["dir"])
     mode = config["model"].get("input_mode", "flow")
-    samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
-    from frl_core.training.au_augment import attach
-    from frl_core.training.samples import attach_action_units
-
-    attach(samples, config)
-    attach_action_units(samples, config)
+    samples = samples_for(config)
     started = time.perf_counter()
     workers, ray_address = getattr(args, "workers", None), getattr(args, "ray", None)
     if ray_address is not None or (workers or 1) > 1:
@@ -142,18 +137,13 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
     import numpy as np
 
     from frl_core.training.loop import build_model, resolve_device, set_determinism, train_model
-    from frl_core.training.samples import load_samples
+    from frl_core.training.samples import samples_for
 
     if not args.save:
         raise ConfigError("--all-data needs --save PATH for the checkpoint")
     device = resolve_device(args.device)
     mode = config["model"].get("input_mode", "flow")
-    samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
-    from frl_core.training.au_augment import attach
-    from frl_core.training.samples import attach_action_units
-
-    attach(samples, config)
-    attach_action_units(samples, config)
+    samples = samples_for(config)
     seed = int(config["train"]["seeds"][0])
     set_determinism(seed, device)
     model = build_model(config["model"], len(samples.class_names), samples.class_names)

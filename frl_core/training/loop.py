@@ -284,6 +284,16 @@ def predict_members(
     return np.mean([predict(m, samples, indices, config, device) for m in members], axis=0)
 
 
+def fit_predict(config: dict[str, Any], samples: SampleSet, train_indices: np.ndarray, test_indices: np.ndarray,
+                seed: int, device: torch.device) -> np.ndarray:
+    """A fresh model of ``config`` trained on ``train_indices`` from ``seed`` (ensemble members included),
+    and its class probabilities on ``test_indices``: one fold of a cross-validation."""
+    set_determinism(seed, device)
+    model = build_model(config["model"], len(samples.class_names), samples.class_names)
+    members, _ = fit_members(model, samples, train_indices, config, device, seed)
+    return predict_members(members, samples, test_indices, config, device)
+
+
 def machine_description(device: torch.device) -> dict[str, Any]:
     info = {
         "platform": platform.platform(),

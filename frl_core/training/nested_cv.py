@@ -29,29 +29,6 @@ from frl_core.metrics import score
 from frl_core.training.config import load_config, validate
 
 
-def _samples(config: dict[str, Any]):
-    from frl_core.training.au_augment import attach
-    from frl_core.training.samples import attach_action_units, load_samples
-
-    samples = load_samples(config["protocol"], config["model"].get("input_mode", "flow"),
-                           int(config["model"].get("img_size", 224)))
-    attach(samples, config)
-    attach_action_units(samples, config)
-    return samples
-
-
-def _fit_predict(config: dict[str, Any], samples, train_idx: np.ndarray, test_idx: np.ndarray, seed: int) -> np.ndarray:
-    import torch
-
-    from frl_core.training.loop import build_model, fit_members, predict_members, set_determinism
-
-    device = torch.device("cpu")
-    set_determinism(seed, device)
-    model = build_model(config["model"], len(samples.class_names), samples.class_names)
-    members, _ = fit_members(model, samples, train_idx, config, device, seed)
-    return predict_members(members, samples, test_idx, config, device)
-
-
 def nested_cross_validate(candidates: dict[str, dict[str, Any]], outer_k: int, inner_k: int, seeds: list[int],
                           threads: int = 1, log=print) -> dict[str, Any]:
     """Per seed: the nested UF1/UAR (the recipe chosen inside each outer fold), every candidate's outer
@@ -59,14 +36,17 @@ def nested_cross_validate(candidates: dict[str, dict[str, Any]], outer_k: int, i
     import torch
 
     from frl_core.training.calibration import inner_subject_folds
+    from frl_core.training.loop import fit_predict
     from frl_core.training.recipe_cv import grouped_folds
+    from frl_core.training.samples import samples_for
 
     if len(candidates) < 2:
         raise ValueError("nested CV needs at least two candidate recipes")
     if threads > 0:
         torch.set_num_threads(threads)
+    device = torch.device("cpu")
     names = list(candidates)
-    samples = {name: _samples(cfg) for name, cfg in candidates.items()}
+    samples = {name: samples_for(cfg) for name, cfg in candidates.items()}
     first = samples[names[0]]
     for name in names[1:]:
         if samples[name].keys != first.keys or not np.array_equal(samples[name].labels, first.labels):
@@ -87,15 +67,15 @@ def nested_cross_validate(candidates: dict[str, dict[str, Any]], outer_k: int, i
             for c, name in enumerate(names):
                 truth, pred = [], []
                 for i, (tr, te) in enumerate(inner):
-                    probs = _fit_predict(candidates[name], samples[name], tr, te,
-                                         seed * 1_000_000 + f * 10_000 + i * 100 + c)
+                    probs = fit_predict(candidates[name], samples[name], tr, te,
+                                        seed * 1_000_000 + f * 10_000 + i * 100 + c, device)
                     truth.append(labels[te])
                     pred.append(probs.argmax(1))
                 inner_uf1[name] = score(np.concatenate(truth), np.concatenate(pred), n_classes).uf1
             chosen = max(names, key=lambda n: (inner_uf1[n], -names.index(n)))
             for c, name in enumerate(names):
-                outer_probs[name][test_idx] = _fit_predict(candidates[name], samples[name], train_idx, test_idx,
-                                                           seed * 1_000_000 + f * 10_000 + 9_900 + c)
+                outer_probs[name][test_idx] = fit_predict(candidates[name], samples[name], train_idx, test_idx,
+                                                          seed * 1_000_000 + f * 10_000 + 9_900 + c, device)
             chosen_of_clip[test_idx] = chosen
             fold_of_clip[test_idx] = f
             folds.append({"fold": f, "test_subjects": sorted(set(np.asarray(subjects)[test_idx].tolist())),

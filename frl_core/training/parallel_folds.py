@@ -18,8 +18,7 @@ _CACHE: dict[str, Any] = {}
 
 
 def _samples(config: dict[str, Any]):
-    from frl_core.training.au_augment import attach
-    from frl_core.training.samples import attach_action_units, load_samples
+    from frl_core.training.samples import samples_for
 
     mode = config["model"].get("input_mode", "flow")
     img_size = int(config["model"].get("img_size", 224))
@@ -28,10 +27,7 @@ def _samples(config: dict[str, Any]):
                       float(config["model"].get("au_loss_weight", 0.0) or 0.0) > 0], sort_keys=True, default=str)
     if key not in _CACHE:
         _CACHE.clear()
-        samples = load_samples(config["protocol"], mode, img_size)
-        attach(samples, config)
-        attach_action_units(samples, config)
-        _CACHE[key] = samples
+        _CACHE[key] = samples_for(config)
     return _CACHE[key]
 
 

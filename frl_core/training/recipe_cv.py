@@ -40,29 +40,19 @@ def cross_validate(config: dict[str, Any], k: int, seeds: list[int], threads: in
     """Pooled UF1/UAR of each seed over the K folds (also per source dataset), and their mean."""
     import torch
 
-    from frl_core.training.loop import build_model, fit_members, predict_members, set_determinism
-    from frl_core.training.samples import load_samples
+    from frl_core.training.loop import fit_predict
+    from frl_core.training.samples import samples_for
 
     if threads > 0:
         torch.set_num_threads(threads)
     device = torch.device("cpu")
-    mode = config["model"].get("input_mode", "flow")
-    samples = load_samples(config["protocol"], mode, int(config["model"].get("img_size", 224)))
-    from frl_core.training.au_augment import attach
-    from frl_core.training.samples import attach_action_units
-
-    attach(samples, config)
-    attach_action_units(samples, config)
+    samples = samples_for(config)
     per_seed = []
     started = time.perf_counter()
     for seed in seeds:
         y_true, y_pred, held = [], [], []
         for number, (train_idx, test_idx) in enumerate(grouped_folds(samples.subjects, k)):
-            fold_seed = seed * 1000 + number
-            set_determinism(fold_seed, device)
-            model = build_model(config["model"], len(samples.class_names), samples.class_names)
-            members, _ = fit_members(model, samples, train_idx, config, device, fold_seed)
-            probs = predict_members(members, samples, test_idx, config, device)
+            probs = fit_predict(config, samples, train_idx, test_idx, seed * 1000 + number, device)
             y_true.append(samples.labels[test_idx])
             y_pred.append(probs.argmax(1))
             held.append(test_idx)

@@ -133,6 +133,18 @@ def load_samples(protocol: dict, input_mode: str, img_size: int) -> SampleSet:
     return load_raw_protocol(name, data_root, Path(frames_root), img_size)
 
 
+def samples_for(config: dict) -> SampleSet:
+    """The clips a training config reads, with its synthetic action-unit flows (``train.au_augment``) and
+    the coded AUs its AU head needs (``model.au_loss_weight``) attached."""
+    from frl_core.training.au_augment import attach
+
+    samples = load_samples(config["protocol"], config["model"].get("input_mode", "flow"),
+                           int(config["model"].get("img_size", 224)))
+    attach(samples, config)
+    attach_action_units(samples, config)
+    return samples
+
+
 def attach_action_units(samples: SampleSet, config: dict) -> None:
     """Give ``samples`` the coded AUs of its clips when the config trains the AU head
     (``model.au_loss_weight`` > 0), read from the coding tables under the data root's ``annotations/``."""
