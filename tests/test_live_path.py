@@ -95,3 +95,106 @@ def test_landmark_noise_realignment_moves_the_face_by_about_a_pixel():
 
     motion = estimate_global_motion(face, moved)
     assert 0.05 < np.hypot(*motion.translation) < 2.0
+
+
+def test_an_ensemble_of_trunks_averages_each_members_calibrated_probabilities():
+    dgm, first = models(4)
+    _, second = models(5)
+    face = textured_face()
+    pair = [(face, np.roll(face, 2, axis=1))]
+    single = [Recognizer(assemble(dgm, t), "cpu", settings=InferenceSettings(temperature=temp, tta_hflip=True,
+                                                                             register=False)).recognize(pair)[0]
+              for t, temp in ((first, 1.5), (second, 0.8))]
+    both = assemble(dgm, [first, second])
+    assert both.config.ensemble_size == 2
+    rec = Recognizer(both, "cpu", settings=InferenceSettings(tta_hflip=True, register=False,
+                                                             member_temperatures=(1.5, 0.8))).recognize(pair)[0]
+    expected = [(single[0].probabilities[c] + single[1].probabilities[c]) / 2 for c in both.class_names]
+    assert np.allclose([rec.probabilities[c] for c in both.class_names], expected, atol=1e-5)
+    assert not np.allclose(expected, [single[0].probabilities[c] for c in both.class_names], atol=1e-3)
+    assert np.allclose(rec.displacement, single[0].displacement)
+
+
+def test_an_ensemble_live_file_round_trips_and_a_wrong_member_count_is_refused(tmp_path):
+    from frl_core.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+    dgm, first = models(6)
+    _, second = models(7)
+    live = assemble(dgm, [first, second])
+    settings = InferenceSettings(temperature=1.2, uncertain_below=0.4, tta_hflip=True, member_temperatures=(1.2, 0.9))
+    path = save_checkpoint(live, tmp_path / "live.pt", metadata={"inference": settings.as_dict()})
+    rec = Recognizer.from_checkpoint(path, "cpu")
+    assert rec.settings.member_temperatures == (1.2, 0.9) and rec.model.config.ensemble_size == 2
+    loaded, _ = load_checkpoint(path)
+    for a, b in zip(live.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(CheckpointError, match="2 trunks but 3 member temperatures"):
+        Recognizer(live, "cpu", settings=InferenceSettings(member_temperatures=(1.0, 1.0, 1.0)))
+
+
+def test_an_ensembles_uncertain_threshold_is_fitted_on_its_members_averaged_inner_predictions():
+    from frl_core.models.checkpoint import CheckpointError
+    from frl_core.training.calibration import choose_uncertain_threshold, calibrated_probabilities
+    from frl_core.training.live_path import ensemble_settings
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 300)
+    metas = []
+    for t in (1.0, 2.0):
+        logits = rng.normal(0, 1, (300, 3))
+        logits[np.arange(300), labels] += rng.uniform(0, 3, 300)
+        order = rng.permutation(300)
+        metas.append({"inference": {"temperature": t, "tta_hflip": False},
+                      "calibration": {"temperature": t, "inner_indices": order.tolist(),
+                                      "inner_logits": logits[order].tolist(), "inner_labels": labels[order].tolist()}})
+    got = ensemble_settings(metas)
+    cals = [m["calibration"] for m in metas]
+    averaged = np.mean([calibrated_probabilities(np.asarray(c["inner_logits"]), None, c["temperature"])
+                        [np.argsort(c["inner_indices"])] for c in cals], axis=0)
+    assert got.member_temperatures == (1.0, 2.0)
+    assert got.uncertain_below == pytest.approx(choose_uncertain_threshold(averaged, labels))
+    assert 0 < got.uncertain_below < 1
+    with pytest.raises(CheckpointError, match="no held-out inner predictions"):
+        ensemble_settings([metas[0], {"inference": {}, "calibration": {"temperature": 1.0}}])
+
+
+def test_trunks_of_different_shapes_do_not_make_an_ensemble():
+    from frl_core.models.checkpoint import CheckpointError
+
+    dgm, first = models(8)
+    other = create_model("frl_dgt_small", input_mode="flow", motion_size=32, flow_zero="median").eval()
+    with pytest.raises(CheckpointError, match="share one architecture"):
+        assemble(dgm, [first, other])
+
+
+def test_assemble_live_joins_a_dgm_and_several_trunks_into_one_file_the_recogniser_loads(tmp_path, capsys):
+    import argparse
+
+    from frl_core.models.checkpoint import save_checkpoint
+    from frl_core.training import live_path
+
+    dgm, first = models(9)
+    _, second = models(10)
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 120)
+    paths = []
+    for k, (trunk, t) in enumerate(((first, 1.3), (second, 0.7))):
+        logits = rng.normal(0, 1, (120, 3))
+        logits[np.arange(120), labels] += 2.0
+        meta = {"seed": k + 1, "train": {"uncertain_max_accuracy": 0.5},
+                "inference": {"temperature": t, "uncertain_below": 0.5, "tta_hflip": True},
+                "calibration": {"temperature": t, "inner_indices": list(range(120)), "inner_logits": logits.tolist(),
+                                "inner_labels": labels.tolist()}}
+        paths.append(str(save_checkpoint(trunk, tmp_path / f"trunk{k}.pt", metadata=meta)))
+    dgm_path = save_checkpoint(dgm, tmp_path / "dgm.pt", metadata={})
+    out = tmp_path / "live.pt"
+    parser = argparse.ArgumentParser()
+    live_path.add_arguments(parser)
+    args = parser.parse_args(["--dgm", str(dgm_path), "--trunk", *paths, "--save", str(out)])
+    assert live_path.run(args) == 0
+    assert "2 trunk(s), temperature 1.300 / 0.700" in capsys.readouterr().out
+    rec = Recognizer.from_checkpoint(out, "cpu")
+    assert rec.model.config.ensemble_size == 2 and rec.settings.member_temperatures == (1.3, 0.7)
+    face = textured_face()
+    result = rec.recognize([(face, np.roll(face, 1, axis=0))])[0]
+    assert abs(sum(result.probabilities.values()) - 1.0) < 1e-5

@@ -95,7 +95,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "mlp_ratio": (0.5, 8.0), "region_grid": (1, 16), "full_face_grid": (1, 32), "motion_size": (8, 224),
     "flow_input_size": (8, 224), "depth_local": (0, 12), "depth_global": (0, 12), "depth_full": (0, 12),
     "depth_fusion": (0, 12), "drop": (0.0, 0.9), "head_drop": (0.0, 0.9), "motion_gain": (0.0, 1e4),
-    "au_loss_weight": (0.0, 100.0), "num_action_units": (1, 64),
+    "au_loss_weight": (0.0, 100.0), "num_action_units": (1, 64), "ensemble_size": (1, 8),
 }
 """Limits a config is checked against, so that a crafted checkpoint cannot force a huge allocation."""
 
@@ -143,6 +143,10 @@ class FRLDGTConfig:
     """A small spatial transformer on the motion map (shift, roll, scale, learnt per input, starting at the
     identity): datasets frame their flow images differently (SAMM's are framed unlike its apex faces)."""
     conv_summary: bool = False
+    ensemble_size: int = 1
+    """Trunks and heads reading the same flow image (the first is ``trunk``/``head``, the others
+    ``members``): an assembled live file may carry one per training seed of the recipe, whose calibrated
+    probabilities the recogniser averages. Training builds one; only flow images are averaged."""
     # losses
     classification_weight: float = 1.0
     label_smoothing: float = 0.0
@@ -197,6 +201,9 @@ class FRLDGTConfig:
                                    "set dgm_features_to_trunk = false")
         if self.flow_zero not in ("mid", "median"):
             raise ModelConfigError(f"flow_zero must be 'mid' or 'median', got {self.flow_zero!r}")
+        if int(self.ensemble_size) > 1 and self.input_mode == "pair" and self.motion_encoding != "flow_image":
+            raise ModelConfigError("an ensemble of trunks reads one flow image: pair mode needs "
+                                   "motion_encoding = 'flow_image'")
         if self.motion_size % 4:
             raise ModelConfigError(f"motion_size must be a multiple of 4, got {self.motion_size}")
         if tuple(self.region_names) != tuple(r.name for r in AU_REGIONS):
@@ -511,6 +518,22 @@ class MotionTransformer(nn.Module):
         return F.grid_sample(motion, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+class TrunkMember(nn.Module):
+    """One more trunk and head of an ensemble (another training seed of the same recipe): motion map ->
+    logits, as ``FRLDGT`` does with its own trunk and head."""
+
+    def __init__(self, cfg: FRLDGTConfig) -> None:
+        super().__init__()
+        self.motion_stn: MotionTransformer | None = MotionTransformer() if cfg.motion_stn else None
+        self.trunk = FusionTrunk(cfg)
+        self.head = nn.Linear(cfg.embed_dim, cfg.num_classes)
+
+    def forward(self, motion: torch.Tensor) -> torch.Tensor:
+        if self.motion_stn is not None:
+            motion = self.motion_stn(motion)
+        return self.head(self.trunk(motion))
+
+
 class FRLDGT(nn.Module):
     """The FRL-DGT network; ``model(onset, apex)`` in pair mode, ``model(flow)`` in flow mode -> logits."""
 
@@ -536,6 +559,7 @@ class FRLDGT(nn.Module):
         if cfg.au_loss_weight > 0:
             self.au_head = nn.Linear(self.trunk.num_regions * cfg.embed_dim, cfg.num_action_units)
         self.motion_stn: MotionTransformer | None = MotionTransformer() if cfg.motion_stn else None
+        self.members = nn.ModuleList(TrunkMember(cfg) for _ in range(int(cfg.ensemble_size) - 1))
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -637,6 +661,15 @@ class FRLDGT(nn.Module):
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(self.head_drop(features))
+
+    def ensemble_flow_logits(self, flow: torch.Tensor) -> torch.Tensor:
+        """(M, B, C) logits of a (B, 3, H, W) flow image from each of the ``ensemble_size`` trunks and
+        heads, the first being ``trunk``/``head`` (what ``forward_flow_image`` gives in eval mode)."""
+        motion = self.motion_from_flow(flow)
+        first = self.motion_stn(motion) if self.motion_stn is not None else motion
+        out = [self.forward_head(self.trunk(first))]
+        out += [member(motion) for member in self.members]
+        return torch.stack(out)
 
     def forward(self, x: torch.Tensor, apex: torch.Tensor | None = None) -> torch.Tensor:
         return self.forward_head(self.forward_features(x, apex)["features"])

@@ -93,6 +93,9 @@ class InferenceSettings:
     """Average the probabilities with those of the mirrored flow image (the recipe's test-time mirror)."""
     register: bool = True
     """Register the apex face onto the onset face before the DGM."""
+    member_temperatures: tuple[float, ...] = ()
+    """With an ensemble of trunks (``config.ensemble_size`` > 1): each member's own temperature, fitted on
+    its own training folds; their calibrated probabilities are averaged. Empty: ``temperature`` for all."""
 
     @classmethod
     def from_metadata(cls, metadata: dict) -> "InferenceSettings":
@@ -100,18 +103,23 @@ class InferenceSettings:
         try:
             out = cls(temperature=float(raw.get("temperature", 1.0)),
                       uncertain_below=float(raw.get("uncertain_below", 0.0)),
-                      tta_hflip=bool(raw.get("tta_hflip", False)), register=bool(raw.get("register", True)))
+                      tta_hflip=bool(raw.get("tta_hflip", False)), register=bool(raw.get("register", True)),
+                      member_temperatures=tuple(float(t) for t in raw.get("member_temperatures") or ()))
         except (TypeError, ValueError) as err:
             raise CheckpointError(f"the checkpoint's inference settings cannot be read: {err}") from err
-        if not (np.isfinite(out.temperature) and 0.01 <= out.temperature <= 100.0):
-            raise CheckpointError(f"the checkpoint's temperature {out.temperature} is outside 0.01..100")
+        for t in (out.temperature, *out.member_temperatures):
+            if not (np.isfinite(t) and 0.01 <= t <= 100.0):
+                raise CheckpointError(f"the checkpoint's temperature {t} is outside 0.01..100")
         if not (0.0 <= out.uncertain_below <= 1.0):
             raise CheckpointError(f"the checkpoint's uncertainty threshold {out.uncertain_below} is outside 0..1")
         return out
 
     def as_dict(self) -> dict:
-        return {"temperature": self.temperature, "uncertain_below": self.uncertain_below,
-                "tta_hflip": self.tta_hflip, "register": self.register}
+        out = {"temperature": self.temperature, "uncertain_below": self.uncertain_below,
+               "tta_hflip": self.tta_hflip, "register": self.register}
+        if self.member_temperatures:
+            out["member_temperatures"] = list(self.member_temperatures)
+        return out
 
 
 class Recognizer:
@@ -134,6 +142,10 @@ class Recognizer:
         self.max_batch = int(max_batch)
         self.use_amp = self.device.type == "cuda"
         self.settings = settings or InferenceSettings()
+        members = int(model.config.ensemble_size)
+        if self.settings.member_temperatures and len(self.settings.member_temperatures) != members:
+            raise CheckpointError(f"the checkpoint holds {members} trunks but "
+                                  f"{len(self.settings.member_temperatures)} member temperatures")
 
     @classmethod
     def from_model(cls, model: FRLDGT, device: str | torch.device = "auto",
@@ -156,6 +168,16 @@ class Recognizer:
         recognizer = cls(model, target, settings=InferenceSettings.from_metadata(metadata))
         recognizer.check_finite(path)
         return recognizer
+
+    def calibrated(self, logits: torch.Tensor, mirrored: torch.Tensor | None) -> torch.Tensor:
+        """(M, B, C) member logits (and those of the mirrored flow image) -> (B, C) probabilities: each
+        member's softmax at its own temperature, averaged with its mirrored view's, then over members."""
+        temps = self.settings.member_temperatures or (self.settings.temperature,) * logits.shape[0]
+        t = torch.tensor(temps, dtype=logits.dtype, device=logits.device)[:, None, None]
+        probs = torch.softmax(logits / t, dim=2)
+        if mirrored is not None:
+            probs = (probs + torch.softmax(mirrored / t, dim=2)) / 2
+        return probs.mean(dim=0)
 
     def check_finite(self, path: str | Path = "the model") -> None:
         """Refuse a model whose outputs on a plain textured pair are not finite (e.g. weights set to NaN)."""
@@ -215,15 +237,16 @@ class Recognizer:
             amp = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else nullcontext()
             with amp:
                 out = self.model.forward_features(onset_t, apex_t)
-                logits = self.model.forward_head(out["features"]).float()
                 flow = out.get("flow_image")
-                mirrored = None
-                if settings.tta_hflip and flow is not None:
-                    mirrored = self.model.forward_flow_image(mirror_flow_image(flow)).float()
-            probs = torch.softmax(logits / settings.temperature, dim=1)
-            if mirrored is not None:
-                probs = (probs + torch.softmax(mirrored / settings.temperature, dim=1)) / 2
-            probs_np = probs.cpu().numpy()
+                if int(self.model.config.ensemble_size) > 1 and flow is not None:
+                    logits = self.model.ensemble_flow_logits(flow).float()
+                    mirrored = (self.model.ensemble_flow_logits(mirror_flow_image(flow)).float()
+                                if settings.tta_hflip else None)
+                else:
+                    logits = self.model.forward_head(out["features"]).float()[None]
+                    mirrored = (self.model.forward_flow_image(mirror_flow_image(flow)).float()[None]
+                                if settings.tta_hflip and flow is not None else None)
+            probs_np = self.calibrated(logits, mirrored).cpu().numpy()
             disp = out["displacement"].float().cpu().numpy()
             flow_np = None if flow is None else np.round(flow.float().cpu().numpy() * 255).astype(np.uint8)
             for k, (p, d) in enumerate(zip(probs_np, disp)):

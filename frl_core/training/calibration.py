@@ -98,6 +98,40 @@ def choose_uncertain_threshold(probs: np.ndarray, labels: np.ndarray, max_accura
     return float(np.clip(tau, 0.0, 1.0)) if tau > conf.min() else 0.0
 
 
+def ensemble_uncertain_threshold(calibrations: list[dict], labels: np.ndarray | None = None,
+                                 max_accuracy: float = 0.5) -> float:
+    """The "uncertain" threshold of an ensemble whose members each hold one held-out prediction per
+    training clip (``fit_calibration``'s inner logits, indexed by clip): each member's calibrated
+    probabilities at its own temperature, averaged over members per clip, then
+    ``choose_uncertain_threshold``. ``labels`` is indexed by the clip indices the calibrations use
+    (None: the members' own ``inner_labels``). Raises ValueError when a member carries no inner
+    predictions or the members share no clip."""
+    per_member = []
+    for cal in calibrations:
+        if not cal or cal.get("inner_logits") is None or cal.get("inner_indices") is None:
+            raise ValueError("a member's calibration carries no held-out inner predictions "
+                             "(train it with calibration_folds > 1 and the current code)")
+        mirrored = cal.get("inner_logits_mirrored")
+        probs = calibrated_probabilities(np.asarray(cal["inner_logits"]),
+                                         None if mirrored is None else np.asarray(mirrored),
+                                         float(cal["temperature"]))
+        per_member.append(dict(zip((int(i) for i in cal["inner_indices"]), probs)))
+    shared = sorted(set.intersection(*(set(m) for m in per_member)))
+    if not shared:
+        raise ValueError("the members' inner predictions share no clip")
+    averaged = np.mean([[m[i] for i in shared] for m in per_member], axis=0)
+    if labels is None:
+        known: dict[int, int] = {}
+        for cal in calibrations:
+            known.update(zip((int(i) for i in cal["inner_indices"]), (int(y) for y in cal.get("inner_labels") or ())))
+        if any(i not in known for i in shared):
+            raise ValueError("the members' calibrations carry no inner labels: pass the clips' labels")
+        y = np.array([known[i] for i in shared])
+    else:
+        y = np.asarray(labels)[shared]
+    return choose_uncertain_threshold(averaged, y, max_accuracy)
+
+
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> tuple[float, list[dict]]:
     """ECE and the reliability table (per bin: range, count, mean confidence, accuracy)."""
     probs = np.asarray(probs, dtype=np.float64)

@@ -177,8 +177,8 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
                       "uncertain_below": float((calibration or {}).get("uncertain_below", 0.0))},
     }
     if calibration is not None:
-        metadata["calibration"] = {k: v for k, v in calibration.items() if not k.startswith("inner_logits")
-                                   and k != "inner_indices"}
+        # the inner held-out predictions travel along: `assemble-live` fits an ensemble's threshold on them
+        metadata["calibration"] = calibration
     from frl_core.models.checkpoint import save_checkpoint
 
     path = Path(args.save)

@@ -41,31 +41,73 @@ from frl_core.metrics import score
 LIVE_FIELDS_FROM_DGM = ("img_size", "dgm_channels", "dgm_output_stride", "dgm_init_std")
 
 
-def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT) -> FRLDGT:
-    """A pair-mode FRL-DGT with ``dgm_model``'s DGM and ``trunk_model``'s trunk and head (flow mode)."""
-    if trunk_model.input_mode != "flow":
-        raise CheckpointError("the trunk must come from a flow-mode checkpoint (trained on flow images)")
+def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT]) -> FRLDGT:
+    """A pair-mode FRL-DGT with ``dgm_model``'s DGM and the trunk and head of each flow-mode model in
+    ``trunk_model`` (one, or an ensemble of the same architecture: the first becomes ``trunk``/``head``)."""
+    trunks = list(trunk_model) if isinstance(trunk_model, (list, tuple)) else [trunk_model]
+    if not trunks:
+        raise CheckpointError("the live path needs at least one flow-mode trunk")
+    first = trunks[0]
+    for trunk in trunks:
+        if trunk.input_mode != "flow":
+            raise CheckpointError("the trunk must come from a flow-mode checkpoint (trained on flow images)")
+        if trunk.config.to_dict() != first.config.to_dict():
+            raise CheckpointError("the trunks of an ensemble must share one architecture and class names")
     if dgm_model.dgm is None:
         raise CheckpointError("the DGM must come from a pair-mode checkpoint")
-    params = trunk_model.config.to_dict()
+    params = first.config.to_dict()
     dgm_cfg = dgm_model.config.to_dict()
     params.update({k: dgm_cfg[k] for k in LIVE_FIELDS_FROM_DGM})
-    params.update(input_mode="pair", motion_encoding="flow_image", dgm_features_to_trunk=False)
+    params.update(input_mode="pair", motion_encoding="flow_image", dgm_features_to_trunk=False,
+                  ensemble_size=len(trunks), au_loss_weight=0.0)
     model = FRLDGT(FRLDGTConfig.from_dict(params))
-    model.variant = getattr(trunk_model, "variant", "custom")
+    model.variant = getattr(first, "variant", "custom")
     model.dgm.load_state_dict(dgm_model.dgm.state_dict())
-    model.trunk.load_state_dict(trunk_model.trunk.state_dict())
-    model.head.load_state_dict(trunk_model.head.state_dict())
+    model.trunk.load_state_dict(first.trunk.state_dict())
+    model.head.load_state_dict(first.head.state_dict())
+    if first.motion_stn is not None:
+        model.motion_stn.load_state_dict(first.motion_stn.state_dict())
+    for member, trunk in zip(model.members, trunks[1:]):
+        member.trunk.load_state_dict(trunk.trunk.state_dict())
+        member.head.load_state_dict(trunk.head.state_dict())
+        if trunk.motion_stn is not None:
+            member.motion_stn.load_state_dict(trunk.motion_stn.state_dict())
     return model.eval()
 
 
-def assemble_files(dgm_path: str | Path, trunk_path: str | Path) -> tuple[FRLDGT, InferenceSettings, dict]:
-    """The live model from two checkpoint files, its inference settings and both files' metadata."""
+def ensemble_settings(trunk_metas: list[dict], labels: np.ndarray | None = None,
+                      max_accuracy: float = 0.5) -> InferenceSettings:
+    """Inference settings of the live path over these trunks: one trunk's own; for several, each one's
+    temperature and a threshold fitted on their averaged inner held-out predictions (``labels`` indexed
+    by clip, or None for the labels the calibrations carry)."""
+    from frl_core.training.calibration import ensemble_uncertain_threshold
+
+    members = [InferenceSettings.from_metadata(m) for m in trunk_metas]
+    first = members[0]
+    if len(members) == 1:
+        return InferenceSettings(first.temperature, first.uncertain_below, first.tta_hflip, register=True)
+    if len({m.tta_hflip for m in members}) > 1:
+        raise CheckpointError("the trunks of an ensemble disagree on mirror averaging")
+    try:
+        threshold = ensemble_uncertain_threshold([m.get("calibration") for m in trunk_metas], labels, max_accuracy)
+    except ValueError as err:
+        raise CheckpointError(f"the ensemble's uncertainty threshold cannot be fitted: {err}") from err
+    return InferenceSettings(first.temperature, threshold, first.tta_hflip, register=True,
+                             member_temperatures=tuple(m.temperature for m in members))
+
+
+def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Path]
+                   ) -> tuple[FRLDGT, InferenceSettings, dict]:
+    """The live model from a DGM file and one or more trunk files, its inference settings and the files'
+    metadata (``trunk`` is the first trunk's, ``trunks`` all of them)."""
+    paths = list(trunk_path) if isinstance(trunk_path, (list, tuple)) else [trunk_path]
     dgm_model, dgm_meta = load_checkpoint(dgm_path)
-    trunk_model, trunk_meta = load_checkpoint(trunk_path)
-    settings = InferenceSettings.from_metadata(trunk_meta)
-    settings = InferenceSettings(settings.temperature, settings.uncertain_below, settings.tta_hflip, register=True)
-    return assemble(dgm_model, trunk_model), settings, {"dgm": dgm_meta, "trunk": trunk_meta}
+    loaded = [load_checkpoint(p) for p in paths]
+    metas = [meta for _, meta in loaded]
+    max_accuracy = float((metas[0].get("train") or {}).get("uncertain_max_accuracy", 0.5))
+    settings = ensemble_settings(metas, None, max_accuracy)
+    model = assemble(dgm_model, [m for m, _ in loaded])
+    return model, settings, {"dgm": dgm_meta, "trunk": metas[0], "trunks": metas}
 
 
 # ------------------------------------------------------------------------------------ perturbations
@@ -92,41 +134,59 @@ def semi_synthetic_pair(apex_gray: np.ndarray, flow_bgr: np.ndarray, peak_px: fl
 # --------------------------------------------------------------------------------------- evaluation
 
 
-def evaluate_loso(flow_run: Path, dgm_path: Path, data_root: Path, noise_draws: int = 2, seed: int = 0,
+def _fold_ensemble(flow_runs: list[Path], subject: str) -> tuple[list[FRLDGT], list[dict], list[dict]]:
+    """Each run's trunk for the fold of ``subject``, its metadata with the fold's calibration, its record."""
+    trunks, metas, records = [], [], []
+    for run in flow_runs:
+        record = json.loads((run / "folds" / f"{subject}.json").read_text())
+        trunk, meta = load_checkpoint(run / "checkpoints" / f"{subject}.pt")
+        trunks.append(trunk)
+        metas.append({**meta, "calibration": record.get("calibration")})
+        records.append(record)
+    return trunks, metas, records
+
+
+def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, noise_draws: int = 2, seed: int = 0,
                   log=print, register: bool = True) -> dict:
-    """The live path per fold of a flow-mode LOSO run saved with checkpoints and calibration."""
+    """The live path per fold of a flow-mode LOSO run saved with checkpoints and calibration; with several
+    runs (seeds of one recipe), each fold's trunks as an ensemble, against the runs' averaged flow-mode
+    probabilities."""
     from frl_core.data.megc2019 import Megc2019
 
+    runs = [Path(r) for r in (flow_run if isinstance(flow_run, (list, tuple)) else [flow_run])]
     ds = Megc2019(data_root)
     dgm_model, _ = load_checkpoint(dgm_path)
-    fold_files = sorted((flow_run / "folds").glob("*.json"))
+    fold_files = sorted((runs[0] / "folds").glob("*.json"))
     if not fold_files:
-        raise FileNotFoundError(f"no fold results in {flow_run / 'folds'}")
+        raise FileNotFoundError(f"no fold results in {runs[0] / 'folds'}")
     rng = np.random.default_rng(seed)
     rows = []
     started = time.perf_counter()
     for n, path in enumerate(fold_files):
-        record = json.loads(path.read_text())
-        ckpt = flow_run / "checkpoints" / f"{record['subject']}.pt"
-        trunk, meta = load_checkpoint(ckpt)
-        settings = InferenceSettings.from_metadata(meta)
-        live = Recognizer(assemble(dgm_model, trunk), "cpu",
+        trunks, metas, records = _fold_ensemble(runs, path.stem)
+        record = records[0]
+        settings = ensemble_settings(metas, ds.labels) if len(runs) > 1 else InferenceSettings.from_metadata(metas[0])
+        live = Recognizer(assemble(dgm_model, trunks), "cpu",
                           settings=InferenceSettings(settings.temperature, settings.uncertain_below,
-                                                     settings.tta_hflip, register=register))
-        flow_probs = np.asarray(record.get("calibrated_probabilities") or record["probabilities"])
+                                                     settings.tta_hflip, register=register,
+                                                     member_temperatures=settings.member_temperatures))
+        flow_probs = np.mean([np.asarray(r.get("calibrated_probabilities") or r["probabilities"]) for r in records],
+                             axis=0)
         pairs = [semi_synthetic_pair(ds.apexes[i], ds.flows[i]) for i in record["indices"]]
         recs = live.recognize(pairs)
         live_probs = np.array([[r.probabilities[c] for c in live.class_names] for r in recs])
-        flips = []
+        flips, shown = [], []
         for _ in range(noise_draws):
             noisy = live.recognize([(realigned(o, rng), realigned(a, rng)) for o, a in pairs])
             flips += [int(a.top_class != b.top_class) for a, b in zip(recs, noisy)]
+            shown += [int(a.label != b.label) for a, b in zip(recs, noisy)]
         for k, i in enumerate(record["indices"]):
             rows.append({"key": record["keys"][k], "subject": record["subject"], "dataset": ds.clips[i].dataset,
                          "y_true": int(record["y_true"][k]), "flow_pred": int(flow_probs[k].argmax()),
                          "live_pred": int(live_probs[k].argmax()), "live_conf": float(live_probs[k].max()),
                          "live_uncertain": bool(recs[k].label == "uncertain"),
-                         "flips": flips[k::len(pairs)] if noise_draws else []})
+                         "flips": flips[k::len(pairs)] if noise_draws else [],
+                         "shown_label_changes": shown[k::len(pairs)] if noise_draws else []})
         if (n + 1) % 10 == 0:
             log(f"  {n + 1}/{len(fold_files)} folds, {time.perf_counter() - started:.0f} s")
     y = np.array([r["y_true"] for r in rows])
@@ -140,6 +200,9 @@ def evaluate_loso(flow_run: Path, dgm_path: Path, data_root: Path, noise_draws: 
         "label_flips_landmark_noise": float(np.mean(all_flips)) if all_flips else None,
         "label_flips_confident": (float(np.mean([f for r in rows if not r["live_uncertain"] for f in r["flips"]]))
                                   if all_flips else None),
+        "shown_label_changes": (float(np.mean([f for r in rows for f in r["shown_label_changes"]]))
+                                if all_flips else None),
+        "trunks": len(runs),
         "uncertain_share": float(np.mean([r["live_uncertain"] for r in rows])),
         "per_dataset_agreement": {d: float(np.mean([r["flow_pred"] == r["live_pred"] for r in rows if r["dataset"] == d]))
                                   for d in sorted({r["dataset"] for r in rows})},
@@ -147,8 +210,8 @@ def evaluate_loso(flow_run: Path, dgm_path: Path, data_root: Path, noise_draws: 
     }
 
 
-def evaluate_oracle(flow_run: Path, data_root: Path) -> dict:
-    """The ceiling the semi-synthetic pairs allow: each fold's trunk on the flow image rendered from the
+def evaluate_oracle(flow_run: Path | list[Path], data_root: Path) -> dict:
+    """The ceiling the semi-synthetic pairs allow: each fold's trunk(s) on the flow image rendered from the
     pair's *true* displacement (a perfect DGM, no registration), against the flow-mode predictions."""
     import torch
 
@@ -157,21 +220,24 @@ def evaluate_oracle(flow_run: Path, data_root: Path) -> dict:
     from frl_core.models.frl_dgt import mirror_flow_image
     from frl_core.training.calibration import calibrated_probabilities
 
+    runs = [Path(r) for r in (flow_run if isinstance(flow_run, (list, tuple)) else [flow_run])]
     ds = Megc2019(data_root)
     y, oracle, flow = [], [], []
-    for path in sorted((flow_run / "folds").glob("*.json")):
-        record = json.loads(path.read_text())
-        trunk, meta = load_checkpoint(flow_run / "checkpoints" / f"{record['subject']}.pt")
-        settings = InferenceSettings.from_metadata(meta)
+    for path in sorted((runs[0] / "folds").glob("*.json")):
+        trunks, metas, records = _fold_ensemble(runs, path.stem)
         images = np.stack([flow_image(flow_png_to_displacement(ds.flows[i], MEASURED_PEAK_PX, 224))
-                           for i in record["indices"]])
+                           for i in records[0]["indices"]])
         x = torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
-        with torch.no_grad():
-            plain, mirrored = trunk(x).numpy(), trunk(mirror_flow_image(x)).numpy()
-        oracle += calibrated_probabilities(plain, mirrored if settings.tta_hflip else None,
-                                           settings.temperature).argmax(1).tolist()
-        flow += np.asarray(record.get("calibrated_probabilities") or record["probabilities"]).argmax(1).tolist()
-        y += record["y_true"]
+        probs = []
+        for trunk, meta in zip(trunks, metas):
+            settings = InferenceSettings.from_metadata(meta)
+            with torch.no_grad():
+                plain, mirrored = trunk(x).numpy(), trunk(mirror_flow_image(x)).numpy()
+            probs.append(calibrated_probabilities(plain, mirrored if settings.tta_hflip else None, settings.temperature))
+        oracle += np.mean(probs, axis=0).argmax(1).tolist()
+        flow += np.mean([np.asarray(r.get("calibrated_probabilities") or r["probabilities"]) for r in records],
+                        axis=0).argmax(1).tolist()
+        y += records[0]["y_true"]
     y, oracle, flow = np.array(y), np.array(oracle), np.array(flow)
     return {"agreement": float((oracle == flow).mean()), "oracle": score(y, oracle, 3).as_dict()}
 
@@ -202,7 +268,9 @@ def evaluate_sequence(recognizer: Recognizer, data_root: Path, noise_draws: int 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dgm", required=True, help="DGM checkpoint (python main.py train-dgm)")
-    parser.add_argument("--trunk", required=True, help="flow-mode checkpoint trained on all clips, calibrated")
+    parser.add_argument("--trunk", required=True, nargs="+",
+                        help="flow-mode checkpoint(s) trained on all clips, calibrated; several (e.g. one per "
+                             "training seed) make an ensemble whose calibrated probabilities are averaged")
     parser.add_argument("--save", required=True, help="where to write the live-path checkpoint (.pt)")
     parser.add_argument("--figures", type=Path, default=None,
                         help="a JSON object of measured figures (name -> one line) to carry in the file, "
@@ -216,6 +284,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     trunk_meta, dgm_meta = meta["trunk"], meta["dgm"]
+    trunks = meta["trunks"]
     metadata = {
         "live_path": "DGM trained on known displacements of real faces + trunk and head of a flow-mode "
                      "FRL-DGT trained on the MEGC2019 composite's real flow images",
@@ -223,11 +292,13 @@ def run(args: argparse.Namespace) -> int:
                  "onto the onset (frl_core.motion.registration), both resized to the DGM's input; the displacement "
                  "is rendered as a composite-style flow image (frl_core.motion.flow_image) for the trunk",
         "trained_on": {"dgm": dgm_meta.get("data"), "trunk": trunk_meta.get("trained_on")},
+        "ensemble": {"trunks": len(trunks), "seeds": [m.get("seed") for m in trunks]},
         "data_licence": "MEGC2019 composite (CASME II, SAMM, SMIC-HS): non-commercial research only",
         "dgm_training": dgm_meta.get("dgm_training"),
         "trunk_training": {"train": trunk_meta.get("train"), "model": trunk_meta.get("model"),
-                           "calibration": {k: v for k, v in (trunk_meta.get("calibration") or {}).items()
-                                           if not k.startswith("inner_logits") and k != "inner_indices"}},
+                           "calibration": [{k: v for k, v in (m.get("calibration") or {}).items()
+                                            if not k.startswith("inner_logits") and k not in ("inner_indices", "inner_labels")}
+                                           for m in trunks]},
         "inference": settings.as_dict(),
         "model_card": "assets/weights/MODEL_CARD.md",
     }
@@ -242,15 +313,17 @@ def run(args: argparse.Namespace) -> int:
             return 2
         metadata["figures"] = {str(k): str(v) for k, v in figures.items()}
     path = save_checkpoint(model, args.save, metadata=metadata)
-    print(f"saved {path}: temperature {settings.temperature:.3f}, uncertain below {settings.uncertain_below:.3f}, "
-          f"mirror averaging {'on' if settings.tta_hflip else 'off'}")
+    temps = settings.member_temperatures or (settings.temperature,)
+    print(f"saved {path}: {len(trunks)} trunk(s), temperature {' / '.join(f'{t:.3f}' for t in temps)}, "
+          f"uncertain below {settings.uncertain_below:.3f}, mirror averaging {'on' if settings.tta_hflip else 'off'}")
     return 0
 
 
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--flow-run", type=Path, default=None,
+    parser.add_argument("--flow-run", type=Path, default=None, nargs="+",
                         help="a flow-mode LOSO seed folder saved with --save-checkpoints and calibration "
-                             "(e.g. runs/flow_cal/seed_1); without it only the real sequence is measured")
+                             "(e.g. runs/flow_cal/seed_1), or several seeds' folders to measure their ensemble; "
+                             "without it only the real sequence is measured")
     parser.add_argument("--dgm", type=Path, default=None, help="DGM checkpoint for the LOSO part "
                         "(default: the shipped live-path weights' DGM)")
     parser.add_argument("--checkpoint", type=Path, default=None,
@@ -284,13 +357,14 @@ def run_bench(args: argparse.Namespace) -> int:
         print(f"  label flips under landmark noise: {seq['label_flips_landmark_noise']:.1%}")
     if args.flow_run is not None:
         try:
-            loso = evaluate_loso(Path(args.flow_run), args.dgm or live_path, data_root, args.noise_draws,
+            loso = evaluate_loso(list(args.flow_run), args.dgm or live_path, data_root, args.noise_draws,
                                  register=not args.no_register)
         except (CheckpointError, FileNotFoundError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         report["loso"] = loso
-        print(f"semi-synthetic pairs, {loso['folds']} LOSO folds, {loso['clips']} clips (each fold's own trunk"
+        own = "each fold's own trunk" if loso["trunks"] == 1 else f"each fold's own {loso['trunks']} trunks as an ensemble"
+        print(f"semi-synthetic pairs, {loso['folds']} LOSO folds, {loso['clips']} clips ({own}"
               f"{'' if not args.no_register else ', no registration'}):")
         print(f"  agreement with flow mode {loso['agreement']:.1%}  "
               + "  ".join(f"{d} {a:.1%}" for d, a in loso["per_dataset_agreement"].items()))
@@ -298,8 +372,9 @@ def run_bench(args: argparse.Namespace) -> int:
               f"live path {loso['live']['uf1']:.4f} / {loso['live']['uar']:.4f}")
         print(f"  label flips under +-1 px landmark noise {loso['label_flips_landmark_noise']:.1%} "
               f"({loso['label_flips_confident']:.1%} of the pairs not labelled uncertain), "
-              f"labelled uncertain {loso['uncertain_share']:.1%}")
-        oracle = evaluate_oracle(Path(args.flow_run), data_root)
+              f"labelled uncertain {loso['uncertain_share']:.1%}; shown label (uncertain included) changed "
+              f"{loso['shown_label_changes']:.1%}")
+        oracle = evaluate_oracle(list(args.flow_run), data_root)
         report["oracle"] = oracle
         print(f"  ceiling of these pairs (each trunk on the pair's true displacement, no DGM, no registration): "
               f"agreement {oracle['agreement']:.1%}, UF1 {oracle['oracle']['uf1']:.4f}")

@@ -208,6 +208,7 @@ def fit_calibration(
         "temperature": round(temperature, 6),
         "uncertain_below": round(threshold, 6),
         "inner_indices": np.concatenate([held for _, held in folds]).tolist(),
+        "inner_labels": y.tolist(),
         "inner_logits": np.round(oof, 5).tolist(),
         "inner_logits_mirrored": None if oof_m is None else np.round(oof_m, 5).tolist(),
         "inner_folds": len(folds),
