@@ -42,3 +42,16 @@ def test_the_recipe_reproduces_the_composites_flow_image(data_root):
     corr = channel_correlations(composite_flow_image(onset, apex), reference)
     assert corr["u"] > 0.85 and corr["v"] > 0.85
     assert corr["strain"] > 0.55
+
+
+def test_the_triad_estimate_recovers_each_measurements_agreement_with_the_motion():
+    from frl_core.training.dgm_train import triad_agreement
+
+    rng = np.random.default_rng(0)
+    motion = rng.normal(0, 1, 200_000)
+    dgm, tvl1, dis = (motion + rng.normal(0, s, motion.size) for s in (0.7, 0.5, 0.6))
+    r = lambda a, b: float(np.corrcoef(a, b)[0, 1])  # noqa: E731
+    got = triad_agreement(r(dgm, tvl1), r(dis, tvl1), r(dgm, dis))
+    for key, x in (("dgm_vs_motion", dgm), ("tvl1_vs_motion", tvl1), ("dis_vs_motion", dis)):
+        assert got[key] == pytest.approx(r(x, motion), abs=0.01)
+    assert r(dgm, tvl1) < got["dgm_vs_motion"]

@@ -380,6 +380,18 @@ def au_region_mask(size: int) -> np.ndarray:
     return mask
 
 
+def triad_agreement(dgm_tvl1: float, dis_tvl1: float, dgm_dis: float) -> dict[str, float]:
+    """Each method's correlation with the motion itself, from the three pairwise correlations of three
+    measurements of it (the triad estimate: with errors independent of each other and of the motion,
+    r(X, Y) = r(X, motion) r(Y, motion)). It says how high a correlation with TV-L1 can go at all when
+    TV-L1 itself is a noisy measurement of sub-pixel motion."""
+    def one(a: float, b: float, c: float) -> float:
+        return float(np.sqrt(max(a * b / c, 0.0))) if c > 0 else float("nan")
+
+    return {"dgm_vs_motion": one(dgm_tvl1, dgm_dis, dis_tvl1), "tvl1_vs_motion": one(dgm_tvl1, dis_tvl1, dgm_dis),
+            "dis_vs_motion": one(dis_tvl1, dgm_dis, dgm_tvl1)}
+
+
 def sequence_agreement(model, data_root: Path, img_size: int) -> dict | None:
     """On the real sequence's registered (001, k) pairs: the DGM's displacement against TV-L1 flow
     inside the AU regions (Pearson correlation of dx and dy on the 28 x 28 grid the recogniser reads,
@@ -416,7 +428,11 @@ def sequence_agreement(model, data_root: Path, img_size: int) -> dict | None:
                          mask.astype(np.uint8), (img_size, img_size), interpolation=cv2.INTER_NEAREST) > 0].mean()),
                      "tvl1_mean_px": float(np.sqrt((flow**2).sum(0))[au_region_mask(224)].mean()),
                      "head_motion": motion.as_dict()})
+    for r in rows:
+        r.update(triad_agreement(r["correlation"], r["dis_tvl1_correlation"], r["dgm_dis_correlation"]))
     return {"pairs": rows, "mean_correlation": float(np.mean([r["correlation"] for r in rows])),
+            **{f"mean_{k}": float(np.mean([r[k] for r in rows])) for k in ("dgm_vs_motion", "tvl1_vs_motion",
+                                                                           "dis_vs_motion")},
             "mean_dis_tvl1_correlation": float(np.mean([r["dis_tvl1_correlation"] for r in rows])),
             "mean_dgm_dis_correlation": float(np.mean([r["dgm_dis_correlation"] for r in rows]))}
 
@@ -610,6 +626,9 @@ def run_bench(args: argparse.Namespace) -> int:
                   f"TV-L1 {row['tvl1_mean_px']:.3f}")
         print(f"  mean correlation {seq['mean_correlation']:.3f} (DIS vs TV-L1 {seq['mean_dis_tvl1_correlation']:.3f}, "
               f"DGM vs DIS {seq['mean_dgm_dis_correlation']:.3f})")
+        print(f"  each one's correlation with the motion itself (triad estimate, errors assumed independent): "
+              f"DGM {seq['mean_dgm_vs_motion']:.3f}, TV-L1 {seq['mean_tvl1_vs_motion']:.3f}, "
+              f"DIS {seq['mean_dis_vs_motion']:.3f}")
     fi = report["flow_image"]
     if fi:
         print("flow image of casme2 sub01/EP02_01f: correlation (strain / v / u) with the composite's")
