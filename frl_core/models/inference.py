@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from frl_core.models.checkpoint import CheckpointError, MissingCheckpointError, load_checkpoint
-from frl_core.models.frl_dgt import FRLDGT, mirror_flow_image
+from frl_core.models.frl_dgt import FRLDGT, mirror_flow_image, render_flow_image
 from frl_core.paths import ASSETS_DIR
 from frl_core.motion.registration import register
 
@@ -143,6 +143,7 @@ class Recognizer:
         self.use_amp = self.device.type == "cuda"
         self.settings = settings or InferenceSettings()
         members = int(model.config.ensemble_size)
+        self.ensemble = members > 1 and model.config.motion_encoding == "flow_image"
         if self.settings.member_temperatures and len(self.settings.member_temperatures) != members:
             raise CheckpointError(f"the checkpoint holds {members} trunks but "
                                   f"{len(self.settings.member_temperatures)} member temperatures")
@@ -236,13 +237,17 @@ class Recognizer:
             apex_t = torch.from_numpy(apex).to(self.device)
             amp = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else nullcontext()
             with amp:
-                out = self.model.forward_features(onset_t, apex_t)
-                flow = out.get("flow_image")
-                if int(self.model.config.ensemble_size) > 1 and flow is not None:
-                    logits = self.model.ensemble_flow_logits(flow).float()
-                    mirrored = (self.model.ensemble_flow_logits(mirror_flow_image(flow)).float()
-                                if settings.tta_hflip else None)
+                if self.ensemble:
+                    # the DGM once, then every trunk on the flow image and (batched with it) its mirror
+                    displacement, _ = self.model.dgm(onset_t, apex_t)
+                    flow = render_flow_image(displacement, self.model.config.flow_input_size)
+                    out = {"displacement": displacement}
+                    views = torch.cat((flow, mirror_flow_image(flow))) if settings.tta_hflip else flow
+                    both = self.model.ensemble_flow_logits(views).float()
+                    logits, mirrored = (both[:, :len(flow)], both[:, len(flow):]) if settings.tta_hflip else (both, None)
                 else:
+                    out = self.model.forward_features(onset_t, apex_t)
+                    flow = out.get("flow_image")
                     logits = self.model.forward_head(out["features"]).float()[None]
                     mirrored = (self.model.forward_flow_image(mirror_flow_image(flow)).float()[None]
                                 if settings.tta_hflip and flow is not None else None)
