@@ -320,6 +320,7 @@ def test_per_fold_choice_lifts_random_guesses_far_above_chance():
     ("model.embed_dimm=4", "unknown key model.embed_dimm"),
     ("model.embed_dim=100000", "embed_dim must be within"),
     ("train.lr=[1", "train.lr must be a number"),
+    ("model.ensemble_size=2", "use train.ensemble"),
 ])
 def test_a_bad_config_is_refused_before_any_work(tmp_path, capsys, override, words):
     import main

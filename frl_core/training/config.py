@@ -139,6 +139,10 @@ def _validate_model(table: dict[str, Any]) -> None:
             raise ConfigError(f"unknown key(s) for ststnet: {', '.join(sorted('model.' + k for k in extra))}")
         return
     allowed = {f.name for f in fields(FRLDGTConfig)}
+    if table.get("ensemble_size", 1) != 1:
+        raise ConfigError("model.ensemble_size is how many trained trunks an assembled live file carries "
+                          "(`main.py assemble-live --trunk A B`); to train several models per fold use "
+                          "train.ensemble")
     for key in table:
         if key != "name" and key not in allowed:
             raise ConfigError(f"unknown key model.{key} (not a field of the FRL-DGT config)")
