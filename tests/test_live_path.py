@@ -198,3 +198,12 @@ def test_assemble_live_joins_a_dgm_and_several_trunks_into_one_file_the_recognis
     face = textured_face()
     result = rec.recognize([(face, np.roll(face, 1, axis=0))])[0]
     assert abs(sum(result.probabilities.values()) - 1.0) < 1e-5
+
+
+def test_an_ensemble_is_only_a_live_path_file():
+    from frl_core.models.frl_dgt import FRLDGTConfig, ModelConfigError
+
+    with pytest.raises(ModelConfigError, match="live-path file"):
+        FRLDGTConfig(input_mode="flow", ensemble_size=2)
+    with pytest.raises(ModelConfigError, match="live-path file"):
+        FRLDGTConfig(input_mode="pair", motion_encoding="direct", ensemble_size=2)

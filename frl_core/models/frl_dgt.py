@@ -201,9 +201,9 @@ class FRLDGTConfig:
                                    "set dgm_features_to_trunk = false")
         if self.flow_zero not in ("mid", "median"):
             raise ModelConfigError(f"flow_zero must be 'mid' or 'median', got {self.flow_zero!r}")
-        if int(self.ensemble_size) > 1 and self.input_mode == "pair" and self.motion_encoding != "flow_image":
-            raise ModelConfigError("an ensemble of trunks reads one flow image: pair mode needs "
-                                   "motion_encoding = 'flow_image'")
+        if int(self.ensemble_size) > 1 and (self.input_mode != "pair" or self.motion_encoding != "flow_image"):
+            raise ModelConfigError("an ensemble of trunks is a live-path file (pair mode, motion_encoding = "
+                                   "'flow_image', built by assemble-live); this model would use one trunk only")
         if self.motion_size % 4:
             raise ModelConfigError(f"motion_size must be a multiple of 4, got {self.motion_size}")
         if tuple(self.region_names) != tuple(r.name for r in AU_REGIONS):

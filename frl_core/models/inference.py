@@ -143,7 +143,7 @@ class Recognizer:
         self.use_amp = self.device.type == "cuda"
         self.settings = settings or InferenceSettings()
         members = int(model.config.ensemble_size)
-        self.ensemble = members > 1 and model.config.motion_encoding == "flow_image"
+        self.ensemble = members > 1
         if self.settings.member_temperatures and len(self.settings.member_temperatures) != members:
             raise CheckpointError(f"the checkpoint holds {members} trunks but "
                                   f"{len(self.settings.member_temperatures)} member temperatures")
