@@ -95,7 +95,7 @@ class ProcessBackend:
 
         self._pool = ProcessPoolExecutor(max_workers=min(self.workers, max(1, len(tasks))),
                                          mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_setup_process, initargs=(setup, setup_args))
+                                         initializer=_setup_process, initargs=(setup, setup_args, os.getpid()))
         futures = {self._pool.submit(fn, task): i for i, task in enumerate(tasks)}
         try:
             for future in as_completed(futures):
@@ -113,7 +113,28 @@ class ProcessBackend:
         self.close()
 
 
-def _setup_process(setup: Callable[..., None] | None, setup_args: tuple) -> None:
+PARENT_CHECK_SECONDS = 1.0
+"""How often a local worker checks that its driver is still there."""
+
+
+def exit_with_parent(parent_pid: int, every: float = PARENT_CHECK_SECONDS) -> None:
+    """Start a daemon thread that ends this worker process when ``parent_pid`` is no longer its parent:
+    a driver killed outright (``kill``, an out-of-memory kill) cannot shut its pool down, and its workers
+    would otherwise train or analyse on, unseen, until their task ends."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _setup_process(setup: Callable[..., None] | None, setup_args: tuple, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        exit_with_parent(parent_pid)
     one_thread()
     if setup is not None:
         setup(*setup_args)

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -204,3 +205,62 @@ def test_bad_options_are_refused_before_any_work(clips, tmp_path, capsys):
     code, _, err = _run([clips / "clip0.mp4", "--out", out, "--weights", tmp_path / "none.pt"], capsys)
     assert code == batch.EXIT_NO_WEIGHTS and err.strip() == f"error: weights file not found: {tmp_path / 'none.pt'}"
     assert not out.exists()
+
+
+_DRIVER = """
+import os, sys, time
+from pathlib import Path
+
+from frl_core.parallel import ProcessBackend
+
+def note_pid(folder):
+    Path(folder, str(os.getpid())).write_text("")
+
+def long_task(seconds):
+    time.sleep(seconds)
+    return seconds
+
+if __name__ == "__main__":
+    for _ in ProcessBackend(2).run(long_task, [120, 120], setup=note_pid, setup_args=(sys.argv[1],)):
+        pass
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_local_workers_end_when_their_driver_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "driver.py"
+    script.write_text(_DRIVER)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    root = str(Path(__file__).resolve().parent.parent)
+    driver = subprocess.Popen([sys.executable, str(script), str(pids)], cwd=root,
+                              env={**os.environ, "PYTHONPATH": root})
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = [int(p.name) for p in pids.iterdir()]
+        assert len(workers) == 2
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(10)
+        deadline = time.monotonic() + 15
+        alive = workers
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.2)
+            alive = [pid for pid in workers if _running(pid)]
+        assert not alive, f"workers {alive} outlived their driver"
+    finally:
+        driver.kill()
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
