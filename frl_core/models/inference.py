@@ -143,7 +143,7 @@ class Recognizer:
         self.use_amp = self.device.type == "cuda"
         self.settings = settings or InferenceSettings()
         members = int(model.config.ensemble_size)
-        self.ensemble = members > 1
+        self.reads_flow_image = model.config.motion_encoding == "flow_image"
         if self.settings.member_temperatures and len(self.settings.member_temperatures) != members:
             raise CheckpointError(f"the checkpoint holds {members} trunks but "
                                   f"{len(self.settings.member_temperatures)} member temperatures")
@@ -237,7 +237,7 @@ class Recognizer:
             apex_t = torch.from_numpy(apex).to(self.device)
             amp = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else nullcontext()
             with amp:
-                if self.ensemble:
+                if self.reads_flow_image:
                     # the DGM once, then every trunk on the flow image and (batched with it) its mirror
                     displacement, _ = self.model.dgm(onset_t, apex_t)
                     flow = render_flow_image(displacement, self.model.config.flow_input_size)
@@ -247,10 +247,7 @@ class Recognizer:
                     logits, mirrored = (both[:, :len(flow)], both[:, len(flow):]) if settings.tta_hflip else (both, None)
                 else:
                     out = self.model.forward_features(onset_t, apex_t)
-                    flow = out.get("flow_image")
-                    logits = self.model.forward_head(out["features"]).float()[None]
-                    mirrored = (self.model.forward_flow_image(mirror_flow_image(flow)).float()[None]
-                                if settings.tta_hflip and flow is not None else None)
+                    flow, logits, mirrored = None, self.model.forward_head(out["features"]).float()[None], None
             probs_np = self.calibrated(logits, mirrored).cpu().numpy()
             disp = out["displacement"].float().cpu().numpy()
             flow_np = None if flow is None else np.round(flow.float().cpu().numpy() * 255).astype(np.uint8)

@@ -24,6 +24,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -75,11 +76,11 @@ def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT]) -> FRLDGT:
     return model.eval()
 
 
-def ensemble_settings(trunk_metas: list[dict], labels: np.ndarray | None = None,
-                      max_accuracy: float = 0.5) -> InferenceSettings:
+def ensemble_settings(trunk_metas: list[dict], labels: np.ndarray | None = None) -> InferenceSettings:
     """Inference settings of the live path over these trunks: one trunk's own; for several, each one's
     temperature and a threshold fitted on their averaged inner held-out predictions (``labels`` indexed
-    by clip, or None for the labels the calibrations carry)."""
+    by clip, or None for the labels the calibrations carry) where they were right as often as the
+    recipe's ``train.uncertain_max_accuracy`` says."""
     from frl_core.training.calibration import ensemble_uncertain_threshold
 
     members = [InferenceSettings.from_metadata(m) for m in trunk_metas]
@@ -88,6 +89,7 @@ def ensemble_settings(trunk_metas: list[dict], labels: np.ndarray | None = None,
         return InferenceSettings(first.temperature, first.uncertain_below, first.tta_hflip, register=True)
     if len({m.tta_hflip for m in members}) > 1:
         raise CheckpointError("the trunks of an ensemble disagree on mirror averaging")
+    max_accuracy = float((trunk_metas[0].get("train") or {}).get("uncertain_max_accuracy", 0.5))
     try:
         threshold = ensemble_uncertain_threshold([m.get("calibration") for m in trunk_metas], labels, max_accuracy)
     except ValueError as err:
@@ -104,8 +106,7 @@ def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Pat
     dgm_model, dgm_meta = load_checkpoint(dgm_path)
     loaded = [load_checkpoint(p) for p in paths]
     metas = [meta for _, meta in loaded]
-    max_accuracy = float((metas[0].get("train") or {}).get("uncertain_max_accuracy", 0.5))
-    settings = ensemble_settings(metas, None, max_accuracy)
+    settings = ensemble_settings(metas)
     model = assemble(dgm_model, [m for m, _ in loaded])
     return model, settings, {"dgm": dgm_meta, "trunk": metas[0], "trunks": metas}
 
@@ -134,8 +135,14 @@ def semi_synthetic_pair(apex_gray: np.ndarray, flow_bgr: np.ndarray, peak_px: fl
 # --------------------------------------------------------------------------------------- evaluation
 
 
-def _fold_ensemble(flow_runs: list[Path], subject: str) -> tuple[list[FRLDGT], list[dict], list[dict]]:
-    """Each run's trunk for the fold of ``subject``, its metadata with the fold's calibration, its record."""
+def _as_runs(flow_run: Path | list[Path]) -> list[Path]:
+    return [Path(r) for r in (flow_run if isinstance(flow_run, (list, tuple)) else [flow_run])]
+
+
+def _fold_ensemble(flow_runs: list[Path], subject: str
+                   ) -> tuple[list[FRLDGT], list[dict], list[dict], np.ndarray]:
+    """Each run's trunk for the fold of ``subject``, its metadata with the fold's calibration, its record,
+    and the runs' flow-mode probabilities of the fold's clips averaged (calibrated where they were)."""
     trunks, metas, records = [], [], []
     for run in flow_runs:
         record = json.loads((run / "folds" / f"{subject}.json").read_text())
@@ -143,7 +150,9 @@ def _fold_ensemble(flow_runs: list[Path], subject: str) -> tuple[list[FRLDGT], l
         trunks.append(trunk)
         metas.append({**meta, "calibration": record.get("calibration")})
         records.append(record)
-    return trunks, metas, records
+    flow_probs = np.mean([np.asarray(r.get("calibrated_probabilities") or r["probabilities"]) for r in records],
+                         axis=0)
+    return trunks, metas, records, flow_probs
 
 
 def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, noise_draws: int = 2, seed: int = 0,
@@ -153,7 +162,7 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
     probabilities."""
     from frl_core.data.megc2019 import Megc2019
 
-    runs = [Path(r) for r in (flow_run if isinstance(flow_run, (list, tuple)) else [flow_run])]
+    runs = _as_runs(flow_run)
     ds = Megc2019(data_root)
     dgm_model, _ = load_checkpoint(dgm_path)
     fold_files = sorted((runs[0] / "folds").glob("*.json"))
@@ -163,15 +172,10 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
     rows = []
     started = time.perf_counter()
     for n, path in enumerate(fold_files):
-        trunks, metas, records = _fold_ensemble(runs, path.stem)
+        trunks, metas, records, flow_probs = _fold_ensemble(runs, path.stem)
         record = records[0]
-        settings = ensemble_settings(metas, ds.labels) if len(runs) > 1 else InferenceSettings.from_metadata(metas[0])
-        live = Recognizer(assemble(dgm_model, trunks), "cpu",
-                          settings=InferenceSettings(settings.temperature, settings.uncertain_below,
-                                                     settings.tta_hflip, register=register,
-                                                     member_temperatures=settings.member_temperatures))
-        flow_probs = np.mean([np.asarray(r.get("calibrated_probabilities") or r["probabilities"]) for r in records],
-                             axis=0)
+        settings = replace(ensemble_settings(metas, ds.labels), register=register)
+        live = Recognizer(assemble(dgm_model, trunks), "cpu", settings=settings)
         pairs = [semi_synthetic_pair(ds.apexes[i], ds.flows[i]) for i in record["indices"]]
         recs = live.recognize(pairs)
         live_probs = np.array([[r.probabilities[c] for c in live.class_names] for r in recs])
@@ -220,11 +224,11 @@ def evaluate_oracle(flow_run: Path | list[Path], data_root: Path) -> dict:
     from frl_core.models.frl_dgt import mirror_flow_image
     from frl_core.training.calibration import calibrated_probabilities
 
-    runs = [Path(r) for r in (flow_run if isinstance(flow_run, (list, tuple)) else [flow_run])]
+    runs = _as_runs(flow_run)
     ds = Megc2019(data_root)
     y, oracle, flow = [], [], []
     for path in sorted((runs[0] / "folds").glob("*.json")):
-        trunks, metas, records = _fold_ensemble(runs, path.stem)
+        trunks, metas, records, flow_probs = _fold_ensemble(runs, path.stem)
         images = np.stack([flow_image(flow_png_to_displacement(ds.flows[i], MEASURED_PEAK_PX, 224))
                            for i in records[0]["indices"]])
         x = torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
@@ -235,8 +239,7 @@ def evaluate_oracle(flow_run: Path | list[Path], data_root: Path) -> dict:
                 plain, mirrored = trunk(x).numpy(), trunk(mirror_flow_image(x)).numpy()
             probs.append(calibrated_probabilities(plain, mirrored if settings.tta_hflip else None, settings.temperature))
         oracle += np.mean(probs, axis=0).argmax(1).tolist()
-        flow += np.mean([np.asarray(r.get("calibrated_probabilities") or r["probabilities"]) for r in records],
-                        axis=0).argmax(1).tolist()
+        flow += flow_probs.argmax(1).tolist()
         y += records[0]["y_true"]
     y, oracle, flow = np.array(y), np.array(oracle), np.array(flow)
     return {"agreement": float((oracle == flow).mean()), "oracle": score(y, oracle, 3).as_dict()}
