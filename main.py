@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                       "live-path checkpoint"),
     "evaluate": ("frl_core.training.cli_evaluate", "evaluate a checkpoint or a LOSO protocol; describe a checkpoint"),
     "bench": ("", "print speed and accuracy figures: model, pipeline, batch, ui, startup, dgm, clip, head-pose, "
-              "live-path"),
+              "live-path, recognizer"),
     "synth": ("frl_core.benchmarks.synth_cli", "generated face videos: the demo clip, the spotting and labelled benchmarks"),
     "recipe-cv": ("frl_core.training.recipe_cv", "a training recipe's subject-grouped k-fold cross-validation"),
     "nested-cv": ("frl_core.training.nested_cv", "choose among candidate recipes inside each outer fold: the accuracy "
@@ -51,6 +51,8 @@ BENCH: dict[str, tuple[str, str, str, str]] = {
                   "face rotated through the detector)", "add_arguments", "run"),
     "live-path": ("frl_core.training.live_path", "live path vs flow mode per LOSO fold, label flips under "
                   "landmark noise, the real sequence", "add_bench_arguments", "run_bench"),
+    "recognizer": ("frl_core.benchmarks.recognizer", "the shipped live file per event and batched on the CPU and "
+                   "a GPU (AMP and fp32), and whether the GPU shows the CPU's labels", "add_arguments", "run"),
 }
 """bench target -> (module, help, its add-arguments function, its run function)."""
 
