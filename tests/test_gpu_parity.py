@@ -6,23 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from frl_core.benchmarks.recognizer import compare, composite_pairs
+from frl_core.benchmarks.recognizer import compare, composite_pairs, verdicts
 from frl_core.models.inference import Recognizer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
-def _verdicts(recognizer, pairs):
-    recs = recognizer.recognize(pairs)
-    return np.array([[r.probabilities[c] for c in recognizer.class_names] for r in recs]), [r.label for r in recs]
-
-
 def test_the_gpu_shows_the_cpus_labels_on_real_face_pairs(data_root):
     pairs, _ = composite_pairs(data_root, 64)
-    cpu = _verdicts(Recognizer.from_checkpoint(device="cpu"), pairs)
+    cpu = verdicts(Recognizer.from_checkpoint(device="cpu"), pairs)
     gpu = Recognizer.from_checkpoint(device="cuda")
     assert gpu.use_amp
-    amp = compare(cpu, _verdicts(gpu, pairs))
+    amp = compare(cpu, verdicts(gpu, pairs))
     assert amp["shown_same"] == 1.0 and amp["max_abs_dp"] < 0.02
     displacement = gpu.recognize(pairs[:1])[0].displacement
     assert displacement.dtype == np.float32 and np.isfinite(displacement).all()

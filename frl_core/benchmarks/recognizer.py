@@ -11,9 +11,9 @@ see the labels a CPU user sees.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -45,16 +45,11 @@ def composite_pairs(data_root: Path, count: int) -> tuple[list[tuple[np.ndarray,
 
 
 def _per_event_ms(recognizer, pairs, repeats: int, sync) -> float:
-    for pair in pairs[:5]:
-        recognizer.recognize([pair])
-    sync()
-    times = []
-    for k in range(repeats):
-        t0 = time.perf_counter()
-        recognizer.recognize([pairs[k % len(pairs)]])
-        sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000.0
+    """Median of ``repeats`` one-pair calls, each on the next pair in turn (after five warm-up calls)."""
+    from frl_core.benchmarks.model import median_ms
+
+    turn = itertools.cycle(pairs)
+    return median_ms(lambda: recognizer.recognize([next(turn)]), repeats, 5, sync)
 
 
 def _events_per_s(recognizer, pairs, batch: int, sync) -> float:
@@ -67,7 +62,8 @@ def _events_per_s(recognizer, pairs, batch: int, sync) -> float:
     return len(pairs) / (time.perf_counter() - t0)
 
 
-def _verdicts(recognizer, pairs, batch: int) -> tuple[np.ndarray, list[str]]:
+def verdicts(recognizer, pairs, batch: int = 64) -> tuple[np.ndarray, list[str]]:
+    """Each pair's probabilities (in class order) and the label shown."""
     recognizer.max_batch = batch
     recs = recognizer.recognize(pairs)
     return np.array([[r.probabilities[c] for c in recognizer.class_names] for r in recs]), [r.label for r in recs]
@@ -115,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     figures: dict[str, object] = {"torch": torch.__version__, "pairs": len(pairs), "trunks": members}
     figures["cpu"] = {"per_event_ms": _per_event_ms(cpu, pairs, args.repeats, no_sync),
                       "events_per_s": _events_per_s(cpu, pairs, args.batch, no_sync)}
-    reference = _verdicts(cpu, pairs, args.batch)
+    reference = verdicts(cpu, pairs, args.batch)
     print(f"CPU fp32: per event {figures['cpu']['per_event_ms']:.2f} ms, batched ({args.batch}) "
           f"{figures['cpu']['events_per_s']:.0f} events/s")
     if cuda:
@@ -126,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             gpu.use_amp = amp
             row = {"per_event_ms": _per_event_ms(gpu, pairs, args.repeats, sync),
                    "events_per_s": _events_per_s(gpu, pairs, args.batch, sync),
-                   **compare(reference, _verdicts(gpu, pairs, args.batch))}
+                   **compare(reference, verdicts(gpu, pairs, args.batch))}
             figures[name] = row
             print(f"GPU {'AMP (as the app runs it)' if amp else 'fp32'}: per event {row['per_event_ms']:.2f} ms, "
                   f"batched ({args.batch}) {row['events_per_s']:.0f} events/s; against the CPU: label shown "
