@@ -123,13 +123,185 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# --- LOSO as the outer loop -------------------------------------------------------------------------------
+
+_SAMPLES: dict[str, Any] = {}
+"""This worker's loaded clips, one set per candidate config (the AU recipe reads AU labels too)."""
+
+
+def _candidate_samples(config: dict[str, Any]):
+    from frl_core.training.config import fingerprint
+    from frl_core.training.samples import samples_for
+
+    key = fingerprint(config)
+    if key not in _SAMPLES:
+        _SAMPLES[key] = samples_for(config)
+    return _SAMPLES[key]
+
+
+def loso_fold_task(task: dict[str, Any]) -> dict[str, Any]:
+    """One outer LOSO fold of one seed: each candidate's inner CV on the fold's training subjects, the
+    choice, and (unless the chosen recipe's own LOSO predictions are reused) the chosen recipe trained on
+    all training subjects and its probabilities on the held-out subject. Writes and returns the record."""
+    from frl_core.training.calibration import inner_subject_folds
+    from frl_core.training.loop import fit_predict, resolve_device
+    from frl_core.training.loso import protocol_folds
+
+    started = time.perf_counter()
+    candidates = task["candidates"]
+    names = list(candidates)
+    seed, subject = int(task["seed"]), task["subject"]
+    device = resolve_device(task["device"])
+    samples = {name: _candidate_samples(cfg) for name, cfg in candidates.items()}
+    first = samples[names[0]]
+    labels = np.asarray(first.labels)
+    folds = protocol_folds(candidates[names[0]], first)
+    f = next(i for i, fold in enumerate(folds) if fold.test_subject == subject)
+    train_idx, test_idx = folds[f].train_indices, folds[f].test_indices
+    inner = inner_subject_folds(first.subjects, train_idx, int(task["inner_k"]), seed * 1000 + f)
+    inner_uf1 = {}
+    for c, name in enumerate(names):
+        truth, pred = [], []
+        for i, (tr, te) in enumerate(inner):
+            probs = fit_predict(candidates[name], samples[name], tr, te,
+                                seed * 1_000_000 + f * 10_000 + i * 100 + c, device)
+            truth.append(labels[te])
+            pred.append(probs.argmax(1))
+        inner_uf1[name] = score(np.concatenate(truth), np.concatenate(pred), len(first.class_names)).uf1
+    chosen = max(names, key=lambda n: (inner_uf1[n], -names.index(n)))
+    record: dict[str, Any] = {"seed": seed, "subject": subject, "fold": f, "inner_uf1": inner_uf1,
+                              "chosen": chosen, "clips": [first.keys[i] for i in test_idx],
+                              "device": str(device)}
+    if chosen in task["reused"]:
+        record["outer"] = "reused"
+    else:
+        c = names.index(chosen)
+        probs = fit_predict(candidates[chosen], samples[chosen], train_idx, test_idx,
+                            seed * 1_000_000 + f * 10_000 + 9_900 + c, device)
+        record.update({"outer": "trained", "probs": np.round(probs, 6).tolist()})
+    record["seconds"] = round(time.perf_counter() - started, 1)
+    path = Path(task["out_dir"]) / f"seed_{seed}" / f"{subject}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1))
+    return record
+
+
+def _read_loso_predictions(path: Path, class_names: list[str]) -> dict[str, int]:
+    """A LOSO run's ``predictions_seed<N>.csv``: clip -> predicted class index (names or indices)."""
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    index = {name: i for i, name in enumerate(class_names)}
+    return {clip: int(index[p]) if p in index else int(p) for clip, p in zip(table["clip"], table["pred"])}
+
+
+def nested_loso(candidates: dict[str, dict[str, Any]], inner_k: int, seeds: list[int], out_dir: Path,
+                reuse: dict[str, str], device: str = "cpu", backend=None, log=print) -> dict[str, Any]:
+    """Nested CV with LOSO as the outer loop (the headline's protocol). Each (seed, fold) is a task written
+    to ``out_dir/seed_<s>/<subject>.json``, so an interrupted run resumes and tasks may run on any machine.
+    ``reuse`` maps a candidate to its own LOSO run's ``predictions_seed{seed}.csv`` pattern: a fold that
+    chooses it takes that run's prediction instead of training it again (the same training, another seed)."""
+    from frl_core.parallel import InlineBackend, one_thread
+    from frl_core.training.loso import protocol_folds
+
+    if len(candidates) < 2:
+        raise ValueError("nested CV needs at least two candidate recipes")
+    names = list(candidates)
+    unknown = sorted(set(reuse) - set(names))
+    if unknown:
+        raise ValueError(f"--outer-predictions names {unknown[0]!r}, which is not a candidate")
+    samples = {name: _candidate_samples(cfg) for name, cfg in candidates.items()}
+    first = samples[names[0]]
+    for name in names[1:]:
+        if samples[name].keys != first.keys or not np.array_equal(samples[name].labels, first.labels):
+            raise ValueError(f"candidate {name!r} reads other clips than {names[0]!r}: compare recipes on one set")
+    class_names = list(first.class_names)
+    folds = protocol_folds(candidates[names[0]], first)
+    reused: dict[int, dict[str, dict[str, int]]] = {}
+    for seed in seeds:
+        reused[seed] = {}
+        for name, pattern in reuse.items():
+            path = Path(pattern.format(seed=seed))
+            if not path.is_file():
+                raise ValueError(f"no LOSO predictions for {name!r} seed {seed}: {path}")
+            reused[seed][name] = _read_loso_predictions(path, class_names)
+    tasks = []
+    for seed in seeds:
+        for fold in folds:
+            if not (out_dir / f"seed_{seed}" / f"{fold.test_subject}.json").is_file():
+                tasks.append({"candidates": candidates, "seed": seed, "subject": fold.test_subject,
+                              "inner_k": inner_k, "device": device, "out_dir": str(out_dir),
+                              "reused": sorted(reused[seed])})
+    backend = backend or InlineBackend()
+    started = time.perf_counter()
+    failed = []
+    try:
+        for done, (i, record, error) in enumerate(backend.run(loso_fold_task, tasks, setup=one_thread), 1):
+            if error is not None:
+                failed.append(f"seed {tasks[i]['seed']} {tasks[i]['subject']}: {error}")
+                continue
+            log(f"{done}/{len(tasks)} seed {record['seed']} {record['subject']}: inner UF1 "
+                + ", ".join(f"{n} {v:.4f}" for n, v in record["inner_uf1"].items())
+                + f" -> {record['chosen']} ({record['outer']}, {record['seconds']:.0f} s; "
+                f"{time.perf_counter() - started:.0f} s)")
+    finally:
+        backend.shutdown()
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(tasks)} folds failed ({'; '.join(failed[:3])}); "
+                           "rerun the same command to resume")
+    per_seed = []
+    labels = np.asarray(first.labels)
+    row_of = {clip: i for i, clip in enumerate(first.keys)}
+    for seed in seeds:
+        pred = np.full(len(labels), -1)
+        chosen = np.empty(len(labels), dtype=object)
+        fold_records = []
+        for fold in folds:
+            record = json.loads((out_dir / f"seed_{seed}" / f"{fold.test_subject}.json").read_text())
+            for k, clip in enumerate(record["clips"]):
+                i = row_of[clip]
+                chosen[i] = record["chosen"]
+                pred[i] = (reused[seed][record["chosen"]][clip] if record["outer"] == "reused"
+                           else int(np.argmax(record["probs"][k])))
+            fold_records.append({k: record[k] for k in ("subject", "inner_uf1", "chosen", "outer", "seconds",
+                                                        "device")})
+        held = pred >= 0  # every clip, unless protocol.subjects names a subset of folds
+        nested = score(labels[held], pred[held], len(class_names))
+        each = {name: score(labels[held], np.array([reused[seed][name][c] for c in np.asarray(first.keys)[held]]),
+                            len(class_names)) for name in reused[seed]}
+        per_seed.append({
+            "seed": seed, "nested": {"uf1": nested.uf1, "uar": nested.uar},
+            "reused_loso": {n: {"uf1": s.uf1, "uar": s.uar} for n, s in each.items()},
+            "chosen_counts": {n: int(sum(r["chosen"] == n for r in fold_records)) for n in names},
+            "folds": fold_records,
+            "predictions": [{"seed": seed, "fold": first.subjects[i], "subject": first.subjects[i],
+                             "dataset": first.datasets[i], "clip": first.keys[i], "true": int(labels[i]),
+                             "pred": int(pred[i]), "chosen": chosen[i]} for i in np.flatnonzero(held)],
+        })
+        log(f"seed {seed}: nested (LOSO outer) UF1 {nested.uf1:.4f} UAR {nested.uar:.4f}; chosen "
+            + ", ".join(f"{n} x{c}" for n, c in per_seed[-1]["chosen_counts"].items())
+            + "".join(f"; {n}'s own LOSO {s.uf1:.4f}" for n, s in each.items()))
+    return {"candidates": names, "inner_folds": inner_k, "per_seed": per_seed, "class_names": class_names,
+            "wall_seconds": time.perf_counter() - started}
+
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from frl_core.parallel import add_backend_arguments
+
     parser.add_argument("--candidate", action="append", required=True, metavar="NAME=CONFIG",
                         help="a candidate recipe (two or three; the issue's budget is three)")
-    parser.add_argument("--outer", type=int, default=5, help="outer subject-grouped folds")
+    parser.add_argument("--outer", default="5", metavar="K|loso",
+                        help="outer folds: K subject-grouped folds, or loso (one per subject, the headline's "
+                             "protocol; needs --out, resumes from it)")
     parser.add_argument("--inner", type=int, default=3, help="inner subject-grouped folds")
     parser.add_argument("--cv-seeds", default="1")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--outer-predictions", action="append", default=[], metavar="NAME=CSV",
+                        help="with --outer loso: a candidate's own LOSO predictions_seed{seed}.csv, used for the "
+                             "folds that choose it instead of training it again")
+    parser.add_argument("--device", default="cpu", help="with --outer loso: cpu, cuda or auto")
+    add_backend_arguments(parser, "with --outer loso: train the outer folds", "1, one fold after another")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for nested_seed<N>.json (choices, scores) and predictions_seed<N>.csv")
 
@@ -146,9 +318,16 @@ def run(args: argparse.Namespace) -> int:
         validate(config)
         candidates[name] = config
     seeds = [int(s) for s in args.cv_seeds.split(",") if s.strip()]
-    if args.outer < 2 or args.inner < 2 or not seeds:
+    loso = str(args.outer).strip().lower() == "loso"
+    if not loso and not str(args.outer).strip().isdigit():
+        print(f"error: --outer takes a number of folds or loso, got {args.outer!r}")
+        return 2
+    if (not loso and int(args.outer) < 2) or args.inner < 2 or not seeds:
         print("error: --outer and --inner must be at least 2, and --cv-seeds name a seed")
         return 2
+    if loso:
+        return _run_loso(args, candidates, seeds)
+    args.outer = int(args.outer)
     try:
         result = nested_cross_validate(candidates, args.outer, args.inner, seeds, args.threads)
     except ValueError as err:
@@ -171,5 +350,46 @@ def run(args: argparse.Namespace) -> int:
           f"{s['best_on_test_uf1'][0]:.4f} ± {s['best_on_test_uf1'][1]:.4f}, UAR {s['best_on_test_uar'][0]:.4f}")
     print("each candidate on the outer folds: " + ", ".join(
         f"{n} {s[f'{n}_uf1'][0]:.4f}" for n in result["candidates"]))
+    print(f"{result['wall_seconds']:.0f} s")
+    return 0
+
+
+def _run_loso(args: argparse.Namespace, candidates: dict[str, dict[str, Any]], seeds: list[int]) -> int:
+    from frl_core.parallel import BackendError, make_backend
+
+    if args.out is None:
+        print("error: --outer loso needs --out (each fold's record is written there, so a run can resume)")
+        return 2
+    reuse: dict[str, str] = {}
+    for spec in args.outer_predictions:
+        name, sep, pattern = spec.partition("=")
+        if not sep or not name or not pattern:
+            print(f"error: --outer-predictions takes NAME=CSV, got {spec!r}")
+            return 2
+        reuse[name] = pattern
+    try:
+        backend = make_backend(args.workers or 1, args.ray)
+        result = nested_loso(candidates, args.inner, seeds, args.out, reuse, args.device, backend)
+    except (ValueError, RuntimeError, BackendError) as err:
+        print(f"error: {err}")
+        return 2
+    import pandas as pd
+
+    for row in result["per_seed"]:
+        pd.DataFrame(row["predictions"]).to_csv(args.out / f"predictions_seed{row['seed']}.csv", index=False)
+        record = {k: v for k, v in row.items() if k != "predictions"}
+        record.update({"candidates_order": result["candidates"], "outer_folds": "loso",
+                       "inner_folds": result["inner_folds"], "class_names": result["class_names"],
+                       "reused_outer_predictions": reuse})
+        (args.out / f"nested_seed{row['seed']}.json").write_text(json.dumps(record, indent=1))
+    rows = result["per_seed"]
+    uf1 = [r["nested"]["uf1"] for r in rows]
+    uar = [r["nested"]["uar"] for r in rows]
+    sd_uf1, sd_uar = (float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for v in (uf1, uar))
+    print(f"nested (LOSO outer x {args.inner} inner folds, seeds {args.cv_seeds}): UF1 {np.mean(uf1):.4f} ± "
+          f"{sd_uf1:.4f}, UAR {np.mean(uar):.4f} ± {sd_uar:.4f}")
+    for name in reuse:
+        own = [r["reused_loso"][name]["uf1"] for r in rows]
+        print(f"{name}'s own LOSO runs on the same seeds (recipe chosen on the same clips): UF1 {np.mean(own):.4f}")
     print(f"{result['wall_seconds']:.0f} s")
     return 0
