@@ -29,13 +29,36 @@ from frl_core.metrics import score
 from frl_core.training.config import load_config, validate
 
 
+def choose_by_inner_cv(candidates: dict[str, dict[str, Any]], samples: dict[str, Any], train_idx: np.ndarray,
+                       inner_k: int, seed: int, fold: int, device) -> tuple[dict[str, float], str]:
+    """Each candidate's pooled UF1 over ``inner_k`` subject-grouped folds of an outer fold's training clips,
+    and the candidate it picks (the first listed on a tie). Seeds depend on the seed, fold, inner fold and
+    candidate only."""
+    from frl_core.training.calibration import inner_subject_folds
+    from frl_core.training.loop import fit_predict
+
+    names = list(candidates)
+    first = samples[names[0]]
+    labels = np.asarray(first.labels)
+    inner = inner_subject_folds(first.subjects, train_idx, inner_k, seed * 1000 + fold)
+    inner_uf1 = {}
+    for c, name in enumerate(names):
+        truth, pred = [], []
+        for i, (tr, te) in enumerate(inner):
+            probs = fit_predict(candidates[name], samples[name], tr, te,
+                                seed * 1_000_000 + fold * 10_000 + i * 100 + c, device)
+            truth.append(labels[te])
+            pred.append(probs.argmax(1))
+        inner_uf1[name] = score(np.concatenate(truth), np.concatenate(pred), len(first.class_names)).uf1
+    return inner_uf1, max(names, key=lambda n: (inner_uf1[n], -names.index(n)))
+
+
 def nested_cross_validate(candidates: dict[str, dict[str, Any]], outer_k: int, inner_k: int, seeds: list[int],
                           threads: int = 1, log=print) -> dict[str, Any]:
     """Per seed: the nested UF1/UAR (the recipe chosen inside each outer fold), every candidate's outer
     UF1/UAR, the per-fold choices and per-clip predictions."""
     import torch
 
-    from frl_core.training.calibration import inner_subject_folds
     from frl_core.training.loop import fit_predict
     from frl_core.training.recipe_cv import grouped_folds
     from frl_core.training.samples import samples_for
@@ -62,17 +85,7 @@ def nested_cross_validate(candidates: dict[str, dict[str, Any]], outer_k: int, i
         fold_of_clip = np.zeros(len(labels), dtype=int)
         folds = []
         for f, (train_idx, test_idx) in enumerate(grouped_folds(subjects, outer_k)):
-            inner = inner_subject_folds(subjects, train_idx, inner_k, seed * 1000 + f)
-            inner_uf1 = {}
-            for c, name in enumerate(names):
-                truth, pred = [], []
-                for i, (tr, te) in enumerate(inner):
-                    probs = fit_predict(candidates[name], samples[name], tr, te,
-                                        seed * 1_000_000 + f * 10_000 + i * 100 + c, device)
-                    truth.append(labels[te])
-                    pred.append(probs.argmax(1))
-                inner_uf1[name] = score(np.concatenate(truth), np.concatenate(pred), n_classes).uf1
-            chosen = max(names, key=lambda n: (inner_uf1[n], -names.index(n)))
+            inner_uf1, chosen = choose_by_inner_cv(candidates, samples, train_idx, inner_k, seed, f, device)
             for c, name in enumerate(names):
                 outer_probs[name][test_idx] = fit_predict(candidates[name], samples[name], train_idx, test_idx,
                                                           seed * 1_000_000 + f * 10_000 + 9_900 + c, device)
@@ -143,7 +156,6 @@ def loso_fold_task(task: dict[str, Any]) -> dict[str, Any]:
     """One outer LOSO fold of one seed: each candidate's inner CV on the fold's training subjects, the
     choice, and (unless the chosen recipe's own LOSO predictions are reused) the chosen recipe trained on
     all training subjects and its probabilities on the held-out subject. Writes and returns the record."""
-    from frl_core.training.calibration import inner_subject_folds
     from frl_core.training.loop import fit_predict, resolve_device
     from frl_core.training.loso import protocol_folds
 
@@ -154,21 +166,10 @@ def loso_fold_task(task: dict[str, Any]) -> dict[str, Any]:
     device = resolve_device(task["device"])
     samples = {name: _candidate_samples(cfg) for name, cfg in candidates.items()}
     first = samples[names[0]]
-    labels = np.asarray(first.labels)
-    folds = protocol_folds(candidates[names[0]], first)
-    f = next(i for i, fold in enumerate(folds) if fold.test_subject == subject)
-    train_idx, test_idx = folds[f].train_indices, folds[f].test_indices
-    inner = inner_subject_folds(first.subjects, train_idx, int(task["inner_k"]), seed * 1000 + f)
-    inner_uf1 = {}
-    for c, name in enumerate(names):
-        truth, pred = [], []
-        for i, (tr, te) in enumerate(inner):
-            probs = fit_predict(candidates[name], samples[name], tr, te,
-                                seed * 1_000_000 + f * 10_000 + i * 100 + c, device)
-            truth.append(labels[te])
-            pred.append(probs.argmax(1))
-        inner_uf1[name] = score(np.concatenate(truth), np.concatenate(pred), len(first.class_names)).uf1
-    chosen = max(names, key=lambda n: (inner_uf1[n], -names.index(n)))
+    fold = next(fold for fold in protocol_folds(candidates[names[0]], first) if fold.test_subject == subject)
+    f = fold.number  # the subject's place among all folds, so a run of a subset trains from the same seeds
+    train_idx, test_idx = fold.train_indices, fold.test_indices
+    inner_uf1, chosen = choose_by_inner_cv(candidates, samples, train_idx, int(task["inner_k"]), seed, f, device)
     record: dict[str, Any] = {"seed": seed, "subject": subject, "fold": f, "inner_uf1": inner_uf1,
                               "chosen": chosen, "clips": [first.keys[i] for i in test_idx],
                               "device": str(device)}
