@@ -13,6 +13,12 @@ candidate that scores best on the outer test clips themselves (what a search on 
 comes from the same runs. Outer folds are :func:`recipe_cv.grouped_folds` (round-robin subjects), inner
 folds :func:`calibration.inner_subject_folds`; every training's seed depends only on the seed, the outer
 fold, the inner fold and the candidate, so a rerun gives the same numbers on CPU.
+
+``--outer loso`` makes the outer loop the headline's own protocol (one fold per subject). That is 9 inner
+trainings a fold for three candidates, so each (seed, fold) is a task of its own, run on ``--workers`` or
+Ray and on a GPU if asked, written to ``--out`` as it finishes (a rerun resumes). A fold trains its chosen
+recipe on all its training subjects unless ``--outer-predictions`` gives that recipe's own LOSO run, which
+is the same training from another seed.
 """
 
 from __future__ import annotations
