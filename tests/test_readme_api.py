@@ -68,3 +68,35 @@ def test_the_recompute_script_gives_the_seed_spread_of_three_seed_ensembles(tmp_
         files = [str(folder / f"predictions_seed{s}.csv") for s in seeds]
         out = subprocess.run([sys.executable, str(script), *files], capture_output=True, text=True, check=True).stdout
         assert f"mean of 3 seeds' probabilities: {figures}" in out
+
+
+def test_the_nested_loso_figures_recompute_and_each_fold_predicts_with_the_recipe_its_inner_folds_chose(tmp_path):
+    """results/nested_cv_loso: the README's script gives each seed's nested UF1 from the CSVs (several seeds at
+    once, although they carry no probabilities), every fold chose the best inner UF1, and a fold that chose
+    the headline recipe shows the headline LOSO run's own label."""
+    import json
+    import subprocess
+    import sys
+
+    pd = pytest.importorskip("pandas")
+    script = tmp_path / "recompute.py"
+    script.write_text(_recompute_script())
+    folder = ROOT / "results" / "nested_cv_loso"
+    seeds = sorted(int(p.stem.removeprefix("nested_seed")) for p in folder.glob("nested_seed*.json"))
+    assert seeds
+    files = [str(folder / f"predictions_seed{s}.csv") for s in seeds]
+    out = subprocess.run([sys.executable, str(script), *files], capture_output=True, text=True, check=True).stdout
+    for seed in seeds:
+        record = json.loads((folder / f"nested_seed{seed}.json").read_text())
+        assert f"seed {seed}: pooled UF1 {record['nested']['uf1']:.4f} UAR {record['nested']['uar']:.4f}" in out
+        assert len(record["folds"]) == 68
+        table = pd.read_csv(folder / f"predictions_seed{seed}.csv", dtype={"subject": str})
+        own = pd.read_csv(ROOT / "results" / "megc2019_flow_loso" / f"predictions_seed{seed}.csv")
+        own_label = dict(zip(own["clip"], own["pred"].map({n: i for i, n in enumerate(record["class_names"])})))
+        for fold in record["folds"]:
+            assert fold["chosen"] == max(fold["inner_uf1"], key=fold["inner_uf1"].get)
+            rows = table[table["subject"] == fold["subject"]]
+            assert len(rows) and set(rows["chosen"]) == {fold["chosen"]}
+            if fold["outer"] == "reused":
+                assert fold["chosen"] == "headline"
+                assert (rows["pred"] == rows["clip"].map(own_label)).all()
