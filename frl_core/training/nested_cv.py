@@ -35,6 +35,15 @@ from frl_core.metrics import score
 from frl_core.training.config import load_config, validate
 
 
+def _check_same_clips(samples: dict[str, Any]) -> None:
+    """Candidates are compared on one set of clips and labels, or not at all."""
+    names = list(samples)
+    first = samples[names[0]]
+    for name in names[1:]:
+        if samples[name].keys != first.keys or not np.array_equal(samples[name].labels, first.labels):
+            raise ValueError(f"candidate {name!r} reads other clips than {names[0]!r}: compare recipes on one set")
+
+
 def choose_by_inner_cv(candidates: dict[str, dict[str, Any]], samples: dict[str, Any], train_idx: np.ndarray,
                        inner_k: int, seed: int, fold: int, device) -> tuple[dict[str, float], str]:
     """Each candidate's pooled UF1 over ``inner_k`` subject-grouped folds of an outer fold's training clips,
@@ -77,9 +86,7 @@ def nested_cross_validate(candidates: dict[str, dict[str, Any]], outer_k: int, i
     names = list(candidates)
     samples = {name: samples_for(cfg) for name, cfg in candidates.items()}
     first = samples[names[0]]
-    for name in names[1:]:
-        if samples[name].keys != first.keys or not np.array_equal(samples[name].labels, first.labels):
-            raise ValueError(f"candidate {name!r} reads other clips than {names[0]!r}: compare recipes on one set")
+    _check_same_clips(samples)
     subjects = first.subjects
     labels = np.asarray(first.labels)
     n_classes = len(first.class_names)
@@ -219,9 +226,7 @@ def nested_loso(candidates: dict[str, dict[str, Any]], inner_k: int, seeds: list
         raise ValueError(f"--outer-predictions names {unknown[0]!r}, which is not a candidate")
     samples = {name: _candidate_samples(cfg) for name, cfg in candidates.items()}
     first = samples[names[0]]
-    for name in names[1:]:
-        if samples[name].keys != first.keys or not np.array_equal(samples[name].labels, first.labels):
-            raise ValueError(f"candidate {name!r} reads other clips than {names[0]!r}: compare recipes on one set")
+    _check_same_clips(samples)
     class_names = list(first.class_names)
     folds = protocol_folds(candidates[names[0]], first)
     reused: dict[int, dict[str, dict[str, int]]] = {}
