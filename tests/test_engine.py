@@ -303,17 +303,19 @@ def test_memory_stays_flat_over_a_long_input(sequence):
 
     _, frames = sequence
     engine = AnalysisEngine(EngineConfig(fps=FPS, recognize=False))
+    filled = engine.ring_capacity + 10  # the buffer of recent faces (and their frame pixels) is full
     tracemalloc.start()
     try:
-        for i in range(100):
+        for i in range(filled):
             engine.process(i / FPS, frames[i % 80])
         before = tracemalloc.get_traced_memory()[0]
-        for i in range(100, 300):
+        for i in range(filled, filled + 200):
             engine.process(i / FPS, frames[i % 80])
         after = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
     assert after - before < 2**20, f"grew {(after - before) / 2**20:.1f} MiB over 200 frames"
+    assert before < 64 * 2**20, f"{before / 2**20:.0f} MiB held for a webcam-sized stream"
 
 
 def test_real_recognizer_labels_the_spotted_events(sequence):

@@ -41,12 +41,12 @@ def run(args: argparse.Namespace) -> int:
             seed = args.seed + 1000 * f + k
             seq = labelled_sequence(image, seed, face_height=0.9 if name == "astronaut" else 0.55)
             for e in seq.events:
-                results, aligned = analyzer.faces([seq.frames[i] for i in range(e.onset, e.offset + 1)], seq.fps)
+                results, aligned, patches = analyzer.faces([seq.frames[i] for i in range(e.onset, e.offset + 1)], seq.fps)
                 if all(a is None for a in aligned):
                     no_face.append(f"{name} seed {seed} onset {e.onset}")
                     continue
-                found = analyzer.analyse_aligned(results, aligned, seq.fps).event
-                given = analyzer.analyse_aligned(results, aligned, seq.fps, apex=e.apex - e.onset).event
+                found = analyzer.analyse_aligned(results, aligned, seq.fps, patches=patches).event
+                given = analyzer.analyse_aligned(results, aligned, seq.fps, apex=e.apex - e.onset, patches=patches).event
                 errors.append(abs(found.apex_index - (e.apex - e.onset)))
                 found_right += found.label == e.label
                 found_uncertain += found.label == "uncertain"

@@ -175,6 +175,7 @@ def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: 
     from frl_core.faces.action_units import regions_of
     from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
     from frl_core.faces import alignment_matrix
+    from frl_core.faces.pair import FacePatch, align_pair, face_patch
     from frl_core.io.sources import open_source
     from frl_core.spotting.megc_metric import match_intervals
 
@@ -196,11 +197,11 @@ def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: 
         else:
             engine.reset()
         wanted = {i for e in seq.events for i in (e.onset, e.apex)}
-        kept: dict[int, np.ndarray] = {}
+        kept: dict[int, FacePatch] = {}
 
-        def keep(_frame, result, _events, kept=kept, wanted=wanted) -> None:
-            if result.index in wanted and result.aligned_face is not None:
-                kept[result.index] = result.aligned_face
+        def keep(frame, result, _events, kept=kept, wanted=wanted) -> None:
+            if result.index in wanted and result.face is not None:
+                kept[result.index] = face_patch(frame, result.face.landmarks, 224)
 
         source = open_source(str(path))
         try:
@@ -208,7 +209,8 @@ def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: 
         finally:
             source.close()
         truth_events = [e for e in seq.events if e.onset in kept and e.apex in kept]
-        recognitions = engine.recognizer.recognize([(kept[e.onset], kept[e.apex]) for e in truth_events]) \
+        pairs = [align_pair(kept[e.onset], kept[e.apex], 224) for e in truth_events]
+        recognitions = engine.recognizer.recognize([(p.onset, p.apex) for p in pairs]) \
             if engine.recognizer is not None and truth_events else []
         for e, rec in zip(truth_events, recognitions):
             truth["pairs"] += 1

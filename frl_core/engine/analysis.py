@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from frl_core.faces import FaceConfig, FaceTracker, align_face
+from frl_core.faces.pair import FacePatch, align_pair, face_patch
 from frl_core.faces.head_pose import head_pose
 from frl_core.motion.flow_image import dis_flow
 from frl_core.motion.registration import register
@@ -105,25 +106,44 @@ class EngineStats:
 
 
 class AlignedRing:
-    """The last ``capacity`` aligned faces and timestamps by frame index, in preallocated arrays."""
+    """The last ``capacity`` aligned faces and timestamps by frame index, in preallocated arrays, with
+    each frame's :class:`FacePatch` (the pixels an onset/apex pair is aligned from)."""
 
     def __init__(self, capacity: int, size: int) -> None:
         self.capacity = max(2, int(capacity))
         self.size = size
         self._faces = np.zeros((self.capacity, size, size), np.uint8)
+        self._patches: list[FacePatch | None] = [None] * self.capacity
         self._index = np.full(self.capacity, -1, np.int64)
         self._valid = np.zeros(self.capacity, bool)
         self._time = np.full(self.capacity, np.nan)
 
-    def put(self, index: int, timestamp: float, face: np.ndarray | None) -> None:
+    def put(self, index: int, timestamp: float, face: np.ndarray | None, patch: FacePatch | None = None) -> None:
         slot = index % self.capacity
         self._index[slot] = index
         self._time[slot] = timestamp
         if face is not None and face.shape == (self.size, self.size):
             self._faces[slot] = face
             self._valid[slot] = True
+            self._patches[slot] = patch
         else:
             self._valid[slot] = False
+            self._patches[slot] = None
+
+    def patch(self, index: int) -> FacePatch | None:
+        """The frame pixels around the face of frame ``index``, None if not kept or gone from the buffer."""
+        slot = index % self.capacity
+        return self._patches[slot] if self._index[slot] == index and self._valid[slot] else None
+
+    def pair(self, onset: int, apex: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The faces of frames ``onset`` and ``apex`` aligned together (``faces.pair``) when both frames
+        kept their pixels, else each as aligned on its own; None if either face is missing."""
+        onset_patch, apex_patch = self.patch(onset), self.patch(apex)
+        if onset_patch is not None and apex_patch is not None:
+            aligned = align_pair(onset_patch, apex_patch, self.size)
+            return aligned.onset, aligned.apex
+        onset_face, apex_face = self.face(onset), self.face(apex)
+        return (onset_face, apex_face) if onset_face is not None and apex_face is not None else None
 
     def timestamp(self, index: int) -> float | None:
         slot = index % self.capacity
@@ -149,6 +169,7 @@ class AlignedRing:
     def clear(self) -> None:
         self._index[:] = -1
         self._valid[:] = False
+        self._patches = [None] * self.capacity
 
 
 def flow_displacement(onset: np.ndarray, apex: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
@@ -188,6 +209,8 @@ class Observation:
     face: FaceObservation | None
     message: str | None
     aligned: np.ndarray | None
+    patch: FacePatch | None = None
+    """The frame pixels around the face, for aligning it together with another frame of a pair."""
 
 
 class AnalysisEngine:
@@ -266,17 +289,20 @@ class AnalysisEngine:
             pose = head_pose(face.landmarks, (gray.shape[1], gray.shape[0]))
             face.pose = pose.as_tuple() if pose is not None else None
         t1 = time.perf_counter()
-        aligned = align_face(gray, face.landmarks, self.config.align_size) if face is not None else None
+        aligned = patch = None
+        if face is not None:
+            aligned = align_face(gray, face.landmarks, self.config.align_size)
+            patch = face_patch(gray, face.landmarks, self.config.align_size)
         seconds["face"] += t1 - t0
         seconds["align"] += time.perf_counter() - t1
-        return Observation(timestamp, face, message, aligned)
+        return Observation(timestamp, face, message, aligned, patch)
 
     def advance(self, observation: Observation) -> tuple[FrameResult, list[Event]]:
         """The rest of :meth:`process` for the next frame's observation, in frame order: spotting, events."""
         index = self._index
         timestamp, aligned, face = observation.timestamp, observation.aligned, observation.face
         t0 = time.perf_counter()
-        self._ring.put(index, timestamp, aligned)
+        self._ring.put(index, timestamp, aligned, observation.patch)
         step = self._spotter.push(index, timestamp, aligned)
         self.stats.seconds["spotting"] += time.perf_counter() - t0
         for interval in step.intervals:
@@ -297,18 +323,18 @@ class AnalysisEngine:
             aligned_face=aligned if self.config.keep_aligned else None,
         )
         if self.config.frame_probabilities and self.recognizer is not None and aligned is not None:
-            self._frame_probabilities(result, aligned)
+            self._frame_probabilities(result)
         return result, events
 
-    def _frame_probabilities(self, result: FrameResult, aligned: np.ndarray) -> None:
+    def _frame_probabilities(self, result: FrameResult) -> None:
         """This frame as an apex against the face one micro window before it (the spotter's comparison)."""
         reference = result.index - self._spotter.micro.window
-        onset = self._ring.face(reference)
-        if onset is None:
+        pair = self._ring.pair(reference, result.index)
+        if pair is None:
             return
         t0 = time.perf_counter()
         try:
-            rec = self.recognizer.recognize([(onset, aligned)])[0]
+            rec = self.recognizer.recognize([pair])[0]
         except (RuntimeError, ValueError, MemoryError) as err:
             text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             self.recognition_error = RecognitionError(f"recognition failed: {text}", is_out_of_memory(err))
@@ -346,7 +372,7 @@ class AnalysisEngine:
         onset_hit = self._ring.nearest_face(onset, onset, apex)
         apex_hit = self._ring.nearest_face(apex, onset, offset)
         if onset_hit is not None and apex_hit is not None and onset_hit[0] != apex_hit[0]:
-            event.onset_face, event.apex_face = onset_hit[1], apex_hit[1]
+            event.onset_face, event.apex_face = self._ring.pair(onset_hit[0], apex_hit[0])
         self.stats.events += 1
         return event
 

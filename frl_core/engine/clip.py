@@ -19,6 +19,7 @@ import numpy as np
 
 from frl_core.engine.analysis import EngineConfig, RecognitionError, is_out_of_memory, measure_event
 from frl_core.faces import FaceConfig, FaceTracker, align_face
+from frl_core.faces.pair import FacePatch, align_pair, face_patch
 from frl_core.spotting import SpotterConfig
 from frl_core.spotting.detector import interval_kind
 from frl_core.spotting.motion import MotionModel
@@ -147,8 +148,10 @@ class ClipAnalyzer:
         self.spotter_config = self.config.spotter if self.config.spotter is not None else SpotterConfig()
         self.recognizer = recognizer
 
-    def faces(self, frames: Iterable[np.ndarray], fps: float) -> tuple[list[FrameResult], list[np.ndarray | None]]:
-        """Track and align the face of every frame (BGR or grayscale uint8).
+    def faces(self, frames: Iterable[np.ndarray], fps: float
+              ) -> tuple[list[FrameResult], list[np.ndarray | None], list[FacePatch | None]]:
+        """Track and align the face of every frame (BGR or grayscale uint8); also the frame pixels around
+        each face, from which the onset and apex are aligned together (``faces.pair``).
 
         A clip starts at its onset, so a detector that misses the first frames would cost the onset: frames
         before the first face found are tracked again backwards from it.
@@ -156,6 +159,7 @@ class ClipAnalyzer:
         tracker = FaceTracker(self.face_config)
         results: list[FrameResult] = []
         aligned: list[np.ndarray | None] = []
+        patches: list[FacePatch | None] = []
         grays: list[np.ndarray] = []
         for index, frame in enumerate(frames):
             if len(results) >= MAX_CLIP_FRAMES:
@@ -164,6 +168,7 @@ class ClipAnalyzer:
             gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
             face, message = tracker.update(gray)
             aligned.append(align_face(gray, face.landmarks, self.config.align_size) if face is not None else None)
+            patches.append(face_patch(gray, face.landmarks, self.config.align_size) if face is not None else None)
             results.append(FrameResult(index=index, timestamp=index / fps, face=face, message=message))
             if len(grays) == index and all(a is None for a in aligned[:-1]):  # frames up to the first face only
                 grays.append(gray)
@@ -174,20 +179,22 @@ class ClipAnalyzer:
                 face, message = tracker.update(grays[index])
                 if index < first and face is not None:
                     aligned[index] = align_face(grays[index], face.landmarks, self.config.align_size)
+                    patches[index] = face_patch(grays[index], face.landmarks, self.config.align_size)
                     results[index] = FrameResult(index=index, timestamp=index / fps, face=face, message=message)
-        return results, aligned
+        return results, aligned, patches
 
     def analyse(self, frames: Iterable[np.ndarray], fps: float, onset: int | None = None, apex: int | None = None,
                 offset: int | None = None, event_id: int = 1) -> ClipResult:
         """The clip's one event. Frame numbers are 0-based indices into ``frames``; None: first frame,
         the found apex, last frame. Raises ClipError for bad frame numbers or a clip without a face."""
-        results, aligned = self.faces(frames, fps)
-        return self.analyse_aligned(results, aligned, fps, onset, apex, offset, event_id)
+        results, aligned, patches = self.faces(frames, fps)
+        return self.analyse_aligned(results, aligned, fps, onset, apex, offset, event_id, patches)
 
     def analyse_aligned(self, results: list[FrameResult], aligned: list[np.ndarray | None], fps: float,
                         onset: int | None = None, apex: int | None = None, offset: int | None = None,
-                        event_id: int = 1) -> ClipResult:
-        """:meth:`analyse` on faces already tracked and aligned."""
+                        event_id: int = 1, patches: list[FacePatch | None] | None = None) -> ClipResult:
+        """:meth:`analyse` on faces already tracked and aligned; with ``patches``, the onset and apex
+        are aligned together from them, else each face is taken as aligned on its own."""
         onset, apex, offset = check_frames(len(aligned), onset, apex, offset)
         if all(face is None for face in aligned):
             raise ClipError(f"no face found in any of the {len(aligned)} frames", reason="no_face")
@@ -212,6 +219,9 @@ class ClipAnalyzer:
             kind=interval_kind(onset, offset, fps, self.spotter_config), score=float(curve[apex]),
             onset_face=aligned[onset], apex_face=aligned[apex],
         )
+        if patches is not None and patches[onset] is not None and patches[apex] is not None:
+            pair = align_pair(patches[onset], patches[apex], self.config.align_size)
+            event.onset_face, event.apex_face = pair.onset, pair.apex
         error = self.recognise(event)
         return ClipResult(event, results, curve, found, error, notes)
 
