@@ -106,3 +106,34 @@ def test_synthetic_au_items_join_only_the_folds_of_their_subjects():
     model.training_losses = spy
     train_model(model, samples, train, config, torch.device("cpu"), seed=1)
     assert sum(seen) == len(train) + round(0.5 * len(train))  # real clips plus half as many synthetic
+
+
+def test_clip_bank_renders_each_clip_as_the_live_path_reads_its_pair(data_root):
+    """``train.au_augment_clips``: a training clip's motion, through registration and the DGM, is the very
+    flow image the live path's trunk reads for that pair, with the clip's label and subject."""
+    from frl_core.data.megc2019 import Megc2019
+    from frl_core.models.inference import Recognizer, default_checkpoint_path
+    from frl_core.training.au_augment import build_clip_bank
+    from frl_core.training.live_path import semi_synthetic_pair
+
+    ds = Megc2019(data_root)
+    bank = build_clip_bank(default_checkpoint_path(), data_root, tuple(ds.class_names))
+    assert len(bank) == len(ds.clips) and bank.subjects == list(ds.subjects)
+    assert np.array_equal(bank.labels, ds.labels)
+    live = Recognizer.from_checkpoint(default_checkpoint_path(), "cpu")
+    picks = [0, 150, 300, 441]
+    recs = live.recognize([semi_synthetic_pair(ds.apexes[i], ds.flows[i]) for i in picks])
+    for i, rec in zip(picks, recs):
+        assert np.array_equal(rec.flow_image, bank.flows[i])
+
+
+def test_clip_bank_needs_the_composite(tmp_path):
+    from frl_core.training.au_augment import attach
+    from frl_core.training.config import ConfigError
+
+    dgm = tmp_path / "dgm.pt"
+    dgm.write_bytes(b"not read: the protocol is refused first")
+    config = {"protocol": {"name": "casme2-5class-loso"}, "model": {"input_mode": "flow"},
+              "train": {"au_augment": 1.0, "au_augment_dgm": str(dgm), "au_augment_clips": True}}
+    with pytest.raises(ConfigError, match="composite"):
+        attach(_sample_set(4, 32), config)

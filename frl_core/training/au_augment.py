@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -103,6 +104,51 @@ def load_or_build(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     return bank
 
 
+def build_clip_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...]) -> AugmentBank:
+    """Every composite clip's own motion as the live path measures it: the real apex face and a
+    pseudo-onset warped from it by the clip's real flow (``data.pairs``), the apex registered onto the
+    onset, the DGM's displacement, the composite-style flow image; the clip's class and subject.
+
+    The trunk otherwise learns real motion only from TV-L1 flow images, and on real pairs it reads the
+    DGM's; this shows it the training subjects' real micro-expression motions in the DGM's hand."""
+    from frl_core.data.megc2019 import Megc2019
+    from frl_core.models.checkpoint import load_checkpoint
+    from frl_core.motion.flow_image import flow_image
+    from frl_core.motion.registration import register
+    from frl_core.training.live_path import semi_synthetic_pair
+
+    model, _ = load_checkpoint(dgm_path)
+    if model.dgm is None:
+        raise ValueError(f"{dgm_path} has no DGM")
+    size = int(model.config.img_size)
+    ds = Megc2019(Path(data_root))
+    names = list(ds.class_names)
+    if [c for c in class_names] != names:
+        raise ValueError(f"the composite's classes {names} are not the trunk's {list(class_names)}")
+
+    def dgm_input(face: np.ndarray) -> np.ndarray:
+        return cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+    flows = []
+    with torch.no_grad():
+        for start in range(0, len(ds.clips), 64):
+            onsets, apexes = [], []
+            for i in range(start, min(start + 64, len(ds.clips))):
+                onset, apex = semi_synthetic_pair(ds.apexes[i], ds.flows[i])
+                registered, _ = register(onset, apex)
+                onsets.append(dgm_input(onset))
+                apexes.append(dgm_input(registered))
+            d, _ = model.dgm(torch.from_numpy(np.stack(onsets)[:, None]), torch.from_numpy(np.stack(apexes)[:, None]))
+            flows += [flow_image(x) for x in d.numpy()]
+    return AugmentBank(np.stack(flows), np.asarray(ds.labels, dtype=np.int64), list(ds.subjects),
+                       [f"clip:{c.key}" for c in ds.clips])
+
+
+def _joined(a: AugmentBank, b: AugmentBank) -> AugmentBank:
+    return AugmentBank(np.concatenate([a.flows, b.flows]), np.concatenate([a.labels, b.labels]),
+                       a.subjects + b.subjects, a.expressions + b.expressions)
+
+
 def attach(samples, config: dict) -> None:
     """Give ``samples`` the synthetic AU bank a config asks for (``train.au_augment`` > 0), built with
     the DGM ``train.au_augment_dgm`` at ``train.au_augment_per_face`` movements per face."""
@@ -118,7 +164,12 @@ def attach(samples, config: dict) -> None:
     path = Path(dgm) if Path(dgm).is_absolute() else REPO_ROOT / dgm
     if not dgm or not path.is_file():
         raise ConfigError(f"train.au_augment needs train.au_augment_dgm, a DGM checkpoint (not found: {dgm!r})")
+    clips = bool(tcfg.get("au_augment_clips", False))
+    if clips and config["protocol"].get("name") != "megc2019-loso":
+        raise ConfigError("train.au_augment_clips renders the MEGC2019 composite's clips: it needs that protocol")
     data_root = Path(config["protocol"].get("data_root") or default_data_root())
     samples.augment = load_or_build(path, data_root, tuple(samples.class_names),
                                     int(tcfg.get("au_augment_per_face", 2)))
+    if clips:
+        samples.augment = _joined(samples.augment, build_clip_bank(path, data_root, tuple(samples.class_names)))
     samples._flow_tensor = None
