@@ -15,8 +15,13 @@ from frl_core.faces.tracking import (
     several_faces_message,
     to_gray,
 )
+from frl_core.faces.pair import AlignedPair, FacePatch, align_pair, face_patch
 
 __all__ = [
+    "AlignedPair",
+    "FacePatch",
+    "align_pair",
+    "face_patch",
     "LANDMARK_BACKENDS",
     "MSG_FACE_LOST",
     "MSG_NO_FACE",

@@ -46,8 +46,10 @@ def preprocessing_for(config: FRLDGTConfig) -> dict[str, Any]:
                "size": [config.img_size, config.img_size], "scale": "uint8 / 255 -> [0, 1]",
                "resize": "cv2.INTER_AREA"}
         if config.motion_encoding == "flow_image":
-            out.update({"alignment": "frl_core.faces.align_face at 224 px, then the apex registered onto the "
-                                     "onset (frl_core.motion.registration)",
+            out.update({"alignment": "onset and apex aligned together at 224 px by frl_core.faces.align_pair (one "
+                                     "similarity from their mean landmarks, each face resampled once from its frame; "
+                                     "each by frl_core.faces.align_face when the head moved more than 8 px), then "
+                                     "the apex registered onto the onset (frl_core.motion.registration)",
                         "motion": "the DGM's displacement rendered as a MEGC2019-style flow image "
                                   "(frl_core.motion.flow_image: u, v, optical strain at 28 x 28, per-channel min-max)"})
         return out

@@ -313,7 +313,7 @@ def run(args: argparse.Namespace) -> int:
     metadata = {
         "live_path": "DGM trained on known displacements of real faces + trunk and head of a flow-mode "
                      "FRL-DGT trained on the MEGC2019 composite's real flow images",
-        "input": "onset and apex faces aligned by frl_core.faces.align_face (224 px); the apex is registered "
+        "input": "onset and apex faces aligned together by frl_core.faces.align_pair (224 px); the apex is registered "
                  "onto the onset (frl_core.motion.registration), both resized to the DGM's input; the displacement "
                  "is rendered as a composite-style flow image (frl_core.motion.flow_image) for the trunk",
         "trained_on": {"dgm": dgm_meta.get("data"), "trunk": trunk_meta.get("trained_on")},
