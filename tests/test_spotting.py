@@ -166,7 +166,8 @@ def test_score_follows_the_real_casme2_clip_to_its_apex(data_root):
     """The real CASME II sequence: the composite's apex face of this clip matches frame 004, and after the
     head motion is taken out TV-L1, DIS and Farneback all find the mouth-corner motion largest at
     001->004/005. The spotter's score against frame 001 is well above zero from 002 on and peaks at
-    004/005, well above the start of the movement (002)."""
+    004/005, well above the start of the movement (002). (The landmark smoothing, heavier since the
+    seventh stop of 2026-12-04, lags into frame 002: its score there fell from 0.29 to 0.19.)"""
     folder = data_root / "sequences" / "casme2_sub_clip_resampled"
     paths = sorted(Path(folder).glob("*.jpg"))
     assert len(paths) == 10
@@ -177,7 +178,7 @@ def test_score_follows_the_real_casme2_clip_to_its_apex(data_root):
         obs, _ = tracker.update(gray)
         aligned.append(align_face(gray, obs.landmarks))
     scores = motion_scores(aligned, reference=0)
-    assert scores[0] == 0.0 and scores[1:].min() > 0.2
+    assert scores[0] == 0.0 and scores[1:].min() > 0.15
     assert int(np.argmax(scores)) in (3, 4) and scores.max() > 1.5 * scores[1]
 
 

@@ -69,10 +69,13 @@ class FaceConfig:
     """When the cheap pass finds nothing and no face is tracked, try once more with one upsampling."""
     whole_frame_fallback: bool = False
     """Input is already a face crop: when the detector finds nothing, the whole frame is the face."""
-    smoothing: float = 0.5
+    smoothing: float = 0.7
     """Weight of the previous landmarks in the exponential smoothing of small landmark jitter (0 = off)."""
-    smoothing_motion: float = 0.03
-    """Landmark motion (fraction of the inter-ocular distance) above which no smoothing is applied."""
+    smoothing_motion: float = 0.08
+    """Landmark motion (median point, fraction of the inter-ocular distance) above which no smoothing is
+    applied. On a soft or upscaled face the predictor's points jump 2-10 px from frame to frame, beyond the
+    earlier 0.03 (the spotter's false intervals on such faces: docs/recognition.md); head motion the
+    smoothing lags behind is taken out downstream by the spotter's and the registration's global fits."""
     lost_correlation: float = 0.35
     """A tracked face whose patch correlates below this with the last detected one counts as lost."""
     landmark_every_n: int = 1
