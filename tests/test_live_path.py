@@ -8,7 +8,7 @@ import torch
 from frl_core.models import create_model
 from frl_core.models.frl_dgt import mirror_flow_image, render_flow_image
 from frl_core.models.inference import UNCERTAIN, InferenceSettings, Recognizer
-from frl_core.training.live_path import assemble, realigned
+from frl_core.training.live_path import assemble, realigned, realigned_pair
 
 
 def models(seed: int = 0):
@@ -95,6 +95,17 @@ def test_landmark_noise_realignment_moves_the_face_by_about_a_pixel():
 
     motion = estimate_global_motion(face, moved)
     assert 0.05 < np.hypot(*motion.translation) < 2.0
+
+
+def test_the_bench_aligns_a_noisy_pair_as_the_product_does():
+    """bench live-path's noise model: each frame's landmarks off by up to 1 px, the pair aligned together
+    (``faces.pair``): a still face stays still, and the pair sits within a pixel of where it was."""
+    from frl_core.motion.registration import estimate_global_motion
+
+    face = textured_face()
+    onset, apex = realigned_pair(face, face, np.random.default_rng(3), 1.0)
+    assert np.array_equal(onset, apex)
+    assert np.hypot(*estimate_global_motion(face, onset).translation) < 1.5
 
 
 def test_an_ensemble_of_trunks_averages_each_members_calibrated_probabilities():
