@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from frl_core.faces import FaceConfig, FaceTracker, align_face
+from frl_core.faces import FaceConfig, FaceTracker, align_face, alignment_matrix
 from frl_core.faces.pair import FacePatch, align_pair, face_patch
 from frl_core.faces.head_pose import head_pose
 from frl_core.motion.flow_image import dis_flow
@@ -291,8 +291,10 @@ class AnalysisEngine:
         t1 = time.perf_counter()
         aligned = patch = None
         if face is not None:
-            aligned = align_face(gray, face.landmarks, self.config.align_size)
-            patch = face_patch(gray, face.landmarks, self.config.align_size)
+            size = self.config.align_size
+            m = alignment_matrix(face.landmarks, size)
+            aligned = align_face(gray, face.landmarks, size, m)
+            patch = face_patch(gray, face.landmarks, size, m)
         seconds["face"] += t1 - t0
         seconds["align"] += time.perf_counter() - t1
         return Observation(timestamp, face, message, aligned, patch)

@@ -56,25 +56,37 @@ class FacePatch:
         return np.array([[b, 0.0, self.origin[0] + shift], [0.0, b, self.origin[1] + shift], [0.0, 0.0, 1.0]])
 
 
-def _footprint(landmarks: np.ndarray, size: int) -> tuple[np.ndarray, float]:
-    """The aligned crop's corners in frame coordinates and the frame pixels per aligned pixel."""
-    m = alignment_matrix(landmarks, size)
-    inv = cv2.invertAffineTransform(m)
-    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], dtype=np.float64)
-    return corners @ inv.T, 1.0 / math.sqrt(abs(np.linalg.det(m[:, :2])))
+def _footprint(m: np.ndarray, size: int) -> tuple[float, float, float, float, float]:
+    """The frame box (x0, y0, x1, y1) of the aligned crop that the frame-to-crop similarity ``m`` makes,
+    and the frame pixels per aligned pixel."""
+    a, b = float(m[0, 0]), float(m[0, 1])
+    det = a * a + b * b  # a similarity: [[a, b], [-b, a]]
+    scale = 1.0 / math.sqrt(det)
+    # the crop's corners mapped back to the frame: the inverse of a similarity is its transpose over det
+    tx, ty = float(m[0, 2]), float(m[1, 2])
+    xs, ys = [], []
+    for u, v in ((0.0, 0.0), (size, 0.0), (0.0, size), (size, size)):
+        du, dv = u - tx, v - ty
+        xs.append((a * du - b * dv) / det)
+        ys.append((b * du + a * dv) / det)
+    return min(xs), min(ys), max(xs), max(ys), scale
 
 
-def face_patch(gray: np.ndarray, landmarks: np.ndarray, size: int = 224) -> FacePatch:
-    """The pixels of ``gray`` the aligned crop of side ``size`` comes from, with a margin."""
-    gray = to_gray(gray)
+def face_patch(gray: np.ndarray, landmarks: np.ndarray, size: int = 224, matrix: np.ndarray | None = None
+               ) -> FacePatch:
+    """The pixels of ``gray`` the aligned crop of side ``size`` comes from, with a margin (``matrix``: the
+    face's alignment, when the caller has it already)."""
+    if gray.ndim != 2 or gray.dtype != np.uint8:
+        gray = to_gray(gray)
     pts = np.asarray(landmarks, dtype=np.float64)
-    corners, scale = _footprint(pts, size)
+    m = alignment_matrix(pts, size) if matrix is None else matrix
+    left, top, right, bottom, scale = _footprint(m, size)
     h, w = gray.shape
     pad = PATCH_MARGIN * size * scale + 2.0
-    x0 = int(np.clip(math.floor(corners[:, 0].min() - pad), 0, w - 1))
-    y0 = int(np.clip(math.floor(corners[:, 1].min() - pad), 0, h - 1))
-    x1 = int(np.clip(math.ceil(corners[:, 0].max() + pad) + 1, x0 + 1, w))
-    y1 = int(np.clip(math.ceil(corners[:, 1].max() + pad) + 1, y0 + 1, h))
+    x0 = min(max(math.floor(left - pad), 0), w - 1)
+    y0 = min(max(math.floor(top - pad), 0), h - 1)
+    x1 = min(max(math.ceil(right + pad) + 1, x0 + 1), w)
+    y1 = min(max(math.ceil(bottom + pad) + 1, y0 + 1), h)
     binning = int(scale) if scale >= MAX_PATCH_SCALE else 1
     if binning > 1:
         x1 = x0 + max(binning, (x1 - x0) // binning * binning)
@@ -84,7 +96,7 @@ def face_patch(gray: np.ndarray, landmarks: np.ndarray, size: int = 224) -> Face
                             interpolation=cv2.INTER_AREA)
     else:
         pixels = gray[y0:y1, x0:x1].copy()
-    return FacePatch(np.ascontiguousarray(pixels), (float(x0), float(y0)), binning, pts.copy())
+    return FacePatch(pixels, (float(x0), float(y0)), binning, pts.copy())
 
 
 def head_motion_px(onset: np.ndarray, apex: np.ndarray, size: int = 224) -> float:

@@ -168,10 +168,11 @@ def alignment_matrix(landmarks: np.ndarray, size: int = 224) -> np.ndarray:
     return face_kernels.alignment(pts, _RIGID, _RIGID_TEMPLATE, float(size))
 
 
-def align_face(gray: np.ndarray, landmarks: np.ndarray, size: int = 224) -> np.ndarray:
-    """The face warped onto the canonical template: uint8 ``size x size`` grayscale, eyes level."""
+def align_face(gray: np.ndarray, landmarks: np.ndarray, size: int = 224, matrix: np.ndarray | None = None) -> np.ndarray:
+    """The face warped onto the canonical template: uint8 ``size x size`` grayscale, eyes level
+    (``matrix``: :func:`alignment_matrix` of these landmarks, when the caller has it already)."""
     gray = to_gray(gray)
-    m = alignment_matrix(landmarks, size)
+    m = alignment_matrix(landmarks, size) if matrix is None else matrix
     return cv2.warpAffine(gray, m, (int(size), int(size)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
