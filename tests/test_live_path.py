@@ -108,6 +108,16 @@ def test_the_bench_aligns_a_noisy_pair_as_the_product_does():
     assert np.hypot(*estimate_global_motion(face, onset).translation) < 1.5
 
 
+def test_the_bench_reads_uncalibrated_runs_as_plain_averages_and_refuses_a_half_calibrated_ensemble():
+    from frl_core.models.checkpoint import CheckpointError
+    from frl_core.training.live_path import _bench_settings
+
+    plain = _bench_settings([{}, {}], None)
+    assert plain.uncertain_below == 0.0 and plain.member_temperatures == (1.0, 1.0)
+    with pytest.raises(CheckpointError):
+        _bench_settings([{"calibration": {"temperature": 1.2}}, {}], None)
+
+
 def test_an_ensemble_of_trunks_averages_each_members_calibrated_probabilities():
     dgm, first = models(4)
     _, second = models(5)

@@ -169,6 +169,16 @@ def _fold_ensemble(flow_runs: list[Path], subject: str
     return trunks, metas, records, flow_probs
 
 
+def _bench_settings(trunk_metas: list[dict], labels: np.ndarray) -> InferenceSettings:
+    """:func:`ensemble_settings`, or for runs trained without inner calibration folds (which leave each
+    trunk as it is: a cheaper run for this bench) plain softmax averages that label nothing uncertain."""
+    if len(trunk_metas) > 1 and not any(m.get("calibration") for m in trunk_metas):
+        members = [InferenceSettings.from_metadata(m) for m in trunk_metas]
+        return InferenceSettings(1.0, 0.0, members[0].tta_hflip, register=True,
+                                 member_temperatures=(1.0,) * len(members))
+    return ensemble_settings(trunk_metas, labels)
+
+
 def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, noise_draws: int = 2, seed: int = 0,
                   log=print, register: bool = True) -> dict:
     """The live path per fold of a flow-mode LOSO run saved with checkpoints and calibration; with several
@@ -188,7 +198,7 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
     for n, path in enumerate(fold_files):
         trunks, metas, records, flow_probs = _fold_ensemble(runs, path.stem)
         record = records[0]
-        settings = replace(ensemble_settings(metas, ds.labels), register=register)
+        settings = replace(_bench_settings(metas, ds.labels), register=register)
         live = Recognizer(assemble(dgm_model, trunks), "cpu", settings=settings)
         pairs = [semi_synthetic_pair(ds.apexes[i], ds.flows[i]) for i in record["indices"]]
         recs = live.recognize(pairs)
