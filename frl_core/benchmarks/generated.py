@@ -193,7 +193,7 @@ def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: 
         path = encode_video(seq, Path(work_dir) / f"{name.replace('/', '_')}_{seq.seed}.{'mp4' if codec == 'mp4v' else 'mkv'}",
                             codec)
         if engine is None:
-            engine = AnalysisEngine(EngineConfig(fps=seq.fps, weights=weights, device=device, keep_aligned=True))
+            engine = AnalysisEngine(EngineConfig(fps=seq.fps, weights=weights, device=device))
         else:
             engine.reset()
         wanted = {i for e in seq.events for i in (e.onset, e.apex)}

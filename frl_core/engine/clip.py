@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from frl_core.engine.analysis import EngineConfig, RecognitionError, is_out_of_memory, measure_event
-from frl_core.faces import FaceConfig, FaceTracker, align_face
+from frl_core.faces import FaceConfig, FaceTracker, align_face, alignment_matrix
 from frl_core.faces.pair import FacePatch, align_pair, face_patch
 from frl_core.spotting import SpotterConfig
 from frl_core.spotting.detector import interval_kind
@@ -148,6 +148,14 @@ class ClipAnalyzer:
         self.spotter_config = self.config.spotter if self.config.spotter is not None else SpotterConfig()
         self.recognizer = recognizer
 
+    def _aligned(self, gray: np.ndarray, face: Any) -> tuple[np.ndarray | None, FacePatch | None]:
+        """The face aligned on its own and the frame pixels around it, from one alignment."""
+        if face is None:
+            return None, None
+        size = self.config.align_size
+        m = alignment_matrix(face.landmarks, size)
+        return align_face(gray, face.landmarks, size, m), face_patch(gray, face.landmarks, size, m)
+
     def faces(self, frames: Iterable[np.ndarray], fps: float
               ) -> tuple[list[FrameResult], list[np.ndarray | None], list[FacePatch | None]]:
         """Track and align the face of every frame (BGR or grayscale uint8); also the frame pixels around
@@ -167,8 +175,9 @@ class ClipAnalyzer:
                                 "without --clip, or cut it with --max-frames")
             gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
             face, message = tracker.update(gray)
-            aligned.append(align_face(gray, face.landmarks, self.config.align_size) if face is not None else None)
-            patches.append(face_patch(gray, face.landmarks, self.config.align_size) if face is not None else None)
+            face_aligned, patch = self._aligned(gray, face)
+            aligned.append(face_aligned)
+            patches.append(patch)
             results.append(FrameResult(index=index, timestamp=index / fps, face=face, message=message))
             if len(grays) == index and all(a is None for a in aligned[:-1]):  # frames up to the first face only
                 grays.append(gray)
@@ -178,8 +187,7 @@ class ClipAnalyzer:
             for index in range(first, -1, -1):
                 face, message = tracker.update(grays[index])
                 if index < first and face is not None:
-                    aligned[index] = align_face(grays[index], face.landmarks, self.config.align_size)
-                    patches[index] = face_patch(grays[index], face.landmarks, self.config.align_size)
+                    aligned[index], patches[index] = self._aligned(grays[index], face)
                     results[index] = FrameResult(index=index, timestamp=index / fps, face=face, message=message)
         return results, aligned, patches
 
