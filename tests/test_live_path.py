@@ -202,7 +202,8 @@ def test_assemble_live_joins_a_dgm_and_several_trunks_into_one_file_the_recognis
     for k, (trunk, t) in enumerate(((first, 1.3), (second, 0.7))):
         logits = rng.normal(0, 1, (120, 3))
         logits[np.arange(120), labels] += 2.0
-        meta = {"seed": k + 1, "train": {"uncertain_max_accuracy": 0.5},
+        meta = {"seed": k + 1, "data": "real (published MEGC2019 flow images)",
+                "train": {"uncertain_max_accuracy": 0.5, "au_augment": 1.0, "au_augment_clips": True},
                 "inference": {"temperature": t, "uncertain_below": 0.5, "tta_hflip": True},
                 "calibration": {"temperature": t, "inner_indices": list(range(120)), "inner_logits": logits.tolist(),
                                 "inner_labels": labels.tolist()}}
@@ -214,6 +215,11 @@ def test_assemble_live_joins_a_dgm_and_several_trunks_into_one_file_the_recognis
     args = parser.parse_args(["--dgm", str(dgm_path), "--trunk", *paths, "--save", str(out)])
     assert live_path.run(args) == 0
     assert "2 trunk(s), temperature 1.300 / 0.700" in capsys.readouterr().out
+    from frl_core.models.checkpoint import load_checkpoint
+
+    trunk_data = load_checkpoint(out)[1]["trained_on"]["trunk"]
+    assert "real (published MEGC2019 flow images)" in trunk_data  # what the file says it learnt from: all of it
+    assert "canonical action units" in trunk_data and "pseudo-onset" in trunk_data
     rec = Recognizer.from_checkpoint(out, "cpu")
     assert rec.model.config.ensemble_size == 2 and rec.settings.member_temperatures == (1.3, 0.7)
     face = textured_face()

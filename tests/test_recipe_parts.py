@@ -137,3 +137,25 @@ def test_clip_bank_needs_the_composite(tmp_path):
               "train": {"au_augment": 1.0, "au_augment_dgm": str(dgm), "au_augment_clips": True}}
     with pytest.raises(ConfigError, match="composite"):
         attach(_sample_set(4, 32), config)
+
+
+def test_a_trunk_trained_with_the_synthetic_banks_says_so_in_its_data(tmp_path, monkeypatch):
+    """A checkpoint's ``data`` names every bank its trunk learnt from, not only the real flow images."""
+    from frl_core.training import au_augment
+    from frl_core.training.au_augment import AugmentBank
+
+    def bank(*_args, **_kwargs):
+        return AugmentBank(np.zeros((2, 28, 28, 3), np.uint8), np.array([0, 1]), ["s0", "s1"], ["smile", "brow"])
+
+    monkeypatch.setattr(au_augment, "load_or_build", bank)
+    monkeypatch.setattr(au_augment, "build_clip_bank", bank)
+    dgm = tmp_path / "dgm.pt"
+    dgm.write_bytes(b"read by the banks, which are replaced here")
+    samples = _sample_set(4, 32)
+    samples.data_label = "real (published MEGC2019 flow images)"
+    config = {"protocol": {"name": "megc2019-loso", "data_root": str(tmp_path)}, "model": {"input_mode": "flow"},
+              "train": {"au_augment": 1.0, "au_augment_dgm": str(dgm), "au_augment_clips": True}}
+    au_augment.attach(samples, config)
+    assert samples.data_label.startswith("real (published MEGC2019 flow images) + ")
+    assert "canonical action units" in samples.data_label and "pseudo-onset" in samples.data_label
+    assert len(samples.augment) == 4

@@ -104,6 +104,12 @@ def load_or_build(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     return bank
 
 
+AU_BANK_LABEL = "synthetic flow images of canonical action units on the training faces, through the DGM"
+CLIP_BANK_LABEL = ("each training clip's motion through the DGM (its apex face and a pseudo-onset warped from it "
+                   "by the clip's flow)")
+"""What a checkpoint's ``data`` says the banks added, so that a file never claims only real flow images."""
+
+
 def build_clip_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...]) -> AugmentBank:
     """Every composite clip's own motion as the live path measures it: the real apex face and a
     pseudo-onset warped from it by the clip's real flow (``data.pairs``), the apex registered onto the
@@ -170,6 +176,8 @@ def attach(samples, config: dict) -> None:
     data_root = Path(config["protocol"].get("data_root") or default_data_root())
     samples.augment = load_or_build(path, data_root, tuple(samples.class_names),
                                     int(tcfg.get("au_augment_per_face", 2)))
+    samples.data_label += f" + {AU_BANK_LABEL}"
     if clips:
         samples.augment = _joined(samples.augment, build_clip_bank(path, data_root, tuple(samples.class_names)))
+        samples.data_label += f" + {CLIP_BANK_LABEL}"
     samples._flow_tensor = None

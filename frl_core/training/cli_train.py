@@ -186,7 +186,7 @@ def _run_all_data(config: dict[str, Any], args: argparse.Namespace) -> int:
     save_checkpoint(model.cpu(), path, metadata=metadata)
     out_dir = Path(config["output"]["dir"])
     save_resolved(config, out_dir)
-    (out_dir / "all_data_training.json").write_text(json.dumps({**metadata, "calibration": calibration,
+    (out_dir / f"all_data_training_seed{seed}.json").write_text(json.dumps({**metadata, "calibration": calibration,
                                                               "checkpoint": str(path), "epoch_losses": losses},
                                                              indent=2))
     print(f"trained on all {len(samples)} clips in {seconds:.0f} s; saved {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -301,6 +301,20 @@ def evaluate_sequence(recognizer: Recognizer, data_root: Path, noise_draws: int 
 # ------------------------------------------------------------------------------------------------ CLI
 
 
+def trunk_data(trunk_meta: dict) -> str:
+    """What a trunk was trained on, with the synthetic banks its config added named even where the trunk's
+    own metadata predates saying so (trunks saved before 2026-12-05 said only "real")."""
+    from frl_core.training.au_augment import AU_BANK_LABEL, CLIP_BANK_LABEL
+
+    label = str(trunk_meta.get("data") or "real (published MEGC2019 flow images)")
+    train = trunk_meta.get("train") or {}
+    if float(train.get("au_augment", 0) or 0) > 0 and AU_BANK_LABEL not in label:
+        label += f" + {AU_BANK_LABEL}"
+    if train.get("au_augment_clips") and CLIP_BANK_LABEL not in label:
+        label += f" + {CLIP_BANK_LABEL}"
+    return label
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dgm", required=True, help="DGM checkpoint (python main.py train-dgm)")
     parser.add_argument("--trunk", required=True, nargs="+",
@@ -322,11 +336,13 @@ def run(args: argparse.Namespace) -> int:
     trunks = meta["trunks"]
     metadata = {
         "live_path": "DGM trained on known displacements of real faces + trunk and head of a flow-mode "
-                     "FRL-DGT trained on the MEGC2019 composite's real flow images",
+                     "FRL-DGT trained on the MEGC2019 composite's real flow images"
+                     + (" and synthetic flow images" if trunk_meta.get("train", {}).get("au_augment") else ""),
         "input": "onset and apex faces aligned together by frl_core.faces.align_pair (224 px); the apex is registered "
                  "onto the onset (frl_core.motion.registration), both resized to the DGM's input; the displacement "
                  "is rendered as a composite-style flow image (frl_core.motion.flow_image) for the trunk",
-        "trained_on": {"dgm": dgm_meta.get("data"), "trunk": trunk_meta.get("trained_on")},
+        "trained_on": {"dgm": dgm_meta.get("data"),
+                       "trunk": f"{trunk_meta.get('trained_on')}: {trunk_data(trunk_meta)}"},
         "ensemble": {"trunks": len(trunks), "seeds": [m.get("seed") for m in trunks]},
         "data_licence": "MEGC2019 composite (CASME II, SAMM, SMIC-HS): non-commercial research only",
         "dgm_training": dgm_meta.get("dgm_training"),
