@@ -35,10 +35,12 @@ RETIRED_KEYS = ("fps_override",)
 """Keys earlier versions stored that must not act any more: a frame-rate override belongs to one source
 (Playback ▸ Frame rate of this source), never to every later file."""
 
-SPOTTER_SCORE = 2
+SPOTTER_SCORE = 3
 """Which spotting score a stored threshold factor belongs to. Score 2 (block noise weights, a similarity
 head-motion model, AU-masked smoothing) has a lower, steadier noise floor than score 1, whose default
-factor was 8: a factor stored for an older score is dropped for the current default."""
+factor was 8; score 3 is score 2 on the tracker's stronger landmark smoothing, which removed the jitter
+that its default factor 5 stood above (default 4). A factor stored for an older score is dropped for the
+current default."""
 
 ORGANIZATION = "FRL-DGT"
 APPLICATION = "Micro-expression studio"

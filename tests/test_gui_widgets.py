@@ -210,3 +210,17 @@ def test_a_coder_accepts_rejects_relabels_and_moves_events_and_the_review_round_
     bad = tmp_path / "bad.csv"
     bad.write_text("not,a,table\n")
     assert window.import_coding_table(bad) is None and "not a coding table" in window.banner.text()
+
+
+def test_the_old_default_factor_stored_with_score_2_gives_way_to_the_current_default(tmp_path):
+    """Settings saved before the threshold default moved from 5 to 4 hold 5 as if the user chose it; once
+    loaded by this version the spotter runs at the current default, and what the user saves then stays."""
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    store.setValue("threshold", 5.0)
+    store.setValue("spotter_score", 2)
+    assert SpotterConfig.threshold_k == 4.0
+    assert AppSettings.load(store).threshold == 4.0
+    settings = AppSettings.load(store)
+    settings.threshold = 5.0
+    settings.save()
+    assert AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).threshold == 5.0

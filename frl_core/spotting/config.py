@@ -33,9 +33,10 @@ class SpotterConfig:
     """Shorter intervals are discarded (noise)."""
     threshold: float | None = None
     """A fixed score threshold (pixels); None adapts it to the sequence."""
-    threshold_k: float = 5.0
-    """Adaptive threshold: median + k x robust standard deviation of the score."""
-    min_threshold: float = 0.35
+    threshold_k: float = 4.0
+    """Adaptive threshold: median + k x robust standard deviation of the score (4 since the tracker's
+    landmark smoothing took the jitter that 5 had to stand above; docs/recognition.md)."""
+    min_threshold: float = 0.3
     """The adaptive threshold never drops below this (pixels of a 224-pixel face)."""
     history_s: float = 20.0
     """Seconds of score history behind the adaptive threshold."""
