@@ -36,7 +36,7 @@ class SpotterConfig:
     threshold_k: float = 4.0
     """Adaptive threshold: median + k x robust standard deviation of the score (4 since the tracker's
     landmark smoothing took the jitter that 5 had to stand above; docs/recognition.md)."""
-    min_threshold: float = 0.3
+    min_threshold: float = 0.35
     """The adaptive threshold never drops below this (pixels of a 224-pixel face)."""
     history_s: float = 20.0
     """Seconds of score history behind the adaptive threshold."""
