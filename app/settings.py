@@ -208,7 +208,9 @@ class SettingsDialog(QDialog):
         self.threshold.setValue(settings.threshold)
         self.threshold.setToolTip(f"An interval starts where the spotting score (px of the 224-px face) rises above "
                                   f"its running median plus this many robust standard deviations, and never below "
-                                  f"{SpotterConfig.min_threshold:g} px. Higher spots fewer, stronger movements "
+                                  f"{SpotterConfig.min_threshold:g} px ({SpotterConfig.warmup_threshold:g} px in the first "
+                                  f"{SpotterConfig.warmup_s:g} s, while it learns the face's noise). Higher spots fewer, "
+                                  f"stronger movements "
                                   f"(default {SpotterConfig.threshold_k:g})")
         form.addRow("Spotting threshold", self.threshold)
         self.spotting_defaults = QPushButton("Spotting defaults")

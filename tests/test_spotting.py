@@ -220,3 +220,66 @@ def test_onset_stops_at_the_dip_before_a_movement_not_at_a_weaker_plateau():
     assert (micro.onset, micro.apex, micro.offset, micro.kind) == (39, 48, 52, "micro")  # one frame of pad
     # Without the dip rule the plateau is taken as part of the movement, which then reads as a macro one.
     assert (results[0.0].onset, results[0.0].kind) == (19, "macro")
+
+
+def _bump_found(at: int, n: int = 300) -> bool:
+    """A 0.32 px movement (between the steady floor 0.3 and the warm-up floor 0.35) on a still face's
+    0.1 px noise, at frame ``at`` of a 30 fps stream: is it reported?"""
+    from frl_core.spotting.detector import Detector as _Detector
+
+    rng = np.random.default_rng(0)
+    scores = 0.1 + 0.01 * rng.standard_normal(n)
+    scores[at:at + 6] = [0.2, 0.3, 0.32, 0.32, 0.3, 0.2]
+    det = _Detector(30.0, SpotterConfig(), 18, fixed_threshold=None)
+    return bool([iv for j, c in enumerate(scores) for iv in det.push(j, float(c))] + det.finish())
+
+
+def test_a_faint_movement_counts_only_once_the_stream_has_warmed_up():
+    config = SpotterConfig()
+    assert config.min_threshold < 0.32 < config.warmup_threshold
+    # The first seconds gave most false intervals (block weights and threshold statistics still being
+    # learnt), so there the floor is higher; later the same movement is reported.
+    assert not _bump_found(at=60)
+    assert _bump_found(at=200)
+
+
+def test_a_lost_face_does_not_count_towards_the_warm_up():
+    from frl_core.spotting.detector import Detector as _Detector
+
+    det = _Detector(30.0, SpotterConfig(), 18, fixed_threshold=None)
+    for j in range(300):
+        det.push(j, math.nan)
+    assert det.threshold == SpotterConfig().warmup_threshold
+
+
+@pytest.mark.parametrize("fps, frames", [(30.0, 3), (25.0, 3), (60.0, 5), (200.0, 21), (10.0, 1)])
+def test_faces_are_averaged_over_about_a_tenth_of_a_second(fps, frames):
+    from frl_core.spotting.config import temporal_half
+
+    assert 2 * temporal_half(SpotterConfig().temporal_s, fps) + 1 == frames
+    assert StreamingSpotter(fps).smoother.half == temporal_half(0.1, fps)
+
+
+def test_a_track_that_skips_frames_reads_their_mean_not_one_of_them():
+    from frl_core.spotting.motion import stride_means
+
+    faces = [np.full((4, 4), float(i), np.float32) for i in range(7)]
+    faces[3] = None
+    read = stride_means(faces, 2)
+    # Frames 0, 2, 4, 6 are read; each is the mean of itself and the skipped frame before it (noise falls
+    # instead of aliasing in); a skipped frame without a face is left out.
+    assert [float(f[0, 0]) for f in read] == [0.0, 1.5, 4.0, 5.5]
+    assert stride_means([faces[0], faces[1], None], 2)[1] is None  # no face in the frame read: none
+
+
+def test_a_movement_right_after_another_does_not_reach_back_into_it():
+    from frl_core.spotting.detector import Detector as _Detector
+
+    # A movement (frames 20-30), then a faint plateau under the first one's boundary level but above the
+    # second's, then a weaker movement: its onset search must stop at the first one's offset.
+    scores = [0.2] * 20 + [1.0, 1.5, 2.0, 2.0, 2.0, 2.0, 1.5, 1.0, 0.8, 0.6, 0.5] + [0.4] * 6 + [1.2, 1.2, 0.3] + [0.2] * 20
+    det = _Detector(30.0, SpotterConfig(valley_fraction=0.0), 18, fixed_threshold=1.0)
+    det.static, det.baseline = True, 0.2
+    first, second = [iv for j, c in enumerate(scores) for iv in det.push(j, c)] + det.finish()
+    assert first.apex in range(22, 26) and second.apex in (37, 38)
+    assert second.onset > first.offset

@@ -36,8 +36,14 @@ class SpotterConfig:
     threshold_k: float = 4.0
     """Adaptive threshold: median + k x robust standard deviation of the score (4 since the tracker's
     landmark smoothing took the jitter that 5 had to stand above; docs/recognition.md)."""
-    min_threshold: float = 0.35
+    min_threshold: float = 0.3
     """The adaptive threshold never drops below this (pixels of a 224-pixel face)."""
+    warmup_s: float = 4.0
+    """For this long from the start of a stream the threshold never drops below ``warmup_threshold``: the
+    block weights and the threshold's own statistics are still being learnt, and the first seconds gave
+    most false intervals of a lower floor (docs/recognition.md)."""
+    warmup_threshold: float = 0.35
+    """The threshold's floor during ``warmup_s`` (pixels of a 224-pixel face)."""
     history_s: float = 20.0
     """Seconds of score history behind the adaptive threshold."""
     boundary_fraction: float = 0.12
@@ -77,7 +83,8 @@ class SpotterConfig:
     eye_margin: float = 0.06
     """Eye interiors and lids, excluded against blinks: margin around each eye (fraction of the face)."""
     temporal_s: float = 0.1
-    """Faces are averaged over this many seconds (centred) before comparison, against sensor noise."""
+    """Faces are averaged over this many seconds (centred) before comparison, against sensor noise: the
+    odd number of frames closest to it (3 at 30 fps, 21 at 200 fps; :func:`temporal_half`)."""
     log_intensity: bool = True
     """Measure motion on log intensities: a lighting change multiplies intensities, and on a log scale
     that becomes the per-block offset the motion estimate already discounts."""
@@ -117,6 +124,12 @@ class SpotStep:
     regions: np.ndarray | None = None
     """Residual motion (head motion out) in each AU region behind ``score``, canonical-face pixels,
     ``au_regions.REGION_NAMES`` order; None when ``score`` is nan."""
+
+
+def temporal_half(temporal_s: float, fps: float) -> int:
+    """Frames on each side of the centre in the ``temporal_s`` face average: ``2 * half + 1`` frames span
+    ``temporal_s`` as closely as an odd count can."""
+    return max(0, int(round((float(temporal_s) * float(fps) - 1.0) / 2.0)))
 
 
 class SpotterError(ValueError):

@@ -35,11 +35,24 @@ class Detector:
         self.history: deque[float] = deque(maxlen=max(50, int(config.history_s * fps)))
         self._stats_age = 10 ** 9
         self.baseline = 0.0
-        self.threshold = float(config.min_threshold if fixed_threshold is None else fixed_threshold)
+        self.warmup = max(0, int(round(config.warmup_s * fps)))
+        """Scores (steps with a face) before the warm-up floor is lifted."""
+        self.scored = 0
+        self.adaptive = float(config.min_threshold)
+        """The threshold from the score's statistics alone (without the warm-up floor)."""
+        self.threshold = float(self._floor() if fixed_threshold is None else fixed_threshold)
         self.active = False
         self.peak = (0, 0.0)
         self.below = 0
         self.start = 0
+        self.last_offset = -1
+        """The previous interval's offset: a movement's onset never reaches back into it."""
+
+    def _floor(self) -> float:
+        """The lowest the adaptive threshold may be now: higher while the stream is young."""
+        if not self.static and self.scored < self.warmup:
+            return max(self.config.min_threshold, self.config.warmup_threshold)
+        return self.config.min_threshold
 
     def _update_threshold(self) -> None:
         if self.static or len(self.history) < 8:
@@ -51,12 +64,18 @@ class Detector:
         med, spread = kernels.median_and_spread(np.fromiter(self.history, np.float64, len(self.history)))
         self.baseline = med
         if self.fixed is None:
-            self.threshold = robust_threshold(med, spread, self.config)
+            self.adaptive = robust_threshold(med, spread, self.config)
+            self.threshold = max(self.adaptive, self._floor())
 
     def push(self, j: int, c: float) -> list[SpottedInterval]:
         """Feed the two-sided score of frame ``j``; return intervals that close."""
         self.recent.append((j, c))
         valid = not math.isnan(c)
+        if valid:
+            self.scored += 1
+            if self.scored == self.warmup and self.fixed is None and not self.static:
+                # Warm-up over: the floor drops at once, not at the next statistics update.
+                self.threshold = max(self.adaptive, self._floor())
         if valid and not self.active:
             self.history.append(c)
             self._update_threshold()
@@ -111,7 +130,7 @@ class Detector:
             return not (frames[j] < valley and c > frames[j])
 
         onset = apex
-        while extends(onset, -1) and apex - onset < self.max_len:
+        while extends(onset, -1) and apex - onset < self.max_len and onset - 1 > self.last_offset:
             onset -= 1
         offset = apex
         while extends(offset, 1) and offset - onset < self.max_len:
@@ -119,13 +138,14 @@ class Detector:
         # A movement starts and ends in frames where it is still too faint to rise above the noise:
         # the interval is padded by ``boundary_pad_s`` on each side.
         pad = self.pad
-        while pad and (onset - 1) in frames:
+        while pad and (onset - 1) in frames and onset - 1 > self.last_offset:
             onset, pad = onset - 1, pad - 1
         pad = self.pad
         while pad and (offset + 1) in frames:
             offset, pad = offset + 1, pad - 1
         if offset - onset + 1 < self.min_len:
             return []
+        self.last_offset = offset
         return [SpottedInterval(onset, apex, offset, float(peak), interval_kind(onset, offset, self.fps, self.config))]
 
     def finish(self) -> list[SpottedInterval]:

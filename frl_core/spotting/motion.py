@@ -254,3 +254,23 @@ def smooth_faces(prepared: list[np.ndarray | None], half: int) -> list[np.ndarra
             out.append(r[1])
     out.extend(f for _, f in tm.flush())
     return out
+
+
+def stride_mean(faces: list[np.ndarray | None], current: np.ndarray | None) -> np.ndarray | None:
+    """What a track that reads every ``len(faces)``-th face is given: the mean of the faces since its last
+    step (those with a face), so that the frames it skips still lower its noise rather than alias into it;
+    None when the current frame has no face."""
+    if current is None:
+        return None
+    kept = [f for f in faces if f is not None]
+    if len(kept) <= 1:
+        return current
+    return sum(kept[1:], kept[0].copy()) / np.float32(len(kept))
+
+
+def stride_means(prepared: list[np.ndarray | None], stride: int) -> list[np.ndarray | None]:
+    """Offline form of :func:`stride_mean`: the faces a track with ``stride`` reads, frames 0, s, 2s, ..."""
+    out = []
+    for i in range(0, len(prepared), stride):
+        out.append(stride_mean(prepared[max(0, i - stride + 1): i + 1], prepared[i]))
+    return out

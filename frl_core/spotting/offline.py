@@ -7,10 +7,10 @@ import math
 import numpy as np
 
 from frl_core.spotting import kernels
-from frl_core.spotting.config import SpottedInterval, SpotterConfig, SpotterError
+from frl_core.spotting.config import SpottedInterval, SpotterConfig, SpotterError, temporal_half
 from frl_core.spotting.detector import (Detector, agreement_corrected, in_frames, is_macro, macro_stride, overlaps,
                                         robust_threshold, window_steps)
-from frl_core.spotting.motion import BlockNoise, MotionModel, smooth_faces
+from frl_core.spotting.motion import BlockNoise, MotionModel, smooth_faces, stride_means
 
 
 def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
@@ -26,14 +26,14 @@ def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
         raise SpotterError(f"frame rate must be positive, got {fps}")
     model = MotionModel(config)
     prepared = [model.prepare(np.asarray(f)) if f is not None else None for f in frames]
-    prepared = smooth_faces(prepared, int(round(config.temporal_s * fps / 2)))
+    prepared = smooth_faces(prepared, temporal_half(config.temporal_s, fps))
     windows = [(config.window_s, 1)]
     if config.macro_window_s > config.window_s:
         windows.append((config.macro_window_s, macro_stride(fps, config)))
     per_window: list[tuple[np.ndarray, list[SpottedInterval]]] = []
     for window_s, stride in windows:
         w = window_steps(window_s, fps, stride)
-        scores = _two_sided(prepared[::stride], w, model, float(config.min_threshold), config.block_noise)
+        scores = _two_sided(stride_means(prepared, stride), w, model, float(config.min_threshold), config.block_noise)
         fixed = config.threshold
         if fixed is None:
             valid = scores[~np.isnan(scores)]

@@ -7,10 +7,10 @@ from collections import deque
 
 import numpy as np
 
-from frl_core.spotting.config import SpotStep, SpottedInterval, SpotterConfig, SpotterError
+from frl_core.spotting.config import SpotStep, SpottedInterval, SpotterConfig, SpotterError, temporal_half
 from frl_core.spotting.detector import (Detector, agreement_corrected, in_frames, is_macro, macro_stride, overlaps,
                                         window_steps)
-from frl_core.spotting.motion import BlockNoise, MotionModel, TemporalMean
+from frl_core.spotting.motion import BlockNoise, MotionModel, TemporalMean, stride_mean
 
 
 class _Track:
@@ -125,7 +125,7 @@ class StreamingSpotter:
         self.fps = float(fps)
         self.config = config = config or SpotterConfig()
         self.model = MotionModel(config)
-        self.smoother = TemporalMean(int(round(config.temporal_s * self.fps / 2)))
+        self.smoother = TemporalMean(temporal_half(config.temporal_s, self.fps))
         fixed = config.threshold
         self.micro = _Track(self.fps, config, config.window_s, self.model, fixed)
         self.macro = (_Track(self.fps, config, config.macro_window_s, self.model, fixed,
@@ -144,6 +144,8 @@ class StreamingSpotter:
         self._macro_intervals: deque[SpottedInterval] = deque(maxlen=16)
         self._released_micro: deque[SpottedInterval] = deque(maxlen=16)
         self._last_index: int | None = None
+        self._since_macro: list[np.ndarray | None] = []
+        """The smoothed faces since the macro track's last step: it reads their mean (see ``stride_mean``)."""
 
     @property
     def threshold(self) -> float:
@@ -181,8 +183,10 @@ class StreamingSpotter:
         macro_done: list[SpottedInterval] = []
         if self.macro is not None:
             macro, stride = self.macro, self.macro.stride
+            self._since_macro.append(face)
             if index % stride == 0:
-                _, _, found = macro.push(index, face)
+                _, _, found = macro.push(index, stride_mean(self._since_macro, face))
+                self._since_macro.clear()
                 for iv in found:
                     if is_macro(iv, self._pending_micro + list(self._released_micro)):
                         self._macro_intervals.append(iv)
