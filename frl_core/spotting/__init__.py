@@ -30,10 +30,13 @@ the last face is the forward one (a shorter window there): a dataset clip or a r
 a movement still has it spotted.
 
 Detection. The threshold adapts to the sequence: running median plus ``threshold_k`` robust standard
-deviations (MAD) of the two-sided score, never below ``min_threshold``. A crossing opens a candidate;
+deviations (MAD) of the two-sided score, never below ``min_threshold`` (nor, for the first ``warmup_s`` of
+scores, while the block weights and these statistics are still being learnt, below ``warmup_threshold``).
+The long window scores only some faces; it reads the mean of those it skips. A crossing opens a candidate;
 its peak is the apex; onset and offset are where the score falls back to ``boundary_fraction`` of the
 peak's height above the baseline, or where it dips below ``valley_fraction`` of that height and rises
-again (weaker motion beyond the dip is not part of the movement), padded by ``boundary_pad_s``.
+again (weaker motion beyond the dip is not part of the movement), padded by ``boundary_pad_s``, and never
+reaching back into the previous interval.
 
 Streaming needs ``macro_window_s`` (plus ``temporal_s / 2``) of look-ahead and keeps bounded state;
 ``max_lag_frames`` says how far back from the newest frame a completed interval can reach. Offline
