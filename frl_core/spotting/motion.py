@@ -234,8 +234,7 @@ class TemporalMean:
         if face is None or self.half == 0:
             return j, face
         lo, hi = max(0, centre - self.half), min(len(self.buf), centre + self.half + 1)
-        faces = [f for _, f in list(self.buf)[lo:hi] if f is not None]
-        return j, (sum(faces[1:], faces[0].copy()) / np.float32(len(faces)))
+        return j, mean_face([f for _, f in list(self.buf)[lo:hi]])
 
     def flush(self) -> list[tuple[int, np.ndarray | None]]:
         """The last ``half`` frames, smoothed over what remains."""
@@ -256,16 +255,17 @@ def smooth_faces(prepared: list[np.ndarray | None], half: int) -> list[np.ndarra
     return out
 
 
+def mean_face(faces: list[np.ndarray | None]) -> np.ndarray:
+    """The pixel mean of the faces given (frames without a face left out; at least one must have one)."""
+    kept = [f for f in faces if f is not None]
+    return kept[0] if len(kept) == 1 else sum(kept[1:], kept[0].copy()) / np.float32(len(kept))
+
+
 def stride_mean(faces: list[np.ndarray | None], current: np.ndarray | None) -> np.ndarray | None:
     """What a track that reads every ``len(faces)``-th face is given: the mean of the faces since its last
     step (those with a face), so that the frames it skips still lower its noise rather than alias into it;
     None when the current frame has no face."""
-    if current is None:
-        return None
-    kept = [f for f in faces if f is not None]
-    if len(kept) <= 1:
-        return current
-    return sum(kept[1:], kept[0].copy()) / np.float32(len(kept))
+    return None if current is None else mean_face(faces)
 
 
 def stride_means(prepared: list[np.ndarray | None], stride: int) -> list[np.ndarray | None]:
