@@ -21,8 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "assemble-live": ("frl_core.training.live_path", "join a trained DGM and a flow-trained trunk into the "
                       "live-path checkpoint"),
     "evaluate": ("frl_core.training.cli_evaluate", "evaluate a checkpoint or a LOSO protocol; describe a checkpoint"),
-    "bench": ("", "print speed and accuracy figures: model, pipeline, batch, ui, startup, dgm, clip, head-pose, "
-              "live-path, recognizer"),
+    "bench": ("", "print speed and accuracy figures: model, pipeline, batch, ui, startup, dgm, clip, tracking, "
+              "head-pose, live-path, recognizer"),
     "synth": ("frl_core.benchmarks.synth_cli", "generated face videos: the demo clip, the spotting and labelled benchmarks"),
     "recipe-cv": ("frl_core.training.recipe_cv", "a training recipe's subject-grouped k-fold cross-validation"),
     "nested-cv": ("frl_core.training.nested_cv", "choose among candidate recipes inside each outer fold: the accuracy "
@@ -47,6 +47,8 @@ BENCH: dict[str, tuple[str, str, str, str]] = {
             "real sequence, the composite's flow image", "add_bench_arguments", "run_bench"),
     "clip": ("frl_core.benchmarks.clip", "clip mode: apex error and labels of labelled micro-expressions cut as "
              "clips, the real CASME II sequence", "add_arguments", "run"),
+    "tracking": ("frl_core.benchmarks.tracking", "alignment error of the tracked face against where it is, and "
+                 "whether it depends on the frame tracking started on", "add_arguments", "run"),
     "head-pose": ("frl_core.benchmarks.head_pose", "head-pose error under known rotations (projected faces; a real "
                   "face rotated through the detector)", "add_arguments", "run"),
     "live-path": ("frl_core.training.live_path", "live path vs flow mode per LOSO fold, label flips under "

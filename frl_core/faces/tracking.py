@@ -85,6 +85,12 @@ class FaceConfig:
     landmark_backend: str = "compiled"
     """"compiled": dlib's 68-point model evaluated by :mod:`frl_core.faces.landmarks` (sub-pixel points, the
     faster); "dlib": ``dlib.shape_predictor`` itself (whole-pixel points)."""
+    box_scale_gain: float = 0.5
+    """How strongly the box the predictor starts from follows the landmarks' scale between detections
+    (1 = fully, 0 = the detection's size). The predictor's points scale partly with their box; on a soft,
+    upscaled face a box that follows them fully shrank the face by a sixth within half a second, or blew
+    it up, frame after frame (``python main.py bench tracking``). At 0.5 a head that approaches or
+    recedes by a third is still followed."""
     flow_max_residual: float = 0.04
     """Flowed rigid points that stray more than this (fraction of the inter-ocular distance, median) from
     one similarity motion are not trusted: the predictor runs on that frame instead."""
@@ -197,6 +203,8 @@ class FaceTracker:
             raise ValueError(f"landmark_every_n must be at least 1, got {self.config.landmark_every_n}")
         if self.config.full_detect_every_n < 0:
             raise ValueError(f"full_detect_every_n must be 0 or more, got {self.config.full_detect_every_n}")
+        if not 0.0 <= self.config.box_scale_gain <= 1.0:
+            raise ValueError(f"box_scale_gain must lie in 0..1, got {self.config.box_scale_gain}")
         self._detector, self._predictor = face_models(self.config.landmark_backend)
         self.reset()
 
@@ -204,6 +212,7 @@ class FaceTracker:
         """Forget the tracked face (new stream, seek)."""
         self._landmarks: np.ndarray | None = None
         self._box_model: np.ndarray | None = None
+        self._box_iod = 1.0
         self._reference_patch: np.ndarray | None = None
         self._since_detect = 0
         self._since_full_detect = 0
@@ -256,17 +265,36 @@ class FaceTracker:
     def _remember_box(self, box: tuple[float, float, float, float], landmarks: np.ndarray) -> None:
         centre, iod = self._frame(landmarks)
         b = np.asarray(box, dtype=np.float64)
+        self._box_iod = iod
         self._box_model = np.array([(b[0] - centre[0]) / iod, (b[1] - centre[1]) / iod,
                                     (b[2] - centre[0]) / iod, (b[3] - centre[1]) / iod])
 
     def _tracked_box(self, landmarks: np.ndarray) -> tuple[float, float, float, float]:
+        """The detector's box carried along by the landmarks: its place follows their centre, its size
+        their scale at ``box_scale_gain`` (damped: see there)."""
         centre, iod = self._frame(landmarks)
         m = self._box_model
-        return (centre[0] + m[0] * iod, centre[1] + m[1] * iod, centre[0] + m[2] * iod, centre[1] + m[3] * iod)
+        unit = self._box_iod * (iod / self._box_iod) ** self.config.box_scale_gain
+        return (centre[0] + m[0] * unit, centre[1] + m[1] * unit, centre[0] + m[2] * unit, centre[1] + m[3] * unit)
 
     @staticmethod
     def _box_of(landmarks: np.ndarray) -> tuple[float, float, float, float]:
         return face_kernels.bounds(landmarks)
+
+    @classmethod
+    def _same_face(cls, detected: tuple[float, float, float, float], tracked: tuple[float, float, float, float]) -> bool:
+        """Whether a detection is the tracked face: they overlap, or the detection is centred on it.
+
+        dlib's detector finds one face at scales a pyramid level (6/5) apart from one frame to the next,
+        and on a soft face a level or two bigger; by overlap alone such a box is "another face", and the
+        landmarks fitted in it are far too big (the alignment then stays wrong until the next check).
+        """
+        if cls._iou(detected, tracked) > 0.4:
+            return True
+        width = tracked[2] - tracked[0]
+        dx = (detected[0] + detected[2] - tracked[0] - tracked[2]) / 2
+        dy = (detected[1] + detected[3] - tracked[1] - tracked[3]) / 2
+        return math.hypot(dx, dy) < 0.25 * width
 
     @staticmethod
     def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -376,7 +404,7 @@ class FaceTracker:
             message = several_faces_message(len(boxes))
         if boxes:
             largest = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
-            if tracked is not None and self._iou(largest, self._tracked_box(tracked)) > 0.4:
+            if tracked is not None and self._same_face(largest, self._tracked_box(tracked)):
                 # Same face: keep the tracked landmarks so re-detection does not make the alignment jump,
                 # and refresh the appearance the 'still a face?' check compares with (slow drift, light).
                 obs = self._accept(tracked, gray, detected=True, n_faces=len(boxes), smooth=not fused)
