@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from frl_core import synth
+from frl_core.benchmarks import tracking as tracking_bench
 from frl_core.benchmarks.generated import benchmark_faces
 from frl_core.faces.au_regions import LEFT_EYE, RIGHT_EYE, TEMPLATE_68, inter_ocular_distance
 from frl_core.faces.tracking import (
@@ -234,3 +235,14 @@ def test_a_soft_face_keeps_its_size_through_the_periodic_checks(data_root):
             ratios.append(inter_ocular_distance(obs.landmarks) / true)
     assert len(ratios) > 60, name
     assert 0.8 < min(ratios) and max(ratios) < 1.1, (name, min(ratios), max(ratios))
+
+
+def test_tracking_bench_measures_alignment_in_aligned_face_pixels():
+    seq = synth.render_sequence(None, n_frames=12, seed=2)
+    truth = tracking_bench.true_landmarks(seq, 5)
+    assert tracking_bench.alignment_error(truth, truth) == pytest.approx(0.0, abs=1e-9)
+    # The whole face found 3 frame pixels to the right: the alignment is off by 3 px times its scale.
+    scale = float(np.hypot(*alignment_matrix(truth, 224)[:, 0]))
+    assert tracking_bench.alignment_error(truth + [3.0, 0.0], truth) == pytest.approx(3.0 * scale, rel=1e-6)
+    errors = tracking_bench.tracked_errors(seq, 0, 12)
+    assert len(errors) == 12 and max(errors) < 3.0
