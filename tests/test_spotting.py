@@ -283,3 +283,35 @@ def test_a_movement_right_after_another_does_not_reach_back_into_it():
     first, second = [iv for j, c in enumerate(scores) for iv in det.push(j, c)] + det.finish()
     assert first.apex in range(22, 26) and second.apex in (37, 38)
     assert second.onset > first.offset
+
+
+def test_the_first_scores_of_a_stream_are_weighed_once_the_block_weights_are_known():
+    """Scores taken before the noise model has seen enough pairs weigh every block alike; by the time such a
+    frame is decided (a window later) the weights are known, and it is decided on the weighted score."""
+    image = synth.load_face()
+    face, _ = FaceTracker().update(image)
+    base = align_face(image, face.landmarks).astype(np.float32)
+    rng = np.random.default_rng(0)
+    fps = 15.0
+    spotter = StreamingSpotter(fps)
+    assert spotter.smoother.half == 0
+    model, track = spotter.model, spotter.micro
+    prepared, decided, back, weights = [], {}, {}, {}
+    for i in range(3 * track.window):
+        frame = base + rng.normal(0, 2.0, base.shape).astype(np.float32)
+        # A patch that flickers from frame to frame: its blocks wander, so the learnt weights shrink them.
+        frame[140:172, 140:172] += rng.normal(0, 120, (32, 32)).astype(np.float32)
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+        prepared.append(model.prepare(frame))
+        step = spotter.push(i, i / fps, frame)
+        back[i] = step.score
+        weights[i] = track.weights.copy()
+        decided.update(step.decided)
+    w = track.window
+    changed = 0
+    for j in range(1, 8):
+        weighed = min(model.score(prepared[0], prepared[j], weights[j + w]), back[j + w])
+        unweighed = min(model.score(prepared[0], prepared[j], None), back[j + w])
+        assert decided[j] == pytest.approx(weighed, abs=1e-4)
+        changed += abs(weighed - unweighed) > 0.01
+    assert changed >= 1

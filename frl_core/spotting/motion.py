@@ -191,6 +191,11 @@ class BlockNoise:
         self.level = 0.0
         """Median one-sided score of the recent pairs (canonical-face pixels)."""
 
+    @property
+    def ready(self) -> bool:
+        """Whether the weights have been learnt (always, when blocks are not weighed)."""
+        return not self.weigh_blocks or self.count >= self.min_samples
+
     def add(self, magnitudes: np.ndarray, score: float) -> None:
         """One pair's unweighted block magnitudes and its score (ignored when not finite)."""
         if not (math.isfinite(score) and np.isfinite(magnitudes).all()):
