@@ -239,7 +239,7 @@ def test_a_soft_face_keeps_its_size_through_the_periodic_checks(data_root):
 
 def test_tracking_bench_measures_alignment_in_aligned_face_pixels():
     seq = synth.render_sequence(None, n_frames=12, seed=2)
-    truth = tracking_bench.true_landmarks(seq, 5)
+    truth = seq.landmarks_at(5)
     assert tracking_bench.alignment_error(truth, truth) == pytest.approx(0.0, abs=1e-9)
     # The whole face found 3 frame pixels to the right: the alignment is off by 3 px times its scale.
     scale = float(np.hypot(*alignment_matrix(truth, 224)[:, 0]))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 
-import cv2
 import numpy as np
 
 from frl_core import synth
@@ -26,16 +25,6 @@ from frl_core.paths import default_data_root
 from frl_core.synth.labelled import labelled_sequence
 
 ALIGNED = 224
-
-
-def true_landmarks(seq: synth.SyntheticSequence, index: int) -> np.ndarray:
-    """Where the renderer put the photo's landmarks in frame ``index`` (head motion; expressions aside)."""
-    base = seq.face_landmarks.astype(np.float64)
-    tx, ty, rot, scale = seq.head_motion.at(index / seq.fps)
-    cx, cy = base[27:36].mean(0)
-    m = cv2.getRotationMatrix2D((float(cx), float(cy)), rot, scale)
-    m[:, 2] += (tx, ty)
-    return base @ m[:, :2].T + m[:, 2]
 
 
 def alignment_error(landmarks: np.ndarray, truth: np.ndarray) -> float:
@@ -52,7 +41,7 @@ def tracked_errors(seq: synth.SyntheticSequence, start: int, frames: int,
     out = []
     for i in range(start, frames):
         face, _ = tracker.update(seq.frames[i])
-        out.append(alignment_error(face.landmarks, true_landmarks(seq, i)) if face is not None else np.nan)
+        out.append(alignment_error(face.landmarks, seq.landmarks_at(i)) if face is not None else np.nan)
     return out
 
 

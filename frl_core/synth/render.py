@@ -231,6 +231,19 @@ class SyntheticSequence:
     frames: "RenderedFrames" = field(repr=False, default=None)  # type: ignore[assignment]
     lighting: Lighting = field(default_factory=Lighting)
 
+    def head_matrix(self, index: int) -> np.ndarray:
+        """The 2x3 image transform of frame ``index``'s head motion (about the nose, as rendered)."""
+        tx, ty, rot, scale = self.head_motion.at(index / self.fps)
+        cx, cy = self.face_landmarks[27:36].mean(0)
+        m = cv2.getRotationMatrix2D((float(cx), float(cy)), rot, scale)
+        m[:, 2] += (tx, ty)
+        return m
+
+    def landmarks_at(self, index: int) -> np.ndarray:
+        """Where the photo's 68 landmarks are in frame ``index`` (head motion; expressions aside)."""
+        m = self.head_matrix(index)
+        return self.face_landmarks.astype(np.float64) @ m[:, :2].T + m[:, 2]
+
     def ground_truth(self) -> dict:
         """JSON-ready description: frame rate, size, events (frames, times, label, AUs), blinks."""
         return {
@@ -298,10 +311,8 @@ class RenderedFrames(Sequence):
                               borderMode=cv2.BORDER_REPLICATE)
         tx, ty, rot, scale = seq.head_motion.at(i / seq.fps)
         if tx or ty or rot or scale != 1.0:
-            cx, cy = face.landmarks[27:36].mean(0)
-            m = cv2.getRotationMatrix2D((float(cx), float(cy)), rot, scale)
-            m[:, 2] += (tx, ty)
-            image = cv2.warpAffine(image, m, seq.size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            image = cv2.warpAffine(image, seq.head_matrix(i), seq.size, flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REPLICATE)
         if seq.lighting.active:
             gain, gradient = seq.lighting.at(i / seq.fps)
             ramp = (face.grid[0][0] / max(seq.size[0] - 1, 1) - 0.5) * np.float32(2 * gradient) + np.float32(gain)
