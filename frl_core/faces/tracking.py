@@ -88,7 +88,7 @@ class FaceConfig:
     box_scale_gain: float = 0.5
     """How strongly the box the predictor starts from follows the landmarks' scale between detections
     (1 = fully, 0 = the detection's size). The predictor's points scale partly with their box; on a soft,
-    upscaled face a box that follows them fully shrank the face by a sixth within half a second, or blew
+    upscaled face a box that follows them fully shrank the face by an eighth within half a second, or blew
     it up, frame after frame (``python main.py bench tracking``). At 0.5 a head that approaches or
     recedes by a third is still followed."""
     flow_max_residual: float = 0.04
