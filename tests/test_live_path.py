@@ -234,3 +234,41 @@ def test_an_ensemble_is_only_a_live_path_file():
         FRLDGTConfig(input_mode="flow", ensemble_size=2)
     with pytest.raises(ModelConfigError, match="live-path file"):
         FRLDGTConfig(input_mode="pair", motion_encoding="direct", ensemble_size=2)
+
+
+def test_bench_live_path_measures_agreement_without_noise_draws(tmp_path, capsys, data_root):
+    """`bench live-path --noise-draws 0` (agreement and UF1 only, three times faster) reports them and says the
+    flips were not measured, instead of failing after the LOSO part's minutes."""
+    import argparse
+    import json
+
+    from frl_core.data.megc2019 import Megc2019
+    from frl_core.models.checkpoint import save_checkpoint
+    from frl_core.models.inference import default_checkpoint_path
+    from frl_core.training import live_path
+
+    ds = Megc2019(data_root)
+    indices = [i for i, c in enumerate(ds.clips) if f"{c.dataset}/{c.subject}" == "samm/006"]
+    dgm, trunk = models(11)
+    run = tmp_path / "seed_1"
+    (run / "folds").mkdir(parents=True)
+    save_checkpoint(trunk, run / "checkpoints" / "006.pt", metadata={"inference": {"tta_hflip": True}})
+    probs = np.full((len(indices), 3), 1 / 3)
+    probs[:, 0] += 0.1
+    (run / "folds" / "006.json").write_text(json.dumps({
+        "subject": "006", "indices": indices, "keys": [ds.clips[i].key for i in indices],
+        "y_true": [int(ds.labels[i]) for i in indices], "probabilities": probs.tolist()}))
+    dgm_path = save_checkpoint(dgm, tmp_path / "dgm.pt", metadata={})
+    composite_only = tmp_path / "data"  # no real sequence: the bench's sequence part is skipped
+    composite_only.mkdir()
+    (composite_only / "megc2019").symlink_to(data_root / "megc2019", target_is_directory=True)
+    parser = argparse.ArgumentParser()
+    live_path.add_bench_arguments(parser)
+    args = parser.parse_args(["--flow-run", str(run), "--dgm", str(dgm_path), "--noise-draws", "0",
+                              "--checkpoint", str(default_checkpoint_path()), "--data-root", str(composite_only),
+                              "--json", str(tmp_path / "bench.json")])
+    assert live_path.run_bench(args) == 0
+    out = capsys.readouterr().out
+    assert f"1 LOSO folds, {len(indices)} clips" in out and "label flips not measured" in out
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["loso"]["label_flips_landmark_noise"] is None and 0.0 <= report["loso"]["agreement"] <= 1.0

@@ -424,11 +424,14 @@ def run_bench(args: argparse.Namespace) -> int:
               + "  ".join(f"{d} {a:.1%}" for d, a in loso["per_dataset_agreement"].items()))
         print(f"  UF1 / UAR: flow mode {loso['flow']['uf1']:.4f} / {loso['flow']['uar']:.4f}   "
               f"live path {loso['live']['uf1']:.4f} / {loso['live']['uar']:.4f}")
-        print(f"  label flips under +-1 px landmark noise {loso['label_flips_landmark_noise']:.1%} "
-              f"({loso['label_flips_confident']:.1%} of the pairs not labelled uncertain; each face aligned on its "
-              f"own instead of the pair together: {loso['label_flips_each_face_aligned']:.1%}), "
-              f"labelled uncertain {loso['uncertain_share']:.1%}; shown label (uncertain included) changed "
-              f"{loso['shown_label_changes']:.1%}")
+        if loso["label_flips_landmark_noise"] is None:
+            print(f"  labelled uncertain {loso['uncertain_share']:.1%}; label flips not measured (--noise-draws 0)")
+        else:
+            print(f"  label flips under +-1 px landmark noise {loso['label_flips_landmark_noise']:.1%} "
+                  f"({loso['label_flips_confident']:.1%} of the pairs not labelled uncertain; each face aligned on "
+                  f"its own instead of the pair together: {loso['label_flips_each_face_aligned']:.1%}), "
+                  f"labelled uncertain {loso['uncertain_share']:.1%}; shown label (uncertain included) changed "
+                  f"{loso['shown_label_changes']:.1%}")
         oracle = evaluate_oracle(list(args.flow_run), data_root)
         report["oracle"] = oracle
         print(f"  ceiling of these pairs (each trunk on the pair's true displacement, no DGM, no registration): "
