@@ -212,16 +212,18 @@ def test_assemble_live_joins_a_dgm_and_several_trunks_into_one_file_the_recognis
     out = tmp_path / "live.pt"
     parser = argparse.ArgumentParser()
     live_path.add_arguments(parser)
-    args = parser.parse_args(["--dgm", str(dgm_path), "--trunk", *paths, "--save", str(out)])
+    args = parser.parse_args(["--dgm", str(dgm_path), "--trunk", *paths, "--save", str(out), "--dgm-size", "224"])
     assert live_path.run(args) == 0
     assert "2 trunk(s), temperature 1.300 / 0.700" in capsys.readouterr().out
     from frl_core.models.checkpoint import load_checkpoint
 
+    assert load_checkpoint(out)[1]["dgm_face_size"] == {"trained_at": 112, "runs_at": 224}
     trunk_data = load_checkpoint(out)[1]["trained_on"]["trunk"]
     assert "real (published MEGC2019 flow images)" in trunk_data  # what the file says it learnt from: all of it
     assert "canonical action units" in trunk_data and "pseudo-onset" in trunk_data
     rec = Recognizer.from_checkpoint(out, "cpu")
     assert rec.model.config.ensemble_size == 2 and rec.settings.member_temperatures == (1.3, 0.7)
+    assert rec.input_size == 224
     face = textured_face()
     result = rec.recognize([(face, np.roll(face, 1, axis=0))])[0]
     assert abs(sum(result.probabilities.values()) - 1.0) < 1e-5
@@ -272,3 +274,22 @@ def test_bench_live_path_measures_agreement_without_noise_draws(tmp_path, capsys
     assert f"1 LOSO folds, {len(indices)} clips" in out and "label flips not measured" in out
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["loso"]["label_flips_landmark_noise"] is None and 0.0 <= report["loso"]["agreement"] <= 1.0
+
+
+def test_the_live_path_can_run_its_dgm_on_faces_larger_than_it_was_trained_on():
+    """`assemble-live --dgm-size 224`: the same DGM weights measure the pair at 224 px (finer texture, the
+    same motion twice as many of its pixels); the rendered flow image and the displacement's units follow."""
+    from frl_core.models.checkpoint import CheckpointError
+
+    dgm, trunk = models(12)
+    small, large = assemble(dgm, trunk), assemble(dgm, trunk, dgm_size=224)
+    assert small.config.img_size == 112 and large.config.img_size == 224
+    assert all(torch.equal(a, b) for a, b in zip(small.dgm.state_dict().values(), large.dgm.state_dict().values()))
+    face = textured_face()
+    shifted = np.ascontiguousarray(np.roll(face, 2, axis=1))
+    settings = InferenceSettings(tta_hflip=True, register=False)
+    at_112, at_224 = (Recognizer(m, "cpu", settings=settings).recognize([(face, shifted)])[0] for m in (small, large))
+    assert at_224.displacement.shape == at_112.displacement.shape == (2, 224, 224)
+    assert not np.allclose(at_224.flow_image, at_112.flow_image)
+    with pytest.raises(CheckpointError, match="multiple of 28"):
+        assemble(dgm, trunk, dgm_size=100)

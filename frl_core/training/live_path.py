@@ -43,9 +43,12 @@ from frl_core.metrics import score
 LIVE_FIELDS_FROM_DGM = ("img_size", "dgm_channels", "dgm_output_stride", "dgm_init_std")
 
 
-def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT]) -> FRLDGT:
+def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT], dgm_size: int | None = None) -> FRLDGT:
     """A pair-mode FRL-DGT with ``dgm_model``'s DGM and the trunk and head of each flow-mode model in
-    ``trunk_model`` (one, or an ensemble of the same architecture: the first becomes ``trunk``/``head``)."""
+    ``trunk_model`` (one, or an ensemble of the same architecture: the first becomes ``trunk``/``head``).
+
+    ``dgm_size`` runs the DGM on faces of that side instead of the size it was trained at: it is fully
+    convolutional and predicts pixels of its input, and the flow image is blind to the motion's scale."""
     trunks = list(trunk_model) if isinstance(trunk_model, (list, tuple)) else [trunk_model]
     if not trunks:
         raise CheckpointError("the live path needs at least one flow-mode trunk")
@@ -60,6 +63,10 @@ def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT]) -> FRLDGT:
     params = first.config.to_dict()
     dgm_cfg = dgm_model.config.to_dict()
     params.update({k: dgm_cfg[k] for k in LIVE_FIELDS_FROM_DGM})
+    if dgm_size is not None:
+        if int(dgm_size) % 28 or not 56 <= int(dgm_size) <= 448:
+            raise CheckpointError(f"the DGM's face size must be a multiple of 28 between 56 and 448, got {dgm_size}")
+        params["img_size"] = int(dgm_size)
     params.update(input_mode="pair", motion_encoding="flow_image", dgm_features_to_trunk=False,
                   ensemble_size=len(trunks), au_loss_weight=0.0)
     model = FRLDGT(FRLDGTConfig.from_dict(params))
@@ -99,7 +106,7 @@ def ensemble_settings(trunk_metas: list[dict], labels: np.ndarray | None = None)
                              member_temperatures=tuple(m.temperature for m in members))
 
 
-def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Path]
+def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Path], dgm_size: int | None = None
                    ) -> tuple[FRLDGT, InferenceSettings, dict]:
     """The live model from a DGM file and one or more trunk files, its inference settings and the files'
     metadata (``trunk`` is the first trunk's, ``trunks`` all of them)."""
@@ -108,8 +115,9 @@ def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Pat
     loaded = [load_checkpoint(p) for p in paths]
     metas = [meta for _, meta in loaded]
     settings = ensemble_settings(metas)
-    model = assemble(dgm_model, [m for m, _ in loaded])
-    return model, settings, {"dgm": dgm_meta, "trunk": metas[0], "trunks": metas}
+    model = assemble(dgm_model, [m for m, _ in loaded], dgm_size)
+    return model, settings, {"dgm": dgm_meta, "trunk": metas[0], "trunks": metas,
+                             "dgm_trained_size": int(dgm_model.config.img_size)}
 
 
 # ------------------------------------------------------------------------------------ perturbations
@@ -180,7 +188,7 @@ def _bench_settings(trunk_metas: list[dict], labels: np.ndarray) -> InferenceSet
 
 
 def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, noise_draws: int = 2, seed: int = 0,
-                  log=print, register: bool = True) -> dict:
+                  log=print, register: bool = True, dgm_size: int | None = None) -> dict:
     """The live path per fold of a flow-mode LOSO run saved with checkpoints and calibration; with several
     runs (seeds of one recipe), each fold's trunks as an ensemble, against the runs' averaged flow-mode
     probabilities."""
@@ -199,7 +207,7 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
         trunks, metas, records, flow_probs = _fold_ensemble(runs, path.stem)
         record = records[0]
         settings = replace(_bench_settings(metas, ds.labels), register=register)
-        live = Recognizer(assemble(dgm_model, trunks), "cpu", settings=settings)
+        live = Recognizer(assemble(dgm_model, trunks, dgm_size), "cpu", settings=settings)
         pairs = [semi_synthetic_pair(ds.apexes[i], ds.flows[i]) for i in record["indices"]]
         recs = live.recognize(pairs)
         live_probs = np.array([[r.probabilities[c] for c in live.class_names] for r in recs])
@@ -321,6 +329,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="flow-mode checkpoint(s) trained on all clips, calibrated; several (e.g. one per "
                              "training seed) make an ensemble whose calibrated probabilities are averaged")
     parser.add_argument("--save", required=True, help="where to write the live-path checkpoint (.pt)")
+    parser.add_argument("--dgm-size", type=int, default=None,
+                        help="face side the DGM runs at in the live path (default: the size it was trained at; "
+                             "the shipped file runs its 112-px-trained DGM at 224)")
     parser.add_argument("--figures", type=Path, default=None,
                         help="a JSON object of measured figures (name -> one line) to carry in the file, "
                              "printed by `main.py evaluate FILE`")
@@ -328,7 +339,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        model, settings, meta = assemble_files(args.dgm, args.trunk)
+        model, settings, meta = assemble_files(args.dgm, args.trunk, args.dgm_size)
     except (CheckpointError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -346,6 +357,7 @@ def run(args: argparse.Namespace) -> int:
         "ensemble": {"trunks": len(trunks), "seeds": [m.get("seed") for m in trunks]},
         "data_licence": "MEGC2019 composite (CASME II, SAMM, SMIC-HS): non-commercial research only",
         "dgm_training": dgm_meta.get("dgm_training"),
+        "dgm_face_size": {"trained_at": meta["dgm_trained_size"], "runs_at": int(model.config.img_size)},
         "trunk_training": {"train": trunk_meta.get("train"), "model": trunk_meta.get("model"),
                            "calibration": [{k: v for k, v in (m.get("calibration") or {}).items()
                                             if not k.startswith("inner_logits") and k not in ("inner_indices", "inner_labels")}
@@ -379,6 +391,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: the shipped live-path weights' DGM)")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="live-path checkpoint for the real sequence (default: the shipped one)")
+    parser.add_argument("--dgm-size", type=int, default=None,
+                        help="LOSO part: run the DGM on faces of this side (default: the size in the DGM's file)")
     parser.add_argument("--noise-draws", type=int, default=2, help="landmark-noise draws per clip (LOSO part)")
     parser.add_argument("--no-register", action="store_true",
                         help="LOSO part: skip registration (to see what it changes on the composite's flows)")
@@ -412,7 +426,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.flow_run is not None:
         try:
             loso = evaluate_loso(list(args.flow_run), args.dgm or live_path, data_root, args.noise_draws,
-                                 register=not args.no_register)
+                                 register=not args.no_register, dgm_size=args.dgm_size)
         except (CheckpointError, FileNotFoundError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
