@@ -274,6 +274,10 @@ def test_bench_live_path_measures_agreement_without_noise_draws(tmp_path, capsys
     assert f"1 LOSO folds, {len(indices)} clips" in out and "label flips not measured" in out
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["loso"]["label_flips_landmark_noise"] is None and 0.0 <= report["loso"]["agreement"] <= 1.0
+    # the classical reference reproduces the pairs' known motion in the trunk's terms; an untrained DGM does not
+    image_r = report["loso"]["image_correlation"]
+    assert min(image_r["dis"].values()) > 0.6 and image_r["dgm"]["u"] < image_r["dis"]["u"], image_r
+    assert "flow image against the one rendered from the pair's true displacement" in out
 
 
 def test_the_live_path_can_run_its_dgm_on_faces_larger_than_it_was_trained_on():

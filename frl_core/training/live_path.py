@@ -193,6 +193,7 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
     runs (seeds of one recipe), each fold's trunks as an ensemble, against the runs' averaged flow-mode
     probabilities."""
     from frl_core.data.megc2019 import Megc2019
+    from frl_core.motion.flow_image import channel_correlations, dis_flow, flow_image
 
     runs = _as_runs(flow_run)
     ds = Megc2019(data_root)
@@ -219,7 +220,11 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
             separate = live.recognize([(realigned(o, rng), realigned(a, rng)) for o, a in pairs])
             own += [int(a.top_class != b.top_class) for a, b in zip(recs, separate)]
         for k, i in enumerate(record["indices"]):
+            truth = flow_image(flow_png_to_displacement(ds.flows[i], MEASURED_PEAK_PX, 224))
+            dis = flow_image(dis_flow(pairs[k][0], recs[k].registered_apex))
             rows.append({"key": record["keys"][k], "subject": record["subject"], "dataset": ds.clips[i].dataset,
+                         "image_r_dgm": list(channel_correlations(recs[k].flow_image, truth).values()),
+                         "image_r_dis": list(channel_correlations(dis, truth).values()),
                          "y_true": int(record["y_true"][k]), "flow_pred": int(flow_probs[k].argmax()),
                          "live_pred": int(live_probs[k].argmax()), "live_conf": float(live_probs[k].max()),
                          "live_uncertain": bool(recs[k].label == "uncertain"),
@@ -244,6 +249,8 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
         "shown_label_changes": (float(np.mean([f for r in rows for f in r["shown_label_changes"]]))
                                 if all_flips else None),
         "trunks": len(runs),
+        "image_correlation": {who: dict(zip(("strain", "v", "u"), np.nanmean([r[f"image_r_{who}"] for r in rows], axis=0)
+                                            .round(4).tolist())) for who in ("dgm", "dis")},
         "uncertain_share": float(np.mean([r["live_uncertain"] for r in rows])),
         "per_dataset_agreement": {d: float(np.mean([r["flow_pred"] == r["live_pred"] for r in rows if r["dataset"] == d]))
                                   for d in sorted({r["dataset"] for r in rows})},
@@ -438,6 +445,10 @@ def run_bench(args: argparse.Namespace) -> int:
               + "  ".join(f"{d} {a:.1%}" for d, a in loso["per_dataset_agreement"].items()))
         print(f"  UF1 / UAR: flow mode {loso['flow']['uf1']:.4f} / {loso['flow']['uar']:.4f}   "
               f"live path {loso['live']['uf1']:.4f} / {loso['live']['uar']:.4f}")
+        img = loso["image_correlation"]
+        print("  flow image against the one rendered from the pair's true displacement, r strain / v / u: the DGM's "
+              + " / ".join(f"{v:.3f}" for v in img["dgm"].values()) + "; DIS optical flow on the same registered pair "
+              + " / ".join(f"{v:.3f}" for v in img["dis"].values()))
         if loso["label_flips_landmark_noise"] is None:
             print(f"  labelled uncertain {loso['uncertain_share']:.1%}; label flips not measured (--noise-draws 0)")
         else:
