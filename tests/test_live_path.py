@@ -297,3 +297,18 @@ def test_the_live_path_can_run_its_dgm_on_faces_larger_than_it_was_trained_on():
     assert not np.allclose(at_224.flow_image, at_112.flow_image)
     with pytest.raises(CheckpointError, match="multiple of 28"):
         assemble(dgm, trunk, dgm_size=100)
+
+
+def test_the_live_path_keeps_the_passes_its_dgm_was_trained_with():
+    """A DGM trained with two passes (`train-dgm --iterations 2`) refines its estimate on the apex warped back
+    by the first; assembled behind a trunk it must keep both, not fall back to the trunk's single pass."""
+    torch.manual_seed(13)
+    dgm = create_model("frl_dgt_small", input_mode="pair", img_size=112, motion_encoding="flow_image",
+                       dgm_features_to_trunk=False, motion_size=28, flow_zero="median", dgm_init_std=0.05,
+                       dgm_iterations=2).eval()
+    _, trunk = models(13)
+    live = assemble(dgm, trunk)
+    assert live.config.dgm_iterations == 2 and live.dgm.iterations == 2
+    onset, apex = torch.rand(1, 1, 112, 112), torch.rand(1, 1, 112, 112)
+    with torch.no_grad():
+        assert torch.allclose(live.dgm(onset, apex)[0], dgm.dgm(onset, apex)[0])

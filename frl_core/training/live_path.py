@@ -40,7 +40,7 @@ from frl_core.models.frl_dgt import FRLDGT, FRLDGTConfig
 from frl_core.models.inference import InferenceSettings, Recognizer
 from frl_core.metrics import score
 
-LIVE_FIELDS_FROM_DGM = ("img_size", "dgm_channels", "dgm_output_stride", "dgm_init_std")
+LIVE_FIELDS_FROM_DGM = ("img_size", "dgm_channels", "dgm_output_stride", "dgm_init_std", "dgm_iterations")
 
 
 def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT], dgm_size: int | None = None) -> FRLDGT:
