@@ -154,6 +154,13 @@ def semi_synthetic_pair(apex_gray: np.ndarray, flow_bgr: np.ndarray, peak_px: fl
     return pseudo_onset(apex, disp), apex
 
 
+def true_flow_image(flow_bgr: np.ndarray) -> np.ndarray:
+    """The flow image of a semi-synthetic pair's known displacement (what a perfect DGM would give)."""
+    from frl_core.motion.flow_image import flow_image
+
+    return flow_image(flow_png_to_displacement(flow_bgr, MEASURED_PEAK_PX, 224))
+
+
 # --------------------------------------------------------------------------------------- evaluation
 
 
@@ -220,7 +227,7 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
             separate = live.recognize([(realigned(o, rng), realigned(a, rng)) for o, a in pairs])
             own += [int(a.top_class != b.top_class) for a, b in zip(recs, separate)]
         for k, i in enumerate(record["indices"]):
-            truth = flow_image(flow_png_to_displacement(ds.flows[i], MEASURED_PEAK_PX, 224))
+            truth = true_flow_image(ds.flows[i])
             dis = flow_image(dis_flow(pairs[k][0], recs[k].registered_apex))
             rows.append({"key": record["keys"][k], "subject": record["subject"], "dataset": ds.clips[i].dataset,
                          "image_r_dgm": list(channel_correlations(recs[k].flow_image, truth).values()),
@@ -264,7 +271,6 @@ def evaluate_oracle(flow_run: Path | list[Path], data_root: Path) -> dict:
     import torch
 
     from frl_core.data.megc2019 import Megc2019
-    from frl_core.motion.flow_image import flow_image
     from frl_core.models.frl_dgt import mirror_flow_image
     from frl_core.training.calibration import calibrated_probabilities
 
@@ -273,8 +279,7 @@ def evaluate_oracle(flow_run: Path | list[Path], data_root: Path) -> dict:
     y, oracle, flow = [], [], []
     for path in sorted((runs[0] / "folds").glob("*.json")):
         trunks, metas, records, flow_probs = _fold_ensemble(runs, path.stem)
-        images = np.stack([flow_image(flow_png_to_displacement(ds.flows[i], MEASURED_PEAK_PX, 224))
-                           for i in records[0]["indices"]])
+        images = np.stack([true_flow_image(ds.flows[i]) for i in records[0]["indices"]])
         x = torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
         probs = []
         for trunk, meta in zip(trunks, metas):
