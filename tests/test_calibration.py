@@ -62,3 +62,50 @@ def test_inner_folds_hold_out_whole_subjects():
     for train, held in folds:
         assert not set(subjects[train]) & set(subjects[held])
         assert "s3" not in set(subjects[train]) | set(subjects[held])
+
+
+def _fold_records(scale: float, seed: int = 0, subjects: int = 12, per_subject: int = 30):
+    """Fold records as a LOSO run without calibration folds stores them: over-confident logits (the
+    labels were drawn at temperature 1, the stored logits are ``scale`` times sharper)."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for s in range(subjects):
+        logits = rng.normal(0, 1.5, (per_subject, 3))
+        labels = [int(rng.choice(3, p=p)) for p in softmax(logits)]
+        records.append({"subject": f"s{s:02d}", "y_true": labels, "logits": [(scale * logits).tolist()],
+                        "logits_mirrored": [(scale * logits).tolist()]})
+    return records
+
+
+def test_a_run_without_calibration_folds_is_calibrated_without_its_test_subjects():
+    from frl_core.training.calibration import cross_fitted_calibration
+
+    records = _fold_records(2.5)
+    cal = cross_fitted_calibration([records])
+    assert cal["ece_calibrated"] < 0.06 < cal["ece_uncalibrated"]
+    assert cal["temperature"][0]["median"] == pytest.approx(2.5, rel=0.2)
+    assert 0.34 < cal["uncertain_below"]["median"] < 0.8
+    # a subject's own labels never reach its calibration: relabelling it changes every other subject's
+    # probabilities a little and its own not at all
+    relabelled = [dict(r) for r in records]
+    relabelled[0] = {**records[0], "y_true": [(y + 1) % 3 for y in records[0]["y_true"]]}
+    again = cross_fitted_calibration([relabelled])
+    n = len(records[0]["y_true"])
+    assert np.allclose(again["probabilities"][:n], cal["probabilities"][:n])
+    assert not np.allclose(again["probabilities"][n:], cal["probabilities"][n:])
+
+
+def test_an_ensemble_is_calibrated_member_by_member_and_mismatched_runs_are_refused():
+    from frl_core.training.calibration import cross_fitted_calibration
+
+    sharp, sharper = _fold_records(2.0), _fold_records(4.0)
+    cal = cross_fitted_calibration([sharp, sharper])
+    t1, t2 = (t["median"] for t in cal["temperature"])
+    assert t2 == pytest.approx(2 * t1, rel=0.05)
+    assert cal["members"] == 2 and cal["ece_calibrated"] < cal["ece_uncalibrated"]
+    with pytest.raises(ValueError, match="same held-out subjects"):
+        cross_fitted_calibration([sharp, sharper[1:]])
+    with pytest.raises(ValueError, match="same clips"):
+        cross_fitted_calibration([sharp, _fold_records(2.0, seed=1)])
+    with pytest.raises(ValueError, match="no logits"):
+        cross_fitted_calibration([[{k: v for k, v in r.items() if k != "logits"} for r in sharp]])

@@ -110,7 +110,7 @@ def test_cli_train_config_overrides_and_evaluate_run(data_root, tmp_path, capsys
         '[train]\nepochs = 5\nbatch_size = 64\nthreads = 1\n'
     )
     out = tmp_path / "run"
-    args = _parse(cli_train, ["--config", str(cfg), "--set", "train.epochs=1", "--subjects", "sub01",
+    args = _parse(cli_train, ["--config", str(cfg), "--set", "train.epochs=1", "--subjects", "sub01,sub02",
                               "--out", str(out), "--no-progress", "--seeds", "1,2"])
     assert cli_train.run(args) == 0
     resolved = load_config(out / "config.resolved.toml")
@@ -120,8 +120,14 @@ def test_cli_train_config_overrides_and_evaluate_run(data_root, tmp_path, capsys
     printed = capsys.readouterr().out
     assert "pooled      UF1" in printed and "over seeds [1, 2]" in printed
 
-    assert cli_evaluate.run(_parse(cli_evaluate, ["--run", str(out)])) == 0
-    assert "pooled      UF1" in capsys.readouterr().out
+    png = tmp_path / "reliability.png"
+    assert cli_evaluate.run(_parse(cli_evaluate, ["--run", str(out), "--reliability", str(png)])) == 0
+    printed = capsys.readouterr().out
+    assert "pooled      UF1" in printed
+    # trained without calibration folds: each seed, and the two as the ensemble a file would ship, get a
+    # calibration estimated without their test subjects
+    assert "calibration, seed 1 (cross-fitted" in printed and "seeds 1+2 as one ensemble" in printed
+    assert png.stat().st_size > 0
 
 
 def test_bad_input_gives_one_line_errors(tmp_path, capsys):
@@ -360,6 +366,9 @@ def test_damaged_fold_files_and_bad_paths_are_one_line_errors(data_root, samples
     assert cli_evaluate.run(_parse(cli_evaluate, ["--run", str(run_dir)])) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a fold record" in err
+    assert cli_evaluate.run(_parse(cli_evaluate, ["--run", str(run_dir), "--seeds", "4"])) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no seed_4" in err
 
 
 def test_fold_weights_with_code_in_them_are_refused_in_one_line(data_root, tmp_path, capsys):

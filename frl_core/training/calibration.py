@@ -16,6 +16,7 @@ the mean over bins of |accuracy - mean confidence|, weighted by the bin's share 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -48,12 +49,16 @@ def negative_log_likelihood(probs: np.ndarray, labels: np.ndarray) -> float:
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, mirrored: np.ndarray | None = None) -> float:
     """The temperature minimising the negative log-likelihood of the (mirror-averaged) probabilities:
     a log-spaced grid, then a golden-section refinement around its best point."""
+    return _fit_temperature_of(lambda t: calibrated_probabilities(logits, mirrored, t), labels)
+
+
+def _fit_temperature_of(probabilities_at: Callable[[float], np.ndarray], labels: np.ndarray) -> float:
     labels = np.asarray(labels, dtype=np.int64)
     if len(labels) == 0:
         return 1.0
 
     def nll(log_t: float) -> float:
-        return negative_log_likelihood(calibrated_probabilities(logits, mirrored, math.exp(log_t)), labels)
+        return negative_log_likelihood(probabilities_at(math.exp(log_t)), labels)
 
     lo, hi = (math.log(t) for t in TEMPERATURE_RANGE)
     grid = np.linspace(lo, hi, 61)
@@ -165,6 +170,85 @@ def selective_summary(probs: np.ndarray, labels: np.ndarray, threshold: float | 
             "accuracy_confident": float(correct[sure].mean()) if sure.any() else float("nan"),
             "accuracy_uncertain": float(correct[~sure].mean()) if (~sure).any() else float("nan"),
             "accuracy_all": float(correct.mean()) if len(conf) else float("nan")}
+
+
+class _RunLogits:
+    """One run's held-out logits stacked over its folds: (members, clips, classes), in subject order."""
+
+    def __init__(self, records: dict[str, dict], subjects: list[str]) -> None:
+        def stacked(key: str) -> np.ndarray | None:
+            parts = []
+            for s in subjects:
+                value = records[s].get(key)
+                if value is None or any(v is None for v in value):  # mirrored: none without the recipe's TTA
+                    return None
+                a = np.asarray(value, dtype=np.float64)
+                parts.append(a[None] if a.ndim == 2 else a)
+            if len({p.shape[0] for p in parts}) != 1:
+                raise ValueError("the run's folds hold different numbers of members")
+            return np.concatenate(parts, axis=1)
+
+        self.logits = stacked("logits")
+        if self.logits is None:
+            raise ValueError("a fold record carries no logits (run the LOSO with the current code)")
+        self.mirrored = stacked("logits_mirrored")
+
+    def probabilities(self, mask: np.ndarray, temperature: float) -> np.ndarray:
+        return np.mean([calibrated_probabilities(lg[mask], None if self.mirrored is None else self.mirrored[k][mask],
+                                                 temperature) for k, lg in enumerate(self.logits)], axis=0)
+
+
+def cross_fitted_calibration(runs: Sequence[Sequence[dict]], max_accuracy: float = 0.5) -> dict:
+    """Calibration of a LOSO run that was trained without inner calibration folds, estimated without its
+    test subjects: for each held-out subject, every run's temperature is fitted on the other subjects'
+    held-out logits (their own folds' models), the "uncertain" threshold on those subjects' probabilities
+    so calibrated (averaged over the runs), and both are applied to the subject's own logits.
+
+    ``runs``: one or more runs' fold records (``logits``, ``logits_mirrored``, ``y_true``, ``subject``)
+    over the same subjects and clips; several runs are calibrated as an ensemble, each member at its own
+    temperature, as the shipped file does. No label of a subject touches its own calibration; what it
+    does not reproduce is the in-fold protocol's inner models (trained on two thirds of the training
+    subjects), so it is an estimate of that protocol, checked against it where both exist.
+    ``probabilities``: the calibrated probabilities per clip, subjects in sorted order, each subject's
+    clips in its records' order.
+    """
+    if not runs or not runs[0]:
+        raise ValueError("no fold records to calibrate")
+    by_subject = [{str(r["subject"]): r for r in records} for records in runs]
+    subjects = sorted(by_subject[0])
+    if len(subjects) < 2 or any(sorted(m) != subjects for m in by_subject[1:]):
+        raise ValueError("the runs do not hold the same held-out subjects (at least two)")
+    first = by_subject[0]
+    for m in by_subject[1:]:
+        if any(list(m[s]["y_true"]) != list(first[s]["y_true"]) for s in subjects):
+            raise ValueError("the runs do not hold the same clips in the same order")
+    y = np.concatenate([np.asarray(first[s]["y_true"], dtype=np.int64) for s in subjects])
+    owner = np.concatenate([np.full(len(first[s]["y_true"]), i) for i, s in enumerate(subjects)])
+    members = [_RunLogits(m, subjects) for m in by_subject]
+
+    cal = np.zeros((len(y), members[0].logits.shape[-1]))
+    thresholds = np.zeros(len(y))
+    temperatures = []
+    for i in range(len(subjects)):
+        own, rest = owner == i, owner != i
+        temps = [_fit_temperature_of(lambda t, m=m: m.probabilities(rest, t), y[rest]) for m in members]
+        rest_probs = np.mean([m.probabilities(rest, t) for m, t in zip(members, temps)], axis=0)
+        thresholds[own] = choose_uncertain_threshold(rest_probs, y[rest], max_accuracy)
+        cal[own] = np.mean([m.probabilities(own, t) for m, t in zip(members, temps)], axis=0)
+        temperatures.append(temps)
+    everything = np.ones(len(y), bool)
+    raw = np.mean([m.probabilities(everything, 1.0) for m in members], axis=0)
+    temps_arr = np.asarray(temperatures)
+    ece_cal, table = expected_calibration_error(cal, y)
+    return {"method": "cross-fitted over held-out subjects (no inner folds)", "members": len(runs),
+            "ece_uncalibrated": expected_calibration_error(raw, y)[0], "ece_calibrated": ece_cal,
+            "reliability": table,
+            "temperature": [{"median": float(np.median(col)), "min": float(col.min()), "max": float(col.max())}
+                            for col in temps_arr.T],
+            "uncertain_below": {"median": float(np.median(thresholds)), "min": float(thresholds.min()),
+                                "max": float(thresholds.max())},
+            "uncertain": selective_summary(cal, y, thresholds),
+            "probabilities": np.round(cal, 5).tolist()}
 
 
 def inner_subject_folds(subjects: list[str] | np.ndarray, indices: np.ndarray, k: int, seed: int

@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", help="a LOSO output folder: print its pooled figures from the saved predictions")
     parser.add_argument("--per-fold", action="store_true", help="also print per-fold figures")
     parser.add_argument("--json", dest="json_out", help="also write the report as JSON here")
+    parser.add_argument("--seeds", help="--run: only these of its seeds (comma-separated), e.g. the ones a file ships")
+    parser.add_argument("--reliability", help="--run: write the reliability diagram of its calibration (of its "
+                        "seeds as one ensemble when it has several) to this PNG")
 
 
 def describe_checkpoint(path: Path) -> str:
@@ -111,10 +114,21 @@ def evaluate_fold_weights(
 
 def _reports_of_run(run_dir: Path) -> list[dict[str, Any]]:
     """Recompute every seed's report from its saved fold predictions (works on unfinished runs too)."""
+    return [report for report, _ in _seed_runs(run_dir)]
+
+
+def _seed_runs(run_dir: Path, seeds: str | None = None) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """(report, fold records) of every seed of a LOSO run folder (of ``seeds`` only, when given)."""
     from frl_core.training.config import load_config
 
     seed_dirs = sorted(p for p in run_dir.glob("seed_*") if p.is_dir()) or [run_dir]
-    reports = []
+    if seeds:
+        wanted = {f"seed_{s.strip()}" for s in seeds.split(",") if s.strip()}
+        missing = wanted - {p.name for p in seed_dirs}
+        if missing:
+            raise TrainingError(f"{run_dir} has no {', '.join(sorted(missing))} (--seeds {seeds})")
+        seed_dirs = [p for p in seed_dirs if p.name in wanted]
+    out = []
     for seed_dir in seed_dirs:
         fold_files = sorted((seed_dir / "folds").glob("*.json"))
         if not fold_files:
@@ -129,10 +143,31 @@ def _reports_of_run(run_dir: Path) -> list[dict[str, Any]]:
                        "semi_synthetic": (config["model"].get("input_mode") == "pair"
                                           and config["protocol"]["name"] == "megc2019-loso"),
                        "train_seconds_all_folds": round(sum(r.get("train_seconds") or 0 for r in records), 2)})
-        reports.append(report)
-    if not reports:
+        out.append((report, records))
+    if not out:
         raise TrainingError(f"{run_dir} holds no finished fold (expected seed_*/folds/*.json)")
-    return reports
+    return out
+
+
+def _calibration_of_run(seed_runs: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """Each seed's calibration (its in-fold one when the run trained with calibration folds, and the
+    cross-fitted estimate, which is all a run without them has: where both exist they can be compared),
+    then the seeds as one ensemble, each at its own temperature (cross-fitted)."""
+    from frl_core.training.calibration import cross_fitted_calibration
+
+    out = []
+    for report, records in seed_runs:
+        if "calibration" in report:
+            out.append({"seeds": [report["seed"]], "method": "in-fold (inner subject-grouped folds)",
+                        **report["calibration"]})
+        if all(r.get("logits") is not None for r in records) and len(records) > 1:
+            out.append({"seeds": [report["seed"]], **cross_fitted_calibration([records])})
+    complete = [records for _, records in seed_runs if all(r.get("logits") is not None for r in records)]
+    subjects = [sorted(str(r["subject"]) for r in records) for records in complete]
+    if (len(complete) > 1 and len(complete) == len(seed_runs) and len(subjects[0]) > 1
+            and all(s == subjects[0] for s in subjects)):
+        out.append({"seeds": [report["seed"] for report, _ in seed_runs], **cross_fitted_calibration(complete)})
+    return out
 
 
 def _write_json(path: str, text: str) -> None:
@@ -154,15 +189,41 @@ def run(args: argparse.Namespace) -> int:
             print(describe_checkpoint(path))
             return 0
         if args.run:
-            reports = _reports_of_run(Path(args.run))
+            from frl_core.training.report import format_calibration
+
+            seed_runs = _seed_runs(Path(args.run), args.seeds)
+            reports = [report for report, _ in seed_runs]
             for report in reports:
                 print(format_report(report, per_fold=args.per_fold))
             if len(reports) > 1:
                 from frl_core.training.report import combine_seeds
 
                 print(format_seed_summary(combine_seeds(reports), reports[0]["semi_synthetic"]))
+            calibrations = _calibration_of_run(seed_runs)
+            for cal in calibrations:
+                print(format_calibration(cal))
+            if args.reliability:
+                if not calibrations:
+                    raise TrainingError("the run's fold records carry no logits to calibrate: no reliability diagram")
+                from frl_core.training.calibration import reliability_diagram
+
+                cal = calibrations[-1]
+                seeds = ("seed " if len(cal["seeds"]) == 1 else "seeds ") + "+".join(str(s) for s in cal["seeds"])
+                try:
+                    written = reliability_diagram(cal["reliability"], args.reliability,
+                                                  f"{seeds}, calibrated: ECE {cal['ece_calibrated']:.3f} "
+                                                  f"(uncalibrated {cal['ece_uncalibrated']:.3f})")
+                except OSError as err:
+                    raise TrainingError(f"cannot write --reliability {args.reliability}: {err}") from err
+                print(f"reliability diagram: {written}")
             if args.json_out:
-                _write_json(args.json_out, json.dumps(reports, indent=2))
+                for report in reports:
+                    estimate = [c for c in calibrations if c["seeds"] == [report["seed"]] and "cross" in c["method"]]
+                    if estimate:
+                        report["calibration_estimate"] = estimate[0]
+                ensemble = [c for c in calibrations if len(c["seeds"]) > 1]
+                payload: Any = reports if not ensemble else {"seeds": reports, "ensemble_calibration": ensemble[0]}
+                _write_json(args.json_out, json.dumps(payload, indent=2))
             return 0
         if args.fold_weights:
             config = resolve_config(args)

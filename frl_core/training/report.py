@@ -147,6 +147,22 @@ def calibration_summary(fold_records: list[dict[str, Any]]) -> dict[str, Any]:
             "uncertain": selective_summary(cal, y, thresholds)}
 
 
+def format_calibration(cal: dict[str, Any]) -> str:
+    """One calibration (a seed's or the seeds' as an ensemble) as two lines: ECE, temperature, uncertain."""
+    seeds = cal.get("seeds") or []
+    who = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {'+'.join(str(s) for s in seeds)} as one ensemble"
+    temps = cal["temperature"]
+    temps = temps if isinstance(temps, list) else [temps]
+    medians = " / ".join(f"{t['median']:.3f}" for t in temps)
+    u = cal["uncertain"]
+    return (f"calibration, {who} ({cal.get('method', 'in-fold')}): ECE {cal['ece_uncalibrated']:.4f} -> "
+            f"{cal['ece_calibrated']:.4f}, temperature median "
+            f"{medians}\n"
+            f"  uncertain below {cal['uncertain_below']['median']:.3f} (median): {u['coverage']:.1%} labelled, "
+            f"accuracy {u['accuracy_confident']:.3f} of those, {u['accuracy_uncertain']:.3f} of the uncertain "
+            f"({u['accuracy_all']:.3f} overall)")
+
+
 def combine_seeds(reports: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean and spread (sample std, min, max) of pooled and per-dataset UF1/UAR over seeds."""
     def stats(values: list[float]) -> dict[str, float]:
