@@ -159,3 +159,43 @@ def test_a_trunk_trained_with_the_synthetic_banks_says_so_in_its_data(tmp_path, 
     assert samples.data_label.startswith("real (published MEGC2019 flow images) + ")
     assert "canonical action units" in samples.data_label and "pseudo-onset" in samples.data_label
     assert len(samples.augment) == 4
+
+
+def test_the_live_recipes_train_on_a_fresh_clone_behind_the_dgm_the_trunks_learnt_from():
+    """The shipped trunks' configs name a DGM that a clone has (not one under runs/), at the face size the
+    shipped trunks saw their banks rendered at."""
+    from frl_core.models.checkpoint import load_checkpoint
+    from frl_core.paths import REPO_ROOT
+    from frl_core.training.au_augment import _dgm_of
+    from frl_core.training.config import load_config
+
+    for name in ("megc2019_live.toml", "megc2019_live_clips.toml"):
+        train = load_config(REPO_ROOT / "configs" / name)["train"]
+        path = REPO_ROOT / train["au_augment_dgm"]
+        assert path.is_file(), f"{name}: {path} is not in the repository"
+        _, size = _dgm_of(path, train["au_augment_dgm_size"])
+        _, metadata = load_checkpoint(path)
+        assert size == metadata["dgm_face_size"]["trained_at"] == 112
+    assert _dgm_of(REPO_ROOT / "assets" / "weights" / "frl_dgt_live.pt", 0)[1] == 224
+
+
+def test_the_au_bank_cache_tells_face_sizes_apart(tmp_path, monkeypatch):
+    from frl_core.training import au_augment
+    from frl_core.training.au_augment import AugmentBank
+
+    built = []
+
+    def build(_path, _root, _names, _per_face, size=None):
+        built.append(size)
+        return AugmentBank(np.full((1, 28, 28, 3), len(built), np.uint8), np.array([0]), ["s0"], ["smile"])
+
+    monkeypatch.setattr(au_augment, "build_au_bank", build)
+    monkeypatch.setattr(au_augment, "BANK_CACHE_DIR", tmp_path)
+    monkeypatch.setattr("frl_core.models.checkpoint.read_payload", lambda _path: {"sha256": "0123456789abcdef"})
+    dgm = tmp_path / "dgm.pt"
+    names = ("negative", "positive", "surprise")
+    first = au_augment.load_or_build(dgm, tmp_path, names, 2)
+    at_112 = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112)
+    again = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112)
+    assert built == [None, 112]  # the third call read the cache
+    assert first.flows[0, 0, 0, 0] == 1 and at_112.flows[0, 0, 0, 0] == again.flows[0, 0, 0, 0] == 2

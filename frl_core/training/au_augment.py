@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
 
 from frl_core.faces.action_units import EXPRESSIONS, au_field
+from frl_core.paths import REPO_ROOT
 
 
 @dataclass
@@ -37,20 +39,31 @@ class AugmentBank:
         return len(self.labels)
 
 
-def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int = 2,
-                  amplitude_px: tuple[float, float] = (0.5, 3.0), seed: int = 11) -> AugmentBank:
-    """``per_face`` movements on every apex face of the composite except the DGM's held-out subjects,
-    amplitudes uniform in ``amplitude_px`` (pixels of the 224-pixel aligned face)."""
+def _dgm_of(dgm_path: str | Path, size: int | None) -> tuple[Any, int]:
+    """The DGM a checkpoint carries and the face size to run it at: ``size`` when given (> 0), else the
+    size the file runs its DGM at. A DGM checkpoint (``train-dgm``) or a live file both do: the shipped
+    file runs its DGM at 224 px but trained its trunks on banks rendered at 112
+    (``dgm_face_size.trained_at``), which ``size`` = 112 reproduces."""
     from frl_core.models.checkpoint import load_checkpoint
+
+    model, _ = load_checkpoint(dgm_path)
+    if model.dgm is None:
+        raise ValueError(f"{dgm_path} has no DGM")
+    return model, int(size) if size else int(model.config.img_size)
+
+
+def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int = 2,
+                  amplitude_px: tuple[float, float] = (0.5, 3.0), seed: int = 11, size: int | None = None
+                  ) -> AugmentBank:
+    """``per_face`` movements on every apex face of the composite except the DGM's held-out subjects,
+    amplitudes uniform in ``amplitude_px`` (pixels of the 224-pixel aligned face), through the DGM at
+    ``size`` px (None: the checkpoint's own)."""
     from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
     from frl_core.training.dgm_train import (DGMTrainConfig, global_affine_field, held_out_subjects, load_face_bank,
                                              make_pair)
     from frl_core.motion.flow_image import flow_image
 
-    model, _ = load_checkpoint(dgm_path)
-    if model.dgm is None:
-        raise ValueError(f"{dgm_path} has no DGM")
-    size = int(model.config.img_size)
+    model, size = _dgm_of(dgm_path, size)
     cfg = DGMTrainConfig(img_size=size)
     bank = load_face_bank(Path(data_root))
     held = held_out_subjects(bank.subjects, cfg.held_out_every)
@@ -85,19 +98,24 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     return AugmentBank(np.stack(flows), np.asarray(labels, dtype=np.int64), subjects, names)
 
 
+BANK_CACHE_DIR = REPO_ROOT / "runs" / "cache"
+"""Where built AU banks are kept (git-ignored), whatever folder the DGM checkpoint sits in."""
+
+
 def load_or_build(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int,
-                  cache_dir: Path | None = None) -> AugmentBank:
-    """The bank, cached as ``.npz`` beside the DGM checkpoint (keyed by its digest and ``per_face``)."""
+                  cache_dir: Path | None = None, size: int | None = None) -> AugmentBank:
+    """The bank, cached as ``.npz`` in ``cache_dir`` (default ``runs/cache``), keyed by the checkpoint's
+    digest, ``per_face`` and the DGM's face size."""
     from frl_core.models.checkpoint import read_payload
 
     digest = read_payload(dgm_path)["sha256"][:12]
-    cache_dir = Path(cache_dir) if cache_dir is not None else Path(dgm_path).parent
-    cache = cache_dir / f"au_bank_{digest}_{per_face}.npz"
+    cache_dir = Path(cache_dir) if cache_dir is not None else BANK_CACHE_DIR
+    cache = cache_dir / f"au_bank_{digest}_{per_face}{f'_{int(size)}px' if size else ''}.npz"
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)
         return AugmentBank(data["flows"], data["labels"], [str(s) for s in data["subjects"]],
                            [str(s) for s in data["expressions"]])
-    bank = build_au_bank(dgm_path, data_root, class_names, per_face)
+    bank = build_au_bank(dgm_path, data_root, class_names, per_face, size=size)
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, flows=bank.flows, labels=bank.labels, subjects=np.asarray(bank.subjects),
                         expressions=np.asarray(bank.expressions))
@@ -110,23 +128,21 @@ CLIP_BANK_LABEL = ("each training clip's motion through the DGM (its apex face a
 """What a checkpoint's ``data`` says the banks added, so that a file never claims only real flow images."""
 
 
-def build_clip_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...]) -> AugmentBank:
+def build_clip_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], size: int | None = None
+                    ) -> AugmentBank:
     """Every composite clip's own motion as the live path measures it: the real apex face and a
     pseudo-onset warped from it by the clip's real flow (``data.pairs``), the apex registered onto the
-    onset, the DGM's displacement, the composite-style flow image; the clip's class and subject.
+    onset, the DGM's displacement (at ``size`` px; None: the checkpoint's own), the composite-style flow
+    image; the clip's class and subject.
 
     The trunk otherwise learns real motion only from TV-L1 flow images, and on real pairs it reads the
     DGM's; this shows it the training subjects' real micro-expression motions in the DGM's hand."""
     from frl_core.data.megc2019 import Megc2019
-    from frl_core.models.checkpoint import load_checkpoint
     from frl_core.motion.flow_image import flow_image
     from frl_core.motion.registration import register
     from frl_core.training.live_path import semi_synthetic_pair
 
-    model, _ = load_checkpoint(dgm_path)
-    if model.dgm is None:
-        raise ValueError(f"{dgm_path} has no DGM")
-    size = int(model.config.img_size)
+    model, size = _dgm_of(dgm_path, size)
     ds = Megc2019(Path(data_root))
     names = list(ds.class_names)
     if [c for c in class_names] != names:
@@ -158,7 +174,7 @@ def _joined(a: AugmentBank, b: AugmentBank) -> AugmentBank:
 def attach(samples, config: dict) -> None:
     """Give ``samples`` the synthetic AU bank a config asks for (``train.au_augment`` > 0), built with
     the DGM ``train.au_augment_dgm`` at ``train.au_augment_per_face`` movements per face."""
-    from frl_core.paths import REPO_ROOT, default_data_root
+    from frl_core.paths import default_data_root
     from frl_core.training.config import ConfigError
 
     tcfg = config["train"]
@@ -174,10 +190,12 @@ def attach(samples, config: dict) -> None:
     if clips and config["protocol"].get("name") != "megc2019-loso":
         raise ConfigError("train.au_augment_clips renders the MEGC2019 composite's clips: it needs that protocol")
     data_root = Path(config["protocol"].get("data_root") or default_data_root())
+    size = int(tcfg.get("au_augment_dgm_size", 0) or 0) or None
     samples.augment = load_or_build(path, data_root, tuple(samples.class_names),
-                                    int(tcfg.get("au_augment_per_face", 2)))
+                                    int(tcfg.get("au_augment_per_face", 2)), size=size)
     samples.data_label += f" + {AU_BANK_LABEL}"
     if clips:
-        samples.augment = _joined(samples.augment, build_clip_bank(path, data_root, tuple(samples.class_names)))
+        samples.augment = _joined(samples.augment, build_clip_bank(path, data_root, tuple(samples.class_names),
+                                                                   size=size))
         samples.data_label += f" + {CLIP_BANK_LABEL}"
     samples._flow_tensor = None
