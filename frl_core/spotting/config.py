@@ -44,6 +44,12 @@ class SpotterConfig:
     most false intervals of a lower floor (docs/recognition.md)."""
     warmup_threshold: float = 0.35
     """The threshold's floor during ``warmup_s`` (pixels of a 224-pixel face)."""
+    min_history_s: float = 1.0
+    """No interval opens before the threshold's statistics have seen this many seconds of scores (0: from
+    the first score). What is unusual is judged against what came before, and a stream's first second
+    holds the tracker settling and, in encoded video, the first frames after the key frame, which the
+    first window's scores compare with: most false intervals of the labelled sets and of the demo
+    re-encoded as HEVC, VP8 and heavy H.264 fell there (docs/recognition.md, "A stream's first second")."""
     history_s: float = 20.0
     """Seconds of score history behind the adaptive threshold."""
     boundary_fraction: float = 0.12

@@ -38,6 +38,10 @@ class Detector:
         self.warmup = max(0, int(round(config.warmup_s * fps)))
         """Scores (steps with a face) before the warm-up floor is lifted."""
         self.scored = 0
+        self.min_history = max(0, int(round(config.min_history_s * fps)))
+        """Scores the threshold learns from before the first of them are judged (adaptive threshold only)."""
+        self.backlog: list[tuple[int, float]] = []
+        """A stream's first scores, held until the threshold has learnt from ``min_history`` of them."""
         self.adaptive = float(config.min_threshold)
         """The threshold from the score's statistics alone (without the warm-up floor)."""
         self.threshold = float(self._floor() if fixed_threshold is None else fixed_threshold)
@@ -68,15 +72,31 @@ class Detector:
             self.threshold = max(self.adaptive, self._floor())
 
     def push(self, j: int, c: float) -> list[SpottedInterval]:
-        """Feed the two-sided score of frame ``j``; return intervals that close."""
-        self.recent.append((j, c))
+        """Feed the two-sided score of frame ``j``; return intervals that close.
+
+        A stream's first ``min_history`` scores only teach the threshold; then they are judged, in
+        order, against what it learnt from them, and every later score as it comes."""
         valid = not math.isnan(c)
         if valid:
             self.scored += 1
             if self.scored == self.warmup and self.fixed is None and not self.static:
                 # Warm-up over: the floor drops at once, not at the next statistics update.
                 self.threshold = max(self.adaptive, self._floor())
-        if valid and not self.active:
+        if not self.static and self.fixed is None and (self.backlog or self.scored <= self.min_history):
+            if valid:
+                self.history.append(c)
+                self._update_threshold()
+            self.backlog.append((j, c))
+            if self.scored <= self.min_history:
+                return []
+            held, self.backlog = self.backlog, []
+            return [iv for jj, cc in held for iv in self._advance(jj, cc, learn=False)]
+        return self._advance(j, c, learn=True)
+
+    def _advance(self, j: int, c: float, learn: bool) -> list[SpottedInterval]:
+        self.recent.append((j, c))
+        valid = not math.isnan(c)
+        if learn and valid and not self.active:
             self.history.append(c)
             self._update_threshold()
         out: list[SpottedInterval] = []
@@ -149,7 +169,10 @@ class Detector:
         return [SpottedInterval(onset, apex, offset, float(peak), interval_kind(onset, offset, self.fps, self.config))]
 
     def finish(self) -> list[SpottedInterval]:
-        return self._close() if self.active else []
+        """End of the stream: scores still held are judged against what the threshold learnt of them."""
+        held, self.backlog = self.backlog, []
+        out = [iv for jj, cc in held for iv in self._advance(jj, cc, learn=False)]
+        return out + (self._close() if self.active else [])
 
 
 def interval_kind(onset: int, offset: int, fps: float, config: SpotterConfig) -> str:

@@ -215,6 +215,8 @@ class StreamingSpotter:
             decided = index - index % stride - stride * (macro.window + (macro.detector.end_gap if active else 0))
             if active:
                 decided = min(decided, stride * macro.detector.start - 1)
+            if macro.detector.backlog:  # its first scores are not judged yet
+                decided = min(decided, stride * macro.detector.backlog[0][0] - 1)
         else:
             decided = index
         return score, self._release(decided, macro_done, index), [completed] if completed is not None else []
