@@ -92,6 +92,7 @@ class MainWindow(ExportActions, QMainWindow):
         """The last comparison of the events with the truth (``TruthComparison``)."""
         self.truth_file: Path | None = None
         self._truth_spec: str | None = None
+        self._truth_note: str | None = None
         self._clip_thread: ClipThread | None = None
         self._pending_truth: tuple[str, Path] | None = None
 
@@ -576,7 +577,7 @@ class MainWindow(ExportActions, QMainWindow):
 
     def load_truth(self, path: str | Path | None = None, announce: bool = True) -> int | None:
         """Show coded intervals for the current source on the spotting chart; returns how many."""
-        from frl_core.engine.truth import load_truth
+        from frl_core.engine.truth import load_truth, rate_note
         from frl_core.io.ground_truth import GroundTruthError
 
         if self.source_info is None:
@@ -587,13 +588,17 @@ class MainWindow(ExportActions, QMainWindow):
                                                   "Ground truth (*.json *.csv *.txt);;All files (*)")
             if not path:
                 return None
+        own_rate = self.source_info.fps if self.source_info.fps_origin == "source" else None
         try:
-            truth = load_truth(path)
+            truth = load_truth(path, fps=own_rate)
         except GroundTruthError as err:
             self.show_message(str(err), "error")
             return None
         self.truth, self.truth_file, self._truth_spec = truth, Path(path), str(self.source_info.spec)
+        self._truth_note = rate_note(path, own_rate)
         self._show_truth()
+        if self._truth_note:
+            self.show_message(self._truth_note, "info")
         if announce:
             self.statusBar().showMessage(f"ground truth: {len(truth)} coded interval(s) from {Path(path).name}", 8000)
         if not self.pipeline.is_analysing() and self.results.frame_count():
@@ -609,7 +614,8 @@ class MainWindow(ExportActions, QMainWindow):
 
         comparison = compare_to_truth(self.truth, self.results.events)
         self.truth_comparison = comparison
-        self.show_message(f"{self.truth_file.name if self.truth_file else 'ground truth'}: {comparison.summary()}",
+        note = f" ({self._truth_note})" if self._truth_note else ""
+        self.show_message(f"{self.truth_file.name if self.truth_file else 'ground truth'}: {comparison.summary()}{note}",
                           "info")
 
     def _on_analysis_finished(self) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from frl_core.engine import cli as analyze_cli
-from frl_core.engine.truth import coding_table_truth, guess_dataset, load_truth
+from frl_core.engine.truth import coding_table_truth, guess_dataset, load_truth, rate_note
 from frl_core.io.ground_truth import (GroundTruthError, TruthInterval, compare_to_truth, load_ground_truth,
                                       to_source_indices)
 from frl_core.types import Event
@@ -28,6 +28,24 @@ def test_the_demo_truth_reads_with_labels_and_kinds():
     assert len(truth) == 5
     assert truth[0] == TruthInterval(75, 87, 80, "micro", "positive", None)
     assert {t.kind for t in truth} == {"micro", "macro"}
+
+
+def test_truth_counted_at_another_rate_is_mapped_by_time():
+    at_24 = load_truth(DEMO_TRUTH, fps=24.0)  # the demo re-encoded at 24 fps: same moments, other frame numbers
+    assert at_24[0] == TruthInterval(60, 70, 64, "micro", "positive", None)
+    assert "30 fps" in rate_note(DEMO_TRUTH, 24.0) and "24 fps" in rate_note(DEMO_TRUTH, 24.0)
+    assert load_truth(DEMO_TRUTH, fps=30.0) == load_truth(DEMO_TRUTH) == load_ground_truth(DEMO_TRUTH)
+    assert rate_note(DEMO_TRUTH, 30.0) is None and rate_note(DEMO_TRUTH, None) is None
+
+
+def test_an_events_json_states_its_rate_in_its_metadata(tmp_path):
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps({"metadata": {"fps": 200.0}, "events": [
+        {"onset_index": 100, "apex_index": 140, "offset_index": 200, "label": "positive"}]}))
+    assert load_truth(path, fps=100.0) == [TruthInterval(50, 100, 70, None, "positive")]
+    csv_truth = tmp_path / "truth.csv"  # a CSV states no rate: its frame numbers are the input's
+    csv_truth.write_text("onset,apex,offset\n100,140,200\n")
+    assert load_truth(csv_truth, fps=100.0) == [TruthInterval(100, 200, 140)]
 
 
 def test_an_events_json_serves_as_truth(tmp_path):
@@ -129,6 +147,29 @@ def test_analyze_with_the_demo_truth_prints_and_stores_the_comparison(tmp_path, 
     truth = json.loads((out / "events.json").read_text())["metadata"]["truth"]
     assert truth["interval_f1"] == 1.0 and truth["file"] == str(DEMO_TRUTH)
     assert truth["label_accuracy"] is None  # nothing was recognised, so no label was compared
+
+
+def test_analyze_of_the_demo_re_encoded_at_24_fps_keeps_its_truth(tmp_path, capsys):
+    cv2 = pytest.importorskip("cv2")
+    reader = cv2.VideoCapture(str(REPO / "assets" / "demo" / "demo.mp4"))
+    video = tmp_path / "demo_24fps.mp4"
+    writer = None
+    n = 0
+    while True:
+        ok, frame = reader.read()
+        if not ok:
+            break
+        if writer is None:
+            writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 24.0, frame.shape[1::-1])
+        if n % 5 != 4:  # 30 -> 24 fps, as a converter drops frames
+            writer.write(frame)
+        n += 1
+    writer.release()
+    code, stdout, err = _analyze([video, "--truth", DEMO_TRUTH, "--out", tmp_path / "o", "--no-progress", "--no-png",
+                                  "--no-recognition"], capsys)
+    assert code == 0, err
+    assert "counts frames at 30 fps, the input runs at 24 fps" in stdout
+    assert "(hit 5 of 5 coded," in stdout
 
 
 def test_analyze_with_a_bad_truth_file_stops_before_any_work(tmp_path, capsys):

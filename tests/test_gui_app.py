@@ -163,6 +163,11 @@ def test_ground_truth_is_shown_for_its_source_only_and_a_bad_file_is_a_message(q
     bad.write_text("onset,offset\n9,2\n")
     assert window.load_truth(bad) is None and "before onset" in window.banner.text()
     assert len(window.score_chart.truth) == 2  # the good truth stays
+    at_60 = tmp_path / "events_60fps.json"  # coded on a 60 fps recording of the same moments
+    at_60.write_text(json.dumps({"fps": 60.0, "events": [{"onset": 6, "apex": 10, "offset": 16}]}))
+    assert window.load_truth(at_60) == 1 and (window.truth[0].onset, window.truth[0].offset) == (3, 8)
+    assert "mapped onto the input's frames by time" in window.banner.text()
+    assert window.load_truth(truth) == 2
     window.reanalyse()
     qtbot.waitUntil(lambda: window.pipeline.is_analysing(), timeout=10_000)
     wait_until_finished(qtbot, window, 30_000)

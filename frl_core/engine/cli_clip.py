@@ -63,12 +63,16 @@ def load_truth_for(args: argparse.Namespace, source: Any) -> list | None:
     """The --truth intervals in the input's frame indices, or None without --truth; a bad file is an CommandExit."""
     if args.truth is None:
         return None
-    from frl_core.engine.truth import is_coding_table, load_truth
+    from frl_core.engine.truth import is_coding_table, load_truth, rate_note
     from frl_core.io.ground_truth import GroundTruthError, to_source_indices
     from frl_core.io.sources import FrameFolderSource
 
+    own_rate = source.fps if getattr(source, "fps_origin", None) == "source" else None
     try:
-        truth = load_truth(args.truth, args.truth_clip, args.dataset)
+        truth = load_truth(args.truth, args.truth_clip, args.dataset, fps=own_rate)
+        note = rate_note(args.truth, own_rate)
+        if note:
+            print(f"note: {note}")
         if is_coding_table(args.truth):
             if not isinstance(source, FrameFolderSource):
                 raise GroundTruthError("a coding table's frame numbers name image files: analyse the clip's "

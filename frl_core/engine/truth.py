@@ -11,7 +11,7 @@ from pathlib import Path
 
 from frl_core.data.common import MEGC2019_CLASSES, DatasetError, megc2019_label
 from frl_core.data.raw import RawClip
-from frl_core.io.ground_truth import GroundTruthError, TruthInterval, load_ground_truth
+from frl_core.io.ground_truth import GroundTruthError, TruthInterval, load_ground_truth, retime, stated_fps
 
 DATASETS = ("casme2", "samm", "smic", "casme3")
 CODING_TABLE_SUFFIXES = (".xlsx", ".sql3", ".sqlite", ".db")
@@ -80,12 +80,15 @@ def coding_table_truth(table: str | Path, clip: str, dataset: str | None = None)
                           f"{c.subject}_{c.clip}") for c in rows]
 
 
-def load_truth(path: str | Path, clip: str | None = None, dataset: str | None = None) -> list[TruthInterval]:
+def load_truth(path: str | Path, clip: str | None = None, dataset: str | None = None,
+               fps: float | None = None) -> list[TruthInterval]:
     """Ground truth for one input from JSON, CSV/text or a coding table (which needs ``clip``).
 
     Labels that are emotion words become MEGC2019 class names. Intervals from a coding table are in the
     dataset's frame numbers (map them with ``io.ground_truth.to_source_indices``); all others in frame
-    indices. Raises GroundTruthError with a one-line message.
+    indices. With ``fps`` (the input's own frame rate, as its file states it), a JSON file that counts its
+    frames at another rate is mapped onto the input's frames by time (:func:`rate_note` says so). Raises
+    GroundTruthError with a one-line message.
     """
     path = Path(path)
     if path.suffix.lower() in CODING_TABLE_SUFFIXES:
@@ -94,7 +97,25 @@ def load_truth(path: str | Path, clip: str | None = None, dataset: str | None = 
                                    "(e.g. sub01/EP02_01f)")
         return coding_table_truth(path, clip, dataset)
     truth = load_ground_truth(path, clip)
-    return [TruthInterval(t.onset, t.offset, t.apex, t.kind, megc_class(t.label) or t.label, t.video) for t in truth]
+    truth = [TruthInterval(t.onset, t.offset, t.apex, t.kind, megc_class(t.label) or t.label, t.video) for t in truth]
+    coded_at = _other_rate(path, fps)
+    return retime(truth, coded_at, fps) if coded_at is not None and fps is not None else truth
+
+
+def _other_rate(path: Path, fps: float | None) -> float | None:
+    coded_at = stated_fps(path)
+    if fps is None or coded_at is None or abs(coded_at / fps - 1.0) < 0.005:
+        return None
+    return coded_at
+
+
+def rate_note(path: str | Path, fps: float | None) -> str | None:
+    """One line saying that ``path`` counts frames at another rate than the input and was mapped by time."""
+    coded_at = _other_rate(Path(path), fps)
+    if coded_at is None or fps is None:
+        return None
+    return (f"{Path(path).name} counts frames at {coded_at:g} fps, the input runs at {fps:g} fps: "
+            "its intervals were mapped onto the input's frames by time")
 
 
 def is_coding_table(path: str | Path) -> bool:

@@ -209,6 +209,45 @@ def load_ground_truth(path: str | Path, video: str | None = None) -> list[TruthI
     return truth
 
 
+def stated_fps(path: str | Path) -> float | None:
+    """The frame rate a JSON truth file says its frame numbers count at (``fps`` at the top, as the demo's
+    truth has it, or in ``metadata``, as ``events.json`` has it); None for other files or when absent."""
+    path = Path(path)
+    if path.suffix.lower() != ".json":
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    for holder in (doc, doc.get("metadata")):
+        if isinstance(holder, dict):
+            try:
+                fps = float(holder.get("fps"))
+            except (TypeError, ValueError):
+                continue
+            if fps > 0 and fps == fps:
+                return fps
+    return None
+
+
+def retime(truth: Sequence[TruthInterval], from_fps: float, to_fps: float) -> list[TruthInterval]:
+    """Intervals counted at ``from_fps`` as the frame indices of the same moments at ``to_fps`` (a video
+    re-encoded at another rate keeps its times, not its frame numbers)."""
+    ratio = to_fps / from_fps
+
+    def at(n: int) -> int:
+        return int(round(n * ratio))
+
+    out = []
+    for t in truth:
+        onset, offset = at(t.onset), max(at(t.onset), at(t.offset))
+        apex = None if t.apex is None else min(max(at(t.apex), onset), offset)
+        out.append(TruthInterval(onset, offset, apex, t.kind, t.label, t.video))
+    return out
+
+
 def to_source_indices(truth: Sequence[TruthInterval], frame_numbers: Sequence[int]) -> list[TruthInterval]:
     """Intervals coded in a dataset's frame numbers (``img46.jpg`` is 46) as indices into the input's frames.
 
