@@ -4,13 +4,7 @@ from pathlib import Path
 import numpy as np
 from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
 from frl_core.io.sources import open_source
-from frl_core.spotting import streaming
-orig = streaming.StreamingSpotter.push
-log = []
-def push(self, index, timestamp, aligned):
-    log.append((index, None if aligned is None else np.array(aligned, copy=True)))
-    return orig(self, index, timestamp, aligned)
-streaming.StreamingSpotter.push = push
+from spotter_input import log
 truth = json.load(open("assets/demo/demo_ground_truth.json"))
 for path in sys.argv[1:]:
     src = open_source(path)

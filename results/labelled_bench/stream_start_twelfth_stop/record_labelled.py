@@ -8,7 +8,7 @@ from frl_core.paths import default_data_root
 from frl_core.synth.labelled import labelled_sequence, encode_video
 from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
 from frl_core.io.sources import open_source
-from frl_core.spotting import streaming
+from spotter_input import log
 
 name, seed0, fps, nfaces = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 codecs = sys.argv[5].split(",")
@@ -17,12 +17,6 @@ faces = benchmark_faces(default_data_root(), nfaces)
 per_face = max(1, 10 // len(faces))
 seqs = [(fn, labelled_sequence(img, seed0 + 1000 * f + k, fps=fps, face_height=0.9 if fn == "astronaut" else 0.55))
         for f, (fn, img) in enumerate(faces) for k in range(per_face)]
-orig = streaming.StreamingSpotter.push
-log = []
-def push(self, index, timestamp, aligned):
-    log.append((index, None if aligned is None else np.array(aligned, copy=True)))
-    return orig(self, index, timestamp, aligned)
-streaming.StreamingSpotter.push = push
 with tempfile.TemporaryDirectory() as tmp:
     for codec in codecs:
         engine = None
