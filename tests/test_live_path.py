@@ -312,3 +312,32 @@ def test_the_live_path_keeps_the_passes_its_dgm_was_trained_with():
     onset, apex = torch.rand(1, 1, 112, 112), torch.rand(1, 1, 112, 112)
     with torch.no_grad():
         assert torch.allclose(live.dgm(onset, apex)[0], dgm.dgm(onset, apex)[0])
+
+
+def test_mirror_averaging_makes_the_dgm_see_a_mirrored_face_as_mirrored_motion(tmp_path):
+    """`--dgm-mirror`: a mirrored pair must give the mirrored displacement (dx negated); one view of an
+    untrained DGM does not, the averaged estimate does. Training keeps one view, a saved file keeps the choice."""
+    from frl_core.models.checkpoint import load_checkpoint, save_checkpoint
+    from frl_core.models.frl_dgt import ModelConfigError
+
+    dgm, trunk = models(14)
+    plain, mirrored = assemble(dgm, trunk), assemble(dgm, trunk, dgm_mirror=True)
+    assert not plain.dgm.mirror and mirrored.dgm.mirror and mirrored.config.dgm_mirror
+    onset, apex = torch.rand(1, 1, 112, 112), torch.rand(1, 1, 112, 112)
+
+    def mirror(d):
+        d = torch.flip(d, (-1,))
+        return torch.cat((-d[:, :1], d[:, 1:]), 1)
+
+    with torch.no_grad():
+        for model, equivariant in ((plain, False), (mirrored, True)):
+            d = model.dgm(onset, apex)[0]
+            d_of_mirrored = model.dgm(torch.flip(onset, (-1,)), torch.flip(apex, (-1,)))[0]
+            assert torch.allclose(d_of_mirrored, mirror(d), atol=1e-6) == equivariant
+        mirrored.dgm.train()
+        assert torch.equal(mirrored.dgm(onset, apex)[0], plain.dgm(onset, apex)[0])
+        mirrored.dgm.eval()
+    path = save_checkpoint(mirrored, tmp_path / "live.pt")
+    assert load_checkpoint(path)[0].dgm.mirror
+    with pytest.raises(ModelConfigError, match="dgm_mirror"):
+        create_model("frl_dgt_small", input_mode="pair", dgm_mirror="yes")

@@ -120,6 +120,10 @@ class FRLDGTConfig:
     dgm_output_stride: int = 4
     dgm_init_std: float = 1e-3
     dgm_iterations: int = 1
+    dgm_mirror: bool = False
+    """At inference, also run the DGM on the mirrored pair and average the two estimates (the second
+    mirrored back, dx negated): the estimate of a mirrored face should be the mirrored estimate, and the part
+    of the DGM's error that breaks this averages out. Training always runs one view."""
     dgm_features_to_trunk: bool = True
     motion_encoding: str = "direct"
     # shared fusion trunk
@@ -190,6 +194,8 @@ class FRLDGTConfig:
             raise ModelConfigError(f"img_size must be at least 32, got {self.img_size}")
         if len(self.dgm_channels) < 2 or self.dgm_output_stride not in (1, 2, 4, 8):
             raise ModelConfigError("dgm_channels needs at least 2 stages and dgm_output_stride one of 1, 2, 4, 8")
+        if not isinstance(self.dgm_mirror, bool):
+            raise ModelConfigError(f"dgm_mirror must be true or false, got {self.dgm_mirror!r}")
         if not 1 <= int(self.dgm_iterations) <= 4:
             raise ModelConfigError(f"dgm_iterations must be 1 to 4, got {self.dgm_iterations}")
         if 2 ** len(self.dgm_channels) < self.dgm_output_stride:
@@ -307,8 +313,18 @@ class DisplacementGenerator(nn.Module):
         nn.init.zeros_(self.predict.bias)
         self.feature_channels = ch[-1]
         self.iterations = int(cfg.dgm_iterations)
+        self.mirror = bool(cfg.dgm_mirror)
 
     def forward(self, onset: torch.Tensor, apex: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        d, bottleneck = self.estimate(onset, apex)
+        if self.mirror and not self.training:
+            mirrored, _ = self.estimate(torch.flip(onset, (-1,)), torch.flip(apex, (-1,)))
+            mirrored = torch.flip(mirrored, (-1,))
+            d = 0.5 * (d + torch.cat((-mirrored[:, :1], mirrored[:, 1:]), dim=1))
+        return d, bottleneck
+
+    def estimate(self, onset: torch.Tensor, apex: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One view: the DGM's passes on (onset, apex)."""
         d, bottleneck = self.single_pass(onset, apex)
         for _ in range(self.iterations - 1):
             # apex(x + d(x)) is the onset again where d is right: what the next pass sees is the rest

@@ -49,6 +49,7 @@ def _dgm_of(dgm_path: str | Path, size: int | None) -> tuple[Any, int]:
     model, _ = load_checkpoint(dgm_path)
     if model.dgm is None:
         raise ValueError(f"{dgm_path} has no DGM")
+    model.dgm.mirror = False  # the recipes' banks were rendered by one view of the DGM; a file's setting keeps them
     return model, int(size) if size else int(model.config.img_size)
 
 

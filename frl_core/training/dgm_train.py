@@ -580,6 +580,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="a pair-mode checkpoint (default: the shipped live-path weights)")
     parser.add_argument("--pairs", type=int, default=256, help="held-out validation pairs")
+    parser.add_argument("--dgm-mirror", choices=("file", "on", "off"), default="file",
+                        help="the DGM's mirror averaging: as the checkpoint says (default), on or off")
     parser.add_argument("--data-root", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
 
@@ -594,6 +596,9 @@ def run_bench(args: argparse.Namespace) -> int:
     if model.dgm is None:
         print("error: this checkpoint has no DGM (flow mode)", file=sys.stderr)
         return 2
+    if args.dgm_mirror != "file":
+        model.dgm.mirror = args.dgm_mirror == "on"
+    print(f"DGM at {model.config.img_size} px, mirror averaging {'on' if model.dgm.mirror else 'off'}")
     cfg = DGMTrainConfig(img_size=int(model.config.img_size))
     try:
         bank = load_face_bank(data_root)

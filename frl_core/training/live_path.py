@@ -43,12 +43,14 @@ from frl_core.metrics import score
 LIVE_FIELDS_FROM_DGM = ("img_size", "dgm_channels", "dgm_output_stride", "dgm_init_std", "dgm_iterations")
 
 
-def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT], dgm_size: int | None = None) -> FRLDGT:
+def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT], dgm_size: int | None = None,
+             dgm_mirror: bool | None = None) -> FRLDGT:
     """A pair-mode FRL-DGT with ``dgm_model``'s DGM and the trunk and head of each flow-mode model in
     ``trunk_model`` (one, or an ensemble of the same architecture: the first becomes ``trunk``/``head``).
 
     ``dgm_size`` runs the DGM on faces of that side instead of the size it was trained at: it is fully
-    convolutional and predicts pixels of its input, and the flow image is blind to the motion's scale."""
+    convolutional and predicts pixels of its input, and the flow image is blind to the motion's scale.
+    ``dgm_mirror`` turns the DGM's mirror averaging at inference on or off (None: as in the DGM's file)."""
     trunks = list(trunk_model) if isinstance(trunk_model, (list, tuple)) else [trunk_model]
     if not trunks:
         raise CheckpointError("the live path needs at least one flow-mode trunk")
@@ -67,6 +69,7 @@ def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT], dgm_size: in
         if int(dgm_size) % 28 or not 56 <= int(dgm_size) <= 448:
             raise CheckpointError(f"the DGM's face size must be a multiple of 28 between 56 and 448, got {dgm_size}")
         params["img_size"] = int(dgm_size)
+    params["dgm_mirror"] = bool(dgm_cfg.get("dgm_mirror", False) if dgm_mirror is None else dgm_mirror)
     params.update(input_mode="pair", motion_encoding="flow_image", dgm_features_to_trunk=False,
                   ensemble_size=len(trunks), au_loss_weight=0.0)
     model = FRLDGT(FRLDGTConfig.from_dict(params))
@@ -106,8 +109,8 @@ def ensemble_settings(trunk_metas: list[dict], labels: np.ndarray | None = None)
                              member_temperatures=tuple(m.temperature for m in members))
 
 
-def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Path], dgm_size: int | None = None
-                   ) -> tuple[FRLDGT, InferenceSettings, dict]:
+def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Path], dgm_size: int | None = None,
+                   dgm_mirror: bool | None = None) -> tuple[FRLDGT, InferenceSettings, dict]:
     """The live model from a DGM file and one or more trunk files, its inference settings and the files'
     metadata (``trunk`` is the first trunk's, ``trunks`` all of them)."""
     paths = list(trunk_path) if isinstance(trunk_path, (list, tuple)) else [trunk_path]
@@ -115,7 +118,7 @@ def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Pat
     loaded = [load_checkpoint(p) for p in paths]
     metas = [meta for _, meta in loaded]
     settings = ensemble_settings(metas)
-    model = assemble(dgm_model, [m for m, _ in loaded], dgm_size)
+    model = assemble(dgm_model, [m for m, _ in loaded], dgm_size, dgm_mirror)
     return model, settings, {"dgm": dgm_meta, "trunk": metas[0], "trunks": metas,
                              "dgm_trained_size": int(dgm_model.config.img_size)}
 
@@ -195,7 +198,8 @@ def _bench_settings(trunk_metas: list[dict], labels: np.ndarray) -> InferenceSet
 
 
 def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, noise_draws: int = 2, seed: int = 0,
-                  log=print, register: bool = True, dgm_size: int | None = None) -> dict:
+                  log=print, register: bool = True, dgm_size: int | None = None,
+                  dgm_mirror: bool | None = None) -> dict:
     """The live path per fold of a flow-mode LOSO run saved with checkpoints and calibration; with several
     runs (seeds of one recipe), each fold's trunks as an ensemble, against the runs' averaged flow-mode
     probabilities."""
@@ -215,7 +219,7 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
         trunks, metas, records, flow_probs = _fold_ensemble(runs, path.stem)
         record = records[0]
         settings = replace(_bench_settings(metas, ds.labels), register=register)
-        live = Recognizer(assemble(dgm_model, trunks, dgm_size), "cpu", settings=settings)
+        live = Recognizer(assemble(dgm_model, trunks, dgm_size, dgm_mirror), "cpu", settings=settings)
         pairs = [semi_synthetic_pair(ds.apexes[i], ds.flows[i]) for i in record["indices"]]
         recs = live.recognize(pairs)
         live_probs = np.array([[r.probabilities[c] for c in live.class_names] for r in recs])
@@ -344,6 +348,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dgm-size", type=int, default=None,
                         help="face side the DGM runs at in the live path (default: the size it was trained at; "
                              "the shipped file runs its 112-px-trained DGM at 224)")
+    parser.add_argument("--dgm-mirror", action="store_true",
+                        help="average the DGM's estimate with its estimate on the mirrored pair (twice the DGM's "
+                             "cost per event)")
     parser.add_argument("--figures", type=Path, default=None,
                         help="a JSON object of measured figures (name -> one line) to carry in the file, "
                              "printed by `main.py evaluate FILE`")
@@ -351,7 +358,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        model, settings, meta = assemble_files(args.dgm, args.trunk, args.dgm_size)
+        model, settings, meta = assemble_files(args.dgm, args.trunk, args.dgm_size, args.dgm_mirror or None)
     except (CheckpointError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -370,6 +377,7 @@ def run(args: argparse.Namespace) -> int:
         "data_licence": "MEGC2019 composite (CASME II, SAMM, SMIC-HS): non-commercial research only",
         "dgm_training": dgm_meta.get("dgm_training"),
         "dgm_face_size": {"trained_at": meta["dgm_trained_size"], "runs_at": int(model.config.img_size)},
+        "dgm_mirror_averaging": bool(model.config.dgm_mirror),
         "trunk_training": {"train": trunk_meta.get("train"), "model": trunk_meta.get("model"),
                            "calibration": [{k: v for k, v in (m.get("calibration") or {}).items()
                                             if not k.startswith("inner_logits") and k not in ("inner_indices", "inner_labels")}
@@ -405,6 +413,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
                         help="live-path checkpoint for the real sequence (default: the shipped one)")
     parser.add_argument("--dgm-size", type=int, default=None,
                         help="LOSO part: run the DGM on faces of this side (default: the size in the DGM's file)")
+    parser.add_argument("--dgm-mirror", action="store_true",
+                        help="LOSO part: average the DGM's estimate with its estimate on the mirrored pair")
     parser.add_argument("--noise-draws", type=int, default=2, help="landmark-noise draws per clip (LOSO part)")
     parser.add_argument("--no-register", action="store_true",
                         help="LOSO part: skip registration (to see what it changes on the composite's flows)")
@@ -438,7 +448,8 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.flow_run is not None:
         try:
             loso = evaluate_loso(list(args.flow_run), args.dgm or live_path, data_root, args.noise_draws,
-                                 register=not args.no_register, dgm_size=args.dgm_size)
+                                 register=not args.no_register, dgm_size=args.dgm_size,
+                                 dgm_mirror=args.dgm_mirror or None)
         except (CheckpointError, FileNotFoundError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
