@@ -5,3 +5,6 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 OUT=${OUT:-out/stream_start}; mkdir -p $OUT/final $OUT/enc
 .venv/bin/python main.py synth bench --labelled --faces 5 --codec both > $OUT/final/labelled_seed100.txt 2>&1
 .venv/bin/python main.py synth bench --labelled --faces 5 --codec both --seed 900 > $OUT/final/labelled_seed900.txt 2>&1
+# thirteenth stop, with the mirror-averaged live file (labels) and the same spotter
+.venv/bin/python main.py synth bench --labelled --faces 5 --codec both --seed 1700 --fps 15 > $OUT/final/labelled_seed1700_15fps.txt 2>&1
+.venv/bin/python main.py synth bench --labelled --faces 5 --codec both --seed 1500 --fps 25 > $OUT/final/labelled_seed1500_25fps.txt 2>&1
