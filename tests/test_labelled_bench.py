@@ -36,6 +36,7 @@ def test_the_chain_on_encoded_video_labels_a_smile_with_drift(tmp_path):
     rep = evaluate_recognition([("astronaut", seq)], "mp4v", tmp_path)
     assert rep.true_positives == 1 and rep.label_correct == 1 and rep.region_correct == 1
     assert rep.truth_pairs == 1 and rep.truth_label_correct == 1
+    assert rep.by_movement == {"smile": [1, 1, 1, 1]}
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="H.264 needs ffmpeg")

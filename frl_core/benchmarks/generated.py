@@ -149,6 +149,9 @@ class RecognitionReport:
     truth_uncertain: int = 0
     truth_region_correct: int = 0
     truth_by_class: dict[str, list[int]] = field(default_factory=dict)
+    by_movement: dict[str, list[int]] = field(default_factory=dict)
+    """movement (``smile``, ``disgust``, ...) -> [events, spotted, spotted and labelled right, labelled right
+    from the true onset and apex]: which action units the recogniser reads well and which it confuses."""
 
     @property
     def label_accuracy(self) -> float:
@@ -188,6 +191,7 @@ def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: 
     apex_errors: list[int] = []
     by_class: dict[str, list[int]] = {}
     by_amp: dict[str, list[int]] = {}
+    by_movement: dict[str, list[int]] = {}
     lines: list[str] = []
     for name, seq in sequences:
         path = encode_video(seq, Path(work_dir) / f"{name.replace('/', '_')}_{seq.seed}.{'mp4' if codec == 'mp4v' else 'mkv'}",
@@ -221,6 +225,7 @@ def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: 
             row = truth_by_class.setdefault(e.label, [0, 0])
             row[0] += 1
             row[1] += rec.label == e.label
+            by_movement.setdefault(e.expression, [0, 0, 0, 0])[3] += rec.label == e.label
         m = alignment_matrix(seq.face_landmarks, 224)
         aligned_per_px = math.sqrt(abs(np.linalg.det(m[:, :2])))
         gt = [(e.onset, e.offset) for e in seq.events]
@@ -234,6 +239,8 @@ def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: 
             row = by_amp.setdefault(key, [0, 0, 0])
             row[0] += 1
             cls = by_class.setdefault(e.label, [0, 0])
+            move = by_movement.setdefault(e.expression, [0, 0, 0, 0])
+            move[0] += 1
             if g not in matches:
                 lines.append(f"{name} seed {seq.seed}: missed {e.expression} ({amp:.2f} px) {e.onset}-{e.apex}-{e.offset}")
                 continue
@@ -246,6 +253,8 @@ def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: 
             label_ok += right
             row[2] += right
             cls[1] += right
+            move[1] += 1
+            move[2] += right
             uncertain += ev.label == "uncertain"
             regions = regions_of(e.action_units)
             strongest = max(ev.region_magnitude, key=ev.region_magnitude.get) if ev.region_magnitude else None
@@ -258,7 +267,8 @@ def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: 
     f1 = 2 * tp / (n_gt + n_pred) if (n_gt + n_pred) else 1.0
     return RecognitionReport(codec, len(sequences), n_gt, n_pred, tp, f1, apex_errors, label_ok, uncertain,
                              region_ok, by_class, dict(sorted(by_amp.items())), lines, truth["pairs"],
-                             truth["right"], truth["uncertain"], truth["region"], truth_by_class)
+                             truth["right"], truth["uncertain"], truth["region"], truth_by_class,
+                             dict(sorted(by_movement.items())))
 
 
 def measure_costs(frames: int = 300, repeats: int = 30) -> dict[str, tuple[float, float]]:

@@ -102,6 +102,8 @@ def _labelled_bench(args: argparse.Namespace) -> int:
                   + ", ".join(f"{c} {v[0]}/{v[1]}" for c, v in rep.truth_by_class.items()))
             print(f"[{codec}] by amplitude px (events, spotted, right): "
                   + ", ".join(f"{k} {v[0]}/{v[1]}/{v[2]}" for k, v in rep.by_amplitude.items()))
+            print(f"[{codec}] by movement (events, spotted, right of the spotted, right from the true frames): "
+                  + ", ".join(f"{k} {v[0]}/{v[1]}/{v[2]}/{v[3]}" for k, v in rep.by_movement.items()))
             for line in rep.lines:
                 print("  " + line)
     return 0
