@@ -158,6 +158,10 @@ class MainWindow(ExportActions, QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
+        # Qt sizes ResizeToContents columns from the rows there are when it lays the header out, not again
+        # as rows arrive or change: 'macro' and '✓ accepted' would stay cut to their header's width.
+        for changed in (self.events_model.rowsInserted, self.events_model.dataChanged, self.events_model.modelReset):
+            changed.connect(lambda *_: header.resizeSections())
         self.selection = self.table.selectionModel()
         self.selection.selectionChanged.connect(self._on_event_selected)
         events_box = QWidget()

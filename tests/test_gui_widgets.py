@@ -224,3 +224,26 @@ def test_the_old_default_factor_stored_with_score_2_gives_way_to_the_current_def
     settings.threshold = 5.0
     settings.save()
     assert AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).threshold == 5.0
+
+
+def test_the_events_table_columns_fit_what_they_show(qtbot, tmp_path):
+    """Kind and review are wider in their cells than in their headers: once events arrive, or a coder
+    accepts one, the column grows so 'macro' and '✓ accepted' are not cut to 'm…'."""
+    settings = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, probe_cameras=False)
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    events = [smile_event(1), smile_event(2)]
+    events[1].kind = "macro"
+    for event in events:  # as analysis delivers them, one at a time
+        window._on_events([event])
+        qtbot.wait(20)
+    header, table = window.table.horizontalHeader(), window.table
+    for column in (5, 7):
+        assert header.sectionSize(column) >= table.sizeHintForColumn(column), window.events_model.COLUMNS[column]
+    window.table.selectRow(0)
+    window.accept_action.trigger()
+    qtbot.wait(50)
+    assert header.sectionSize(8) >= table.sizeHintForColumn(8)
