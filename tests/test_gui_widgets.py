@@ -148,6 +148,17 @@ def test_a_threshold_stored_for_the_older_spotting_score_is_dropped(tmp_path):
     assert AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).threshold == 6.5
 
 
+def laptop_window(qtbot, tmp_path) -> MainWindow:
+    """The main window shown at a laptop's 1280x720, with its own settings file."""
+    settings = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, probe_cameras=False)
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
 def test_main_window_at_1280x720_shows_rows_pictures_and_charts_that_fit(qtbot, tmp_path):
     """A laptop screen: the events table shows several rows, the displacement pictures are not thumbnails,
     a picture opens large on double-click, and no legend box sits inside the spotting chart."""
@@ -157,12 +168,7 @@ def test_main_window_at_1280x720_shows_rows_pictures_and_charts_that_fit(qtbot, 
     from app.theme import apply_theme
 
     apply_theme(QApplication.instance())
-    settings = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    window = MainWindow(settings, probe_cameras=False)
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    qtbot.waitExposed(window)
+    window = laptop_window(qtbot, tmp_path)
     events = [smile_event(i) for i in range(1, 4)]
     window._on_events(events)
     window.displacement.show_event(events[0])
@@ -229,12 +235,7 @@ def test_the_old_default_factor_stored_with_score_2_gives_way_to_the_current_def
 def test_the_events_table_columns_fit_what_they_show(qtbot, tmp_path):
     """Kind and review are wider in their cells than in their headers: once events arrive, or a coder
     accepts one, the column grows so 'macro' and '✓ accepted' are not cut to 'm…'."""
-    settings = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    window = MainWindow(settings, probe_cameras=False)
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    qtbot.waitExposed(window)
+    window = laptop_window(qtbot, tmp_path)
     events = [smile_event(1), smile_event(2)]
     events[1].kind = "macro"
     for event in events:  # as analysis delivers them, one at a time
