@@ -171,7 +171,8 @@ class RecognitionReport:
 
 
 def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: str, work_dir: Path,
-                         weights: str | Path | None = None, device: str = "cpu") -> RecognitionReport:
+                         weights: str | Path | None = None, device: str = "cpu",
+                         crf: int | None = None) -> RecognitionReport:
     """Encode each sequence, analyse the file with the engine (spotting and the live path), and score:
     interval F1 (MEGC IoU >= 0.5), apex error, label accuracy ("uncertain" counts as not right), and
     whether the AU region that moved most in the event's displacement holds one of its action units."""
@@ -194,8 +195,8 @@ def evaluate_recognition(sequences: list[tuple[str, SyntheticSequence]], codec: 
     by_movement: dict[str, list[int]] = {}
     lines: list[str] = []
     for name, seq in sequences:
-        path = encode_video(seq, Path(work_dir) / f"{name.replace('/', '_')}_{seq.seed}.{'mp4' if codec == 'mp4v' else 'mkv'}",
-                            codec)
+        suffix = "mp4" if codec == "mp4v" else "mkv"
+        path = encode_video(seq, Path(work_dir) / f"{name.replace('/', '_')}_{seq.seed}.{suffix}", codec, crf)
         if engine is None:
             engine = AnalysisEngine(EngineConfig(fps=seq.fps, weights=weights, device=device))
         else:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from frl_core.benchmarks.generated import benchmark_faces, evaluate_recognition, evaluate_spotting, measure_costs
-from frl_core.synth.labelled import labelled_sequence
+from frl_core.synth.labelled import CODECS, ffmpeg_executable, labelled_sequence
 from frl_core.synth.render import DEMO_DIR, SynthError, random_sequence, write_demo
 
 
@@ -27,8 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="the labelled real-face benchmark: AU movements of known class on several faces, "
                             "encoded, analysed with recognition (spotting, labels, strongest AU region)")
     bench.add_argument("--faces", type=int, default=5, help="--labelled: how many faces (astronaut + composite)")
-    bench.add_argument("--codec", choices=["mp4v", "h264", "both"], default="both",
-                       help="--labelled: encoding (h264 needs ffmpeg; 'both' skips it without)")
+    bench.add_argument("--codec", default="both",
+                       help=f"--labelled: encodings, comma-separated, of {', '.join(CODECS)}; 'both' is mp4v,h264 "
+                            "(all but mp4v need ffmpeg; 'both' skips H.264 without it)")
+    bench.add_argument("--crf", type=int, default=None,
+                       help="--labelled: the ffmpeg encoders' quality (-crf; -q:v for mjpeg) instead of their default")
     bench.add_argument("--weights", default=None, help="--labelled: checkpoint (default: the shipped one)")
     bench.add_argument("--events", type=int, default=4, help="--labelled: events per sequence")
     sub.add_parser("cost", help="milliseconds per frame of each face and spotting stage at 640x480")
@@ -65,17 +68,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _labelled_bench(args: argparse.Namespace) -> int:
-    import shutil
     import tempfile
 
     from frl_core.engine import EngineError
     from frl_core.paths import default_data_root
 
-    faces = benchmark_faces(default_data_root(), args.faces)
-    codecs = ["mp4v", "h264"] if args.codec == "both" else [args.codec]
-    if args.codec == "both" and shutil.which("ffmpeg") is None:
+    codecs = ["mp4v", "h264"] if args.codec == "both" else [c.strip() for c in args.codec.split(",") if c.strip()]
+    unknown = [c for c in codecs if c not in CODECS]
+    if unknown or not codecs:
+        raise SynthError(f"unknown codec {', '.join(unknown) or repr(args.codec)}: use one or more of {', '.join(CODECS)}")
+    if args.codec == "both" and ffmpeg_executable() is None:
         codecs = ["mp4v"]
         print("ffmpeg not found: H.264 skipped")
+    if ffmpeg_executable() is None and any(c != "mp4v" for c in codecs):
+        raise SynthError(f"{', '.join(c for c in codecs if c != 'mp4v')} need ffmpeg "
+                         "(on the PATH, or `pip install imageio-ffmpeg`)")
+    faces = benchmark_faces(default_data_root(), args.faces)
     per_face = max(1, args.sequences // len(faces))
     seqs = [(name, labelled_sequence(img, args.seed + 1000 * f + k, fps=args.fps, seconds=args.seconds,
                                      n_events=args.events, face_height=0.9 if name == "astronaut" else 0.55))
@@ -85,24 +93,26 @@ def _labelled_bench(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for codec in codecs:
             try:
-                rep = evaluate_recognition(seqs, codec, Path(tmp), weights=args.weights)
+                crf = None if codec == "mp4v" else args.crf
+                rep = evaluate_recognition(seqs, codec, Path(tmp), weights=args.weights, crf=crf)
             except EngineError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 4
             errs = rep.apex_errors
-            print(f"[{codec}] spotting: {rep.ground_truth} events, {rep.spotted} spotted, {rep.true_positives} "
+            tag = codec if crf is None else f"{codec} crf {crf}"
+            print(f"[{tag}] spotting: {rep.ground_truth} events, {rep.spotted} spotted, {rep.true_positives} "
                   f"true positives, F1 {rep.f1:.3f}, median apex error {np.median(errs) if errs else float('nan'):.1f} frames")
-            print(f"[{codec}] recognition of the spotted: label accuracy {rep.label_accuracy:.3f} "
+            print(f"[{tag}] recognition of the spotted: label accuracy {rep.label_accuracy:.3f} "
                   f"({rep.label_correct}/{rep.true_positives}; {rep.label_uncertain} uncertain), strongest AU region "
                   f"right {rep.region_accuracy:.3f}")
-            print(f"[{codec}] by class (spotted, right): " + ", ".join(f"{c} {v[0]}/{v[1]}" for c, v in rep.by_class.items()))
-            print(f"[{codec}] recognition from the true onset and apex frames: label accuracy "
+            print(f"[{tag}] by class (spotted, right): " + ", ".join(f"{c} {v[0]}/{v[1]}" for c, v in rep.by_class.items()))
+            print(f"[{tag}] recognition from the true onset and apex frames: label accuracy "
                   f"{rep.truth_label_accuracy:.3f} ({rep.truth_label_correct}/{rep.truth_pairs}; {rep.truth_uncertain} "
                   f"uncertain), strongest AU region right {rep.truth_region_accuracy:.3f}; by class (events, right): "
                   + ", ".join(f"{c} {v[0]}/{v[1]}" for c, v in rep.truth_by_class.items()))
-            print(f"[{codec}] by amplitude px (events, spotted, right): "
+            print(f"[{tag}] by amplitude px (events, spotted, right): "
                   + ", ".join(f"{k} {v[0]}/{v[1]}/{v[2]}" for k, v in rep.by_amplitude.items()))
-            print(f"[{codec}] by movement (events, spotted, right of the spotted, right from the true frames): "
+            print(f"[{tag}] by movement (events, spotted, right of the spotted, right from the true frames): "
                   + ", ".join(f"{k} {v[0]}/{v[1]}/{v[2]}/{v[3]}" for k, v in rep.by_movement.items()))
             for line in rep.lines:
                 print("  " + line)

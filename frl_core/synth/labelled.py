@@ -1,5 +1,5 @@
 """The labelled real-face benchmark's material: real faces, micro-expressions of known MEGC2019 class
-with drift, roll, lighting and noise, encoded as the product sees video (mp4v, H.264)."""
+with drift, roll, lighting and noise, encoded as the product sees video (mp4v, H.264, HEVC, VP9, AV1, MJPEG)."""
 
 from __future__ import annotations
 
@@ -64,25 +64,63 @@ def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seco
                            face_height=face_height, lighting=lighting, background="soft")
 
 
-def encode_video(sequence: SyntheticSequence, path: str | Path, codec: str = "mp4v") -> Path:
-    """Write the frames encoded as the product sees video: ``mp4v`` (OpenCV) or ``h264`` (ffmpeg's libx264
-    at its default quality, when ffmpeg is installed)."""
+FFMPEG_CODECS: dict[str, tuple[str, ...]] = {
+    "h264": ("-c:v", "libx264"),
+    "hevc": ("-c:v", "libx265", "-x265-params", "log-level=error"),
+    "vp9": ("-c:v", "libvpx-vp9", "-b:v", "0"),
+    "av1": ("-c:v", "libsvtav1"),
+    "mjpeg": ("-c:v", "mjpeg"),
+}
+"""The encodings a user's files come in besides OpenCV's own mp4v, written through ffmpeg's encoders at their
+default quality (``crf`` overrides it; for mjpeg it is ffmpeg's ``-q:v``, 2-31)."""
+
+CODECS = ("mp4v", *FFMPEG_CODECS)
+
+
+def ffmpeg_executable() -> str | None:
+    """ffmpeg on the PATH, else the static build of the ``imageio-ffmpeg`` wheel when it is installed (a
+    pip-only way to get every encoder above); None when neither is there."""
     import shutil
+
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError:
+        return None
+
+
+def encode_video(sequence: SyntheticSequence, path: str | Path, codec: str = "mp4v",
+                 crf: int | None = None) -> Path:
+    """Write the frames encoded as the product sees video: ``mp4v`` (OpenCV) or one of ``FFMPEG_CODECS``
+    (through ``ffmpeg_executable``; Matroska holds them all), at the encoder's default quality unless ``crf`` is given."""
+    import os
     import subprocess
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if codec == "mp4v":
+        if crf is not None:
+            raise SynthError("mp4v has no quality setting here; crf is for the ffmpeg codecs")
         return write_video(sequence, path)
-    if codec != "h264":
-        raise SynthError(f"unknown codec {codec!r}: use mp4v or h264")
-    ffmpeg = shutil.which("ffmpeg")
+    if codec not in FFMPEG_CODECS:
+        raise SynthError(f"unknown codec {codec!r}: use one of {', '.join(CODECS)}")
+    ffmpeg = ffmpeg_executable()
     if ffmpeg is None:
-        raise SynthError("H.264 needs ffmpeg on the PATH")
+        raise SynthError(f"{codec} needs ffmpeg (on the PATH, or `pip install imageio-ffmpeg`)")
+    quality: tuple[str, ...] = ()
+    if crf is not None:
+        quality = ("-q:v", str(crf)) if codec == "mjpeg" else ("-crf", str(crf))
     w, h = sequence.size
+    pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
     cmd = [ffmpeg, "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}",
-           "-r", f"{sequence.fps:g}", "-i", "-", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+           "-r", f"{sequence.fps:g}", "-i", "-", *FFMPEG_CODECS[codec], *quality, "-pix_fmt", pix_fmt, str(path)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, env={**os.environ, "SVT_LOG": "1"})
     try:
         for frame in sequence.frames:
             proc.stdin.write(np.ascontiguousarray(frame).tobytes())
@@ -90,5 +128,5 @@ def encode_video(sequence: SyntheticSequence, path: str | Path, codec: str = "mp
         proc.stdin.close()
         proc.wait()
     if proc.returncode != 0:
-        raise SynthError(f"ffmpeg failed with exit code {proc.returncode}")
+        raise SynthError(f"ffmpeg ({codec}) failed with exit code {proc.returncode}")
     return path
