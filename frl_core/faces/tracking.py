@@ -67,6 +67,11 @@ class FaceConfig:
     """Explicit downscale factor for the detector (overrides ``detect_width``)."""
     upsample_when_missing: bool = True
     """When the cheap pass finds nothing and no face is tracked, try once more with one upsampling."""
+    equalize_when_missing: bool = True
+    """When the upsampled pass finds nothing either, try it once more on a contrast-equalised copy (CLAHE).
+    dlib's HOG detector misses soft, low-contrast faces (dim light, heavy compression) at their own contrast:
+    on one such face in HEVC it found the face on 0-5 of 120 frames, on 108-120 with the copy equalised
+    (docs/recognition.md). Equalising every pass would lose other faces, so it is the last try."""
     whole_frame_fallback: bool = False
     """Input is already a face crop: when the detector finds nothing, the whole frame is the face."""
     smoothing: float = 0.7
@@ -206,6 +211,7 @@ class FaceTracker:
         if not 0.0 <= self.config.box_scale_gain <= 1.0:
             raise ValueError(f"box_scale_gain must lie in 0..1, got {self.config.box_scale_gain}")
         self._detector, self._predictor = face_models(self.config.landmark_backend)
+        self._clahe: cv2.CLAHE | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -223,9 +229,10 @@ class FaceTracker:
         """Frames the 68-point predictor ran on since the last reset (the others were carried by flow)."""
 
     # -- detection -----------------------------------------------------------------------------
-    def _detect(self, gray: np.ndarray, upsample: int,
-                near: tuple[float, float, float, float] | None = None) -> list[tuple[float, float, float, float]]:
-        """Face boxes in frame pixels; with ``near``, only inside that box grown by ``detect_margin``."""
+    def _detect(self, gray: np.ndarray, upsample: int, near: tuple[float, float, float, float] | None = None,
+                equalize: bool = False) -> list[tuple[float, float, float, float]]:
+        """Face boxes in frame pixels; with ``near``, only inside that box grown by ``detect_margin``; with
+        ``equalize``, on a CLAHE-equalised copy of the (downscaled) frame."""
         h, w = gray.shape
         scale = self.config.detect_scale if self.config.detect_scale else min(1.0, self.config.detect_width / w)
         x0 = y0 = 0
@@ -239,6 +246,10 @@ class FaceTracker:
             h, w = gray.shape
         small = gray if scale >= 0.999 else cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))),
                                                        interpolation=cv2.INTER_AREA)
+        if equalize:
+            if self._clahe is None:  # one per tracker: an OpenCV CLAHE keeps buffers, not for sharing
+                self._clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+            small = self._clahe.apply(small)
         # dlib reads the pixels as one contiguous block: a crop (a strided view) must be copied.
         rects = self._detector(np.ascontiguousarray(small), upsample)
         inv = 1.0 / scale
@@ -397,6 +408,8 @@ class FaceTracker:
         boxes = self._detect(gray, 0, near=None if full else self._tracked_box(tracked))
         if not boxes and tracked is None and cfg.upsample_when_missing:
             boxes = self._detect(gray, 1)
+            if not boxes and cfg.equalize_when_missing:
+                boxes = self._detect(gray, 1, equalize=True)
         self._since_full_detect = 0 if full else self._since_full_detect + self._since_detect + 1
         self._since_detect = 0
         message: str | None = None
