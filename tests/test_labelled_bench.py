@@ -64,9 +64,29 @@ def test_each_encoding_writes_a_file_the_product_reads_frame_for_frame(tmp_path,
     assert error < 8, f"{codec}: mean error {error:.1f} grey levels"
 
 
-def test_an_unknown_encoding_is_a_one_line_message_not_a_traceback():
-    proc = subprocess.run([sys.executable, "main.py", "synth", "bench", "--labelled", "--codec", "mp4v,divx"],
+@pytest.mark.parametrize("flags, message", [(["--codec", "mp4v,divx"], "unknown codec divx"),
+                                            (["--face-scale", "3"], "--face-scale must lie in 0.2..1.5")])
+def test_bad_benchmark_options_are_a_one_line_message_not_a_traceback(flags, message):
+    proc = subprocess.run([sys.executable, "main.py", "synth", "bench", "--labelled", *flags],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert "unknown codec divx" in proc.stderr and "Traceback" not in proc.stderr
-    assert all(c in proc.stderr for c in CODECS)
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    if "codec" in message:
+        assert all(c in proc.stderr for c in CODECS)
+
+
+def _iod(seq):
+    return np.linalg.norm(seq.face_landmarks[42:48].mean(0) - seq.face_landmarks[36:42].mean(0))
+
+
+def test_a_face_far_from_the_camera_still_carries_a_labelled_sequence(data_root):
+    """At a third of its size casme2/sub08's flat face is too small for the detector on the canvas; its
+    landmarks are found on the photo and carried over, so a benchmark of distant faces can be rendered,
+    with amplitudes still in pixels of the aligned face."""
+    from frl_core.benchmarks.generated import benchmark_faces
+
+    face = dict(benchmark_faces(data_root, 5))["casme2/sub08"]
+    near = labelled_sequence(face, seed=3, seconds=6, n_events=2, face_height=0.55)
+    far = labelled_sequence(face, seed=3, seconds=6, n_events=2, face_height=0.55 * 0.35)
+    assert 0.3 < _iod(far) / _iod(near) < 0.4
+    assert 0.27 < far.events[0].amplitude / near.events[0].amplitude < 0.4

@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="--labelled: the ffmpeg encoders' quality (-crf; -q:v for mjpeg) instead of their default")
     bench.add_argument("--weights", default=None, help="--labelled: checkpoint (default: the shipped one)")
     bench.add_argument("--events", type=int, default=4, help="--labelled: events per sequence")
+    bench.add_argument("--face-scale", type=float, default=1.0,
+                       help="--labelled: faces this many times their usual size in the 640x480 frame (0.5: a "
+                            "person twice as far from the camera; amplitudes stay in pixels of the aligned face)")
     sub.add_parser("cost", help="milliseconds per frame of each face and spotting stage at 640x480")
 
 
@@ -83,10 +86,13 @@ def _labelled_bench(args: argparse.Namespace) -> int:
     if ffmpeg_executable() is None and any(c != "mp4v" for c in codecs):
         raise SynthError(f"{', '.join(c for c in codecs if c != 'mp4v')} need ffmpeg "
                          "(on the PATH, or `pip install imageio-ffmpeg`)")
+    if not 0.2 <= args.face_scale <= 1.5:
+        raise SynthError(f"--face-scale must lie in 0.2..1.5, got {args.face_scale:g}")
     faces = benchmark_faces(default_data_root(), args.faces)
     per_face = max(1, args.sequences // len(faces))
     seqs = [(name, labelled_sequence(img, args.seed + 1000 * f + k, fps=args.fps, seconds=args.seconds,
-                                     n_events=args.events, face_height=0.9 if name == "astronaut" else 0.55))
+                                     n_events=args.events,
+                                     face_height=(0.9 if name == "astronaut" else 0.55) * args.face_scale))
             for f, (name, img) in enumerate(faces) for k in range(per_face)]
     print(f"{len(seqs)} sequences ({len(faces)} faces: {', '.join(n for n, _ in faces)}), "
           f"{sum(len(s.events) for _, s in seqs)} labelled micro-expressions, amplitudes 0.5-3 px of the aligned face")

@@ -165,7 +165,17 @@ class _Face:
             alpha = alpha[..., None]
             self.canvas = (alpha * cv2.copyMakeBorder(resized, *pad, cv2.BORDER_REPLICATE)
                            + (1 - alpha) * back).astype(np.uint8)
-        self.landmarks = _landmarks(self.canvas)
+        try:
+            self.landmarks = _landmarks(self.canvas)
+        except SynthError:
+            # A face too small for the detector on the canvas (a person far from the camera): find the
+            # landmarks on the photo at a size the detector likes and carry them onto the canvas.
+            up = max(1.0, 480.0 / max(1, ih))
+            big = cv2.resize(image, (round(iw * up), round(ih * up)), interpolation=cv2.INTER_CUBIC)
+            found = _landmarks(big)
+            sx, sy = rw / big.shape[1], rh / big.shape[0]
+            self.landmarks = ((found + 0.5) * np.array([sx, sy], np.float32) - 0.5
+                              + np.array([left, top], np.float32)).astype(np.float32)
         self.size = size
         eyes = self.landmarks[36:48]
         self.iod = float(np.linalg.norm(self.landmarks[42:48].mean(0) - self.landmarks[36:42].mean(0)))

@@ -1,6 +1,6 @@
 """Record the spotter's input (aligned faces per frame) of labelled sequences encoded at a given quality, once,
 for replay (the twelfth stop's record_labelled.py with a quality per codec).
-usage: record.py NAME SEED FPS FACES CODEC[:CRF],...  -> /tmp/s12/rec/NAME_<codec><crf>_<face>_<seed>.npz"""
+usage: record.py NAME SEED FPS FACES CODEC[:CRF],... [FACE_SCALE]  -> /tmp/s12/rec/NAME_<codec><crf>_<face>_<seed>.npz"""
 import json
 import sys
 import tempfile
@@ -18,11 +18,12 @@ from frl_core.paths import default_data_root  # noqa: E402
 from frl_core.synth.labelled import encode_video, labelled_sequence  # noqa: E402
 
 name, seed0, fps, nfaces = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+face_scale = float(sys.argv[6]) if len(sys.argv) > 6 else 1.0
 out = Path("/tmp/s12/rec")
 out.mkdir(parents=True, exist_ok=True)
 faces = benchmark_faces(default_data_root(), nfaces)
 per_face = max(1, 10 // len(faces))
-seqs = [(fn, labelled_sequence(img, seed0 + 1000 * f + k, fps=fps, face_height=0.9 if fn == "astronaut" else 0.55))
+seqs = [(fn, labelled_sequence(img, seed0 + 1000 * f + k, fps=fps, face_height=(0.9 if fn == "astronaut" else 0.55) * face_scale))
         for f, (fn, img) in enumerate(faces) for k in range(per_face)]
 with tempfile.TemporaryDirectory() as tmp:
     for spec in sys.argv[5].split(","):
