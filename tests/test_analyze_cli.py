@@ -281,3 +281,22 @@ def test_frame_probabilities_stream_names_the_smile_while_it_happens(face_video,
 def test_frame_probabilities_without_recognition_is_one_line(face_video, tmp_path, capsys):
     code, _, err = _run([face_video[0], "--out", tmp_path / "o", "--frame-probabilities", "--no-recognition"], capsys)
     assert code == analyze_cli.EXIT_BAD_INPUT and "--frame-probabilities needs recognition" in _error_line(err)
+
+
+def test_a_face_far_from_the_camera_is_reported_as_small(tmp_path, capsys):
+    """At a third of its usual size the face's eyes are about 30 px apart: every such frame says so, and
+    the summary tells the user what it costs and what helps; the usual size says nothing."""
+    from frl_core import synth
+
+    for height, small in ((0.3, True), (0.9, False)):
+        seq = synth.render_sequence(None, fps=30, events=[], seed=2, n_frames=45, face_height=height,
+                                    head_motion=synth.HeadMotion(translation=1.0))
+        video = synth.write_video(seq, tmp_path / f"face_{height}.mp4")
+        code, _, err = _run([video, "--out", tmp_path / f"o{height}", "--no-recognition"], capsys)
+        assert code == 0
+        rows = (tmp_path / f"o{height}" / "frames.csv").read_text().splitlines()
+        flagged = sum("small face" in row for row in rows[1:])
+        if small:
+            assert flagged > 40 and "note: the face was small" in err and "closer" in err
+        else:
+            assert flagged == 0 and "small" not in err

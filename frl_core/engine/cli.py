@@ -213,6 +213,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
     each event as it is found and show the frame progress bar (``args.no_progress`` also hides the bar).
 """
     from frl_core.engine import AnalysisEngine, EngineConfig, EngineError, LiveRunner
+    from frl_core.engine.analysis import SMALL_FACE
     from frl_core.io.exports import (LABEL_DELAY_S, AnnotatedVideoWriter, ExportError, FrameProbabilitiesWriter,
                                      FramesCsvWriter, frame_csv_header, output_metadata, write_event_png,
                                      write_events_csv, write_events_json, write_sidecar)
@@ -320,12 +321,15 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         write_events_json(out_dir / "events.json", kept, meta)
         write_sidecar(frames_csv.path, frame_csv_header(), meta)
 
+    small_faces = 0
+
     def on_frame(frame, result, events) -> None:
-        nonlocal faces
+        nonlocal faces, small_faces
         frames_csv.write(result)
         if stream is not None:
             stream.write(result)
         faces += result.face is not None
+        small_faces += bool(result.message) and result.message.startswith(SMALL_FACE)
         if video is not None:
             video.write(frame, result)
         progress.update(1)
@@ -394,6 +398,10 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         summary=f"{n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps), face in {faces}, "
                 f"{stats.dropped} dropped; {len(kept)} events ({micro} micro, {len(kept) - micro} macro) "
                 f"on {engine.device_name}; results in {out_dir}")
+    if faces and small_faces > faces // 2:
+        print(f"note: the face was small in {small_faces} of the {faces} frames with a face (its eyes under "
+              f"{config.small_face_iod:g} px apart): movements under about 1.5 px of the aligned face may be "
+              "missed; a closer face or a higher resolution helps", file=sys.stderr)
     if runner.error is not None:
         outcome.code, outcome.error = EXIT_BAD_INPUT, runner.error
     elif interrupted:
