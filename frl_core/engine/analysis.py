@@ -226,7 +226,7 @@ SMALL_FACE = "small face"
 
 def small_face_message(iod: float) -> str:
     """What a user is told when the face is too small for the smallest movements to stand out."""
-    return f"{SMALL_FACE} ({iod:.0f} px between the eyes): move closer or use a higher resolution"
+    return f"{SMALL_FACE} ({iod:.0f} px between the eyes): move closer"
 
 
 class AnalysisEngine:
