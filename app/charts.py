@@ -76,8 +76,10 @@ class ScoreChart:
     threshold does not apply to it. Detected intervals are shaded in their class's colour.
     """
 
-    LEGEND = [(PALETTE["spotting_score"], "spotting score"), (PALETTE["threshold"], "its threshold"),
-              (PALETTE["live_motion"], "live motion (no threshold)")]
+    LEGEND = [(PALETTE["spotting_score"], "spotting score"), (PALETTE["threshold"], "threshold"),
+              (PALETTE["live_motion"], "live motion")]
+    """Short enough that the title, which is the legend, fits the chart at a laptop's 1280x720 with the
+    ground truth entry too (a longer title widens the plot past its widget and cuts off its right end)."""
     TRUTH_BAND = (0.9, 1.0)
     """Ground-truth intervals are a band along the top of the chart (fractions of its height), so detected
     intervals and truth read side by side without hiding each other."""
@@ -86,6 +88,10 @@ class ScoreChart:
         self.widget = _plot(legend_title(self.LEGEND))
         self.widget.setLabel("bottom", "time (s); events shaded in their class colour")
         self.widget.setLabel("left", "motion (px of 224-px face)")
+        self.widget.setToolTip("spotting score: each frame against the faces a window before and after; the "
+                               "threshold applies to it. live motion: each frame against the face a window "
+                               "before; it leads, shows every movement a second time a window later, and has "
+                               "no threshold.")
         self.motion = self.widget.plot(pen=pg.mkPen(PALETTE["live_motion"], width=1))
         self.score = self.widget.plot(pen=pg.mkPen(PALETTE["spotting_score"], width=1.5))
         # Solid, not dashed: a dashed curve is several times dearer to redraw in software rendering.
@@ -139,7 +145,7 @@ class ScoreChart:
             band.setZValue(-5)
             self.widget.addItem(band)
             self.truth.append(band)
-        entries = self.LEGEND + ([(PALETTE["truth"], "ground truth (top band)")] if intervals else [])
+        entries = self.LEGEND + ([(PALETTE["truth"], "ground truth (top)")] if intervals else [])
         self.widget.setTitle(legend_title(entries), size="9pt")
 
     def set_playhead(self, t: float) -> None:

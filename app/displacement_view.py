@@ -147,9 +147,9 @@ class DisplacementView(QWidget):
         self.regions_plot.setMouseEnabled(x=False, y=False)
         self.regions_plot.hideButtons()
         self.regions_plot.setTitle("AU-region motion", size="9pt")
-        self.regions_plot.getPlotItem().layout.setContentsMargins(0, 0, 14, 0)  # room for the last tick label
+        self.regions_plot.getPlotItem().layout.setContentsMargins(0, 0, 6, 0)  # room for the last tick label
         self.regions_plot.setMinimumHeight(150)
-        self.regions_plot.setMinimumWidth(190)
+        self.regions_plot.setMinimumWidth(238)
         self.regions_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.regions_plot.setLabel("bottom", "px")
         ticks = [(i, r.label) for i, r in enumerate(AU_REGIONS)]

@@ -248,3 +248,22 @@ def test_the_events_table_columns_fit_what_they_show(qtbot, tmp_path):
     window.accept_action.trigger()
     qtbot.wait(50)
     assert header.sectionSize(8) >= table.sizeHintForColumn(8)
+
+
+def test_the_charts_fit_their_panes_at_1280x720_with_the_ground_truth_loaded(qtbot, tmp_path):
+    """The spotting chart's title is its legend, and the AU-region chart's tick labels are long: at a laptop's
+    1280x720 they once widened their plots past the panes, cutting off the chart's right end (the time axis,
+    the title's last entry, the bars' scale)."""
+    window = laptop_window(qtbot, tmp_path)
+    window._on_events([smile_event(1)])
+    window.displacement.show_event(smile_event(1))
+    window.score_chart.set_truth([(1.0, 1.5, "positive")])
+    regions = window.displacement.regions_plot
+    qtbot.waitUntil(lambda: regions.getAxis("left").width() > 80, timeout=5000)  # tick labels measured
+    qtbot.wait(100)
+    for plot in (window.score_chart.widget, regions):
+        item = plot.getPlotItem()
+        assert item.geometry().width() <= plot.width() + 0.5
+        assert item.titleLabel.item.boundingRect().width() <= item.vb.width() + 0.5
+    assert "ground truth" in window.score_chart.widget.getPlotItem().titleLabel.text
+    assert window.displacement.map_tile.image_side() >= 110
