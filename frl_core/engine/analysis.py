@@ -108,8 +108,6 @@ class EngineStats:
     events: int = 0
     recognised: int = 0
     recognition_batches: int = 0
-    small_faces: int = 0
-    """Frames whose face was smaller than ``EngineConfig.small_face_iod``."""
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
 
@@ -333,7 +331,6 @@ class AnalysisEngine:
         self._index += 1
         self.stats.frames += 1
         self.stats.faces += face is not None
-        self.stats.small_faces += observation.message is not None and observation.message.startswith(SMALL_FACE)
         result = FrameResult(
             index=index,
             timestamp=timestamp,
