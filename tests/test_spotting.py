@@ -341,3 +341,32 @@ def test_a_streams_first_second_is_judged_against_itself():
     # a stream shorter than a second is judged at its end
     short = _detect(movement[:25])
     assert len(short) == 1 and 8 <= short[0].apex <= 13
+
+
+def test_a_small_face_is_spotted_with_more_blur_and_a_usual_one_as_before():
+    """A face far from the camera is enlarged by the alignment, and its shrunk face averages fewer frame
+    pixels: its stream is spotted with more blur (and so a wider eye exclusion); faces at the benchmark's
+    usual sizes keep the settings every figure was measured with."""
+    from frl_core.spotting import sized_for
+
+    base = SpotterConfig()
+    assert sized_for(base, 1.2) is base and sized_for(base, None) is base
+    assert sized_for(base, 1.6).blur_sigma == pytest.approx(1.5)
+    assert sized_for(base, 3.5).blur_sigma == pytest.approx(1.5)
+    assert sized_for(SpotterConfig(small_face_upscale=0.0), 3.0).blur_sigma == 1.0
+
+
+def test_the_engine_sizes_its_spotter_by_the_first_face():
+    from frl_core import synth
+    from frl_core.engine import AnalysisEngine, EngineConfig
+
+    for height, blur in ((0.9, 1.0), (0.3, 1.5)):
+        seq = synth.render_sequence(None, fps=30, events=[], seed=2, n_frames=6, face_height=height,
+                                    head_motion=synth.STILL)
+        engine = AnalysisEngine(EngineConfig(fps=30.0, recognize=False))
+        engine.process(0.0, np.zeros_like(seq.frames[0]))  # no face yet: nothing decided
+        for i in range(1, 6):
+            engine.process(i / 30, seq.frames[i])
+        assert engine.spotter_config.blur_sigma == pytest.approx(blur), height
+        engine.reset()
+        assert engine.spotter_config.blur_sigma == 1.0

@@ -14,6 +14,7 @@ thread at a time (e.g. the GUI's analysis worker); it may be created in one thre
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from frl_core.faces.au_regions import inter_ocular_distance
 from frl_core.faces.head_pose import head_pose
 from frl_core.motion.flow_image import dis_flow
 from frl_core.motion.registration import register
-from frl_core.spotting import SpotterConfig, StreamingSpotter
+from frl_core.spotting import SpotterConfig, StreamingSpotter, sized_for
 from frl_core.types import Event, FaceObservation, FrameResult
 from frl_core.viz import region_magnitudes
 
@@ -217,6 +218,9 @@ class Observation:
     aligned: np.ndarray | None
     patch: FacePatch | None = None
     """The frame pixels around the face, for aligning it together with another frame of a pair."""
+    upscale: float | None = None
+    """How much the alignment enlarged the face (aligned pixels of a 224-px face per frame pixel): a face
+    far from the camera is enlarged more, and its stream is spotted with more blur (``sized_for``)."""
 
 
 SMALL_FACE = "small face"
@@ -267,6 +271,12 @@ class AnalysisEngine:
     def ring_capacity(self) -> int:
         return self._ring.capacity
 
+    @property
+    def spotter_config(self) -> SpotterConfig:
+        """The settings the current stream is spotted with (its first face's size may have changed the
+        blur; ``SpotterConfig.small_face_upscale``)."""
+        return self._spotter.config
+
     def reset(self, start_index: int = 0) -> None:
         """Start a new stream (after a seek or a source change): tracker, spotter and buffers cleared.
         Event ids keep counting, so they stay unique over the engine's life.
@@ -307,15 +317,16 @@ class AnalysisEngine:
             pose = head_pose(face.landmarks, (gray.shape[1], gray.shape[0]))
             face.pose = pose.as_tuple() if pose is not None else None
         t1 = time.perf_counter()
-        aligned = patch = None
+        aligned = patch = upscale = None
         if face is not None:
             size = self.config.align_size
             m = alignment_matrix(face.landmarks, size)
             aligned = align_face(gray, face.landmarks, size, m)
             patch = face_patch(gray, face.landmarks, size, m)
+            upscale = math.sqrt(abs(float(np.linalg.det(m[:, :2])))) * 224.0 / size
         seconds["face"] += t1 - t0
         seconds["align"] += time.perf_counter() - t1
-        return Observation(timestamp, face, message, aligned, patch)
+        return Observation(timestamp, face, message, aligned, patch, upscale)
 
     def advance(self, observation: Observation) -> tuple[FrameResult, list[Event]]:
         """The rest of :meth:`process` for the next frame's observation, in frame order: spotting, events."""
@@ -323,6 +334,11 @@ class AnalysisEngine:
         timestamp, aligned, face = observation.timestamp, observation.aligned, observation.face
         t0 = time.perf_counter()
         self._ring.put(index, timestamp, aligned, observation.patch)
+        if observation.upscale is not None and self._spotter.faces_pushed == 0:
+            # The stream's first face sets the spotter for its size; nothing has been learnt before it.
+            sized = sized_for(self._spotter_config, observation.upscale)
+            if sized != self._spotter.config:
+                self._spotter = StreamingSpotter(self.config.fps, sized)
         step = self._spotter.push(index, timestamp, aligned)
         self.stats.seconds["spotting"] += time.perf_counter() - t0
         for interval in step.intervals:

@@ -46,7 +46,7 @@ Limits: two movements closer than the window interfere; a macro-expression longe
 ``macro_window_s`` is seen only in its rise and fall.
 """
 
-from frl_core.spotting.config import SpotStep, SpottedInterval, SpotterConfig, SpotterError
+from frl_core.spotting.config import SpotStep, SpottedInterval, SpotterConfig, SpotterError, sized_for
 from frl_core.spotting.detector import macro_stride, robust_threshold
 from frl_core.spotting.motion import MotionModel, motion_scores
 from frl_core.spotting.offline import spot_offline
@@ -57,6 +57,7 @@ __all__ = [
     "SpotStep",
     "SpottedInterval",
     "SpotterConfig",
+    "sized_for",
     "SpotterError",
     "StreamingSpotter",
     "macro_stride",

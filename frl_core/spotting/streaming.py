@@ -163,6 +163,8 @@ class StreamingSpotter:
         self._macro_intervals: deque[SpottedInterval] = deque(maxlen=16)
         self._released_micro: deque[SpottedInterval] = deque(maxlen=16)
         self._last_index: int | None = None
+        self.faces_pushed = 0
+        """Frames pushed with a face so far (0: nothing is learnt yet, the spotter can still be swapped)."""
         self._since_macro: list[np.ndarray | None] = []
         """The smoothed faces since the macro track's last step: it reads their mean (see ``stride_mean``)."""
 
@@ -185,6 +187,7 @@ class StreamingSpotter:
                     decided.extend(completed)
         self._last_index = index
         face = self.model.prepare(np.asarray(aligned)) if aligned is not None else None
+        self.faces_pushed += face is not None
         smoothed = self.smoother.push(index, face)
         score = math.nan
         regions = None
