@@ -296,6 +296,9 @@ def test_a_face_far_from_the_camera_is_reported_as_small(tmp_path, capsys):
         assert code == 0
         rows = (tmp_path / f"o{height}" / "frames.csv").read_text().splitlines()
         flagged = sum("small face" in row for row in rows[1:])
+        meta = json.loads((tmp_path / f"o{height}" / "events.json").read_text())
+        # the stream was spotted with the small-face blur, and its output says so
+        assert meta["metadata"]["spotter_blur_applied"] == (1.5 if small else 1.0)
         if small:
             assert flagged > 40 and "note: the face was small" in err and "closer" in err
         else:

@@ -310,7 +310,8 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         """Write every event found so far; ``complete`` says whether the input was analysed to its end."""
         stats = runner.stats()
         metadata.update(frames=frames_csv.rows, frames_with_face=faces, dropped_frames=stats.dropped,
-                        complete=complete)
+                        complete=complete,
+                        spotter_blur_applied=float(engine.spotter_config.blur_sigma))
         if complete and truth is not None:
             from frl_core.engine.cli_clip import compare_with_truth
 
