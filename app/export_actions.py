@@ -79,6 +79,7 @@ class ExportActions:
             str(self.source_info.spec) if self.source_info else None, self.source_info.fps if self.source_info else None,
             weights=None if info is not None and info.untrained else weights,
             face_settings=config.face, spotter_settings=config.spotter,
+            spotter_blur_applied=self.pipeline.spotter_blur_applied,
             model=info.description if info else None,
             device=info.device_name if info else None,
             untrained_model=info.untrained if info else None,

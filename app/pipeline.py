@@ -205,6 +205,11 @@ class Pipeline(QObject):
         return self.model_info.device_name if self.model_info else "loading…"
 
     @property
+    def spotter_blur_applied(self) -> float | None:
+        """The blur the source being shown is spotted with (more for a small face)."""
+        return self.session.spotter_blur_applied
+
+    @property
     def dropped(self) -> int:
         """Live frames dropped because analysis was busy, for the current source."""
         return self.session.dropped

@@ -132,6 +132,7 @@ def test_demo_clip_runs_to_the_end_with_events_charts_maps_and_exports(qtbot, se
         meta = json.loads(sidecar.read_text())["metadata"]  # the GUI's CSVs say where they came from
         assert meta["schema_version"] == 1 and meta["source"].endswith("demo.mp4") and meta["fps"] == 30.0
         assert len(meta["weights_sha256"]) == 64 and meta["spotter_settings"]["window_s"] > 0
+        assert meta["spotter_blur_applied"] == 1.0  # the demo's face is not small: no extra blur
     assert cv2.imread(str(shot)).shape[:2] == (window.height(), window.width())
     assert window.export_dir() == DEMO.parent  # dialogs open beside the source, not in the home folder
     thread = window.export_video(tmp_path / "annotated.avi")

@@ -193,6 +193,13 @@ class AnalysisWorker(threading.Thread):
         self._halt.set()
         self._wake.set()
 
+    @property
+    def spotter_blur_applied(self) -> float | None:
+        """The blur the current stream is spotted with (more for a small face; ``SpotterConfig.small_face_blur``),
+        for the exports' metadata; None before a source is analysed."""
+        config = getattr(self._engine, "spotter_config", None)
+        return float(config.blur_sigma) if config is not None else None
+
     # --- the model ----------------------------------------------------------------------------------
     def _load_model(self, weights: str | Path | None, device: str) -> None:
         """Load what is asked for; on failure keep the current model, or fall back to the default one."""
@@ -493,6 +500,11 @@ class Session:
     @property
     def model_info(self) -> ModelInfo | None:
         return self.worker.model_info
+
+    @property
+    def spotter_blur_applied(self) -> float | None:
+        """The blur the current source is spotted with (``AnalysisWorker.spotter_blur_applied``)."""
+        return self.worker.spotter_blur_applied
 
     def configure(self, engine_config: EngineConfig, pace: str | None = None,
                   fps_override: float | None = None) -> None:
