@@ -80,10 +80,11 @@ def _labelled_bench(args: argparse.Namespace) -> int:
     unknown = [c for c in codecs if c not in CODECS]
     if unknown or not codecs:
         raise SynthError(f"unknown codec {', '.join(unknown) or repr(args.codec)}: use one or more of {', '.join(CODECS)}")
-    if args.codec == "both" and ffmpeg_executable() is None:
+    has_ffmpeg = ffmpeg_executable() is not None
+    if args.codec == "both" and not has_ffmpeg:
         codecs = ["mp4v"]
         print("ffmpeg not found: H.264 skipped")
-    if ffmpeg_executable() is None and any(c != "mp4v" for c in codecs):
+    if not has_ffmpeg and any(c != "mp4v" for c in codecs):
         raise SynthError(f"{', '.join(c for c in codecs if c != 'mp4v')} need ffmpeg "
                          "(on the PATH, or `pip install imageio-ffmpeg`)")
     if not 0.2 <= args.face_scale <= 1.5:

@@ -95,9 +95,9 @@ class EngineConfig:
     earlier: a per-frame class-probability stream (``FrameResult.probabilities``), one network pass a frame."""
     small_face_iod: float = 60.0
     """A face whose eyes are closer than this (frame pixels, centre to centre) is reported as small on
-    every frame it is: the labelled benchmark's faces at half their usual size (35-70 px) spot at F1
-    0.89, at a third (30-50 px) 0.69-0.78, against 0.96 at 89-148 px (results/labelled_bench/
-    small_faces_fifteenth_stop/). 0 turns the message off."""
+    every frame it is: movements of under a pixel or so of the aligned face shrink below what the frame
+    and its codec carry, and spotting misses more of them (docs/recognition.md, "Small faces"). 0 turns
+    the message off."""
 
 
 @dataclass

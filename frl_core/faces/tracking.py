@@ -69,9 +69,9 @@ class FaceConfig:
     """When the cheap pass finds nothing and no face is tracked, try once more with one upsampling."""
     equalize_when_missing: bool = True
     """When the upsampled pass finds nothing either, try it once more on a contrast-equalised copy (CLAHE).
-    dlib's HOG detector misses soft, low-contrast faces (dim light, heavy compression) at their own contrast:
-    on one such face in HEVC it found the face on 0-5 of 120 frames, on 108-120 with the copy equalised
-    (docs/recognition.md). Equalising every pass would lose other faces, so it is the last try."""
+    dlib's HOG detector misses soft, low-contrast faces (dim light, heavy compression) at their own contrast
+    and finds them equalised; equalising every pass would lose other faces, so it is the last try
+    (docs/recognition.md, "Compressed video and low-contrast faces")."""
     whole_frame_fallback: bool = False
     """Input is already a face crop: when the detector finds nothing, the whole frame is the face."""
     smoothing: float = 0.7

@@ -89,8 +89,8 @@ class SpotterConfig:
     """A stream whose first face the alignment enlarges this much or more (aligned pixels of a 224-px face per
     frame pixel; about 80 px or fewer between the eyes in the frame) is spotted with ``blur_sigma`` times
     ``small_face_blur`` (``sized_for``): its shrunk face averages fewer frame pixels, so each holds more sensor
-    and codec noise, and the eye exclusion widens with the blur. Faces at the benchmark's usual sizes are
-    enlarged 0.7-1.3 times and are spotted as before (docs/recognition.md, "Small faces"). 0 turns this off."""
+    and codec noise, and the eye exclusion widens with the blur. Faces at a usual distance are enlarged less
+    and are spotted as before (docs/recognition.md, "Small faces"). 0 turns this off."""
     small_face_blur: float = 1.5
     """What ``blur_sigma`` is multiplied by for a small face."""
     regularization: float = 1.0
