@@ -65,7 +65,9 @@ def test_each_encoding_writes_a_file_the_product_reads_frame_for_frame(tmp_path,
 
 
 @pytest.mark.parametrize("flags, message", [(["--codec", "mp4v,divx"], "unknown codec divx"),
-                                            (["--face-scale", "3"], "--face-scale must lie in 0.2..1.5")])
+                                            (["--face-scale", "3"], "--face-scale must lie in 0.2..1.5"),
+                                            (["--frame-size", "1280by720"], "--frame-size must be WIDTHxHEIGHT"),
+                                            (["--frame-size", "1281x720"], "--frame-size must be even")])
 def test_bad_benchmark_options_are_a_one_line_message_not_a_traceback(flags, message):
     proc = subprocess.run([sys.executable, "main.py", "synth", "bench", "--labelled", *flags],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -90,3 +92,22 @@ def test_a_face_far_from_the_camera_still_carries_a_labelled_sequence(data_root)
     far = labelled_sequence(face, seed=3, seconds=6, n_events=2, face_height=0.55 * 0.35)
     assert 0.3 < _iod(far) / _iod(near) < 0.4
     assert 0.27 < far.events[0].amplitude / near.events[0].amplitude < 0.4
+
+
+def test_a_720p_sequence_is_the_same_scene_with_one_face_in_it(data_root):
+    """A 720p webcam's frame: the face and the head's drift scale with the height, amplitudes stay in pixels
+    of the aligned face, and the wider background shows no copies of the face that the detector would find
+    (it did before: the tracker then followed a blurred mirror and missed every movement)."""
+    from frl_core.benchmarks.generated import benchmark_faces
+    from frl_core.faces import FaceConfig, FaceTracker
+
+    face = dict(benchmark_faces(data_root, 5))["samm/009"]
+    vga = labelled_sequence(face, seed=14301, seconds=6, n_events=2, face_height=0.55)
+    hd = labelled_sequence(face, seed=14301, seconds=6, n_events=2, face_height=0.55, size=(1280, 720))
+    assert hd.frames[0].shape == (720, 1280, 3)
+    assert _iod(hd) / _iod(vga) == pytest.approx(1.5, rel=0.03)
+    assert hd.head_motion.translation == pytest.approx(1.5 * vga.head_motion.translation)
+    assert hd.events[0].amplitude / vga.events[0].amplitude == pytest.approx(1.5, rel=0.03)
+    obs, _ = FaceTracker(FaceConfig()).update(hd.frames[0])
+    assert obs.n_faces == 1
+    assert abs(obs.landmarks[:, 0].mean() - 640) < 60

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     bench.add_argument("--face-scale", type=float, default=1.0,
                        help="--labelled: faces this many times their usual size in the 640x480 frame (0.5: a "
                             "person twice as far from the camera; amplitudes stay in pixels of the aligned face)")
+    bench.add_argument("--frame-size", default="640x480",
+                       help="--labelled: the video's WIDTHxHEIGHT (1280x720: the same scene as a 720p webcam sees "
+                            "it, the face and the head's drift scaled with the height)")
     sub.add_parser("cost", help="milliseconds per frame of each face and spotting stage at 640x480")
 
 
@@ -89,13 +92,14 @@ def _labelled_bench(args: argparse.Namespace) -> int:
                          "(on the PATH, or `pip install imageio-ffmpeg`)")
     if not 0.2 <= args.face_scale <= 1.5:
         raise SynthError(f"--face-scale must lie in 0.2..1.5, got {args.face_scale:g}")
+    size = _frame_size(args.frame_size)
     faces = benchmark_faces(default_data_root(), args.faces)
     per_face = max(1, args.sequences // len(faces))
     seqs = [(name, labelled_sequence(img, args.seed + 1000 * f + k, fps=args.fps, seconds=args.seconds,
                                      n_events=args.events,
-                                     face_height=(0.9 if name == "astronaut" else 0.55) * args.face_scale))
+                                     face_height=(0.9 if name == "astronaut" else 0.55) * args.face_scale, size=size))
             for f, (name, img) in enumerate(faces) for k in range(per_face)]
-    print(f"{len(seqs)} sequences ({len(faces)} faces: {', '.join(n for n, _ in faces)}), "
+    print(f"{len(seqs)} sequences at {size[0]}x{size[1]} ({len(faces)} faces: {', '.join(n for n, _ in faces)}), "
           f"{sum(len(s.events) for _, s in seqs)} labelled micro-expressions, amplitudes 0.5-3 px of the aligned face")
     with tempfile.TemporaryDirectory() as tmp:
         for codec in codecs:
@@ -124,3 +128,13 @@ def _labelled_bench(args: argparse.Namespace) -> int:
             for line in rep.lines:
                 print("  " + line)
     return 0
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SynthError(f"--frame-size must be WIDTHxHEIGHT, e.g. 1280x720; got {text!r}") from None
+    if not (160 <= w <= 3840 and 120 <= h <= 2160) or w % 2 or h % 2:
+        raise SynthError(f"--frame-size must be even and between 160x120 and 3840x2160, got {text!r}")
+    return w, h

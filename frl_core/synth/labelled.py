@@ -15,16 +15,18 @@ from frl_core.synth.render import (STILL, Blink, HeadMotion, Lighting, SynthErro
 
 def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seconds: float = 20.0,
                       n_events: int = 4, amplitude_px: tuple[float, float] = (0.5, 3.0),
-                      face_height: float = 0.55) -> SyntheticSequence:
+                      face_height: float = 0.55, size: tuple[int, int] = (640, 480)) -> SyntheticSequence:
     """Micro-expressions whose MEGC2019 class is known (the classes in turn from a random start), on a
     face that drifts, rolls and is lit unevenly, with blinks and noise. Amplitudes are drawn uniformly in
-    ``amplitude_px``, in pixels of the 224-pixel aligned face (what every displacement figure uses)."""
+    ``amplitude_px``, in pixels of the 224-pixel aligned face (what every displacement figure uses); the
+    head's drift scales with the frame's height, so a larger ``size`` is the same scene seen by a camera
+    with more pixels."""
     from frl_core.faces import alignment_matrix
 
     rng = np.random.default_rng(seed)
     n_frames = int(round(seconds * fps))
-    probe = render_sequence(face_image, fps=fps, n_frames=1, face_height=face_height, head_motion=STILL,
-                            background="soft")
+    probe = render_sequence(face_image, fps=fps, size=size, n_frames=1, face_height=face_height,
+                            head_motion=STILL, background="soft")
     m = alignment_matrix(probe.face_landmarks, 224)
     px_per_aligned = 1.0 / math.sqrt(abs(np.linalg.det(m[:, :2])))
     classes = list(LABELLED_EXPRESSIONS)
@@ -54,12 +56,12 @@ def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seco
         busy = [(e.onset, e.offset) for e in events] + [(b.start, b.end) for b in blinks]
         if all(b1 + int(0.3 * fps) < lo or b0 - int(0.3 * fps) > hi for lo, hi in busy):
             blinks.append(Blink(b0, b1))
-    motion = HeadMotion(translation=float(rng.uniform(2.0, 4.0)), rotation_deg=float(rng.uniform(0.5, 1.5)),
+    motion = HeadMotion(translation=float(rng.uniform(2.0, 4.0)) * size[1] / 480.0, rotation_deg=float(rng.uniform(0.5, 1.5)),
                         periods_s=(float(rng.uniform(4, 7)), float(rng.uniform(2, 4))),
                         phase=tuple(rng.uniform(0, 6, 6)))
     lighting = Lighting(gain=float(rng.uniform(0.03, 0.08)), gradient=float(rng.uniform(0.02, 0.06)),
                         period_s=float(rng.uniform(6, 10)), phase=float(rng.uniform(0, 6)))
-    return render_sequence(face_image, fps=fps, events=events, seed=seed, n_frames=n_frames, blinks=blinks,
+    return render_sequence(face_image, fps=fps, size=size, events=events, seed=seed, n_frames=n_frames, blinks=blinks,
                            head_motion=motion, noise_sigma=float(rng.uniform(1.5, 3.0)),
                            face_height=face_height, lighting=lighting, background="soft")
 

@@ -144,8 +144,14 @@ class _Face:
         pad = (top, h - rh - top, left, w - rw - left)
         self.canvas = cv2.copyMakeBorder(resized, *pad, cv2.BORDER_REPLICATE)
         if background == "soft":
-            # a tight face crop in front of a blurred mirror of itself, its edges feathered: no streaks
-            back = cv2.GaussianBlur(cv2.copyMakeBorder(resized, *pad, cv2.BORDER_REFLECT101), (0, 0), 0.04 * h)
+            # a tight face crop in front of a blurred mirror of itself, its edges feathered: no streaks. The
+            # mirror fills a 4:3 frame at most; a wider one continues its side edges, or the mirror would show
+            # whole copies of the face beside it, which the detector finds.
+            bw = min(w, max(rw, round(h * 4 / 3)))
+            bleft = min(left, (w - bw) // 2)
+            back = cv2.GaussianBlur(cv2.copyMakeBorder(resized, top, h - rh - top, left - bleft, bw - rw - left + bleft,
+                                                       cv2.BORDER_REFLECT101), (0, 0), 0.04 * h)
+            back = cv2.copyMakeBorder(back, 0, 0, bleft, w - bw - bleft, cv2.BORDER_REPLICATE)
             alpha = np.zeros((h, w), np.float32)
             alpha[top:top + rh, left:left + rw] = 1.0
             alpha = cv2.GaussianBlur(alpha, (0, 0), 0.02 * rh)
