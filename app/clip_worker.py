@@ -17,13 +17,14 @@ class ClipThread(QThread):
     done = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, spec: str, fps_override: float | None, settings: AppSettings) -> None:
+    def __init__(self, spec: str, fps_override: float | None, settings: AppSettings, rotate: int = 0) -> None:
         super().__init__()
         self.spec, self.fps_override, self.settings = spec, fps_override, settings.copy()
+        self.rotate = rotate
 
     def run(self) -> None:
         try:
-            with open_source(self.spec, self.fps_override) as source:
+            with open_source(self.spec, self.fps_override, rotate=self.rotate) as source:
                 fps = source.fps
                 frames = []
                 for _t, frame in source:

@@ -24,9 +24,10 @@ class VideoExportThread(QThread):
     done = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, spec: str, fps_override: float | None, out_path: Path, results: SessionResults) -> None:
+    def __init__(self, spec: str, fps_override: float | None, out_path: Path, results: SessionResults,
+                 rotate: int = 0) -> None:
         super().__init__()
-        self.spec, self.fps_override, self.out_path = spec, fps_override, out_path
+        self.spec, self.fps_override, self.out_path, self.rotate = spec, fps_override, out_path, rotate
         self.frames = dict(results.frames)
         self.events = list(results.events)
         self._stop = threading.Event()
@@ -36,7 +37,7 @@ class VideoExportThread(QThread):
 
     def run(self) -> None:
         try:
-            with open_source(self.spec, self.fps_override) as source:
+            with open_source(self.spec, self.fps_override, rotate=self.rotate) as source:
                 total = source.frame_count or 0
                 with exports.AnnotatedVideoWriter(self.out_path, source.fps, events=self.events) as writer:
                     index = 0
@@ -170,7 +171,7 @@ class ExportActions:
                                 "MP4 video (*.mp4);;AVI video (*.avi)")
         if target is None:
             return None
-        thread = VideoExportThread(spec, self.pipeline.fps_override, target, self.results)
+        thread = VideoExportThread(spec, self.pipeline.fps_override, target, self.results, self.pipeline.rotate)
         self.progress.setFormat("video %p%")
         self.progress.setRange(0, info.frame_count or 0)
         self.progress.setValue(0)

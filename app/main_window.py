@@ -630,8 +630,11 @@ class MainWindow(ExportActions, QMainWindow):
         self.timeline.show_all()
         n = len(self.results.events)
         if self.results.frame_count() and self.results.faces_seen == 0:
+            turned = (f"its frames are turned {self.pipeline.rotate}° clockwise" if self.pipeline.rotate
+                      else "a sideways video")
             self.show_message("no face was found in this source: nothing to spot. Try another video, or check "
-                              "the lighting and that the face is frontal.", "warning")
+                              f"the lighting and that the face is frontal and upright ({turned}: Settings ▸ Turn "
+                              "frames).", "warning")
         else:
             self.statusBar().showMessage(f"analysis finished: {self.results.frame_count()} frames, {n} event(s)",
                                          8000)
@@ -723,7 +726,7 @@ class MainWindow(ExportActions, QMainWindow):
             return None
         if self._clip_thread is not None and self._clip_thread.isRunning():
             return None
-        thread = ClipThread(str(info.spec), self.pipeline.fps_override, self.settings)
+        thread = ClipThread(str(info.spec), self.pipeline.fps_override, self.settings, self.pipeline.rotate)
         thread.done.connect(self._on_clip_done)
         thread.failed.connect(lambda msg: self.show_message(msg, "error"))
         self._clip_thread = thread

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from app.displacement_view import event_pictures
 from app.settings import AppSettings, engine_config
 from frl_core.engine.runner import SourceInfo
+from frl_core.io.sources import FrameSource, open_source
 from frl_core.engine.session import (
     EngineFactory,
     ModelInfo,
@@ -171,6 +172,8 @@ class Pipeline(QObject):
         self._finished = True
         self.fps_override: float | None = None
         """The frame rate the user gave for the current source only; opening another source forgets it."""
+        self.rotate = settings.rotate
+        """The clockwise turn the current source's frames are given (the settings' when it was opened)."""
         self._opened.connect(self._on_opened)
         self._source_error.connect(self._on_source_error)
         self._ended.connect(self._on_ended)
@@ -186,8 +189,12 @@ class Pipeline(QObject):
         self._model_failed.connect(self.model_failed)
         self.session = Session(self._engine_config(), _Signals(self), pace=settings.pace,
                                fps_override=self._fps_override(), recognizer_loader=recognizer_loader,
-                               engine_factory=engine_factory or make_engine, source_factory=source_factory,
+                               engine_factory=engine_factory or make_engine,
+                               source_factory=source_factory or self._open_source,
                                describe_event=event_pictures)
+
+    def _open_source(self, spec: str | int, fps_override: float | None) -> FrameSource:
+        return open_source(spec, fps_override, rotate=self.rotate)
 
     def _engine_config(self):
         return engine_config(self.settings, 30.0)
@@ -224,6 +231,7 @@ class Pipeline(QObject):
     # --- commands -----------------------------------------------------------------------------------
     def apply_settings(self) -> None:
         """The settings changed: the pace applies at once, everything else to the next source opened."""
+        self.rotate = self.settings.rotate
         self.session.configure(self._engine_config(), self.settings.pace, self._fps_override())
 
     def open(self, spec: str | int, autoplay: bool = True, fps: float | None = None) -> None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from frl_core.faces import FaceConfig
+from frl_core.io.sources import ROTATIONS
 from frl_core.spotting.config import SpotterConfig
 
 RETIRED_KEYS = ("fps_override",)
@@ -61,6 +62,9 @@ class AppSettings:
     """Adaptive threshold factor k: running median + k robust standard deviations of the score."""
     face_crops: bool = False
     """Frames are already face crops (dataset frames): use the whole frame when no face is detected."""
+    rotate: int = 0
+    """Turn every frame this many degrees clockwise first (a camera mounted sideways, a phone video whose
+    rotation flag was lost): 0, 90, 180 or 270."""
     show_face_box: bool = True
     show_landmarks: bool = True
     show_regions: bool = True
@@ -95,6 +99,8 @@ class AppSettings:
             out.device = "auto"
         if out.pace not in ("max", "1x"):
             out.pace = "max"
+        if out.rotate not in ROTATIONS:
+            out.rotate = 0
         return out
 
     def save(self) -> None:
@@ -223,6 +229,15 @@ class SettingsDialog(QDialog):
         self.face_crops.setChecked(settings.face_crops)
         form.addRow("Input", self.face_crops)
 
+        self.rotate = QComboBox()
+        for degrees in ROTATIONS:
+            self.rotate.addItem("Upright (as the source gives them)" if degrees == 0 else f"{degrees}° clockwise",
+                                degrees)
+        self.rotate.setCurrentIndex(max(0, self.rotate.findData(settings.rotate)))
+        self.rotate.setToolTip("The face detector finds upright faces only: turn the frames of a camera mounted "
+                               "sideways or upside down, or of a phone video whose rotation flag was lost")
+        form.addRow("Turn frames", self.rotate)
+
         self.pace = QComboBox()
         self.pace.addItem("As fast as possible", "max")
         self.pace.addItem("Real time (1x)", "1x")
@@ -275,6 +290,7 @@ class SettingsDialog(QDialog):
         s.threshold = self.threshold.value()
         s.pace = self.pace.currentData()
         s.face_crops = self.face_crops.isChecked()
+        s.rotate = int(self.rotate.currentData())
         s.show_face_box = self.show_face_box.isChecked()
         s.show_landmarks = self.show_landmarks.isChecked()
         s.show_regions = self.show_regions.isChecked()

@@ -303,3 +303,28 @@ def test_a_face_far_from_the_camera_is_reported_as_small(tmp_path, capsys):
             assert flagged > 40 and "note: the face was small" in err and "closer" in err
         else:
             assert flagged == 0 and "small" not in err
+
+
+def test_a_sideways_video_is_named_and_turned_upright_with_rotate(face_video, tmp_path, capsys):
+    """A camera mounted sideways, or a phone video whose rotation flag was lost: the detector finds no upright
+    face, the message says which turn shows one, and with it the movement is found where it is."""
+    _video, seq = face_video
+    sideways = tmp_path / "sideways.mp4"
+    h, w = seq.frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(sideways), cv2.VideoWriter_fourcc(*"mp4v"), 30, (h, w))
+    for frame in seq.frames:
+        writer.write(cv2.rotate(frame, cv2.ROTATE_90_COUNTERCLOCKWISE))
+    writer.release()
+    code, _, err = _run([sideways, "--out", tmp_path / "a", "--no-recognition", "--no-progress", "--max-frames", 15],
+                        capsys)
+    assert code == analyze_cli.EXIT_NO_FACE
+    assert "try --rotate 90" in _error_line(err)
+    out = tmp_path / "b"
+    code, _, err = _run([sideways, "--out", out, "--no-recognition", "--no-progress", "--no-png", "--rotate", 90],
+                        capsys)
+    assert code == 0, err
+    frames = list(csv.DictReader(open(out / "frames.csv")))
+    assert all(r["face_found"] == "1" for r in frames)
+    doc = json.loads((out / "events.json").read_text())
+    assert any(abs(e["apex_index"] - seq.events[0].apex) <= 3 for e in doc["events"]), doc["events"]
+    assert doc["metadata"]["rotated_clockwise_deg"] == 90

@@ -520,3 +520,25 @@ def test_a_dataset_clip_is_offered_clip_mode_and_gets_one_event_at_its_apex(qtbo
     event = window.results.events[0]
     assert event.onset_index == 0 and event.apex_index >= 3 and event.offset_index == 9
     assert "clip mode: onset 0" in window.banner.text() and window.displacement.shown_event is event
+
+
+def test_a_sideways_video_opens_upright_with_the_turn_setting(qtbot, settings, tmp_path):
+    """A phone video whose rotation flag was lost: upright it has no face and the message points to the
+    setting; with "Turn frames" at 90° the face is tracked on every frame, and the setting is kept."""
+    from frl_core.synth import render_sequence
+
+    seq = render_sequence(fps=30, n_frames=45, seed=5)
+    sideways = write_clip(tmp_path / "sideways.avi", [cv2.rotate(f, cv2.ROTATE_90_COUNTERCLOCKWISE) for f in seq.frames])
+    window = make_window(qtbot, settings)
+    window.open_spec(str(sideways))
+    wait_until_finished(qtbot, window, 60_000)
+    assert window.results.faces_seen == 0
+    assert "no face" in window.banner.text() and "Turn frames" in window.banner.text()
+    turned = settings.copy()
+    turned.rotate = 90
+    window.apply_settings(turned)
+    window.open_spec(str(sideways))
+    qtbot.waitUntil(lambda: window.results.faces_seen == 45 and not window.pipeline.is_analysing(), timeout=60_000)
+    assert window.results.frame_count() == 45
+    assert window.source_info.frame_size == (640, 480)
+    assert AppSettings.load(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)).rotate == 90

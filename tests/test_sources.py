@@ -97,3 +97,30 @@ def test_fps_override_must_be_plausible(tmp_path):
     _write_frames(tmp_path, ["1.png"])
     with pytest.raises(SourceError, match="frame rate"):
         open_source(tmp_path, fps_override=0)
+
+
+def test_a_source_turned_clockwise_gives_turned_frames_and_size(tmp_path):
+    """A sideways camera or a video whose rotation flag was lost: every frame comes out turned, the size
+    swaps, and seeking, the frame rate and a folder's file names are the inner source's."""
+    for k in (1, 2, 3):
+        frame = np.zeros((24, 32, 3), np.uint8)
+        frame[:4, :8] = 50 * k  # a bright top-left corner: turned clockwise it is the top-right one
+        cv2.imwrite(str(tmp_path / f"{k}.png"), frame)
+    plain = open_source(tmp_path, fps_override=10)
+    turned = open_source(tmp_path, fps_override=10, rotate=90)
+    assert plain.frame_size == (32, 24) and turned.frame_size == (24, 32)
+    assert turned.fps == 10 and turned.frame_count == 3 and [p.name for p in turned.files] == ["1.png", "2.png", "3.png"]
+    turned.seek(2)
+    t, frame = turned.read()
+    plain.seek(2)
+    _, upright = plain.read()
+    assert t == pytest.approx(0.2) and turned.position == 3
+    assert np.array_equal(frame, cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE))
+    assert frame[:8, -4:].min() == 150 and frame[:, :-4].max() == 0
+    assert open_source(tmp_path, rotate=180).frame_size == (32, 24)
+
+
+def test_a_rotation_other_than_quarter_turns_is_a_message(tmp_path):
+    _write_frames(tmp_path, ["1.png"])
+    with pytest.raises(SourceError, match="rotation must be one of 0, 90, 180, 270"):
+        open_source(tmp_path, rotate=45)

@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the aligned face, head motion removed) but no label")
     parser.add_argument("--whole-frame", action="store_true",
                         help="use the whole frame as the face when none is detected (face-cropped datasets)")
+    parser.add_argument("--rotate", type=int, choices=(0, 90, 180, 270), default=0, metavar="DEGREES",
+                        help="turn every frame this many degrees clockwise first (0, 90, 180, 270): a camera "
+                             "mounted sideways, a phone video whose rotation flag was lost")
     parser.add_argument("--detect-every", type=int, default=None, metavar="N",
                         help="run the face detector every N frames, tracking in between")
     parser.add_argument("--video-out", nargs="?", const="annotated.mp4", default=None, metavar="FILE",
@@ -129,6 +132,7 @@ def run_metadata(args: argparse.Namespace, source, config, engine) -> dict:
         weights = default_checkpoint_path()
     return {
         "source": str(args.input),
+        "rotated_clockwise_deg": int(getattr(args, "rotate", 0)),
         "fps": source.fps,
         "weights": str(weights) if weights is not None else None,
         "face_settings": config.face,
@@ -238,7 +242,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
     if str(args.input).isdigit() and int(args.input) > 63:
         return _failed(EXIT_BAD_INPUT, f"no camera at index {args.input} (camera indices are small numbers, 0-63)")
     try:
-        source = open_source(args.input, fps_override=args.fps)
+        source = open_source(args.input, fps_override=args.fps, rotate=args.rotate)
     except SourceError as err:
         return _failed(EXIT_BAD_INPUT, str(err))
     from frl_core.engine.cli_clip import CommandExit, folder_rate_warning, load_truth_for
@@ -415,6 +419,31 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         if n == 0:
             outcome.code, outcome.error = EXIT_BAD_INPUT, f"{source.name} delivered no frames"
         elif faces == 0:
-            hint = "" if args.whole_frame else " (for face-cropped frames try --whole-frame)"
+            hint = "" if args.whole_frame else (_turn_hint(args, source) or " (for face-cropped frames try --whole-frame)")
             outcome.code, outcome.error = EXIT_NO_FACE, f"no face found in any of the {n} frames{hint}"
     return outcome
+
+
+def _turn_hint(args: argparse.Namespace, source) -> str | None:
+    """When a recorded source had no face upright, whether a few of its frames turned show one."""
+    from frl_core.engine.orientation import turn_that_shows_faces
+    from frl_core.io.sources import SourceError, open_source
+
+    if source.is_live:
+        return None
+    try:
+        with open_source(args.input, fps_override=args.fps, rotate=args.rotate) as probe:
+            count = probe.frame_count or 1
+            frames = []
+            for index in sorted({int(count * k / 5) for k in range(5)}):
+                probe.seek(index)
+                item = probe.read()
+                if item is not None:
+                    frames.append(item[1])
+    except SourceError:
+        return None
+    turn = turn_that_shows_faces(frames)
+    if turn is None:
+        return None
+    return (f": turned {turn} degrees clockwise its frames show a face (a sideways camera, or a rotation flag "
+            f"lost): try --rotate {(args.rotate + turn) % 360}")

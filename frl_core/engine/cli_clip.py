@@ -74,7 +74,7 @@ def load_truth_for(args: argparse.Namespace, source: Any) -> list | None:
         if note:
             print(f"note: {note}")
         if is_coding_table(args.truth):
-            if not isinstance(source, FrameFolderSource):
+            if not isinstance(getattr(source, "inner", source), FrameFolderSource):
                 raise GroundTruthError("a coding table's frame numbers name image files: analyse the clip's "
                                        "frame folder, or give the truth as JSON/CSV in frame indices")
             from frl_core.data.raw import frame_index
@@ -129,11 +129,11 @@ def _run_clip(args: argparse.Namespace) -> int:
     from frl_core.paths import MissingModelFileError
 
     try:
-        source = open_source(args.input, fps_override=args.fps)
+        source = open_source(args.input, fps_override=args.fps, rotate=args.rotate)
     except SourceError as err:
         raise CommandExit(EXIT_BAD_INPUT, str(err)) from None
     try:
-        if isinstance(source, CameraSource):
+        if isinstance(getattr(source, "inner", source), CameraSource):
             raise CommandExit(EXIT_BAD_INPUT, "--clip takes a recorded video or a frame folder, not a camera")
         warning = folder_rate_warning(source)
         if warning:
@@ -163,7 +163,8 @@ def _run_clip(args: argparse.Namespace) -> int:
 
         weights = default_checkpoint_path()
     metadata = {
-        "source": str(args.input), "fps": source.fps, "weights": weights, "face_settings": config.face,
+        "source": str(args.input), "rotated_clockwise_deg": int(args.rotate), "fps": source.fps, "weights": weights,
+        "face_settings": config.face,
         "spotter_settings": config.spotter, "mode": "clip",
         "device": getattr(recognizer, "device_name", "off") if recognizer is not None else "off",
         "class_names": list(getattr(recognizer, "class_names", ())),

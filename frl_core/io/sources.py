@@ -278,12 +278,65 @@ class CameraSource(FrameSource):
             self._cap = None
 
 
-def open_source(spec: str | int | Path, fps_override: float | None = None) -> FrameSource:
-    """Open a camera index (int or digits), a video file, a frame folder or a single image.
+ROTATIONS = (0, 90, 180, 270)
+"""Clockwise turns a source's frames can be given (``open_source(..., rotate=)``)."""
+
+_CV_ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def rotate_frame(frame: np.ndarray, degrees: int) -> np.ndarray:
+    """The frame turned ``degrees`` (0, 90, 180, 270) clockwise."""
+    return frame if degrees == 0 else cv2.rotate(frame, _CV_ROTATE[degrees])
+
+
+class RotatedSource(FrameSource):
+    """Another source's frames turned clockwise: a camera mounted sideways or upside down, or a phone video
+    whose rotation flag was lost (OpenCV already applies a flag that is there)."""
+
+    def __init__(self, inner: FrameSource, degrees: int) -> None:
+        if degrees not in _CV_ROTATE:
+            raise SourceError(f"rotation must be one of {', '.join(map(str, ROTATIONS))} degrees, got {degrees}")
+        self.inner, self.degrees = inner, degrees
+        self.name = inner.name
+        self.is_live = inner.is_live
+        self.fps, self.fps_origin = inner.fps, inner.fps_origin
+        self.frame_count = inner.frame_count
+        size = inner.frame_size
+        self.frame_size = None if size is None else (size if degrees == 180 else (size[1], size[0]))
+
+    @property
+    def position(self) -> int:  # type: ignore[override]
+        return self.inner.position
+
+    def __getattr__(self, name: str):
+        """What only some sources have (a folder's ``files``, a file's ``path``) comes from the inner one."""
+        return getattr(self.__dict__["inner"], name)
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        item = self.inner.read()
+        return None if item is None else (item[0], rotate_frame(item[1], self.degrees))
+
+    def seek(self, index: int) -> None:
+        self.inner.seek(index)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def open_source(spec: str | int | Path, fps_override: float | None = None, rotate: int = 0) -> FrameSource:
+    """Open a camera index (int or digits), a video file, a frame folder or a single image, its frames
+    turned ``rotate`` degrees clockwise.
 
     Raises SourceError with a one-line message for a missing path, an unreadable video, a folder
-    without images, or no camera.
+    without images, no camera, or a rotation other than 0, 90, 180, 270.
     """
+    if rotate not in ROTATIONS:
+        raise SourceError(f"rotation must be one of {', '.join(map(str, ROTATIONS))} degrees, got {rotate}")
+    source = _open_source(spec, fps_override)
+    return source if rotate == 0 else RotatedSource(source, rotate)
+
+
+def _open_source(spec: str | int | Path, fps_override: float | None) -> FrameSource:
     if fps_override is not None and not _plausible_fps(float(fps_override)):
         raise SourceError(f"frame rate must be between 0 and {_MAX_PLAUSIBLE_FPS:g}, got {fps_override}")
     if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
