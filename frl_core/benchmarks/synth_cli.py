@@ -40,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     bench.add_argument("--frame-size", default="640x480",
                        help="--labelled: the video's WIDTHxHEIGHT (1280x720: the same scene as a 720p webcam sees "
                             "it, the face and the head's drift scaled with the height)")
+    bench.add_argument("--noise", type=float, default=1.0,
+                       help="--labelled: sensor noise this many times the usual 1.5-3 grey levels (3: a dim webcam)")
     sub.add_parser("cost", help="milliseconds per frame of each face and spotting stage at 640x480")
 
 
@@ -93,13 +95,17 @@ def _labelled_bench(args: argparse.Namespace) -> int:
     if not 0.2 <= args.face_scale <= 1.5:
         raise SynthError(f"--face-scale must lie in 0.2..1.5, got {args.face_scale:g}")
     size = _frame_size(args.frame_size)
+    if not 0.0 <= args.noise <= 10.0:
+        raise SynthError(f"--noise must lie in 0..10, got {args.noise:g}")
     faces = benchmark_faces(default_data_root(), args.faces)
     per_face = max(1, args.sequences // len(faces))
     seqs = [(name, labelled_sequence(img, args.seed + 1000 * f + k, fps=args.fps, seconds=args.seconds,
                                      n_events=args.events,
-                                     face_height=(0.9 if name == "astronaut" else 0.55) * args.face_scale, size=size))
+                                     face_height=(0.9 if name == "astronaut" else 0.55) * args.face_scale, size=size,
+                                     noise_scale=args.noise))
             for f, (name, img) in enumerate(faces) for k in range(per_face)]
-    print(f"{len(seqs)} sequences at {size[0]}x{size[1]} ({len(faces)} faces: {', '.join(n for n, _ in faces)}), "
+    noise = "" if args.noise == 1.0 else f", sensor noise x{args.noise:g}"
+    print(f"{len(seqs)} sequences at {size[0]}x{size[1]}{noise} ({len(faces)} faces: {', '.join(n for n, _ in faces)}), "
           f"{sum(len(s.events) for _, s in seqs)} labelled micro-expressions, amplitudes 0.5-3 px of the aligned face")
     with tempfile.TemporaryDirectory() as tmp:
         for codec in codecs:

@@ -15,12 +15,13 @@ from frl_core.synth.render import (STILL, Blink, HeadMotion, Lighting, SynthErro
 
 def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seconds: float = 20.0,
                       n_events: int = 4, amplitude_px: tuple[float, float] = (0.5, 3.0),
-                      face_height: float = 0.55, size: tuple[int, int] = (640, 480)) -> SyntheticSequence:
+                      face_height: float = 0.55, size: tuple[int, int] = (640, 480),
+                      noise_scale: float = 1.0) -> SyntheticSequence:
     """Micro-expressions whose MEGC2019 class is known (the classes in turn from a random start), on a
     face that drifts, rolls and is lit unevenly, with blinks and noise. Amplitudes are drawn uniformly in
     ``amplitude_px``, in pixels of the 224-pixel aligned face (what every displacement figure uses); the
     head's drift scales with the frame's height, so a larger ``size`` is the same scene seen by a camera
-    with more pixels."""
+    with more pixels. ``noise_scale`` multiplies the sensor noise (1: 1.5-3 grey levels; 3: a dim webcam's)."""
     from frl_core.faces import alignment_matrix
 
     rng = np.random.default_rng(seed)
@@ -62,7 +63,7 @@ def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seco
     lighting = Lighting(gain=float(rng.uniform(0.03, 0.08)), gradient=float(rng.uniform(0.02, 0.06)),
                         period_s=float(rng.uniform(6, 10)), phase=float(rng.uniform(0, 6)))
     return render_sequence(face_image, fps=fps, size=size, events=events, seed=seed, n_frames=n_frames, blinks=blinks,
-                           head_motion=motion, noise_sigma=float(rng.uniform(1.5, 3.0)),
+                           head_motion=motion, noise_sigma=float(rng.uniform(1.5, 3.0)) * noise_scale,
                            face_height=face_height, lighting=lighting, background="soft")
 
 
