@@ -28,6 +28,9 @@ def test_labelled_sequences_cycle_the_classes_and_keep_amplitudes_in_range():
     seq = labelled_sequence(load_face(None), seed=3, seconds=12, n_events=3, face_height=0.9)
     assert sorted(e.label for e in seq.events) == ["negative", "positive", "surprise"]
     assert seq.lighting.active and seq.head_motion.translation > 0
+    assert 1.5 <= seq.noise_sigma <= 3.0
+    dim = labelled_sequence(load_face(None), seed=3, seconds=12, n_events=3, face_height=0.9, noise_scale=3.0)
+    assert dim.noise_sigma == pytest.approx(3 * seq.noise_sigma) and dim.events == seq.events
     frame = seq.frames[0]
     assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
 
@@ -67,7 +70,8 @@ def test_each_encoding_writes_a_file_the_product_reads_frame_for_frame(tmp_path,
 @pytest.mark.parametrize("flags, message", [(["--codec", "mp4v,divx"], "unknown codec divx"),
                                             (["--face-scale", "3"], "--face-scale must lie in 0.2..1.5"),
                                             (["--frame-size", "1280by720"], "--frame-size must be WIDTHxHEIGHT"),
-                                            (["--frame-size", "1281x720"], "--frame-size must be even")])
+                                            (["--frame-size", "1281x720"], "--frame-size must be even"),
+                                            (["--noise", "-1"], "--noise must lie in 0..10")])
 def test_bad_benchmark_options_are_a_one_line_message_not_a_traceback(flags, message):
     proc = subprocess.run([sys.executable, "main.py", "synth", "bench", "--labelled", *flags],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
