@@ -479,6 +479,8 @@ class MainWindow(ExportActions, QMainWindow):
         kind = "camera" if info.is_live else ("frames" if Path(str(info.spec)).is_dir() else "video")
         count = f", {info.frame_count} frames" if info.frame_count else ""
         rate = f"{info.fps:g} fps" + {"assumed": " ASSUMED", "override": " (set by you)"}.get(info.fps_origin, "")
+        if info.variable_rate:
+            rate += ", variable rate resampled by its timestamps"
         self.source_label.setText(f"{kind}: {info.name} ({rate}{count})")
         self.source_label.setToolTip(f"{info.spec}\nPlayback ▸ Frame rate of this source… changes the rate")
         self.source_label.setStyleSheet("color: #ffa94d; font-weight: bold;" if info.fps_origin == "assumed" else "")

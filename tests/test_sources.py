@@ -124,3 +124,39 @@ def test_a_rotation_other_than_quarter_turns_is_a_message(tmp_path):
     _write_frames(tmp_path, ["1.png"])
     with pytest.raises(SourceError, match="rotation must be one of 0, 90, 180, 270"):
         open_source(tmp_path, rotate=45)
+
+
+@pytest.mark.skipif(__import__("frl_core.synth.labelled", fromlist=["x"]).ffmpeg_executable() is None,
+                    reason="needs ffmpeg or imageio-ffmpeg")
+def test_a_variable_frame_rate_file_is_resampled_to_the_clock(tmp_path):
+    """A phone in dim light halves its frame rate mid-recording: the file's average rate is then neither, and
+    frames counted at it put every later event at the wrong time. Read by the frames' own timestamps, each
+    output frame is the one shown at its index's time; a constant-rate file is read frame for frame."""
+    import subprocess
+
+    from frl_core.synth.labelled import ffmpeg_executable
+
+    cfr = tmp_path / "cfr.avi"
+    writer = cv2.VideoWriter(str(cfr), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
+    for k in range(120):
+        writer.write(np.full((48, 64, 3), 2 * k, np.uint8))  # the frame's index in its brightness
+    writer.release()
+    ffmpeg = ffmpeg_executable()
+    vfr, plain = tmp_path / "vfr.mp4", tmp_path / "plain.mp4"
+    common = ["-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p", "-loglevel", "error", "-y"]
+    subprocess.run([ffmpeg, "-i", str(cfr), "-vf", r"select=lt(n\,60)+eq(mod(n\,2)\,0)", "-fps_mode", "vfr",
+                    *common, str(vfr)], check=True)
+    subprocess.run([ffmpeg, "-i", str(cfr), *common, str(plain)], check=True)
+
+    def frames(path):
+        source = open_source(path)
+        out = [(t, int(round(f.mean() / 2))) for t, f in source]
+        return source, out
+
+    source, out = frames(vfr)
+    assert source.variable_rate and source.fps == 30 and source.reported_fps < 25
+    assert 118 <= len(out) <= 120
+    assert all(abs(shown - k) <= 1 for k, (_, shown) in enumerate(out))
+    assert out[100][0] == pytest.approx(100 / 30)
+    source, out = frames(plain)
+    assert not source.variable_rate and [shown for _, shown in out] == list(range(120))

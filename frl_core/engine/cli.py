@@ -134,6 +134,7 @@ def run_metadata(args: argparse.Namespace, source, config, engine) -> dict:
         "source": str(args.input),
         "rotated_clockwise_deg": int(getattr(args, "rotate", 0)),
         "fps": source.fps,
+        "variable_frame_rate": bool(getattr(source, "variable_rate", False)),
         "weights": str(weights) if weights is not None else None,
         "face_settings": config.face,
         "spotter_settings": config.spotter,
@@ -245,9 +246,9 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         source = open_source(args.input, fps_override=args.fps, rotate=args.rotate)
     except SourceError as err:
         return _failed(EXIT_BAD_INPUT, str(err))
-    from frl_core.engine.cli_clip import CommandExit, folder_rate_warning, load_truth_for
+    from frl_core.engine.cli_clip import CommandExit, folder_rate_warning, load_truth_for, variable_rate_note
 
-    for note in (folder_rate_warning(source), _too_short_message(source)):
+    for note in (folder_rate_warning(source), variable_rate_note(source), _too_short_message(source)):
         if note:
             print(note, file=sys.stderr)
     try:

@@ -59,6 +59,14 @@ def folder_rate_warning(source: Any) -> str | None:
             "(CASME II and SAMM are 200, SMIC-HS 100): give the real one with --fps")
 
 
+def variable_rate_note(source: Any) -> str | None:
+    """The note for a file whose frames came at a variable rate (resampled to a constant one), else None."""
+    if not getattr(source, "variable_rate", False):
+        return None
+    return (f"note: {source.name} has a variable frame rate ({source.reported_fps:.3g} fps on average): its frames "
+            f"are resampled to {source.fps:g} fps by their timestamps, so times and frame indices follow the clock")
+
+
 def load_truth_for(args: argparse.Namespace, source: Any) -> list | None:
     """The --truth intervals in the input's frame indices, or None without --truth; a bad file is an CommandExit."""
     if args.truth is None:

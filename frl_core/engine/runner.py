@@ -168,6 +168,8 @@ class SourceInfo:
     frame_size: tuple[int, int] | None
     fps_origin: str = "source"
     """"source", "override" or "assumed" (nothing stores a rate, e.g. a folder of frames)."""
+    variable_rate: bool = False
+    """The file's frames came at a variable rate and are resampled to ``fps`` by their timestamps."""
 
 
 class AnalysedFrames:
@@ -365,7 +367,7 @@ class CaptureThread(threading.Thread):
         try:
             self.info = SourceInfo(self.spec, source.name, float(source.fps), source.frame_count,
                                    bool(source.is_live), source.frame_size,
-                                   getattr(source, "fps_origin", "source"))
+                                   getattr(source, "fps_origin", "source"), bool(getattr(source, "variable_rate", False)))
             self.listener.opened(self, self.info)
             self._release.wait()
             if self.queue is not None and not self._stop_event.is_set():

@@ -6,7 +6,8 @@ thread of their own: the caller may read from any thread, but one source must be
 at a time (the live helpers in :mod:`frl_core.engine` own a capture thread for that).
 
 Timestamps of recorded sources are ``index / fps`` (container timestamps are often missing or wrong in
-research data); a live camera's are seconds since it opened. ``fps_override`` replaces the frame rate a
+research data; a video file whose frames' timestamps show a variable rate is first resampled to a constant
+one by them); a live camera's are seconds since it opened. ``fps_override`` replaces the frame rate a
 source reports, for files that lie about it (CASME II frame folders are 200 fps, not the 30 assumed).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from pathlib import Path
 
 import cv2
@@ -145,8 +147,20 @@ class FrameSource:
             yield item
 
 
+_RATE_PROBE_FRAMES = 10
+"""Frames read ahead at open to see whether a file's frame rate is constant."""
+_VARIABLE_RATE_TOLERANCE = 0.05
+_STANDARD_RATES = (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 90.0, 100.0, 119.88, 120.0, 240.0)
+
+
 class VideoFileSource(FrameSource):
-    """A video file decoded by OpenCV's FFmpeg backend."""
+    """A video file decoded by OpenCV's FFmpeg backend.
+
+    A file whose frames' own timestamps tick at another rate than the container's average (a variable frame
+    rate: phones in dim light, screen and video-call recordings) is resampled to a constant rate by those
+    timestamps, the nearest frame repeated or skipped (``variable_rate``): frame indices, times and the
+    spotter's windows then stay true to the clock. Every other file is read frame for frame as it is stored.
+    """
 
     def __init__(self, path: Path, fps_override: float | None = None) -> None:
         self.path = path
@@ -159,23 +173,79 @@ class VideoFileSource(FrameSource):
         if _fourcc_text(self._cap).lower() in TEXT_CODECS:
             self._cap.release()
             raise SourceError(f"cannot read video {path}: it is a text file, not a video")
-        self._pending: np.ndarray | None = first
+        self._ahead: deque[tuple[float, np.ndarray]] = deque([(self._pts(), first)])
         self.reported_fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps, self.fps_origin = _fps(self.reported_fps, fps_override, DEFAULT_FOLDER_FPS)
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.frame_count = count if count > 0 else None
         self.frame_size = (int(first.shape[1]), int(first.shape[0]))
         self.position = 0
+        self.variable_rate = False
+        """True when the stored frames are resampled to ``fps`` by their timestamps."""
+        self._current: tuple[float, np.ndarray] | None = None
+        self._t0 = 0.0
+        if fps_override is None and self.fps_origin == "source":
+            self._probe_rate(count)
+
+    def _pts(self) -> float:
+        """The timestamp (s) of the frame read last."""
+        return float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0) / 1000.0
+
+    def _decode(self) -> tuple[float, np.ndarray] | None:
+        ok, frame = self._cap.read()
+        return (self._pts(), frame) if ok and frame is not None else None
+
+    def _probe_rate(self, count: int) -> None:
+        while len(self._ahead) < _RATE_PROBE_FRAMES:
+            item = self._decode()
+            if item is None:
+                break
+            self._ahead.append(item)
+        times = np.array([t for t, _ in self._ahead])
+        steps = np.diff(times)
+        if len(steps) < 4 or not np.all(steps > 0):
+            return  # too short to tell, or timestamps that do not tick: read frame for frame
+        rate = 1.0 / float(np.median(steps))
+        if abs(rate - self.reported_fps) <= _VARIABLE_RATE_TOLERANCE * rate:
+            return
+        # Frames tick faster than the file's average: resample at that rate (or at the average when the file
+        # starts in a slow stretch), snapped to the standard rate it is.
+        rate = max(rate, self.reported_fps)
+        nearest = min(_STANDARD_RATES, key=lambda r: abs(r - rate))
+        rate = nearest if abs(nearest - rate) <= 0.03 * nearest else rate
+        if not _plausible_fps(rate):
+            return
+        self.variable_rate = True
+        self._t0 = float(times[0])
+        self.fps = rate
+        self.frame_count = round(count / self.reported_fps * rate) if count > 0 else None
+
+    def _peek(self) -> tuple[float, np.ndarray] | None:
+        if not self._ahead:
+            item = self._decode()
+            if item is None:
+                return None
+            self._ahead.append(item)
+        return self._ahead[0]
 
     def read(self) -> tuple[float, np.ndarray] | None:
         if self._cap is None:
             return None
-        if self._pending is not None:
-            frame, self._pending = self._pending, None
+        if not self.variable_rate:
+            if self._ahead:
+                frame = self._ahead.popleft()[1]
+            else:
+                ok, frame = self._cap.read()
+                if not ok or frame is None:
+                    return None
         else:
-            ok, frame = self._cap.read()
-            if not ok or frame is None:
+            slot = self._t0 + self.position / self.fps
+            half = 0.5 / self.fps
+            while (upcoming := self._peek()) is not None and (self._current is None or upcoming[0] <= slot + half):
+                self._current = self._ahead.popleft()
+            if self._current is None or (upcoming is None and slot > self._current[0] + half):
                 return None
+            frame = self._current[1]
         index = self.position
         self.position += 1
         return index / self.fps, frame
@@ -186,8 +256,13 @@ class VideoFileSource(FrameSource):
         index = max(0, int(index))
         if self.frame_count is not None:
             index = min(index, self.frame_count)
-        self._pending = None
-        self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        self._ahead.clear()
+        self._current = None
+        if self.variable_rate:
+            # OpenCV seeks by time to about the frame shown then; reading resumes from there
+            self._cap.set(cv2.CAP_PROP_POS_MSEC, 1000.0 * (self._t0 + index / self.fps))
+        else:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
         self.position = index
 
     def close(self) -> None:
