@@ -241,11 +241,13 @@ class VideoFileSource(FrameSource):
         else:
             slot = self._t0 + self.position / self.fps
             half = 0.5 / self.fps
+            shown = self._current
             while (upcoming := self._peek()) is not None and (self._current is None or upcoming[0] <= slot + half):
                 self._current = self._ahead.popleft()
             if self._current is None or (upcoming is None and slot > self._current[0] + half):
                 return None
-            frame = self._current[1]
+            # a repeated frame is a copy: a consumer that draws on its frame must not draw on the last one
+            frame = self._current[1].copy() if self._current is shown else self._current[1]
         index = self.position
         self.position += 1
         return index / self.fps, frame
