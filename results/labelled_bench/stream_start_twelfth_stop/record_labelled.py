@@ -1,6 +1,9 @@
 """Record the spotter's input (aligned faces per frame) of encoded labelled sequences, once, for replay
 (twelfth stop; a quality per codec and a face scale since the fifteenth).
-usage: record_labelled.py NAME SEED FPS FACES CODEC[:CRF],... [FACE_SCALE]  -> /tmp/s12/rec/NAME_<codec><crf>_<face>_<seed>.npz"""
+usage: record_labelled.py NAME SEED FPS FACES CODEC[:CRF],... [FACE_SCALE [NOISE]]
+  -> $REC_DIR (default /tmp/s12/rec)/NAME_<codec><crf>_<face>_<seed>.npz (NOISE: the sensor noise's factor, since the
+  seventeenth stop)"""
+import os
 import json
 import sys
 import tempfile
@@ -19,11 +22,12 @@ from frl_core.synth.labelled import encode_video, labelled_sequence  # noqa: E40
 
 name, seed0, fps, nfaces = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 face_scale = float(sys.argv[6]) if len(sys.argv) > 6 else 1.0
-out = Path("/tmp/s12/rec")
+noise = float(sys.argv[7]) if len(sys.argv) > 7 else 1.0
+out = Path(os.environ.get("REC_DIR", "/tmp/s12/rec"))
 out.mkdir(parents=True, exist_ok=True)
 faces = benchmark_faces(default_data_root(), nfaces)
 per_face = max(1, 10 // len(faces))
-seqs = [(fn, labelled_sequence(img, seed0 + 1000 * f + k, fps=fps, face_height=(0.9 if fn == "astronaut" else 0.55) * face_scale))
+seqs = [(fn, labelled_sequence(img, seed0 + 1000 * f + k, fps=fps, face_height=(0.9 if fn == "astronaut" else 0.55) * face_scale, noise_scale=noise))
         for f, (fn, img) in enumerate(faces) for k in range(per_face)]
 with tempfile.TemporaryDirectory() as tmp:
     for spec in sys.argv[5].split(","):
