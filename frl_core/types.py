@@ -29,6 +29,9 @@ class FaceObservation:
     calls the face lost below ``FaceConfig.lost_correlation``); nan for the whole-frame fallback."""
     pose: tuple[float, float, float, float, float, float] | None = None
     """Head pitch, yaw, roll (degrees) and Tx, Ty, Tz (mm), ``frl_core.faces.head_pose``; None when unknown."""
+    switched: bool = False
+    """True on the frame where the tracker left the face it tracked for another, larger one (someone leans
+    in): what follows is another person, and the engine starts its spotter afresh."""
 
 
 @dataclass

@@ -328,3 +328,35 @@ def test_a_sideways_video_is_named_and_turned_upright_with_rotate(face_video, tm
     doc = json.loads((out / "events.json").read_text())
     assert any(abs(e["apex_index"] - seq.events[0].apex) <= 3 for e in doc["events"]), doc["events"]
     assert doc["metadata"]["rotated_clockwise_deg"] == 90
+
+
+
+def test_a_larger_face_coming_into_view_is_followed_without_a_false_movement(data_root, tmp_path, capsys):
+    """Someone else leans into the picture: the tracker follows the larger face from its next whole-frame
+    search, the frame and a note say so, and the change of person is not spotted as a movement (it gave two
+    false events)."""
+    from frl_core import synth
+    from frl_core.benchmarks.generated import benchmark_faces
+    from frl_core.faces import MSG_SWITCHED
+
+    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(150, 30, "smile", 3.0)],
+                                seed=2, n_frames=420, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+    other = cv2.resize(dict(benchmark_faces(data_root, 3))["smic/s04"], (300, 300))
+    path = tmp_path / "two_faces.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (960, 480))
+    for i, frame in enumerate(seq.frames):
+        canvas = np.full((480, 960, 3), 90, np.uint8)
+        canvas[:, :640] = frame
+        if i >= 240:
+            canvas[90:390, 650:950] = other
+        writer.write(canvas)
+    writer.release()
+    out = tmp_path / "out"
+    code, _, err = _run([path, "--out", out, "--no-recognition", "--no-progress", "--no-png"], capsys)
+    assert code == 0, err
+    frames = list(csv.DictReader(open(out / "frames.csv")))
+    assert [int(r["index"]) for r in frames if r["message"] == MSG_SWITCHED] == [300]
+    assert float(frames[299]["box_x0"]) < 450 < float(frames[301]["box_x0"])
+    doc = json.loads((out / "events.json").read_text())
+    assert [abs(e["apex_index"] - seq.events[0].apex) <= 3 for e in doc["events"]] == [True], doc["events"]
+    assert "another, larger face came into view and was tracked from frame 300" in err

@@ -432,3 +432,4 @@ def test_per_frame_measures_say_where_the_face_moved_and_how_the_head_is_held(se
     with_face = [r for r in results if r.face is not None]
     assert all(r.face.pose is not None and abs(r.face.pose[1]) < 10 and abs(r.face.pose[2]) < 10 for r in with_face)
     assert np.median([r.face.confidence for r in with_face]) > 0.9
+

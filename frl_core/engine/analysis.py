@@ -334,6 +334,11 @@ class AnalysisEngine:
         timestamp, aligned, face = observation.timestamp, observation.aligned, observation.face
         t0 = time.perf_counter()
         self._ring.put(index, timestamp, aligned, observation.patch)
+        if face is not None and face.switched and self._spotter.faces_pushed > 0:
+            # Another person from here: no movement spans the change, and their face's noise is learnt anew.
+            for interval in self._spotter.flush():
+                self._pending.append(self._new_event(interval))
+            self._spotter = StreamingSpotter(self.config.fps, self._spotter_config)
         if observation.upscale is not None and self._spotter.faces_pushed == 0:
             # The stream's first face sets the spotter for its size; nothing has been learnt before it.
             sized = sized_for(self._spotter_config, observation.upscale)

@@ -328,6 +328,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         write_sidecar(frames_csv.path, frame_csv_header(), meta)
 
     small_faces = 0
+    switches: list[int] = []
 
     def on_frame(frame, result, events) -> None:
         nonlocal faces, small_faces
@@ -336,6 +337,8 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
             stream.write(result)
         faces += result.face is not None
         small_faces += bool(result.message) and result.message.startswith(SMALL_FACE)
+        if result.face is not None and result.face.switched:
+            switches.append(result.index)
         if video is not None:
             video.write(frame, result)
         progress.update(1)
@@ -404,6 +407,10 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         summary=f"{n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps), face in {faces}, "
                 f"{stats.dropped} dropped; {len(kept)} events ({micro} micro, {len(kept) - micro} macro) "
                 f"on {engine.device_name}; results in {out_dir}")
+    if switches:
+        print(f"note: another, larger face came into view and was tracked from frame{'s' if len(switches) > 1 else ''} "
+              f"{', '.join(map(str, switches[:5]))}{' …' if len(switches) > 5 else ''} (frames.csv says so); "
+              "spotting started afresh there", file=sys.stderr)
     if faces and small_faces > faces // 2:
         print(f"note: the face was small in {small_faces} of the {faces} frames with a face (its eyes under "
               f"{config.small_face_iod:g} px apart): movements under about 1.5 px of the aligned face may be "

@@ -45,6 +45,7 @@ RIGID_POINTS: tuple[int, ...] = (0, 1, 2, 3, 13, 14, 15, 16, 27, 28, 29, 30, 31,
 MSG_NO_FACE = "no face"
 MSG_FACE_LOST = "face lost"
 MSG_WHOLE_FRAME = "no face detected: whole frame used as the face"
+MSG_SWITCHED = "another, larger face: tracking it from here"
 
 
 def several_faces_message(n: int) -> str:
@@ -427,7 +428,11 @@ class FaceTracker:
             self._landmarks = None  # a new face: no smoothing across faces
             self._remember_box(largest, landmarks)
             self._reference_patch = _appearance_patch(gray, landmarks)
-            return self._accept(landmarks, gray, detected=True, n_faces=len(boxes)), message
+            obs = self._accept(landmarks, gray, detected=True, n_faces=len(boxes))
+            if tracked is not None:
+                obs.switched = True
+                message = MSG_SWITCHED
+            return obs, message
         if tracked is not None:
             return self._accept(tracked, gray, detected=False, n_faces=1, smooth=not fused), None
         if cfg.whole_frame_fallback:
