@@ -13,6 +13,7 @@ from frl_core.faces.tracking import (
     _similarity,
     MSG_FACE_LOST,
     MSG_NO_FACE,
+    MSG_SWITCHED,
     MSG_WHOLE_FRAME,
     RIGID_POINTS,
     FaceConfig,
@@ -177,10 +178,11 @@ def test_periodic_check_looks_near_the_face_and_the_full_search_finds_a_larger_o
     for i in range(1, 14):
         obs, message = tracker.update(both)
         seen.append((i, obs.detected, obs.n_faces, message, obs.box[0] > 450))
+        assert obs.switched == (i == 12)
     # Frames 4 and 8 checked the tracked face's neighbourhood only: the same face, no second one.
     assert [s[1:] for s in seen if s[0] in (4, 8)] == [(True, 1, None, False)] * 2
-    # Frame 12 searched the whole frame: the larger face on the right is now the one followed.
-    assert seen[11] == (12, True, 2, "2 faces: kept the largest", True)
+    # Frame 12 searched the whole frame: the larger face on the right is now the one followed, and says so.
+    assert seen[11] == (12, True, 2, MSG_SWITCHED, True)
     assert seen[12][4]
 
 
