@@ -520,6 +520,10 @@ class MainWindow(ExportActions, QMainWindow):
         self.score_chart.add_results(results)
         if results:
             self._last_time = results[-1].timestamp
+        switched = next((r for r in results if r.face is not None and r.face.switched), None)
+        if switched is not None:
+            self.show_message(f"another, larger face came into view: followed from {switched.timestamp:.2f} s "
+                              f"(frame {switched.index}), where spotting started afresh", "info")
 
     def _on_events(self, events: list[Event]) -> None:
         self.events_model.append(events)
