@@ -336,19 +336,14 @@ def test_a_larger_face_coming_into_view_is_followed_without_a_false_movement(dat
     search, the frame and a note say so, and the change of person is not spotted as a movement (it gave two
     false events)."""
     from frl_core import synth
-    from frl_core.benchmarks.generated import benchmark_faces
     from frl_core.faces import MSG_SWITCHED
+    from tests.scenes import with_another_face
 
     seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(150, 30, "smile", 3.0)],
                                 seed=2, n_frames=420, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
-    other = cv2.resize(dict(benchmark_faces(data_root, 3))["smic/s04"], (300, 300))
     path = tmp_path / "two_faces.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (960, 480))
-    for i, frame in enumerate(seq.frames):
-        canvas = np.full((480, 960, 3), 90, np.uint8)
-        canvas[:, :640] = frame
-        if i >= 240:
-            canvas[90:390, 650:950] = other
+    for canvas in with_another_face(seq.frames, data_root):
         writer.write(canvas)
     writer.release()
     out = tmp_path / "out"

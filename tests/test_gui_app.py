@@ -547,18 +547,10 @@ def test_a_sideways_video_opens_upright_with_the_turn_setting(qtbot, settings, t
 def test_a_larger_face_coming_into_view_is_said_in_the_window(qtbot, settings, data_root, tmp_path):
     """The tracker's switch to another person lasts one frame in the caption: the window says it in its
     message bar, with the time from which the new face is followed."""
-    from frl_core.benchmarks.generated import benchmark_faces
     from frl_core.synth import render_sequence
+    from tests.scenes import with_another_face
 
-    seq = render_sequence(fps=30, n_frames=320, seed=2)
-    other = cv2.resize(dict(benchmark_faces(data_root, 3))["smic/s04"], (300, 300))
-    frames = []
-    for i, frame in enumerate(seq.frames):
-        canvas = np.full((480, 960, 3), 90, np.uint8)
-        canvas[:, :640] = frame
-        if i >= 240:
-            canvas[90:390, 650:950] = other
-        frames.append(canvas)
+    frames = list(with_another_face(render_sequence(fps=30, n_frames=320, seed=2).frames, data_root))
     window = make_window(qtbot, settings)
     window.open_spec(str(write_clip(tmp_path / "two_faces.avi", frames)))
     qtbot.waitUntil(lambda: "another, larger face" in window.banner.text(), timeout=60_000)
