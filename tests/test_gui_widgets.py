@@ -111,9 +111,17 @@ def test_screenshot_and_settings_dialog_round_trip(qtbot, tmp_path):
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
     dialog.threshold.setValue(4.5)
     dialog.show_regions.setChecked(False)
+    assert dialog.rotate.currentData() == 0 and dialog.rotate.count() == 4
+    dialog.rotate.setCurrentIndex(dialog.rotate.findData(270))
     chosen = dialog.result_settings()
-    assert (chosen.device, chosen.threshold, chosen.show_regions) == ("cpu", 4.5, False)
+    assert (chosen.device, chosen.threshold, chosen.show_regions, chosen.rotate) == ("cpu", 4.5, False, 270)
     assert settings.device == "auto"
+
+
+def test_a_stored_turn_that_is_not_a_quarter_turn_is_dropped(tmp_path):
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    store.setValue("rotate", 45)
+    assert AppSettings.load(store).rotate == 0
 
 
 def test_settings_show_the_spotters_real_values_with_units(qtbot, tmp_path):
