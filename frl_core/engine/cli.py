@@ -132,7 +132,7 @@ def run_metadata(args: argparse.Namespace, source, config, engine) -> dict:
         weights = default_checkpoint_path()
     return {
         "source": str(args.input),
-        "rotated_clockwise_deg": int(getattr(args, "rotate", 0)),
+        "rotated_clockwise_deg": int(args.rotate),
         "fps": source.fps,
         "variable_frame_rate": bool(getattr(source, "variable_rate", False)),
         "weights": str(weights) if weights is not None else None,
