@@ -74,3 +74,46 @@ def test_remove_global_motion_takes_out_head_motion_and_keeps_a_local_one():
     stretch = np.stack([np.zeros_like(ys), -0.01 * np.clip(112 - ys, 0, None)])  # the upper face raised, up to 1.1 px
     kept = remove_global_motion(stretch.astype(np.float32))
     assert np.abs(kept[1, 20:60]).mean() > 0.3 * np.abs(stretch[1, 20:60]).mean()
+
+
+@pytest.mark.parametrize("gain", [0.8, 0.9, 1.15])
+def test_an_exposure_step_between_onset_and_apex_is_matched_before_registration(face, gain):
+    """A webcam's automatic exposure can change between an onset and its apex: the apex comes back at the
+    onset's brightness, and its head motion is recovered as without the step."""
+    from frl_core.motion.registration import match_exposure
+
+    darker = (face.astype(np.float32) * 0.8).astype(np.uint8)  # so that the brighter step does not clip
+    moving, truth = moved(darker, 1.0, 1.01, (1.5, -1.0))
+    stepped = np.clip(moving.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+    matched, applied = match_exposure(darker, stepped)
+    assert applied == pytest.approx(1.0 / gain, rel=0.02)
+    inner = (slice(20, 200), slice(20, 204))
+    assert np.mean(matched[inner]) == pytest.approx(np.mean(moving[inner]), abs=1.0)
+    registered, motion = register(darker, stepped)
+    assert map_error(motion.matrix, truth) < 0.1
+    assert np.abs(registered[inner].astype(float) - darker[inner]).mean() < 2.0
+    assert match_exposure(darker, darker)[1] == 1.0  # the same exposure is left as it is
+
+
+def test_the_recogniser_reads_a_pair_the_same_through_an_exposure_step(data_root):
+    """The real CASME II clip, 001 -> 004, with the apex 13 % darker or 15 % brighter: the same label and
+    probabilities within 0.03 (the DGM, trained on changes of a few percent, read such a step as motion)."""
+    from frl_core.faces import FaceConfig, FaceTracker, align_face
+    from frl_core.models.inference import Recognizer
+
+    paths = sorted((data_root / "sequences" / "casme2_sub_clip_resampled").glob("*.jpg"))
+    tracker = FaceTracker(FaceConfig(whole_frame_fallback=True))
+    aligned = []
+    for p in (paths[0], paths[3]):
+        gray = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+        obs, _ = tracker.update(gray)
+        aligned.append(align_face(gray, obs.landmarks))
+    onset, apex = aligned
+    recognizer = Recognizer.from_checkpoint(device="cpu")
+    plain = recognizer.recognize([(onset, apex)])[0]
+    for gain in (0.87, 1.15):
+        stepped = np.clip(apex.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+        seen = recognizer.recognize([(onset, stepped)])[0]
+        assert seen.label == plain.label
+        for name, p in plain.probabilities.items():
+            assert seen.probabilities[name] == pytest.approx(p, abs=0.03)

@@ -22,7 +22,7 @@ from frl_core.faces import FaceConfig, FaceTracker, align_face, alignment_matrix
 from frl_core.faces.pair import FacePatch, align_pair, face_patch
 from frl_core.spotting import SpotterConfig
 from frl_core.spotting.detector import interval_kind
-from frl_core.spotting.motion import MotionModel
+from frl_core.spotting.motion import ExposureReference, MotionModel
 from frl_core.types import Event, FrameResult
 
 APEX_WINDOW_S = 0.05
@@ -92,11 +92,14 @@ def apex_curve(aligned: list[np.ndarray | None], onset: int, fps: float,
 
     Frames without a face get nan. The onset itself scores 0.
     """
-    model = MotionModel(config or SpotterConfig())
+    config = config or SpotterConfig()
+    model = MotionModel(config)
     if not 0 <= onset < len(aligned) or aligned[onset] is None:
         raise ClipError(f"no face at the onset frame {onset}", reason="no_face")
-    reference = model.prepare(aligned[onset])
-    raw = np.array([np.nan if face is None else model.score(reference, model.prepare(face)) for face in aligned])
+    exposure = ExposureReference() if config.exposure_s > 0 else None
+    reference = model.prepare(aligned[onset], exposure)
+    raw = np.array([np.nan if face is None else model.score(reference, model.prepare(face, exposure))
+                    for face in aligned])
     raw[onset] = 0.0
     return smooth_curve(raw, apex_window(fps))
 

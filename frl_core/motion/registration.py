@@ -135,8 +135,26 @@ def warp_with(face: np.ndarray, motion: GlobalMotion) -> np.ndarray:
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 
+def match_exposure(reference: np.ndarray, moving: np.ndarray) -> tuple[np.ndarray, float]:
+    """``moving`` (uint8) scaled so that the mean grey of its face interior (the crop's outer ring out) is the
+    reference's, and the gain applied. A webcam's automatic exposure can change the gain by 10-20 % between
+    an onset and an apex; the DGM, trained on changes of a few percent, read a 13 % step as displacement
+    (docs/recognition.md, "Automatic exposure")."""
+    h, w = reference.shape[:2]
+    box = (slice(int(0.05 * h), int(math.ceil(0.95 * h))), slice(int(0.08 * w), int(math.ceil(0.92 * w))))
+    level = float(np.mean(moving[box], dtype=np.float64))
+    if level < 1.0:
+        return moving, 1.0
+    gain = float(np.clip(np.mean(reference[box], dtype=np.float64) / level, 0.5, 2.0))
+    if abs(gain - 1.0) < 1e-3:
+        return moving, 1.0
+    return np.clip(moving.astype(np.float32) * np.float32(gain) + np.float32(0.5), 0, 255).astype(np.uint8), gain
+
+
 def register(reference: np.ndarray, moving: np.ndarray) -> tuple[np.ndarray, GlobalMotion]:
-    """``moving`` registered onto ``reference`` (same size, uint8) and the head motion that was removed."""
+    """``moving`` registered onto ``reference`` (same size, uint8; its exposure matched first,
+    :func:`match_exposure`) and the head motion that was removed."""
+    moving, _ = match_exposure(reference, moving)
     motion = estimate_global_motion(reference, moving)
     return warp_with(moving, motion), motion
 

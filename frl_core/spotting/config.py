@@ -100,6 +100,12 @@ class SpotterConfig:
     temporal_s: float = 0.1
     """Faces are averaged over this many seconds (centred) before comparison, against sensor noise: the
     odd number of frames closest to it (3 at 30 fps, 21 at 200 fps; :func:`temporal_half`)."""
+    exposure_s: float = 20.0
+    """Every face is scaled so its mean grey level inside the face (eyes and the crop's outer ring out) is a
+    reference that follows the stream's own level with this time constant, in seconds (0 = off). A webcam's
+    automatic exposure changes the gain by 5-20 % within a few frames; on the log scale with its dark-pixel
+    offset a gain is not the uniform offset the motion estimate discounts, and a 13 % step doubled the score
+    of a still face (docs/recognition.md, "Automatic exposure")."""
     log_intensity: bool = True
     """Measure motion on log intensities: a lighting change multiplies intensities, and on a log scale
     that becomes the per-block offset the motion estimate already discounts."""

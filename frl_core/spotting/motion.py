@@ -13,6 +13,31 @@ from frl_core.faces.au_regions import TEMPLATE_68, canonical_region_boxes
 from frl_core.spotting import kernels
 from frl_core.spotting.config import CANONICAL_SIZE, LOG_OFFSET, LOG_SCALE, SpotterConfig, SpotterError
 
+class ExposureReference:
+    """The grey level faces are scaled to: the first face's, then following the faces' own level by ``rate``
+    of the difference per face (0: the first face's level throughout, as for a pair)."""
+
+    def __init__(self, rate: float = 0.0) -> None:
+        self.rate = float(rate)
+        self.level: float | None = None
+
+    @classmethod
+    def for_stream(cls, config: SpotterConfig, fps: float) -> "ExposureReference | None":
+        """The reference for a stream at ``fps`` (None when ``exposure_s`` turns it off)."""
+        if config.exposure_s <= 0:
+            return None
+        return cls(min(1.0, 1.0 / (config.exposure_s * fps)))
+
+    def factor(self, level: float) -> float:
+        """What a face of mean grey ``level`` is multiplied by; the reference then moves towards it."""
+        if self.level is None:
+            self.level = level
+            return 1.0
+        f = self.level / level
+        self.level += self.rate * (level - self.level)
+        return f
+
+
 class MotionModel:
     """Per-block displacement between two shrunk faces and the AU-region score built on it."""
 
@@ -78,6 +103,10 @@ class MotionModel:
         inner = ((self.centres[:, 0] > 0.08 * s) & (self.centres[:, 0] < 0.92 * s)
                  & (self.centres[:, 1] > 0.05 * s) & (self.centres[:, 1] < 0.95 * s))
         self.smoothing_mask = (usable & inner).astype(np.float32)
+        inner_pixels = np.zeros((s, s), np.float32)
+        inner_pixels[int(0.05 * s):int(np.ceil(0.95 * s)), int(0.08 * s):int(np.ceil(0.92 * s))] = 1.0
+        self._exposure_weight = self.pixel_weight * inner_pixels
+        self._exposure_weight /= self._exposure_weight.sum()
         return au & usable & inner, usable
 
     def _region_membership(self) -> np.ndarray:
@@ -88,8 +117,9 @@ class MotionModel:
             rows.append((centres[:, 0] >= x0) & (centres[:, 0] <= x1) & (centres[:, 1] >= y0) & (centres[:, 1] <= y1))
         return np.array(rows, np.uint8).reshape(len(rows), len(self._au_index))
 
-    def prepare(self, aligned: np.ndarray) -> np.ndarray:
-        """The shrunk, blurred float32 face the motion is measured on."""
+    def prepare(self, aligned: np.ndarray, exposure: ExposureReference | None = None) -> np.ndarray:
+        """The shrunk, blurred float32 face the motion is measured on; with ``exposure``, first scaled to
+        its grey level (faces prepared with one reference differ by no overall gain)."""
         if aligned.ndim == 3:
             aligned = cv2.cvtColor(aligned, cv2.COLOR_BGR2GRAY)
         # Area averaging by an exact factor of two is several times cheaper than by an odd factor;
@@ -99,6 +129,10 @@ class MotionModel:
             aligned = cv2.resize(aligned, (aligned.shape[1] // 2, aligned.shape[0] // 2), interpolation=cv2.INTER_AREA)
         interpolation = cv2.INTER_AREA if max(aligned.shape) > 2 * self.size else cv2.INTER_LINEAR
         small = cv2.resize(aligned, (self.size, self.size), interpolation=interpolation).astype(np.float32)
+        if exposure is not None:
+            level = float(np.vdot(small, self._exposure_weight))
+            if level > 1.0:
+                small *= np.float32(exposure.factor(level))
         if self.log_intensity:
             # scaled so grey level 128 keeps its contrast (the motion estimate's ridge term is absolute);
             # the offset keeps dark pixels' codec noise from being amplified more than threefold
@@ -158,10 +192,11 @@ class MotionModel:
 def motion_scores(aligned_frames: list[np.ndarray], reference: int = 0,
                   config: SpotterConfig | None = None) -> np.ndarray:
     """Score of every frame against one reference frame (e.g. onset), the window's simplest form."""
-    model = MotionModel(config or SpotterConfig())
-    prepared = [model.prepare(np.asarray(f)) for f in aligned_frames]
-    ref = prepared[reference]
-    return np.array([model.score(ref, p) for p in prepared])
+    config = config or SpotterConfig()
+    model = MotionModel(config)
+    exposure = ExposureReference() if config.exposure_s > 0 else None
+    ref = model.prepare(np.asarray(aligned_frames[reference]), exposure)
+    return np.array([model.score(ref, model.prepare(np.asarray(f), exposure)) for f in aligned_frames])
 
 
 class BlockNoise:

@@ -10,7 +10,7 @@ from frl_core.spotting import kernels
 from frl_core.spotting.config import SpottedInterval, SpotterConfig, SpotterError, temporal_half
 from frl_core.spotting.detector import (Detector, agreement_corrected, in_frames, is_macro, macro_stride, overlaps,
                                         robust_threshold, window_steps)
-from frl_core.spotting.motion import BlockNoise, MotionModel, smooth_faces, stride_means
+from frl_core.spotting.motion import BlockNoise, ExposureReference, MotionModel, smooth_faces, stride_means
 
 
 def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
@@ -25,7 +25,8 @@ def spot_offline(aligned_frames, fps: float, config: SpotterConfig | None = None
     if not (fps > 0 and math.isfinite(fps)):
         raise SpotterError(f"frame rate must be positive, got {fps}")
     model = MotionModel(config)
-    prepared = [model.prepare(np.asarray(f)) if f is not None else None for f in frames]
+    exposure = ExposureReference.for_stream(config, fps)
+    prepared = [model.prepare(np.asarray(f), exposure) if f is not None else None for f in frames]
     prepared = smooth_faces(prepared, temporal_half(config.temporal_s, fps))
     windows = [(config.window_s, 1)]
     if config.macro_window_s > config.window_s:

@@ -10,7 +10,7 @@ import numpy as np
 from frl_core.spotting.config import SpotStep, SpottedInterval, SpotterConfig, SpotterError, temporal_half
 from frl_core.spotting.detector import (Detector, agreement_corrected, in_frames, is_macro, macro_stride, overlaps,
                                         window_steps)
-from frl_core.spotting.motion import BlockNoise, MotionModel, TemporalMean, stride_mean
+from frl_core.spotting.motion import BlockNoise, ExposureReference, MotionModel, TemporalMean, stride_mean
 
 
 class _Track:
@@ -144,6 +144,7 @@ class StreamingSpotter:
         self.fps = float(fps)
         self.config = config = config or SpotterConfig()
         self.model = MotionModel(config)
+        self.exposure = ExposureReference.for_stream(config, self.fps)
         self.smoother = TemporalMean(temporal_half(config.temporal_s, self.fps))
         fixed = config.threshold
         self.micro = _Track(self.fps, config, config.window_s, self.model, fixed)
@@ -186,7 +187,7 @@ class StreamingSpotter:
                     intervals.extend(found)
                     decided.extend(completed)
         self._last_index = index
-        face = self.model.prepare(np.asarray(aligned)) if aligned is not None else None
+        face = self.model.prepare(np.asarray(aligned), self.exposure) if aligned is not None else None
         self.faces_pushed += face is not None
         smoothed = self.smoother.push(index, face)
         score = math.nan
