@@ -35,6 +35,22 @@ def test_labelled_sequences_cycle_the_classes_and_keep_amplitudes_in_range():
     assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
 
 
+def test_an_automatic_exposure_changes_the_gain_in_steps_and_nothing_else():
+    plain = labelled_sequence(load_face(None), seed=3, seconds=12, n_events=3, face_height=0.9)
+    stepped = labelled_sequence(load_face(None), seed=3, seconds=12, n_events=3, face_height=0.9, exposure_steps=3)
+    steps = stepped.lighting.exposure_steps
+    assert len(steps) == 3 and stepped.events == plain.events and plain.lighting.exposure_steps == ()
+    levels = [1.0] + [gain for _, gain in steps]
+    assert all(1 / 1.2 <= g <= 1.2 for g in levels) and all(abs(b / a - 1) >= 0.06 for a, b in zip(levels, levels[1:]))
+    first = int(steps[0][0] * stepped.fps)
+    assert np.array_equal(stepped.frames[first], plain.frames[first])  # the scene is the same before a step
+    settled = int((steps[0][0] + 0.2) * stepped.fps)
+    assert settled < int(steps[1][0] * stepped.fps)
+    a, b = (s.frames[settled].astype(np.float32) for s in (plain, stepped))
+    lit = (a > 40) & (a < 200)  # away from the noise floor and from clipping
+    assert np.median(b[lit] / a[lit]) == pytest.approx(steps[0][1], rel=0.02)
+
+
 @pytest.mark.slow
 def test_the_chain_on_encoded_video_labels_a_smile_with_drift(tmp_path):
     """A 3 px smile on the real face photo, drift and roll, mp4v: found, labelled positive, the motion at
@@ -71,7 +87,8 @@ def test_each_encoding_writes_a_file_the_product_reads_frame_for_frame(tmp_path,
                                             (["--face-scale", "3"], "--face-scale must lie in 0.2..1.5"),
                                             (["--frame-size", "1280by720"], "--frame-size must be WIDTHxHEIGHT"),
                                             (["--frame-size", "1281x720"], "--frame-size must be even"),
-                                            (["--noise", "-1"], "--noise must lie in 0..10")])
+                                            (["--noise", "-1"], "--noise must lie in 0..10"),
+                                            (["--exposure-steps", "-2"], "--exposure-steps must lie in 0..20")])
 def test_bad_benchmark_options_are_a_one_line_message_not_a_traceback(flags, message):
     proc = subprocess.run([sys.executable, "main.py", "synth", "bench", "--labelled", *flags],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)

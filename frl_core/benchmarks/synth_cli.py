@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "it, the face and the head's drift scaled with the height)")
     bench.add_argument("--noise", type=float, default=1.0,
                        help="--labelled: sensor noise this many times the usual 1.5-3 grey levels (3: a dim webcam)")
+    bench.add_argument("--exposure-steps", type=int, default=0,
+                       help="--labelled: a webcam's automatic exposure: this many steps of the gain a sequence, each "
+                            "over 4 frames to 0.83-1.2 of the first")
     sub.add_parser("cost", help="milliseconds per frame of each face and spotting stage at 640x480")
 
 
@@ -97,14 +100,18 @@ def _labelled_bench(args: argparse.Namespace) -> int:
     size = _frame_size(args.frame_size)
     if not 0.0 <= args.noise <= 10.0:
         raise SynthError(f"--noise must lie in 0..10, got {args.noise:g}")
+    if not 0 <= args.exposure_steps <= 20:
+        raise SynthError(f"--exposure-steps must lie in 0..20, got {args.exposure_steps}")
     faces = benchmark_faces(default_data_root(), args.faces)
     per_face = max(1, args.sequences // len(faces))
     seqs = [(name, labelled_sequence(img, args.seed + 1000 * f + k, fps=args.fps, seconds=args.seconds,
                                      n_events=args.events,
                                      face_height=(0.9 if name == "astronaut" else 0.55) * args.face_scale, size=size,
-                                     noise_scale=args.noise))
+                                     noise_scale=args.noise, exposure_steps=args.exposure_steps))
             for f, (name, img) in enumerate(faces) for k in range(per_face)]
     noise = "" if args.noise == 1.0 else f", sensor noise x{args.noise:g}"
+    if args.exposure_steps:
+        noise += f", {args.exposure_steps} exposure steps a sequence"
     print(f"{len(seqs)} sequences at {size[0]}x{size[1]}{noise} ({len(faces)} faces: {', '.join(n for n, _ in faces)}), "
           f"{sum(len(s.events) for _, s in seqs)} labelled micro-expressions, amplitudes 0.5-3 px of the aligned face")
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,12 +16,15 @@ from frl_core.synth.render import (STILL, Blink, HeadMotion, Lighting, SynthErro
 def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seconds: float = 20.0,
                       n_events: int = 4, amplitude_px: tuple[float, float] = (0.5, 3.0),
                       face_height: float = 0.55, size: tuple[int, int] = (640, 480),
-                      noise_scale: float = 1.0) -> SyntheticSequence:
+                      noise_scale: float = 1.0, exposure_steps: int = 0) -> SyntheticSequence:
     """Micro-expressions whose MEGC2019 class is known (the classes in turn from a random start), on a
     face that drifts, rolls and is lit unevenly, with blinks and noise. Amplitudes are drawn uniformly in
     ``amplitude_px``, in pixels of the 224-pixel aligned face (what every displacement figure uses); the
     head's drift scales with the frame's height, so a larger ``size`` is the same scene seen by a camera
-    with more pixels. ``noise_scale`` multiplies the sensor noise (1: 1.5-3 grey levels; 3: a dim webcam's)."""
+    with more pixels. ``noise_scale`` multiplies the sensor noise (1: 1.5-3 grey levels; 3: a dim webcam's).
+    ``exposure_steps`` adds a webcam's automatic exposure: that many steps of the gain, at random frames (on a
+    movement or not), each over 4 frames at 30 fps to a gain in 1/1.2..1.2 of the first, 6 % or more from the
+    last; drawn apart from the rest, so the scene is otherwise the same."""
     from frl_core.faces import alignment_matrix
 
     rng = np.random.default_rng(seed)
@@ -61,10 +64,29 @@ def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seco
                         periods_s=(float(rng.uniform(4, 7)), float(rng.uniform(2, 4))),
                         phase=tuple(rng.uniform(0, 6, 6)))
     lighting = Lighting(gain=float(rng.uniform(0.03, 0.08)), gradient=float(rng.uniform(0.02, 0.06)),
-                        period_s=float(rng.uniform(6, 10)), phase=float(rng.uniform(0, 6)))
+                        period_s=float(rng.uniform(6, 10)), phase=float(rng.uniform(0, 6)),
+                        exposure_steps=exposure_schedule(seed, exposure_steps, n_frames, fps))
     return render_sequence(face_image, fps=fps, size=size, events=events, seed=seed, n_frames=n_frames, blinks=blinks,
                            head_motion=motion, noise_sigma=float(rng.uniform(1.5, 3.0)) * noise_scale,
                            face_height=face_height, lighting=lighting, background="soft")
+
+
+def exposure_schedule(seed: int, steps: int, n_frames: int, fps: float,
+                      widest: float = 1.2) -> tuple[tuple[float, float], ...]:
+    """(start in seconds, gain) of ``steps`` automatic-exposure steps, from a generator of their own."""
+    if steps <= 0:
+        return ()
+    rng = np.random.default_rng((seed, 7))
+    starts = np.sort(rng.integers(int(1.5 * fps), max(int(1.5 * fps) + 1, n_frames - int(1.3 * fps)), steps))
+    out, level = [], 1.0
+    for start in starts:
+        while True:
+            target = float(rng.uniform(1.0 / widest, widest))
+            if abs(target / level - 1.0) >= 0.06:
+                break
+        out.append((float(start) / fps, target))
+        level = target
+    return tuple(out)
 
 
 FFMPEG_CODECS: dict[str, tuple[str, ...]] = {

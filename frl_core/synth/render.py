@@ -119,14 +119,30 @@ class Lighting:
     gradient: float = 0.0
     period_s: float = 7.0
     phase: float = 0.0
+    exposure_steps: tuple[tuple[float, float], ...] = ()
+    """A camera's automatic exposure: (start in seconds, the gain it settles at), in time order; each step
+    ramps linearly from the gain before it over ``exposure_ramp_s``."""
+    exposure_ramp_s: float = 0.13
+
+    def exposure_at(self, t: float) -> float:
+        level = 1.0
+        for start, target in self.exposure_steps:
+            if t <= start:
+                break
+            done = min(1.0, (t - start) / self.exposure_ramp_s) if self.exposure_ramp_s > 0 else 1.0
+            level += (target - level) * done
+        return level
 
     def at(self, t: float) -> tuple[float, float]:
         w = 2 * math.pi * t / self.period_s + self.phase
-        return 1.0 + self.gain * math.sin(w), self.gradient * math.sin(0.7 * w + 1.0)
+        gain = 1.0 + self.gain * math.sin(w)
+        if self.exposure_steps:
+            gain *= self.exposure_at(t)
+        return gain, self.gradient * math.sin(0.7 * w + 1.0)
 
     @property
     def active(self) -> bool:
-        return bool(self.gain or self.gradient)
+        return bool(self.gain or self.gradient or self.exposure_steps)
 
 
 class _Face:
