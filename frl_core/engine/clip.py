@@ -96,7 +96,7 @@ def apex_curve(aligned: list[np.ndarray | None], onset: int, fps: float,
     model = MotionModel(config)
     if not 0 <= onset < len(aligned) or aligned[onset] is None:
         raise ClipError(f"no face at the onset frame {onset}", reason="no_face")
-    exposure = ExposureReference() if config.exposure_s > 0 else None
+    exposure = ExposureReference.for_pair(config)
     reference = model.prepare(aligned[onset], exposure)
     raw = np.array([np.nan if face is None else model.score(reference, model.prepare(face, exposure))
                     for face in aligned])

@@ -30,7 +30,7 @@ import numpy as np
 
 from frl_core.spotting import kernels
 from frl_core.spotting.config import SpotterConfig
-from frl_core.spotting.motion import MotionModel
+from frl_core.spotting.motion import MotionModel, interior_slices
 
 WORK_SIZE = 112
 """Side of the shrunk face the global motion is estimated on (224-pixel faces halve exactly)."""
@@ -139,9 +139,8 @@ def match_exposure(reference: np.ndarray, moving: np.ndarray) -> tuple[np.ndarra
     """``moving`` (uint8) scaled so that the mean grey of its face interior (the crop's outer ring out) is the
     reference's, and the gain applied. A webcam's automatic exposure can change the gain by 10-20 % between
     an onset and an apex; the DGM, trained on changes of a few percent, read a 13 % step as displacement
-    (docs/recognition.md, "Automatic exposure")."""
-    h, w = reference.shape[:2]
-    box = (slice(int(0.05 * h), int(math.ceil(0.95 * h))), slice(int(0.08 * w), int(math.ceil(0.92 * w))))
+    (docs/recognition.md, "A webcam's automatic exposure")."""
+    box = interior_slices(*reference.shape[:2])
     level = float(np.mean(moving[box], dtype=np.float64))
     if level < 1.0:
         return moving, 1.0

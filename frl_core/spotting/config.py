@@ -105,7 +105,7 @@ class SpotterConfig:
     reference that follows the stream's own level with this time constant, in seconds (0 = off). A webcam's
     automatic exposure changes the gain by 5-20 % within a few frames; on the log scale with its dark-pixel
     offset a gain is not the uniform offset the motion estimate discounts, and a 13 % step doubled the score
-    of a still face (docs/recognition.md, "Automatic exposure")."""
+    of a still face (docs/recognition.md, "A webcam's automatic exposure")."""
     log_intensity: bool = True
     """Measure motion on log intensities: a lighting change multiplies intensities, and on a log scale
     that becomes the per-block offset the motion estimate already discounts."""

@@ -13,6 +13,17 @@ from frl_core.faces.au_regions import TEMPLATE_68, canonical_region_boxes
 from frl_core.spotting import kernels
 from frl_core.spotting.config import CANONICAL_SIZE, LOG_OFFSET, LOG_SCALE, SpotterConfig, SpotterError
 
+FACE_INTERIOR = (0.08, 0.05, 0.92, 0.95)
+"""The aligned face inside its crop's outer ring (x0, y0, x1, y1, fractions of the side): the ring holds hair, ears
+and background, which move with the head and are not the face's exposure."""
+
+
+def interior_slices(height: int, width: int) -> tuple[slice, slice]:
+    """Rows and columns of ``FACE_INTERIOR`` in a face crop of this size."""
+    x0, y0, x1, y1 = FACE_INTERIOR
+    return (slice(int(y0 * height), int(math.ceil(y1 * height))), slice(int(x0 * width), int(math.ceil(x1 * width))))
+
+
 class ExposureReference:
     """The grey level faces are scaled to: the first face's, then following the faces' own level by ``rate``
     of the difference per face (0: the first face's level throughout, as for a pair)."""
@@ -27,6 +38,11 @@ class ExposureReference:
         if config.exposure_s <= 0:
             return None
         return cls(min(1.0, 1.0 / (config.exposure_s * fps)))
+
+    @classmethod
+    def for_pair(cls, config: SpotterConfig) -> "ExposureReference | None":
+        """One level for every face compared with one reference face (prepare that face first)."""
+        return cls() if config.exposure_s > 0 else None
 
     def factor(self, level: float) -> float:
         """What a face of mean grey ``level`` is multiplied by; the reference then moves towards it."""
@@ -100,11 +116,12 @@ class MotionModel:
                       & (self.centres[:, 1] >= y0) & (self.centres[:, 1] <= y1))
             au |= inside
         # The crop's outer ring holds hair, ears and background, which move with the head, not with AUs.
-        inner = ((self.centres[:, 0] > 0.08 * s) & (self.centres[:, 0] < 0.92 * s)
-                 & (self.centres[:, 1] > 0.05 * s) & (self.centres[:, 1] < 0.95 * s))
+        x0, y0, x1, y1 = FACE_INTERIOR
+        inner = ((self.centres[:, 0] > x0 * s) & (self.centres[:, 0] < x1 * s)
+                 & (self.centres[:, 1] > y0 * s) & (self.centres[:, 1] < y1 * s))
         self.smoothing_mask = (usable & inner).astype(np.float32)
         inner_pixels = np.zeros((s, s), np.float32)
-        inner_pixels[int(0.05 * s):int(np.ceil(0.95 * s)), int(0.08 * s):int(np.ceil(0.92 * s))] = 1.0
+        inner_pixels[interior_slices(s, s)] = 1.0
         self._exposure_weight = self.pixel_weight * inner_pixels
         self._exposure_weight /= self._exposure_weight.sum()
         return au & usable & inner, usable
@@ -194,7 +211,7 @@ def motion_scores(aligned_frames: list[np.ndarray], reference: int = 0,
     """Score of every frame against one reference frame (e.g. onset), the window's simplest form."""
     config = config or SpotterConfig()
     model = MotionModel(config)
-    exposure = ExposureReference() if config.exposure_s > 0 else None
+    exposure = ExposureReference.for_pair(config)
     ref = model.prepare(np.asarray(aligned_frames[reference]), exposure)
     return np.array([model.score(ref, model.prepare(np.asarray(f), exposure)) for f in aligned_frames])
 
