@@ -97,6 +97,14 @@ class FaceConfig:
     upscaled face a box that follows them fully shrank the face by an eighth within half a second, or blew
     it up, frame after frame (``python main.py bench tracking``). At 0.5 a head that approaches or
     recedes by a third is still followed."""
+    predictor_gain: float = 0.1
+    """With ``landmark_every_n`` 1: the landmarks are carried from frame to frame by optical flow and moved
+    this far towards the 68-point predictor's on every frame (1 = the predictor's alone, then ``smoothing``).
+    On some faces the predictor's points jump by 2-4 % of the inter-ocular distance from one frame to the
+    next (glasses, stubble, a jaw line against a plain background): the alignment moved by 2.6 px of the
+    224-px face a frame and the spotter saw motion everywhere. The flow follows the head and the expression;
+    the predictor, at this gain, keeps it from drifting (docs/recognition.md, "Faces the landmark model
+    jitters on")."""
     flow_max_residual: float = 0.04
     """Flowed rigid points that stray more than this (fraction of the inter-ocular distance, median) from
     one similarity motion are not trusted: the predictor runs on that frame instead."""
@@ -211,6 +219,9 @@ class FaceTracker:
             raise ValueError(f"full_detect_every_n must be 0 or more, got {self.config.full_detect_every_n}")
         if not 0.0 <= self.config.box_scale_gain <= 1.0:
             raise ValueError(f"box_scale_gain must lie in 0..1, got {self.config.box_scale_gain}")
+        if not 0.0 < self.config.predictor_gain <= 1.0:
+            raise ValueError(f"predictor_gain must lie in (0, 1], got {self.config.predictor_gain}")
+        self._flow_tracking = self.config.landmark_every_n > 1 or self.config.predictor_gain < 1.0
         self._detector, self._predictor = face_models(self.config.landmark_backend)
         self._clahe: cv2.CLAHE | None = None
         self.reset()
@@ -322,7 +333,7 @@ class FaceTracker:
 
     def _keep_flow_reference(self, gray: np.ndarray) -> None:
         """Copy the face's neighbourhood of this frame: the next frame's flow starts from it."""
-        if self._landmarks is None or self.config.landmark_every_n == 1:
+        if self._landmarks is None or not self._flow_tracking:
             self._flow_reference = None
             return
         h, w = gray.shape
@@ -349,12 +360,15 @@ class FaceTracker:
         moved, status, _err = cv2.calcOpticalFlowPyrLK(
             before, after, start, None, winSize=self._FLOW_WINDOW, maxLevel=self._FLOW_LEVELS,
             criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03))
-        if moved is None or not bool(status.all()):
+        if moved is None:
             return None
+        found = status.ravel() > 0
         moved = moved.astype(np.float64) + offset
-        if not np.isfinite(moved).all():
+        found &= np.isfinite(moved).all(1)
+        rigid_found = found[_RIGID]
+        if found.mean() < 0.8 or int(rigid_found.sum()) < 8:
             return None
-        before_rigid, after_rigid = self._landmarks[_RIGID], moved[_RIGID]
+        before_rigid, after_rigid = self._landmarks[_RIGID][rigid_found], moved[_RIGID][rigid_found]
         m = _similarity(before_rigid, after_rigid)
         resid = np.linalg.norm(after_rigid - _apply(m, before_rigid), axis=1)
         iod = max(inter_ocular_distance(self._landmarks), 1.0)
@@ -366,7 +380,9 @@ class FaceTracker:
         inliers = resid <= 2.0 * float(np.median(resid)) + 1e-6
         if int(inliers.sum()) >= 6:
             m = _similarity(before_rigid[inliers], after_rigid[inliers])
-        moved[_RIGID] = _apply(m, before_rigid)
+        # a point the flow lost (no texture under it: a jaw line against a flat background) moves with the head
+        moved[~found] = _apply(m, self._landmarks[~found])
+        moved[_RIGID] = _apply(m, self._landmarks[_RIGID])
         return moved
 
     # -- per frame -----------------------------------------------------------------------------
@@ -381,7 +397,7 @@ class FaceTracker:
 
     def _update(self, gray: np.ndarray) -> tuple[FaceObservation | None, str | None]:
         cfg = self.config
-        flowed = self._flowed(gray) if cfg.landmark_every_n > 1 and self._landmarks is not None else None
+        flowed = self._flowed(gray) if self._flow_tracking and self._landmarks is not None else None
         if (flowed is not None and self._since_landmarks + 1 < cfg.landmark_every_n
                 and self._since_detect + 1 < cfg.detect_every_n):
             self._since_detect += 1
@@ -397,8 +413,16 @@ class FaceTracker:
             elif flowed is not None:
                 # The predictor anchors where the landmarks are, the flow how they moved: move the
                 # flowed points part of the way towards the predictor's, so its jitter stays small.
-                tracked = flowed + cfg.predictor_weight * (tracked - flowed)
+                gain = cfg.predictor_weight if cfg.landmark_every_n > 1 else cfg.predictor_gain
+                tracked = flowed + gain * (tracked - flowed)
                 fused = True
+            elif cfg.landmark_every_n == 1 and self._flow_tracking:
+                # No flow this frame: the previous landmarks are the prediction, at the same gain, unless
+                # the face moved further than jitter goes (then the predictor alone, as before the flow).
+                motion = float(np.median(np.linalg.norm(tracked - self._landmarks, axis=1)))
+                if motion < cfg.smoothing_motion * max(inter_ocular_distance(self._landmarks), 1.0):
+                    tracked = self._landmarks + cfg.predictor_gain * (tracked - self._landmarks)
+                    fused = True
         periodic = tracked is not None and self._since_detect + 1 >= cfg.detect_every_n
         if tracked is not None and not periodic:
             self._since_detect += 1
