@@ -273,17 +273,8 @@ def test_a_low_contrast_face_is_found_from_the_first_frame(data_root):
 
 
 def _alignment_steps(seq, config, frames):
-    """Frame-to-frame change of the alignment's error against the rendered truth (aligned-face px, rms)."""
-    tracker, before, steps = FaceTracker(config), None, []
-    for i in range(frames):
-        obs, _ = tracker.update(seq.frames[i])
-        truth = seq.landmarks_at(i)
-        error = truth @ alignment_matrix(obs.landmarks, 224)[:, :2].T + alignment_matrix(obs.landmarks, 224)[:, 2]
-        error -= truth @ alignment_matrix(truth, 224)[:, :2].T + alignment_matrix(truth, 224)[:, 2]
-        if before is not None:
-            steps.append(float(np.sqrt(((error - before) ** 2).sum(1).mean())))
-        before = error
-    return np.array(steps)
+    return tracking_bench.alignment_steps((seq.frames[i] for i in range(frames)),
+                                          (seq.landmarks_at(i) for i in range(frames)), config)
 
 
 def test_a_face_the_landmark_model_jitters_on_stays_still_in_the_aligned_crop(data_root):

@@ -14,6 +14,7 @@ away from the camera by a third, to check that the box still follows the face's 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -32,6 +33,32 @@ def alignment_error(landmarks: np.ndarray, truth: np.ndarray) -> float:
     pts = truth[list(RIGID_POINTS)]
     a, b = alignment_matrix(landmarks, ALIGNED), alignment_matrix(truth, ALIGNED)
     return float(np.linalg.norm(pts @ a[:, :2].T + a[:, 2] - (pts @ b[:, :2].T + b[:, 2]), axis=1).mean())
+
+
+def alignment_offset(landmarks: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(68, 2) where the alignment by ``landmarks`` puts the true points, less where the true alignment puts
+    them (pixels of the aligned face)."""
+    a, b = alignment_matrix(landmarks, ALIGNED), alignment_matrix(truth, ALIGNED)
+    return (truth @ a[:, :2].T + a[:, 2]) - (truth @ b[:, :2].T + b[:, 2])
+
+
+def alignment_steps(frames: Iterable[np.ndarray], truths: Iterable[np.ndarray],
+                    config: FaceConfig | None = None) -> np.ndarray:
+    """How far the alignment moves on its own from one frame to the next: the rms change of
+    :func:`alignment_offset` between consecutive frames with a face (pixels of the aligned face). The spotter
+    reads this as motion; a mean error (:func:`alignment_error`) does not show it."""
+    tracker = FaceTracker(config or FaceConfig())
+    before, steps = None, []
+    for frame, truth in zip(frames, truths):
+        face, _ = tracker.update(frame)
+        if face is None:
+            before = None
+            continue
+        offset = alignment_offset(face.landmarks, truth)
+        if before is not None:
+            steps.append(float(np.sqrt(((offset - before) ** 2).sum(1).mean())))
+        before = offset
+    return np.array(steps)
 
 
 def tracked_errors(seq: synth.SyntheticSequence, start: int, frames: int,

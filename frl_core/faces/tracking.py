@@ -76,7 +76,9 @@ class FaceConfig:
     whole_frame_fallback: bool = False
     """Input is already a face crop: when the detector finds nothing, the whole frame is the face."""
     smoothing: float = 0.7
-    """Weight of the previous landmarks in the exponential smoothing of small landmark jitter (0 = off)."""
+    """Weight of the previous landmarks in the exponential smoothing of small landmark jitter (0 = off), on the
+    predictor's own points: with ``predictor_gain`` 1, or on a frame with ``landmark_every_n`` > 1 that the flow
+    could not carry. Landmarks carried by the flow are not smoothed again."""
     smoothing_motion: float = 0.08
     """Landmark motion (median point, fraction of the inter-ocular distance) above which no smoothing is
     applied. On a soft or upscaled face the predictor's points jump 2-10 px from frame to frame, beyond the

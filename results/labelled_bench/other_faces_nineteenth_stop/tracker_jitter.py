@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 
 from frl_core.benchmarks.generated import benchmark_faces
-from frl_core.faces import FaceConfig, FaceTracker, alignment_matrix
+from frl_core.benchmarks.tracking import alignment_steps
+from frl_core.faces import FaceConfig
 from frl_core.io.sources import open_source
 from frl_core.paths import default_data_root
 from frl_core.synth.labelled import encode_video, labelled_sequence
@@ -36,21 +37,10 @@ def run(args):
     seq = labelled_sequence(image_of(face), seed, fps=30.0, face_height=0.9 if face == "astronaut" else 0.55)
     with tempfile.TemporaryDirectory() as tmp:
         src = open_source(str(encode_video(seq, Path(tmp) / "v.mp4", "mp4v", None)))
-        tracker = FaceTracker(dataclasses.replace(FaceConfig(), **overrides))
-        before, steps = None, []
-        for i, item in enumerate(src):
-            obs, _ = tracker.update(item[1] if isinstance(item, tuple) else item)
-            if obs is None:
-                before = None
-                continue
-            truth = seq.landmarks_at(i)
-            m, mt = alignment_matrix(obs.landmarks, 224), alignment_matrix(truth, 224)
-            error = (truth @ m[:, :2].T + m[:, 2]) - (truth @ mt[:, :2].T + mt[:, 2])
-            if before is not None:
-                steps.append(float(np.sqrt(((error - before) ** 2).sum(1).mean())))
-            before = error
+        frames = (item[1] if isinstance(item, tuple) else item for item in src)
+        steps = alignment_steps(frames, (seq.landmarks_at(i) for i in range(seq.n_frames)),
+                                dataclasses.replace(FaceConfig(), **overrides))
         src.close()
-    steps = np.array(steps)
     return face, spec, float(np.median(steps)), float(np.percentile(steps, 95)), float(steps.max())
 
 
