@@ -312,3 +312,36 @@ def test_predictor_gain_must_lie_in_its_range():
     for bad in (0.0, 1.5):
         with pytest.raises(ValueError, match="predictor_gain"):
             FaceTracker(FaceConfig(predictor_gain=bad))
+
+
+def test_flowed_landmarks_keep_the_head_motion_and_the_expression_but_not_a_tugged_rigid_point():
+    """What the tracker takes from the flow: the rigid points move as one similarity (a nostril tugged by a
+    nose wrinkle does not drag the alignment), a lost point moves with the head, the rest where the flow says."""
+    from frl_core.faces.kernels import carried_by_flow
+
+    previous = TEMPLATE_68 * 300 + 50
+    head = np.array([[0.999, -0.035, 4.0], [0.035, 0.999, -2.5]])
+    moved = _warp_points(head, previous)
+    moved[48:60] += [0.0, 1.5]  # the mouth opens: the expression the spotter must see
+    moved[31] += [2.0, -3.0]  # a rigid point (nostril) tugged by the expression
+    found = np.ones(68, bool)
+    found[8] = False  # the chin lost against a flat background
+    moved[8] = np.nan
+    trusted, carried = carried_by_flow(previous, moved, found, np.array(RIGID_POINTS), 0.04)
+    assert trusted
+    rigid = list(RIGID_POINTS)
+    assert np.allclose(carried[rigid], _warp_points(head, previous)[rigid], atol=1e-6)
+    assert np.allclose(carried[8], _warp_points(head, previous[8:9])[0], atol=1e-6)
+    assert np.allclose(carried[48:60], moved[48:60])
+
+
+def test_flow_that_lost_the_face_is_not_trusted():
+    from frl_core.faces.kernels import carried_by_flow
+
+    previous = TEMPLATE_68 * 300 + 50
+    rigid = np.array(RIGID_POINTS)
+    found = np.ones(68, bool)
+    found[:20] = False  # most of the jaw and brows lost
+    assert not carried_by_flow(previous, previous.copy(), found, rigid, 0.04)[0]
+    scattered = previous + np.random.default_rng(0).normal(0, 0.1 * inter_ocular_distance(previous), (68, 2))
+    assert not carried_by_flow(previous, scattered, np.ones(68, bool), rigid, 0.04)[0]

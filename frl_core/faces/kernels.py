@@ -190,3 +190,77 @@ def smoothed(landmarks: np.ndarray, previous: np.ndarray, strength: float, motio
         out[i, 0] = w * previous[i, 0] + (1.0 - w) * landmarks[i, 0]
         out[i, 1] = w * previous[i, 1] + (1.0 - w) * landmarks[i, 1]
     return out
+
+
+@njit(cache=True)
+def flow_window(landmarks: np.ndarray, margin: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """The landmarks' box grown by ``margin`` inter-ocular distances (at least 8 px), in whole pixels inside
+    a ``width`` x ``height`` frame: the part of the frame the landmark flow looks at."""
+    x0, y0, x1, y1 = bounds(landmarks)
+    grow = margin * max(inter_ocular(landmarks), 8.0)
+    return (max(0, int(math.floor(x0 - grow))), max(0, int(math.floor(y0 - grow))),
+            min(width, int(math.ceil(x1 + grow))), min(height, int(math.ceil(y1 + grow))))
+
+
+@njit(cache=True)
+def carried_by_flow(previous: np.ndarray, moved: np.ndarray, found: np.ndarray, rigid: np.ndarray,
+                    max_residual: float) -> tuple[bool, np.ndarray]:
+    """Landmarks ``previous`` carried to where the flow ``moved`` them, or ``False`` when the flow is not
+    to be trusted: under 80 % of the points or 8 rigid points found, or the found rigid points straying more
+    than ``max_residual`` inter-ocular distances (median) from one similarity motion.
+
+    The rigid points are put where the similarity (refitted without its outliers) takes them, so an
+    expression tugging at a few of them does not drag the alignment; a point the flow lost moves with it.
+    """
+    n = previous.shape[0]
+    ok = np.empty(n, np.bool_)
+    n_found = 0
+    for i in range(n):
+        ok[i] = found[i] and math.isfinite(moved[i, 0]) and math.isfinite(moved[i, 1])
+        n_found += ok[i]
+    n_rigid = 0
+    for j in range(rigid.size):
+        n_rigid += ok[rigid[j]]
+    out = moved.copy()
+    if n_found < 0.8 * n or n_rigid < 8:
+        return False, out
+    before = np.empty((n_rigid, 2))
+    after = np.empty((n_rigid, 2))
+    k = 0
+    for j in range(rigid.size):
+        if ok[rigid[j]]:
+            before[k] = previous[rigid[j]]
+            after[k] = moved[rigid[j]]
+            k += 1
+    m = similarity(before, after)
+    resid = np.empty(n_rigid)
+    for k in range(n_rigid):
+        px = m[0, 0] * before[k, 0] + m[0, 1] * before[k, 1] + m[0, 2]
+        py = m[1, 0] * before[k, 0] + m[1, 1] * before[k, 1] + m[1, 2]
+        resid[k] = math.hypot(after[k, 0] - px, after[k, 1] - py)
+    median = np.median(resid)
+    if median > max_residual * max(inter_ocular(previous), 1.0):
+        return False, out
+    limit = 2.0 * median + 1e-6
+    n_in = 0
+    for k in range(n_rigid):
+        n_in += resid[k] <= limit
+    if n_in >= 6:
+        b_in = np.empty((n_in, 2))
+        a_in = np.empty((n_in, 2))
+        q = 0
+        for k in range(n_rigid):
+            if resid[k] <= limit:
+                b_in[q] = before[k]
+                a_in[q] = after[k]
+                q += 1
+        m = similarity(b_in, a_in)
+    for i in range(n):
+        if not ok[i]:
+            out[i, 0] = m[0, 0] * previous[i, 0] + m[0, 1] * previous[i, 1] + m[0, 2]
+            out[i, 1] = m[1, 0] * previous[i, 0] + m[1, 1] * previous[i, 1] + m[1, 2]
+    for j in range(rigid.size):
+        i = rigid[j]
+        out[i, 0] = m[0, 0] * previous[i, 0] + m[0, 1] * previous[i, 1] + m[0, 2]
+        out[i, 1] = m[1, 0] * previous[i, 0] + m[1, 1] * previous[i, 1] + m[1, 2]
+    return True, out

@@ -332,6 +332,8 @@ class FaceTracker:
     # -- landmarks by optical flow ---------------------------------------------------------------
     _FLOW_WINDOW = (11, 11)
     _FLOW_LEVELS = 1
+    _FLOW_MARGIN = 0.6
+    """The flow looks at the landmarks' box grown by this many inter-ocular distances on each side."""
 
     def _keep_flow_reference(self, gray: np.ndarray) -> None:
         """Copy the face's neighbourhood of this frame: the next frame's flow starts from it."""
@@ -339,10 +341,7 @@ class FaceTracker:
             self._flow_reference = None
             return
         h, w = gray.shape
-        margin = 0.6 * max(inter_ocular_distance(self._landmarks), 8.0)
-        x0, y0 = np.floor(self._landmarks.min(0) - margin).astype(int)
-        x1, y1 = np.ceil(self._landmarks.max(0) + margin).astype(int)
-        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        x0, y0, x1, y1 = face_kernels.flow_window(self._landmarks, self._FLOW_MARGIN, w, h)
         if x1 - x0 < 16 or y1 - y0 < 16:
             self._flow_reference = None
             return
@@ -364,28 +363,10 @@ class FaceTracker:
             criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03))
         if moved is None:
             return None
-        found = status.ravel() > 0
-        moved = moved.astype(np.float64) + offset
-        found &= np.isfinite(moved).all(1)
-        rigid_found = found[_RIGID]
-        if found.mean() < 0.8 or int(rigid_found.sum()) < 8:
-            return None
-        before_rigid, after_rigid = self._landmarks[_RIGID][rigid_found], moved[_RIGID][rigid_found]
-        m = _similarity(before_rigid, after_rigid)
-        resid = np.linalg.norm(after_rigid - _apply(m, before_rigid), axis=1)
-        iod = max(inter_ocular_distance(self._landmarks), 1.0)
-        if float(np.median(resid)) > self.config.flow_max_residual * iod:
-            return None
-        # The rigid points move as one similarity between predictor frames: an expression or the
-        # background tugging at a few of them (nostrils in a nose wrinkle, the jaw line's edge) must not
-        # drag the alignment. Refit without the outliers and put the rigid points where the fit says.
-        inliers = resid <= 2.0 * float(np.median(resid)) + 1e-6
-        if int(inliers.sum()) >= 6:
-            m = _similarity(before_rigid[inliers], after_rigid[inliers])
-        # a point the flow lost (no texture under it: a jaw line against a flat background) moves with the head
-        moved[~found] = _apply(m, self._landmarks[~found])
-        moved[_RIGID] = _apply(m, self._landmarks[_RIGID])
-        return moved
+        trusted, carried = face_kernels.carried_by_flow(
+            self._landmarks, moved.reshape(-1, 2).astype(np.float64) + offset, status.ravel() > 0, _RIGID,
+            self.config.flow_max_residual)
+        return carried if trusted else None
 
     # -- per frame -----------------------------------------------------------------------------
     def update(self, frame: np.ndarray) -> tuple[FaceObservation | None, str | None]:
