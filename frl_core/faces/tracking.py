@@ -11,14 +11,13 @@ when the tracked landmarks no longer sit on a face.
 
 The 68-point predictor is dlib's model file evaluated by :mod:`frl_core.faces.landmarks`: the same
 landmarks as ``dlib.shape_predictor`` (to the pixel; unrounded here), compiled, at a fraction of dlib's
-cost inside the engine, where dlib's regression-tree leaves fall out of the cache between frames. That is
-cheap enough to run it on every frame (``landmark_every_n = 1``), and its jitter is smoothed lightly. With
-``landmark_every_n > 1`` it runs every N frames and, on the frames between, each landmark follows the
-face by pyramidal Lucas-Kanade optical flow from the previous frame inside the face's box (within about
-half a pixel of where the predictor puts them on the next frame); a point
-the flow loses, or rigid points that stop moving together, send the frame to the predictor at once.
-That was the default while dlib's predictor was the cost of a frame; with the compiled one the flow
-saves nothing, and the generated spotting sets came out no better with it (docs/figures.md).
+cost inside the engine, where dlib's regression-tree leaves fall out of the cache between frames, so it
+runs on every frame. Its points jump from frame to frame on some faces (glasses, stubble), so the landmarks
+are carried from frame to frame by pyramidal Lucas-Kanade optical flow inside the face's box, starting from
+where the head's last motion takes them, and pulled a little towards the predictor's each frame
+(``predictor_gain``); when the flow fails (rigid points that stop moving together) the predictor's points are
+blended with the previous frame's instead, or taken as they are when the head moved further than jitter. With
+``landmark_every_n > 1`` the predictor runs only every N frames and the flow alone carries the points between.
 
 Alignment maps the landmarks onto ``au_regions.TEMPLATE_68`` (the MEGC2019 crop geometry) by a
 similarity transform fitted on the rigid points only (eye corners, nose, upper jaw), so expressions
@@ -107,6 +106,14 @@ class FaceConfig:
     224-px face a frame and the spotter saw motion everywhere. The flow follows the head and the expression;
     the predictor, at this gain, keeps it from drifting (docs/recognition.md, "Faces the landmark model
     jitters on")."""
+    flow_levels: int = 1
+    """Pyramid levels above the frame that the landmark flow searches; each doubles the motion it can find from
+    one frame to the next (beyond what ``flow_prediction`` predicts)."""
+    flow_prediction: bool = True
+    """The flow starts each landmark where the head's last motion (a similarity of the rigid points) takes it
+    and searches from there, so a moving head leaves only its change of speed to be found. Searching from where
+    the points were, the flow lagged behind a head shaken at 7 px a frame on a soft face by 5 px of the aligned
+    face, more than the predictor alone (``python main.py bench tracking``; docs/recognition.md)."""
     flow_max_residual: float = 0.04
     """Flowed rigid points that stray more than this (fraction of the inter-ocular distance, median) from
     one similarity motion are not trusted: the predictor runs on that frame instead."""
@@ -223,6 +230,8 @@ class FaceTracker:
             raise ValueError(f"box_scale_gain must lie in 0..1, got {self.config.box_scale_gain}")
         if not 0.0 < self.config.predictor_gain <= 1.0:
             raise ValueError(f"predictor_gain must lie in (0, 1], got {self.config.predictor_gain}")
+        if not 0 <= self.config.flow_levels <= 5:
+            raise ValueError(f"flow_levels must lie in 0..5, got {self.config.flow_levels}")
         self._flow_tracking = self.config.landmark_every_n > 1 or self.config.predictor_gain < 1.0
         self._detector, self._predictor = face_models(self.config.landmark_backend)
         self._clahe: cv2.CLAHE | None = None
@@ -237,7 +246,8 @@ class FaceTracker:
         self._since_detect = 0
         self._since_full_detect = 0
         self._had_face = False
-        self._flow_reference: tuple[np.ndarray, int, int] | None = None
+        self._flow_reference: tuple[np.ndarray, int, int, np.ndarray, np.ndarray | None] | None = None
+        self._new_face = True
         self._since_landmarks = 0
         self.predictor_calls = 0
         """Frames the 68-point predictor ran on since the last reset (the others were carried by flow)."""
@@ -331,7 +341,6 @@ class FaceTracker:
 
     # -- landmarks by optical flow ---------------------------------------------------------------
     _FLOW_WINDOW = (11, 11)
-    _FLOW_LEVELS = 1
     _FLOW_MARGIN = 0.6
     """The flow looks at the landmarks' box grown by this many inter-ocular distances on each side."""
 
@@ -345,22 +354,30 @@ class FaceTracker:
         if x1 - x0 < 16 or y1 - y0 < 16:
             self._flow_reference = None
             return
-        self._flow_reference = (gray[y0:y1, x0:x1].copy(), int(x0), int(y0))
+        motion = None
+        before = self._flow_reference
+        if self.config.flow_prediction and before is not None and not self._new_face:
+            motion = _similarity(before[3][_RIGID], self._landmarks[_RIGID])
+        self._flow_reference = (gray[y0:y1, x0:x1].copy(), int(x0), int(y0), self._landmarks, motion)
 
     def _flowed(self, gray: np.ndarray) -> np.ndarray | None:
         """The previous landmarks carried into this frame by Lucas-Kanade flow, or None when untrustworthy."""
         if self._flow_reference is None or self._landmarks is None:
             return None
-        before, x0, y0 = self._flow_reference
+        before, x0, y0, _, motion = self._flow_reference
         h, w = before.shape
         if gray.shape[0] < y0 + h or gray.shape[1] < x0 + w:
             return None
         after = gray[y0:y0 + h, x0:x0 + w]
         offset = np.array([x0, y0], np.float32)
         start = np.ascontiguousarray(self._landmarks.astype(np.float32) - offset)
+        guess, flags = None, 0
+        if motion is not None:
+            guess = np.ascontiguousarray(_apply(motion, self._landmarks).astype(np.float32) - offset)
+            flags = cv2.OPTFLOW_USE_INITIAL_FLOW
         moved, status, _err = cv2.calcOpticalFlowPyrLK(
-            before, after, start, None, winSize=self._FLOW_WINDOW, maxLevel=self._FLOW_LEVELS,
-            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03))
+            before, after, start, guess, winSize=self._FLOW_WINDOW, maxLevel=self.config.flow_levels,
+            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03), flags=flags)
         if moved is None:
             return None
         trusted, carried = face_kernels.carried_by_flow(
@@ -472,6 +489,7 @@ class FaceTracker:
                 smooth: bool = True) -> FaceObservation:
         cfg = self.config
         prev = self._landmarks
+        self._new_face = prev is None
         # Only the predictor jitters from frame to frame; flowed landmarks are already coherent in time.
         if smooth and prev is not None and cfg.smoothing > 0 and cfg.smoothing_motion > 0:
             # Jitter: blend with the previous landmarks, less so as the motion nears the limit.
