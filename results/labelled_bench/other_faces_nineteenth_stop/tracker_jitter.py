@@ -33,7 +33,7 @@ def image_of(face: str) -> np.ndarray:
 
 def run(args):
     face, seed, spec = args
-    overrides = {k: float(v) for k, v in (kv.split("=") for kv in spec.split() if kv)}
+    overrides = {k: (int(v) if v.isdigit() else float(v)) for k, v in (kv.split("=") for kv in spec.split() if kv)}
     seq = labelled_sequence(image_of(face), seed, fps=30.0, face_height=0.9 if face == "astronaut" else 0.55)
     with tempfile.TemporaryDirectory() as tmp:
         src = open_source(str(encode_video(seq, Path(tmp) / "v.mp4", "mp4v", None)))
