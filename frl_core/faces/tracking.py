@@ -119,6 +119,18 @@ class FaceConfig:
     one similarity motion are not trusted: the predictor runs on that frame instead."""
 
 
+@dataclass
+class _FlowReference:
+    """What the next frame's landmark flow starts from: this frame's face neighbourhood, where it lies in the
+    frame, the landmarks in it, and the head's motion into this frame (a 2x3 similarity; None after a new face)."""
+
+    patch: np.ndarray
+    x0: int
+    y0: int
+    landmarks: np.ndarray
+    motion: np.ndarray | None
+
+
 class FaceModelError(RuntimeError):
     """The landmark model cannot be loaded."""
 
@@ -246,7 +258,7 @@ class FaceTracker:
         self._since_detect = 0
         self._since_full_detect = 0
         self._had_face = False
-        self._flow_reference: tuple[np.ndarray, int, int, np.ndarray, np.ndarray | None] | None = None
+        self._flow_reference: _FlowReference | None = None
         self._new_face = True
         self._since_landmarks = 0
         self.predictor_calls = 0
@@ -357,14 +369,15 @@ class FaceTracker:
         motion = None
         before = self._flow_reference
         if self.config.flow_prediction and before is not None and not self._new_face:
-            motion = _similarity(before[3][_RIGID], self._landmarks[_RIGID])
-        self._flow_reference = (gray[y0:y1, x0:x1].copy(), int(x0), int(y0), self._landmarks, motion)
+            motion = _similarity(before.landmarks[_RIGID], self._landmarks[_RIGID])
+        self._flow_reference = _FlowReference(gray[y0:y1, x0:x1].copy(), int(x0), int(y0), self._landmarks, motion)
 
     def _flowed(self, gray: np.ndarray) -> np.ndarray | None:
         """The previous landmarks carried into this frame by Lucas-Kanade flow, or None when untrustworthy."""
         if self._flow_reference is None or self._landmarks is None:
             return None
-        before, x0, y0, _, motion = self._flow_reference
+        ref = self._flow_reference
+        before, x0, y0, motion = ref.patch, ref.x0, ref.y0, ref.motion
         h, w = before.shape
         if gray.shape[0] < y0 + h or gray.shape[1] < x0 + w:
             return None
