@@ -308,7 +308,7 @@ class AnalysisEngine:
         t0 = time.perf_counter()
         if gray is None:
             gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        face, message = self._tracker.update(gray)
+        face, message = self._tracker.update(gray, timestamp)
         if face is not None and message is None and self.config.small_face_iod > 0:
             iod = inter_ocular_distance(face.landmarks)
             if iod < self.config.small_face_iod:

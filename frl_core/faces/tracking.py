@@ -111,6 +111,7 @@ class FaceConfig:
     one frame to the next (beyond what ``flow_prediction`` predicts)."""
     flow_prediction: bool = True
     """The flow starts each landmark where the head's last motion (a similarity of the rigid points) takes it
+    (scaled to the time since the last frame when ``update`` is given timestamps: a live source drops frames)
     and searches from there, so a moving head leaves only its change of speed to be found. Searching from where
     the points were, the flow lagged behind a head shaken at 7 px a frame on a soft face by 5 px of the aligned
     face, more than the predictor alone (``python main.py bench tracking``; docs/recognition.md)."""
@@ -122,13 +123,16 @@ class FaceConfig:
 @dataclass
 class _FlowReference:
     """What the next frame's landmark flow starts from: this frame's face neighbourhood, where it lies in the
-    frame, the landmarks in it, and the head's motion into this frame (a 2x3 similarity; None after a new face)."""
+    frame, the landmarks in it, the head's motion into this frame (a 2x3 similarity; None after a new face),
+    this frame's time and the time that motion took (None when the caller gives no timestamps)."""
 
     patch: np.ndarray
     x0: int
     y0: int
     landmarks: np.ndarray
     motion: np.ndarray | None
+    timestamp: float | None
+    motion_seconds: float | None
 
 
 class FaceModelError(RuntimeError):
@@ -197,6 +201,7 @@ def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return pts @ m[:, :2].T + m[:, 2]
 
 
+_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 _RIGID = np.array(RIGID_POINTS, dtype=np.int64)
 _RIGID_TEMPLATE = np.ascontiguousarray(TEMPLATE_68[_RIGID], dtype=np.float64)
 
@@ -356,7 +361,7 @@ class FaceTracker:
     _FLOW_MARGIN = 0.6
     """The flow looks at the landmarks' box grown by this many inter-ocular distances on each side."""
 
-    def _keep_flow_reference(self, gray: np.ndarray) -> None:
+    def _keep_flow_reference(self, gray: np.ndarray, timestamp: float | None = None) -> None:
         """Copy the face's neighbourhood of this frame: the next frame's flow starts from it."""
         if self._landmarks is None or not self._flow_tracking:
             self._flow_reference = None
@@ -366,13 +371,16 @@ class FaceTracker:
         if x1 - x0 < 16 or y1 - y0 < 16:
             self._flow_reference = None
             return
-        motion = None
+        motion = seconds = None
         before = self._flow_reference
         if self.config.flow_prediction and before is not None and not self._new_face:
             motion = _similarity(before.landmarks[_RIGID], self._landmarks[_RIGID])
-        self._flow_reference = _FlowReference(gray[y0:y1, x0:x1].copy(), int(x0), int(y0), self._landmarks, motion)
+            if timestamp is not None and before.timestamp is not None and timestamp > before.timestamp:
+                seconds = timestamp - before.timestamp
+        self._flow_reference = _FlowReference(gray[y0:y1, x0:x1].copy(), int(x0), int(y0), self._landmarks, motion,
+                                              timestamp, seconds)
 
-    def _flowed(self, gray: np.ndarray) -> np.ndarray | None:
+    def _flowed(self, gray: np.ndarray, timestamp: float | None = None) -> np.ndarray | None:
         """The previous landmarks carried into this frame by Lucas-Kanade flow, or None when untrustworthy."""
         if self._flow_reference is None or self._landmarks is None:
             return None
@@ -385,6 +393,11 @@ class FaceTracker:
         offset = np.array([x0, y0], np.float32)
         start = np.ascontiguousarray(self._landmarks.astype(np.float32) - offset)
         guess, flags = None, 0
+        if motion is not None and ref.motion_seconds is not None and timestamp is not None:
+            # Frames dropped (live input) make the gaps uneven: predict for this gap, not the last one's.
+            ratio = min(max((timestamp - ref.timestamp) / ref.motion_seconds, 0.0), 4.0)
+            if abs(ratio - 1.0) > 0.01:
+                motion = _IDENTITY + ratio * (motion - _IDENTITY)
         if motion is not None:
             guess = np.ascontiguousarray(_apply(motion, self._landmarks).astype(np.float32) - offset)
             flags = cv2.OPTFLOW_USE_INITIAL_FLOW
@@ -399,18 +412,22 @@ class FaceTracker:
         return carried if trusted else None
 
     # -- per frame -----------------------------------------------------------------------------
-    def update(self, frame: np.ndarray) -> tuple[FaceObservation | None, str | None]:
-        """Landmarks of the (largest) face in this frame, and a note for the user when something changed."""
+    def update(self, frame: np.ndarray, timestamp: float | None = None) -> tuple[FaceObservation | None, str | None]:
+        """Landmarks of the (largest) face in this frame, and a note for the user when something changed.
+
+        ``timestamp`` (seconds) lets the landmark flow predict the head's motion over uneven gaps between
+        frames (a live source drops frames when the analysis falls behind); without it frames count as evenly
+        spaced."""
         gray = to_gray(frame)
-        obs, message = self._update(gray)
+        obs, message = self._update(gray, timestamp)
         if obs is not None and obs.n_faces > 0 and self._reference_patch is not None:
             obs.confidence = float(face_kernels.dot(_appearance_patch(gray, obs.landmarks), self._reference_patch))
-        self._keep_flow_reference(gray)
+        self._keep_flow_reference(gray, timestamp)
         return obs, message
 
-    def _update(self, gray: np.ndarray) -> tuple[FaceObservation | None, str | None]:
+    def _update(self, gray: np.ndarray, timestamp: float | None = None) -> tuple[FaceObservation | None, str | None]:
         cfg = self.config
-        flowed = self._flowed(gray) if self._flow_tracking and self._landmarks is not None else None
+        flowed = self._flowed(gray, timestamp) if self._flow_tracking and self._landmarks is not None else None
         if (flowed is not None and self._since_landmarks + 1 < cfg.landmark_every_n
                 and self._since_detect + 1 < cfg.detect_every_n):
             self._since_detect += 1
