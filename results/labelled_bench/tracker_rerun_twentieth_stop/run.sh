@@ -22,6 +22,7 @@ for s in 11300 900; do
 done
 for lv in 1 2 3; do bench flow_levels/tracking_L$lv.txt flow_prediction=0 flow_levels=$lv -- bench tracking; done
 PYTHONPATH=. python $R/flow_levels/shake_levels.py > $R/flow_levels/shake_levels.txt
+PYTHONPATH=. python $R/flow_levels/dropped_frames.py > $R/flow_levels/dropped_frames.txt
 # the encodings: before the prediction (flow_prediction=0) and as shipped
 enc() { d=$1; out=$2; shift 2; bench $d/$out.txt "${over[@]}" -- synth bench --labelled --faces 5 "$@"; }
 for d in encodings_before_prediction encodings_shipped; do
