@@ -367,8 +367,7 @@ def test_a_live_source_that_drops_frames_still_has_its_shaken_head_followed(data
     sees are uneven; with their timestamps the flow predicts the head's motion over each gap (without them
     it predicted one gap's motion for the next and lagged by 5 px of the aligned face on a soft face)."""
     image = benchmark_faces(data_root, 2)[1][1]
-    seq = synth.render_sequence(image, fps=30.0, n_frames=150, seed=1, head_motion=tracking_bench.SHAKING,
-                                face_height=0.5)
+    seq = tracking_bench.shaken_head(image, frames=150)
     kept = np.cumsum(np.random.default_rng(0).choice([1, 1, 2, 3], size=120))
     kept = kept[kept < seq.n_frames]
 

@@ -78,11 +78,15 @@ SHAKING = synth.HeadMotion(translation=30.0, rotation_deg=8.0, scale=0.05, perio
 """A head shaken from side to side: 30 px of sway, 8 degrees of roll, up to 7 px a frame at 30 fps."""
 
 
+def shaken_head(image: np.ndarray, fps: float = 30.0, frames: int = 120) -> synth.SyntheticSequence:
+    """``image`` rendered half the frame's height and shaken by :data:`SHAKING`."""
+    return synth.render_sequence(image, fps=fps, n_frames=frames, seed=1, head_motion=SHAKING, face_height=0.5)
+
+
 def shaking_errors(image: np.ndarray, config: FaceConfig | None = None, fps: float = 30.0,
                    frames: int = 120) -> tuple[np.ndarray, float]:
-    """Alignment error of every frame of ``image`` shaken by :data:`SHAKING` (half the frame's height), and
-    the head's fastest motion in pixels a frame."""
-    seq = synth.render_sequence(image, fps=fps, n_frames=frames, seed=1, head_motion=SHAKING, face_height=0.5)
+    """Alignment error of every frame of :func:`shaken_head`, and the head's fastest motion in pixels a frame."""
+    seq = shaken_head(image, fps, frames)
     at = [SHAKING.at(i / fps)[:2] for i in range(frames)]
     speed = max(float(np.hypot(*np.subtract(b, a))) for a, b in zip(at, at[1:]))
     return np.array(tracked_errors(seq, 0, frames, config)), speed

@@ -59,11 +59,8 @@ with tempfile.TemporaryDirectory() as tmp:
             for name, s in versions:
                 path = encode_video(s, Path(tmp) / f"v.{'mp4' if codec == 'mp4v' else 'mkv'}", codec)
                 engine.reset()
-                src = open_source(str(path))
-                try:
+                with open_source(str(path)) as src:
                     found = analyse_source(src, engine)
-                finally:
-                    src.close()
                 pred = [(e.onset_index, e.offset_index) for e in found]
                 hit = len(dict(match_intervals(gt, pred)))
                 t = tot[name]; t[0] += len(gt); t[1] += len(pred); t[2] += hit

@@ -45,11 +45,8 @@ def record_sequences(seqs, codec_specs: str, out: Path, prefix: str) -> None:
                 engine = engine or AnalysisEngine(EngineConfig(fps=seq.fps, face=face_config))
                 engine.reset()
                 log.clear()
-                src = open_source(str(path))
-                try:
+                with open_source(str(path)) as src:
                     found = analyse_source(src, engine)
-                finally:
-                    src.close()
                 has = np.array([a is not None for _, a in log], bool)
                 blank = np.zeros((224, 224), np.uint8)
                 faces = np.stack([blank if a is None else a for _, a in log]) if log else blank[None][:0]

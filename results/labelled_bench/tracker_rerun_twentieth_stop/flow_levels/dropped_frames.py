@@ -4,9 +4,8 @@ them): the predictor alone, the flow from where the points were, the flow from t
 with the frames' timestamps (twentieth stop).  usage: PYTHONPATH=. python dropped_frames.py"""
 import numpy as np
 
-from frl_core import synth
 from frl_core.benchmarks.generated import benchmark_faces
-from frl_core.benchmarks.tracking import SHAKING, alignment_error
+from frl_core.benchmarks.tracking import alignment_error, shaken_head
 from frl_core.faces import FaceConfig, FaceTracker
 from frl_core.paths import default_data_root
 
@@ -17,7 +16,7 @@ variants = [("predictor alone", FaceConfig(predictor_gain=1.0), False),
             ("flow from where the points were", FaceConfig(flow_prediction=False), False),
             ("predicted, no timestamps", FaceConfig(), False), ("predicted, timestamps", FaceConfig(), True)]
 for name, image in faces:
-    seq = synth.render_sequence(image, fps=30.0, n_frames=240, seed=1, head_motion=SHAKING, face_height=0.5)
+    seq = shaken_head(image, frames=240)
     for label, frames in (("every frame", range(240)), ("uneven gaps", kept)):
         out = []
         for vname, config, timed in variants:
