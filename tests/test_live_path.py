@@ -278,6 +278,10 @@ def test_bench_live_path_measures_agreement_without_noise_draws(tmp_path, capsys
     image_r = report["loso"]["image_correlation"]
     assert min(image_r["dis"].values()) > 0.6 and image_r["dgm"]["u"] < image_r["dis"]["u"], image_r
     assert "flow image against the one rendered from the pair's true displacement" in out
+    # one subject: resampling by subject cannot move either figure, and the report says so
+    boot = report["loso"]["subject_bootstrap"]
+    assert boot["agreement_interval"] == [report["loso"]["agreement"]] * 2
+    assert "resamples by subject" in out
 
 
 def test_the_live_path_can_run_its_dgm_on_faces_larger_than_it_was_trained_on():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from frl_core.metrics import confusion_matrix, score, uar, uf1
+from frl_core.metrics import confusion_matrix, paired_subject_bootstrap, score, uar, uf1
 
 
 def test_hand_computed_example():
@@ -44,3 +44,31 @@ def test_bad_labels_are_rejected():
     with pytest.raises(ValueError):
         confusion_matrix([0, 1], [0], 3)
     assert uar(np.zeros((3, 3), dtype=int)) == 0.0
+
+
+def test_paired_subject_bootstrap_resolves_a_real_gap_and_not_a_borderline_one():
+    """Two predictors on 40 subjects of 6 clips: one right on every clip, one wrong on a few subjects' clips.
+    The gap's interval surrounds the point figure; it excludes 0 when the second is wrong on many subjects and
+    includes it when the two differ on one subject only (a target the data cannot resolve)."""
+    rng = np.random.default_rng(3)
+    subjects = np.repeat([f"s{k:02d}" for k in range(40)], 6)
+    y = rng.integers(0, 3, len(subjects))
+    many = y.copy()
+    wrong = np.isin(subjects, [f"s{k:02d}" for k in range(0, 40, 3)]) & (np.arange(len(y)) % 2 == 0)
+    many[wrong] = (y[wrong] + 1) % 3
+    boot = paired_subject_bootstrap(y, y, many, subjects, resamples=500)
+    assert boot.agreement == pytest.approx(np.mean(y == many))
+    assert boot.gap_interval[0] <= boot.gap <= boot.gap_interval[1]
+    assert boot.gap_interval[0] > 0
+    assert boot.agreement_interval[0] <= boot.agreement <= boot.agreement_interval[1] < 1.0
+    one = y.copy()
+    one[subjects == "s05"] = (y[subjects == "s05"] + 1) % 3
+    narrow = paired_subject_bootstrap(y, y, one, subjects, resamples=500)
+    assert narrow.gap > 0 and narrow.gap_interval[0] == 0.0
+    same = paired_subject_bootstrap(y, y, y, subjects, resamples=50)
+    assert same.gap == 0.0 and same.gap_interval == (0.0, 0.0) and same.agreement_interval == (1.0, 1.0)
+
+
+def test_paired_subject_bootstrap_refuses_mismatched_inputs():
+    with pytest.raises(ValueError):
+        paired_subject_bootstrap([0, 1], [0, 1], [0], ["a", "b"])

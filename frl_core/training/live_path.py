@@ -38,7 +38,7 @@ from frl_core.faces.kernels import similarity
 from frl_core.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from frl_core.models.frl_dgt import FRLDGT, FRLDGTConfig
 from frl_core.models.inference import InferenceSettings, Recognizer
-from frl_core.metrics import score
+from frl_core.metrics import paired_subject_bootstrap, score
 
 LIVE_FIELDS_FROM_DGM = ("img_size", "dgm_channels", "dgm_output_stride", "dgm_init_std", "dgm_iterations")
 
@@ -248,10 +248,12 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
     flow_pred = np.array([r["flow_pred"] for r in rows])
     live_pred = np.array([r["live_pred"] for r in rows])
     all_flips = [f for r in rows for f in r["flips"]]
+    spread = paired_subject_bootstrap(y, flow_pred, live_pred, [f"{r['dataset']}/{r['subject']}" for r in rows])
     return {
         "folds": len(fold_files), "clips": len(rows),
         "agreement": float((flow_pred == live_pred).mean()),
         "flow": score(y, flow_pred, 3).as_dict(), "live": score(y, live_pred, 3).as_dict(),
+        "subject_bootstrap": spread.as_dict(),
         "label_flips_landmark_noise": float(np.mean(all_flips)) if all_flips else None,
         "label_flips_each_face_aligned": (float(np.mean([f for r in rows for f in r["flips_each_face_aligned"]]))
                                           if all_flips else None),
@@ -461,6 +463,10 @@ def run_bench(args: argparse.Namespace) -> int:
               + "  ".join(f"{d} {a:.1%}" for d, a in loso["per_dataset_agreement"].items()))
         print(f"  UF1 / UAR: flow mode {loso['flow']['uf1']:.4f} / {loso['flow']['uar']:.4f}   "
               f"live path {loso['live']['uf1']:.4f} / {loso['live']['uar']:.4f}")
+        boot = loso["subject_bootstrap"]
+        print(f"  with other subjects of the same kind (95 % of {boot['resamples']} resamples by subject): agreement "
+              f"{boot['agreement_interval'][0]:.1%}-{boot['agreement_interval'][1]:.1%}, flow mode's UF1 above the "
+              f"live path's by {boot['gap']:.4f} ({boot['gap_interval'][0]:+.4f} to {boot['gap_interval'][1]:+.4f})")
         img = loso["image_correlation"]
         print("  flow image against the one rendered from the pair's true displacement, r strain / v / u: the DGM's "
               + " / ".join(f"{v:.3f}" for v in img["dgm"].values()) + "; DIS optical flow on the same registered pair "
