@@ -87,6 +87,48 @@ def score(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int = 3) ->
     return RecognitionScores(uf1=uf1(cm), uar=uar(cm), accuracy=acc, n=n, confusion=cm)
 
 
+def _subject_resamples(subjects: Sequence[str], resamples: int, seed: int):
+    """Index arrays of the clips of ``len(subjects)``-many subjects drawn with replacement, ``resamples`` times."""
+    groups = np.asarray(subjects)
+    members = [np.flatnonzero(groups == s) for s in dict.fromkeys(groups.tolist())]
+    rng = np.random.default_rng(seed)
+    for _ in range(resamples):
+        yield np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+@dataclass
+class SubjectBootstrap:
+    """95 % intervals of UF1 and UAR over resamples of the subjects (a LOSO result's other subjects of the
+    same kind)."""
+
+    uf1_interval: tuple[float, float]
+    uar_interval: tuple[float, float]
+    resamples: int
+
+    def as_dict(self) -> dict:
+        return {"uf1_interval": list(self.uf1_interval), "uar_interval": list(self.uar_interval),
+                "resamples": self.resamples}
+
+
+def subject_bootstrap(y_true: Sequence[int], y_pred: Sequence[int], subjects: Sequence[str], num_classes: int = 3,
+                      resamples: int = 2000, seed: int = 0) -> SubjectBootstrap:
+    """How far a pooled UF1 / UAR could move with other subjects: the clips resampled a whole subject at a time
+    (a subject's clips are alike, so resampling clips would understate the spread)."""
+    y, p = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    if not (len(y) == len(p) == len(subjects)) or len(y) == 0:
+        raise ValueError("labels, predictions and subjects must be as many and not empty")
+    f1s, recalls = np.empty(resamples), np.empty(resamples)
+    for k, idx in enumerate(_subject_resamples(subjects, resamples, seed)):
+        cm = confusion_matrix(y[idx], p[idx], num_classes)
+        f1s[k], recalls[k] = uf1(cm), uar(cm)
+    return SubjectBootstrap(_interval(f1s), _interval(recalls), resamples)
+
+
 @dataclass
 class PairedBootstrap:
     """Two predictors on the same clips, resampled by subject: the 95 % intervals of how often they agree and
@@ -112,20 +154,11 @@ def paired_subject_bootstrap(y_true: Sequence[int], first: Sequence[int], second
     resampled a whole subject at a time; the interval says whether a target such as "within 0.02 UF1" is
     resolved by this many subjects at all."""
     y, a, b = (np.asarray(v, dtype=np.int64) for v in (y_true, first, second))
-    groups = np.asarray(subjects)
-    if not (len(y) == len(a) == len(b) == len(groups)) or len(y) == 0:
+    if not (len(y) == len(a) == len(b) == len(subjects)) or len(y) == 0:
         raise ValueError("labels, both predictions and subjects must be as many and not empty")
-    members = [np.flatnonzero(groups == s) for s in dict.fromkeys(groups.tolist())]
-    rng = np.random.default_rng(seed)
     agreements, gaps = np.empty(resamples), np.empty(resamples)
-    for k in range(resamples):
-        idx = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
+    for k, idx in enumerate(_subject_resamples(subjects, resamples, seed)):
         agreements[k] = np.mean(a[idx] == b[idx])
         gaps[k] = uf1(confusion_matrix(y[idx], a[idx], num_classes)) - uf1(confusion_matrix(y[idx], b[idx], num_classes))
     gap = uf1(confusion_matrix(y, a, num_classes)) - uf1(confusion_matrix(y, b, num_classes))
-
-    def interval(v: np.ndarray) -> tuple[float, float]:
-        lo, hi = np.percentile(v, [2.5, 97.5])
-        return float(lo), float(hi)
-
-    return PairedBootstrap(float(np.mean(a == b)), interval(agreements), float(gap), interval(gaps), resamples)
+    return PairedBootstrap(float(np.mean(a == b)), _interval(agreements), float(gap), _interval(gaps), resamples)

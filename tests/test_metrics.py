@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from frl_core.metrics import confusion_matrix, paired_subject_bootstrap, score, uar, uf1
+from frl_core.metrics import confusion_matrix, paired_subject_bootstrap, score, subject_bootstrap, uar, uf1
 
 
 def test_hand_computed_example():
@@ -72,3 +72,26 @@ def test_paired_subject_bootstrap_resolves_a_real_gap_and_not_a_borderline_one()
 def test_paired_subject_bootstrap_refuses_mismatched_inputs():
     with pytest.raises(ValueError):
         paired_subject_bootstrap([0, 1], [0, 1], [0], ["a", "b"])
+
+
+def test_subject_bootstrap_brackets_the_pooled_figure_and_narrows_with_more_subjects():
+    """A 70 %-right predictor: the interval holds the pooled UF1 and is narrower for 80 subjects than for 10
+    (what a composite of 68 subjects can and cannot tell apart)."""
+    rng = np.random.default_rng(5)
+
+    def case(n_subjects):
+        subjects = np.repeat([f"s{k}" for k in range(n_subjects)], 6)
+        y = rng.integers(0, 3, len(subjects))
+        pred = np.where(rng.random(len(y)) < 0.7, y, (y + 1) % 3)
+        return y, pred, subjects
+
+    widths = []
+    for n in (10, 80):
+        y, pred, subjects = case(n)
+        boot = subject_bootstrap(y, pred, subjects, resamples=400)
+        assert boot.uf1_interval[0] <= score(y, pred).uf1 <= boot.uf1_interval[1]
+        assert boot.uar_interval[0] <= score(y, pred).uar <= boot.uar_interval[1]
+        widths.append(boot.uf1_interval[1] - boot.uf1_interval[0])
+    assert widths[1] < 0.6 * widths[0]
+    y, _, subjects = case(10)
+    assert subject_bootstrap(y, y, subjects, resamples=20).uf1_interval == (1.0, 1.0)

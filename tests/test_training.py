@@ -128,6 +128,8 @@ def test_cli_train_config_overrides_and_evaluate_run(data_root, tmp_path, capsys
     # calibration estimated without their test subjects
     assert "calibration, seed 1 (cross-fitted" in printed and "seeds 1+2 as one ensemble" in printed
     assert png.stat().st_size > 0
+    # each seed's pooled figures come with their spread over the two subjects resampled
+    assert printed.count("resamples by subject): UF1 ") == 2
 
 
 def test_bad_input_gives_one_line_errors(tmp_path, capsys):

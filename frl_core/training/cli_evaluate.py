@@ -170,6 +170,18 @@ def _calibration_of_run(seed_runs: list[tuple[dict[str, Any], list[dict[str, Any
     return out
 
 
+def _subject_spread(records: list[dict[str, Any]]):
+    """The pooled figures' 95 % intervals over resampled subjects (folds), or None for a run of one fold."""
+    from frl_core.metrics import subject_bootstrap
+
+    if len(records) < 2:
+        return None
+    y = [int(v) for r in records for v in r["y_true"]]
+    pred = [int(v) for r in records for v in r["y_pred"]]
+    folds = [str(r["fold"]) for r in records for _ in r["y_true"]]
+    return subject_bootstrap(y, pred, folds)
+
+
 def _write_json(path: str, text: str) -> None:
     try:
         Path(path).write_text(text)
@@ -193,8 +205,14 @@ def run(args: argparse.Namespace) -> int:
 
             seed_runs = _seed_runs(Path(args.run), args.seeds)
             reports = [report for report, _ in seed_runs]
-            for report in reports:
+            for report, records in seed_runs:
                 print(format_report(report, per_fold=args.per_fold))
+                spread = _subject_spread(records)
+                if spread is not None:
+                    report["subject_bootstrap"] = spread.as_dict()
+                    print(f"with other subjects of the same kind (95 % of {spread.resamples} resamples by subject): "
+                          f"UF1 {spread.uf1_interval[0]:.4f}-{spread.uf1_interval[1]:.4f}, "
+                          f"UAR {spread.uar_interval[0]:.4f}-{spread.uar_interval[1]:.4f}")
             if len(reports) > 1:
                 from frl_core.training.report import combine_seeds
 
