@@ -355,3 +355,31 @@ def test_a_larger_face_coming_into_view_is_followed_without_a_false_movement(dat
     doc = json.loads((out / "events.json").read_text())
     assert [abs(e["apex_index"] - seq.events[0].apex) <= 3 for e in doc["events"]] == [True], doc["events"]
     assert "another, larger face came into view and was tracked from frame 300" in err
+
+
+def test_analyze_says_it_left_out_an_interval_across_an_exposure_step(tmp_path, capsys):
+    """The camera brightens the picture by 12 % while a smile starts: `analyze` reports no movement there and says
+    it left one interval out; `--exposure-step 0` keeps it, and a limit that is no fraction is refused."""
+    from frl_core import synth
+
+    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(60, 30, "smile", 3.0)],
+                                seed=4, n_frames=150, head_motion=synth.HeadMotion(translation=1.0, rotation_deg=0.3))
+    onset = seq.events[0].onset
+    path = tmp_path / "step.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
+    for i, frame in enumerate(seq.frames):
+        gain = 1.0 + 0.12 * min(max((i - onset - 1) / 4.0, 0.0), 1.0)
+        writer.write(np.clip(frame.astype(np.float32) * gain, 0, 255).astype(np.uint8))
+    writer.release()
+    out = tmp_path / "out"
+    code, _, err = _run([path, "--out", out, "--no-recognition", "--no-progress", "--no-png"], capsys)
+    assert code == 0, err
+    assert json.loads((out / "events.json").read_text())["events"] == []
+    assert "1 spotted interval across a change of the camera's exposure" in err
+    code, _, err = _run([path, "--out", tmp_path / "kept", "--no-recognition", "--no-progress", "--no-png",
+                         "--exposure-step", "0"], capsys)
+    assert code == 0 and "exposure" not in err
+    events = json.loads((tmp_path / "kept" / "events.json").read_text())["events"]
+    assert [abs(e["apex_index"] - seq.events[0].apex) <= 3 for e in events] == [True], events
+    with pytest.raises(SystemExit):
+        _run([path, "--exposure-step", "1.5"], capsys)

@@ -433,3 +433,21 @@ def test_per_frame_measures_say_where_the_face_moved_and_how_the_head_is_held(se
     assert all(r.face.pose is not None and abs(r.face.pose[1]) < 10 and abs(r.face.pose[2]) < 10 for r in with_face)
     assert np.median([r.face.confidence for r in with_face]) > 0.9
 
+
+
+def test_an_interval_across_a_camera_exposure_step_is_left_out_and_counted(sequence):
+    """A webcam's automatic exposure brightens the image by 12 % over four frames during the smile: the interval
+    across the step is not reported as a movement (a clipped highlight growing, or a codec catching up, looked
+    like one) and the engine counts it; the brow raise after the step is reported as usual. With the limit at 0
+    every interval is kept."""
+    seq, frames = sequence
+    smile, brow = seq.events
+    gains = np.clip((np.arange(len(frames)) - (smile.onset + 1)) / 4.0, 0.0, 1.0) * 0.12 + 1.0
+    stepped = [np.clip(f.astype(np.float32) * g, 0, 255).astype(np.uint8) for f, g in zip(frames, gains)]
+    engine = AnalysisEngine(EngineConfig(fps=FPS, recognize=False))
+    _, events = _run(engine, stepped)
+    assert not _match(smile, events) and _match(brow, events)
+    assert engine.stats.exposure_steps >= 1 and engine.stats.events == len(events)
+    keep_all = AnalysisEngine(EngineConfig(fps=FPS, recognize=False, exposure_step_max=0.0))
+    _, kept = _run(keep_all, stepped)
+    assert _match(smile, kept) and keep_all.stats.exposure_steps == 0

@@ -117,3 +117,21 @@ def test_the_recogniser_reads_a_pair_the_same_through_an_exposure_step(data_root
         assert seen.label == plain.label
         for name, p in plain.probabilities.items():
             assert seen.probabilities[name] == pytest.approx(p, abs=0.03)
+
+
+def test_exposure_gain_follows_the_camera_and_not_an_opening_mouth(face):
+    """The gain between two faces is the camera's: a step of the whole image is measured to within 1 %, while
+    a dark mouth opening over a twentieth of the face, which lowers the face's mean grey by several percent,
+    leaves it at 1."""
+    from frl_core.motion.registration import exposure_gain
+
+    darker = (face.astype(np.float32) * 0.8).astype(np.uint8)
+    for gain in (0.88, 1.12):
+        stepped = np.clip(darker.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+        assert exposure_gain(darker, stepped) == pytest.approx(gain, abs=0.01)
+    opened = darker.copy()
+    opened[150:190, 72:152] = (opened[150:190, 72:152] * 0.3).astype(np.uint8)
+    inner = (slice(11, 213), slice(18, 207))
+    assert np.mean(opened[inner]) < 0.97 * np.mean(darker[inner])
+    assert exposure_gain(darker, opened) == pytest.approx(1.0, abs=0.01)
+    assert exposure_gain(np.zeros_like(darker), np.zeros_like(darker)) == 1.0  # nothing usable: no step

@@ -150,6 +150,20 @@ def match_exposure(reference: np.ndarray, moving: np.ndarray) -> tuple[np.ndarra
     return np.clip(moving.astype(np.float32) * np.float32(gain) + np.float32(0.5), 0, 255).astype(np.uint8), gain
 
 
+def exposure_gain(reference: np.ndarray, moving: np.ndarray) -> float:
+    """The gain that took ``reference``'s face to ``moving``'s (two aligned faces of one size): the median ratio
+    of their slightly blurred interiors where neither is near black or white. A movement changes a minority of
+    the face's pixels (an opening mouth darkens its own), an exposure step all of them, so the median follows
+    the camera; 1.0 when too little of the face is usable."""
+    box = interior_slices(*reference.shape[:2])
+    a = cv2.GaussianBlur(np.asarray(reference, dtype=np.float32), (0, 0), 2.0)[box]
+    b = cv2.GaussianBlur(np.asarray(moving, dtype=np.float32), (0, 0), 2.0)[box]
+    usable = (a > 24) & (a < 232) & (b > 24) & (b < 232)
+    if int(usable.sum()) < 100:
+        return 1.0
+    return float(np.median(b[usable] / a[usable]))
+
+
 def register(reference: np.ndarray, moving: np.ndarray) -> tuple[np.ndarray, GlobalMotion]:
     """``moving`` registered onto ``reference`` (same size, uint8; its exposure matched first,
     :func:`match_exposure`) and the head motion that was removed."""
