@@ -41,6 +41,7 @@ from app.pipeline import ModelInfo, Pipeline, SourceInfo, fps_text
 from app.results import EventsTableModel, SessionResults
 from app.settings import AppSettings, SettingsDialog
 from app.video_view import VideoView
+from frl_core.engine.analysis import EXPOSURE_STEP
 from frl_core.engine.clip import looks_like_a_clip
 from frl_core.io import exports
 from frl_core.paths import ASSETS_DIR
@@ -520,6 +521,10 @@ class MainWindow(ExportActions, QMainWindow):
         self.score_chart.add_results(results)
         if results:
             self._last_time = results[-1].timestamp
+        for r in results:
+            if r.message and EXPOSURE_STEP in r.message:
+                self.show_message(f"{r.message[0].upper()}{r.message[1:]} (not a facial movement; a fixed exposure "
+                                  "keeps such movements)", "info")
         switched = next((r for r in results if r.face is not None and r.face.switched), None)
         if switched is not None:
             self.show_message(f"another, larger face came into view: followed from {switched.timestamp:.2f} s "

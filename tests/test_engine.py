@@ -177,6 +177,7 @@ from dataclasses import dataclass  # noqa: E402
 
 from frl_core.faces.au_regions import REGION_NAMES  # noqa: E402
 from frl_core.engine import AnalysisEngine, EngineConfig  # noqa: E402
+from frl_core.engine.analysis import EXPOSURE_STEP  # noqa: E402
 
 FPS = 30.0
 
@@ -445,9 +446,12 @@ def test_an_interval_across_a_camera_exposure_step_is_left_out_and_counted(seque
     gains = np.clip((np.arange(len(frames)) - (smile.onset + 1)) / 4.0, 0.0, 1.0) * 0.12 + 1.0
     stepped = [np.clip(f.astype(np.float32) * g, 0, 255).astype(np.uint8) for f, g in zip(frames, gains)]
     engine = AnalysisEngine(EngineConfig(fps=FPS, recognize=False))
-    _, events = _run(engine, stepped)
+    results, events = _run(engine, stepped)
     assert not _match(smile, events) and _match(brow, events)
     assert engine.stats.exposure_steps >= 1 and engine.stats.events == len(events)
+    # the frame it was decided on says so (frames.csv and the app show it)
+    notes = [r for r in results if r.message and EXPOSURE_STEP in r.message]
+    assert len(notes) == engine.stats.exposure_steps and notes[0].index > smile.apex
     keep_all = AnalysisEngine(EngineConfig(fps=FPS, recognize=False, exposure_step_max=0.0))
     _, kept = _run(keep_all, stepped)
     assert _match(smile, kept) and keep_all.stats.exposure_steps == 0

@@ -555,3 +555,15 @@ def test_a_larger_face_coming_into_view_is_said_in_the_window(qtbot, settings, d
     window.open_spec(str(write_clip(tmp_path / "two_faces.avi", frames)))
     qtbot.waitUntil(lambda: "another, larger face" in window.banner.text(), timeout=60_000)
     assert "10.00 s (frame 300)" in window.banner.text()
+
+
+def test_an_interval_left_out_at_an_exposure_step_is_told_in_the_banner(qtbot, settings):
+    """The engine left an interval out because the camera changed its brightness: the user reads why in the
+    banner instead of wondering where a movement went."""
+    from frl_core.engine.analysis import exposure_step_message
+
+    window = make_window(qtbot, settings)
+    window._on_results([FrameResult(index=90, timestamp=3.0, face=None, motion_score=float("nan"),
+                                    threshold=0.3, message=exposure_step_message(2.1, 2.4))])
+    assert "Interval 2.10-2.40 s left out as an exposure step" in window.banner.text()
+    assert window.banner.isVisible()

@@ -242,6 +242,14 @@ def small_face_message(iod: float) -> str:
     return f"{SMALL_FACE} ({iod:.0f} px between the eyes): move closer"
 
 
+EXPOSURE_STEP = "left out as an exposure step"
+
+
+def exposure_step_message(onset_time: float, apex_time: float) -> str:
+    """What a user is told when a spotted interval is left out because the camera's exposure changed across it."""
+    return f"interval {onset_time:.2f}-{apex_time:.2f} s {EXPOSURE_STEP}: the camera changed its brightness"
+
+
 class AnalysisEngine:
     """Consumes ``(timestamp, frame)`` pairs; returns a FrameResult per frame and Events when spotted."""
 
@@ -258,6 +266,8 @@ class AnalysisEngine:
         self.recognizer = recognizer if config.recognize else None
         self._ring = AlignedRing(int(self._spotter.max_lag_frames) + config.ring_margin + 1, config.align_size)
         self._pending: list[Event] = []
+        self._notes: list[str] = []
+        """Messages for the next frame result that has none (an interval left out at an exposure step)."""
         self._index = 0
         self._next_event_id = 1
         self.stats = EngineStats()
@@ -299,6 +309,7 @@ class AnalysisEngine:
         self._spotter = StreamingSpotter(self.config.fps, self._spotter_config)
         self._ring.clear()
         self._pending.clear()
+        self._notes.clear()
         self._index = int(start_index)
         self.stats = EngineStats()
         self.recognition_error = None
@@ -371,7 +382,7 @@ class AnalysisEngine:
             threshold=float(step.threshold),
             decided_scores=tuple((j, self._time_of(j), float(c)) for j, c in step.decided),
             region_motion=None if step.regions is None else tuple(float(v) for v in step.regions),
-            message=observation.message,
+            message=observation.message or (self._notes.pop(0) if self._notes else None),
             aligned_face=aligned if self.config.keep_aligned else None,
         )
         if self.config.frame_probabilities and self.recognizer is not None and aligned is not None:
@@ -420,6 +431,7 @@ class AnalysisEngine:
         if (limit > 0 and onset_hit is not None and apex_hit is not None
                 and abs(exposure_gain(onset_hit[1], apex_hit[1]) - 1.0) > limit):
             self.stats.exposure_steps += 1
+            self._notes.append(exposure_step_message(self._time_of(onset), self._time_of(apex)))
             return None
         event = Event(
             event_id=self._next_event_id,
