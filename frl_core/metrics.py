@@ -88,7 +88,7 @@ def score(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int = 3) ->
 
 
 def _subject_resamples(subjects: Sequence[str], resamples: int, seed: int):
-    """Index arrays of the clips of ``len(subjects)``-many subjects drawn with replacement, ``resamples`` times."""
+    """``resamples`` index arrays, each the clips of as many subjects as there are, drawn with replacement."""
     groups = np.asarray(subjects)
     members = [np.flatnonzero(groups == s) for s in dict.fromkeys(groups.tolist())]
     rng = np.random.default_rng(seed)

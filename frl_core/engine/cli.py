@@ -429,7 +429,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
     if engine.stats.exposure_steps:
         steps = engine.stats.exposure_steps
         print(f"note: {steps} spotted interval{'s' if steps > 1 else ''} across a change of the camera's exposure "
-              f"(the face {config.exposure_step_max:.0%} or more brighter or darker from onset to apex) "
+              f"(the face more than {config.exposure_step_max:.0%} brighter or darker from onset to apex) "
               f"{'were' if steps > 1 else 'was'} left out as not facial movement; a fixed exposure avoids the loss, "
               "--exposure-step 0 keeps them", file=sys.stderr)
     if faces and small_faces > faces // 2:
