@@ -1,8 +1,9 @@
 """Per engine event of recorded labelled sets (record_labelled.py recordings): matched to a true movement (TP) or
-not (FP), the exposure gain between its onset and apex faces (the median ratio exposure_gain computes, here
-written out), and the share of the interior at 250 or above in each. usage: gains_of_events.py GLOB ..."""
+not (FP), the exposure gain between its onset and apex faces (motion.registration.exposure_gain, as the
+engine measures it), and the share of the interior at 250 or above in each. usage: gains_of_events.py GLOB ..."""
 import glob, json, sys
 import numpy as np
+from frl_core.motion.registration import exposure_gain
 from frl_core.spotting.megc_metric import match_intervals
 from frl_core.spotting.motion import interior_slices
 rows = []
@@ -16,12 +17,7 @@ for path in sorted(sum((glob.glob(p) for p in sys.argv[1:]), [])):
     for k, e in enumerate(meta["engine"]):
         o, a, off, label = e[0], e[1], e[2], (e[3] if len(e) > 3 else "")
         fo, fa = z["faces"][pos[o]][box].astype(np.float64), z["faces"][pos[a]][box].astype(np.float64)
-        gain = fa.mean() / max(fo.mean(), 1.0)
-        import cv2
-        bo = cv2.GaussianBlur(z["faces"][pos[o]].astype(np.float32), (0, 0), 2.0)[box]
-        ba = cv2.GaussianBlur(z["faces"][pos[a]].astype(np.float32), (0, 0), 2.0)[box]
-        ok = (bo > 24) & (bo < 232) & (ba > 24) & (ba < 232)
-        gain = float(np.median(ba[ok] / bo[ok])) if ok.sum() > 100 else 1.0
+        gain = exposure_gain(z["faces"][pos[o]], z["faces"][pos[a]])
         rows.append((path.split("/")[-1][:-4], o, a, off, label, k in matched, gain, (fo >= 250).mean(), (fa >= 250).mean()))
 for r in rows:
     print(f"{r[0]:38s} {r[1]:4d}-{r[2]:4d}-{r[3]:4d} {r[4]:9s} {'TP' if r[5] else 'FP'} gain {r[6]:.3f} clip {100*r[7]:.2f}% -> {100*r[8]:.2f}%")
