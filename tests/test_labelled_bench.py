@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from frl_core.faces.action_units import EXPRESSIONS, regions_of
+from frl_core.faces.action_units import (ACTION_UNITS, CLASS_EXPRESSIONS, EXPRESSIONS, HELD_OUT_EXPRESSIONS,
+                                         MORE_ACTION_UNITS, VARIED_EXPRESSIONS, MovementShape, au_field, regions_of)
 from frl_core.synth import (LABELLED_EXPRESSIONS, HeadMotion, SyntheticEvent, encode_video, labelled_sequence,
                             load_face, render_sequence)
 from frl_core.synth.labelled import CODECS, ffmpeg_executable
@@ -22,6 +23,67 @@ def test_every_labelled_expression_has_its_class_and_a_region_that_holds_its_act
             aus, label = EXPRESSIONS[name]
             assert label == cls
             assert regions_of(aus), name
+
+
+def test_held_out_movements_are_in_no_training_bank_and_each_has_its_class_and_region():
+    """The 'varied' set tests recognition on movements a bank never held: the DGM's random fields draw only
+    from ``ACTION_UNITS``, a trunk's bank from ``CLASS_EXPRESSIONS`` and ``VARIED_EXPRESSIONS``."""
+    assert not set(MORE_ACTION_UNITS) & set(ACTION_UNITS)
+    taught = {name for sets in (CLASS_EXPRESSIONS, VARIED_EXPRESSIONS) for names in sets.values() for name in names}
+    taught_aus = {au for name in taught for au in EXPRESSIONS[name][0]}
+    assert {"AU20", "AU24", "AU25"} & taught_aus == set()
+    for sets in (VARIED_EXPRESSIONS, HELD_OUT_EXPRESSIONS):
+        for cls, names in sets.items():
+            for name in names:
+                aus, label = EXPRESSIONS[name]
+                assert label == cls and regions_of(aus), name
+                assert sets is VARIED_EXPRESSIONS or name not in taught
+
+
+def _mirrored_face():
+    """68 landmarks of the template face made exactly mirror-symmetric about x = 112."""
+    from frl_core.faces.au_regions import TEMPLATE_68
+
+    pts = np.asarray(TEMPLATE_68, np.float64) * 224
+    mirror = [*range(16, -1, -1), *range(26, 16, -1), 27, 28, 29, 30, 35, 34, 33, 32, 31, 45, 44, 43, 42, 47, 46,
+              39, 38, 37, 36, 41, 40, 54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55, 64, 63, 62, 61, 60, 67, 66, 65]
+    flipped = np.column_stack([224 - 1 - pts[mirror, 0], pts[mirror, 1]])
+    return (pts + flipped) / 2
+
+
+@pytest.mark.parametrize("aus", [("AU12",), ("AU6", "AU12"), ("AU4", "AU7"), ("AU20",)])
+def test_a_turned_movement_stays_mirror_symmetric_and_changes_its_direction(aus):
+    pts = _mirrored_face()
+    plain = au_field(pts, aus, 224, 224)
+    turned = au_field(pts, aus, 224, 224, turn_deg=20.0)
+    for f in (plain, turned):  # u is odd and v even under the mirror x -> 223 - x
+        assert np.allclose(f[0], -f[0][:, ::-1], atol=1e-4) and np.allclose(f[1], f[1][:, ::-1], atol=1e-4)
+        assert np.sqrt(f[0] ** 2 + f[1] ** 2).max() == pytest.approx(1.0, abs=1e-5)
+    moving = np.sqrt(plain[0] ** 2 + plain[1] ** 2) > 0.5
+    angle = np.degrees(np.arctan2(turned[1], turned[0]) - np.arctan2(plain[1], plain[0]))
+    angle = (angle + 180) % 360 - 180
+    assert 10 < np.median(np.abs(angle[moving])) < 30
+
+
+def test_varied_movements_keep_the_scene_and_draw_held_out_shapes():
+    face = load_face(None)
+    textbook = [labelled_sequence(face, seed=s, seconds=12, n_events=3, face_height=0.9) for s in range(4)]
+    varied = [labelled_sequence(face, seed=s, seconds=12, n_events=3, face_height=0.9, movements="varied")
+              for s in range(4)]
+    held = {name for names in HELD_OUT_EXPRESSIONS.values() for name in names}
+    drawn = set()
+    for t, v in zip(textbook, varied):
+        assert [(e.onset, e.apex, e.offset, e.label, e.amplitude) for e in t.events] == \
+            [(e.onset, e.apex, e.offset, e.label, e.amplitude) for e in v.events]
+        assert all(e.shape is None for e in t.events)
+        for e in v.events:
+            assert isinstance(e.shape, MovementShape) and EXPRESSIONS[e.expression][1] == e.label
+            assert 0.15 <= e.shape.sigma_iod <= 0.32 and abs(e.shape.turn_deg) <= 20
+            drawn.add(e.expression)
+    assert drawn & held
+    first = varied[0].events[0]
+    assert not np.array_equal(varied[0].frames[first.apex], textbook[0].frames[first.apex])
+    assert np.array_equal(varied[0].frames[first.onset], textbook[0].frames[first.onset])
 
 
 def test_labelled_sequences_cycle_the_classes_and_keep_amplitudes_in_range():
@@ -88,7 +150,8 @@ def test_each_encoding_writes_a_file_the_product_reads_frame_for_frame(tmp_path,
                                             (["--frame-size", "1280by720"], "--frame-size must be WIDTHxHEIGHT"),
                                             (["--frame-size", "1281x720"], "--frame-size must be even"),
                                             (["--noise", "-1"], "--noise must lie in 0..10"),
-                                            (["--exposure-steps", "-2"], "--exposure-steps must lie in 0..20")])
+                                            (["--exposure-steps", "-2"], "--exposure-steps must lie in 0..20"),
+                                            (["--movements", "random"], "invalid choice: 'random'")])
 def test_bad_benchmark_options_are_a_one_line_message_not_a_traceback(flags, message):
     proc = subprocess.run([sys.executable, "main.py", "synth", "bench", "--labelled", *flags],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -42,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "it, the face and the head's drift scaled with the height)")
     bench.add_argument("--noise", type=float, default=1.0,
                        help="--labelled: sensor noise this many times the usual 1.5-3 grey levels (3: a dim webcam)")
+    bench.add_argument("--movements", choices=("textbook", "varied"), default="textbook",
+                       help="--labelled: the textbook action-unit movements the recogniser's bank is drawn from, or "
+                            "'varied': those and held-out ones (AU6+12, AU12+25, AU1+2+26, AU1+2+5, AU4+7, AU10, "
+                            "AU24, AU20), each shaped unlike the bank's (width, asymmetry, direction)")
     bench.add_argument("--exposure-steps", type=int, default=0,
                        help="--labelled: a webcam's automatic exposure: this many steps of the gain a sequence, each "
                             "over 4 frames to 0.83-1.2 of the first")
@@ -107,11 +111,14 @@ def _labelled_bench(args: argparse.Namespace) -> int:
     seqs = [(name, labelled_sequence(img, args.seed + 1000 * f + k, fps=args.fps, seconds=args.seconds,
                                      n_events=args.events,
                                      face_height=(0.9 if name == "astronaut" else 0.55) * args.face_scale, size=size,
-                                     noise_scale=args.noise, exposure_steps=args.exposure_steps))
+                                     noise_scale=args.noise, exposure_steps=args.exposure_steps,
+                                     movements=args.movements))
             for f, (name, img) in enumerate(faces) for k in range(per_face)]
     noise = "" if args.noise == 1.0 else f", sensor noise x{args.noise:g}"
     if args.exposure_steps:
         noise += f", {args.exposure_steps} exposure steps a sequence"
+    if args.movements == "varied":
+        noise += ", varied movements (more action units, held-out ones, each shaped differently)"
     print(f"{len(seqs)} sequences at {size[0]}x{size[1]}{noise} ({len(faces)} faces: {', '.join(n for n, _ in faces)}), "
           f"{sum(len(s.events) for _, s in seqs)} labelled micro-expressions, amplitudes 0.5-3 px of the aligned face")
     with tempfile.TemporaryDirectory() as tmp:

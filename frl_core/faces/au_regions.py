@@ -63,9 +63,9 @@ AU_REGIONS: tuple[AURegion, ...] = (
              ("AU1", "AU2", "AU4", "AU5", "AU6", "AU7")),
     AURegion("glabella_nose", "glabella & nose", (21, 22, 27, 28, 29, 31, 35), ("AU4", "AU9"), pad=0.1),
     AURegion("right_mouth_corner", "right mouth corner", (48, 49, 59, 60, 31),
-             ("AU10", "AU12", "AU14", "AU15"), pad=0.12),
+             ("AU10", "AU12", "AU14", "AU15", "AU20"), pad=0.12),
     AURegion("left_mouth_corner", "left mouth corner", (54, 53, 55, 64, 35),
-             ("AU10", "AU12", "AU14", "AU15"), pad=0.12),
+             ("AU10", "AU12", "AU14", "AU15", "AU20"), pad=0.12),
     AURegion("chin", "chin", (6, 7, 8, 9, 10, 56, 57, 58), ("AU17", "AU24"), pad=0.1),
 )
 REGION_NAMES: tuple[str, ...] = tuple(r.name for r in AU_REGIONS)

@@ -9,14 +9,22 @@ from pathlib import Path
 import numpy as np
 
 from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
+from frl_core.faces.action_units import HELD_OUT_EXPRESSIONS, VARIED_EXPRESSIONS, MovementShape
 from frl_core.synth.render import (STILL, Blink, HeadMotion, Lighting, SynthError, SyntheticSequence,
                                    micro_event, render_sequence, write_video)
+
+
+MOVEMENT_SETS = ("textbook", "varied")
+"""The labelled benchmark's movements: "textbook" (the action-unit fields the trunk's bank is drawn from) or
+"varied" (those, more combinations of action units and held-out ones, each shaped by
+``MovementShape.draw``)."""
 
 
 def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seconds: float = 20.0,
                       n_events: int = 4, amplitude_px: tuple[float, float] = (0.5, 3.0),
                       face_height: float = 0.55, size: tuple[int, int] = (640, 480),
-                      noise_scale: float = 1.0, exposure_steps: int = 0) -> SyntheticSequence:
+                      noise_scale: float = 1.0, exposure_steps: int = 0,
+                      movements: str = "textbook") -> SyntheticSequence:
     """Micro-expressions whose MEGC2019 class is known (the classes in turn from a random start), on a
     face that drifts, rolls and is lit unevenly, with blinks and noise. Amplitudes are drawn uniformly in
     ``amplitude_px``, in pixels of the 224-pixel aligned face (what every displacement figure uses); the
@@ -24,10 +32,16 @@ def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seco
     with more pixels. ``noise_scale`` multiplies the sensor noise (1: 1.5-3 grey levels; 3: a dim webcam's).
     ``exposure_steps`` adds a webcam's automatic exposure: that many steps of the gain, at random frames (on a
     movement or not), each over 4 frames at 30 fps to a gain in 1/1.2..1.2 of the first, 6 % or more from the
-    last; drawn apart from the rest, so the scene is otherwise the same."""
+    last; drawn apart from the rest, so the scene is otherwise the same. ``movements`` "varied" draws each
+    class's movement from the textbook ones, ``VARIED_EXPRESSIONS`` and ``HELD_OUT_EXPRESSIONS``,
+    each shaped by a ``MovementShape.draw`` (width, asymmetry, direction), from a generator of its own: the
+    scene, timing and amplitudes are those of "textbook"."""
+    if movements not in MOVEMENT_SETS:
+        raise SynthError(f"unknown movements {movements!r}: use one of {', '.join(MOVEMENT_SETS)}")
     from frl_core.faces import alignment_matrix
 
     rng = np.random.default_rng(seed)
+    varied = np.random.default_rng((seed, 11)) if movements == "varied" else None
     n_frames = int(round(seconds * fps))
     probe = render_sequence(face_image, fps=fps, size=size, n_frames=1, face_height=face_height,
                             head_motion=STILL, background="soft")
@@ -45,11 +59,17 @@ def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seco
     for k, cut in enumerate(cuts):
         cursor += int(cut - prev)
         prev = int(cut)
-        options = LABELLED_EXPRESSIONS[classes[(start + k) % len(classes)]]
+        cls = classes[(start + k) % len(classes)]
+        options = LABELLED_EXPRESSIONS[cls]
         expression = options[int(rng.integers(len(options)))]
+        shape = None
+        if varied is not None:
+            options = options + VARIED_EXPRESSIONS[cls] + HELD_OUT_EXPRESSIONS[cls]
+            expression = options[int(varied.integers(len(options)))]
+            shape = MovementShape.draw(varied)
         amplitude = float(rng.uniform(*amplitude_px)) * px_per_aligned
         events.append(micro_event(cursor, fps, expression, amplitude, rise_s=float(rng.uniform(0.12, 0.2)),
-                                  fall_s=float(rng.uniform(0.15, 0.25))))
+                                  fall_s=float(rng.uniform(0.15, 0.25)), shape=shape))
         cursor += length + gap
     blinks: list[Blink] = []
     for _ in range(200):

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from frl_core.faces.action_units import EXPRESSIONS, au_field
+from frl_core.faces.action_units import EXPRESSIONS, MovementShape, au_field
 from frl_core.paths import ASSETS_DIR
 
 DEFAULT_FACE = ASSETS_DIR / "faces" / "astronaut.jpg"
@@ -52,6 +52,8 @@ class SyntheticEvent:
     label: str = ""
     action_units: tuple[str, ...] = ()
     kind: str = "micro"
+    shape: MovementShape | None = None
+    """How the movement's field departs from the textbook one (None: textbook)."""
 
     def __post_init__(self) -> None:
         if self.expression not in EXPRESSIONS:
@@ -208,15 +210,18 @@ class _Face:
                                           for a, b in ((37, 41), (38, 40), (43, 47), (44, 46))]))
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         self.grid = (gx, gy)
-        self._fields: dict[tuple[str, ...], np.ndarray] = {}
+        self._fields: dict[tuple[tuple[str, ...], MovementShape | None], np.ndarray] = {}
         self._blink: np.ndarray | None = None
 
-    def au_field(self, aus: tuple[str, ...]) -> np.ndarray:
-        """(2, H, W) displacement of a unit-amplitude movement of these action units."""
-        if aus not in self._fields:
+    def au_field(self, aus: tuple[str, ...], shape: MovementShape | None = None) -> np.ndarray:
+        """(2, H, W) displacement of a unit-amplitude movement of these action units (textbook, or ``shape``)."""
+        key = (aus, shape)
+        if key not in self._fields:
             w, h = self.size
-            self._fields[aus] = au_field(self.landmarks, aus, h, w)
-        return self._fields[aus]
+            shape = shape or MovementShape()
+            self._fields[key] = au_field(self.landmarks, aus, h, w, sigma_iod=shape.sigma_iod,
+                                         side_gain=shape.side_gain, turn_deg=shape.turn_deg)
+        return self._fields[key]
 
     def blink_field(self) -> np.ndarray:
         """(2, H, W) downward motion of the upper lids at full closure, confined to the eyes.
@@ -294,6 +299,7 @@ class SyntheticSequence:
                     "offset_time": e.offset / self.fps,
                     "kind": e.kind, "expression": e.expression, "label": e.label,
                     "action_units": list(e.action_units), "amplitude_px": e.amplitude,
+                    **({} if e.shape is None else {"shape": asdict(e.shape)}),
                 }
                 for e in self.events
             ],
@@ -329,7 +335,7 @@ class RenderedFrames(Sequence):
         for e in seq.events:
             a = e.intensity(i)
             if a > 0:
-                part = face.au_field(e.action_units) * np.float32(a * e.amplitude)
+                part = face.au_field(e.action_units, e.shape) * np.float32(a * e.amplitude)
                 field_ = part if field_ is None else field_ + part
         for b in seq.blinks:
             c = b.closure(i)
@@ -423,10 +429,11 @@ def render_sequence(
 
 
 def micro_event(onset: int, fps: float, expression: str, amplitude: float = 2.5,
-                rise_s: float = 0.17, fall_s: float = 0.23) -> SyntheticEvent:
+                rise_s: float = 0.17, fall_s: float = 0.23, shape: MovementShape | None = None) -> SyntheticEvent:
     """A micro-expression starting at ``onset``: about 0.4 s from onset to offset."""
     apex = onset + max(1, round(rise_s * fps))
-    return SyntheticEvent(onset, apex, apex + max(1, round(fall_s * fps)), expression, amplitude, kind="micro")
+    return SyntheticEvent(onset, apex, apex + max(1, round(fall_s * fps)), expression, amplitude, kind="micro",
+                          shape=shape)
 
 
 def macro_event(onset: int, fps: float, expression: str, amplitude: float = 7.0,
