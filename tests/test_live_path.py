@@ -227,6 +227,12 @@ def test_assemble_live_joins_a_dgm_and_several_trunks_into_one_file_the_recognis
     face = textured_face()
     result = rec.recognize([(face, np.roll(face, 1, axis=0))])[0]
     assert abs(sum(result.probabilities.values()) - 1.0) < 1e-5
+    # A clone has no train-dgm run: the live file itself is the DGM's source, and its DGM still reads as trained
+    # at 112 px although the file runs it at 224.
+    again = tmp_path / "again.pt"
+    args = parser.parse_args(["--dgm", str(out), "--trunk", *paths, "--save", str(again), "--dgm-size", "224"])
+    assert live_path.run(args) == 0
+    assert load_checkpoint(again)[1]["dgm_face_size"] == {"trained_at": 112, "runs_at": 224}
 
 
 def test_an_ensemble_is_only_a_live_path_file():

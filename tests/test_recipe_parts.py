@@ -180,14 +180,14 @@ def test_the_live_recipes_train_on_a_fresh_clone_behind_the_dgm_the_trunks_learn
     assert _dgm_of(REPO_ROOT / "assets" / "weights" / "frl_dgt_live.pt", 0)[1] == 224
 
 
-def test_the_au_bank_cache_tells_face_sizes_apart(tmp_path, monkeypatch):
+def test_the_au_bank_cache_tells_face_sizes_and_movements_apart(tmp_path, monkeypatch):
     from frl_core.training import au_augment
     from frl_core.training.au_augment import AugmentBank
 
     built = []
 
-    def build(_path, _root, _names, _per_face, size=None):
-        built.append(size)
+    def build(_path, _root, _names, _per_face, size=None, movements="textbook"):
+        built.append(size if movements == "textbook" else (size, movements))
         return AugmentBank(np.full((1, 28, 28, 3), len(built), np.uint8), np.array([0]), ["s0"], ["smile"])
 
     monkeypatch.setattr(au_augment, "build_au_bank", build)
@@ -200,3 +200,29 @@ def test_the_au_bank_cache_tells_face_sizes_apart(tmp_path, monkeypatch):
     again = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112)
     assert built == [None, 112]  # the third call read the cache
     assert first.flows[0, 0, 0, 0] == 1 and at_112.flows[0, 0, 0, 0] == again.flows[0, 0, 0, 0] == 2
+    varied = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112, movements="varied")
+    assert built[-1] == (112, "varied") and varied.flows[0, 0, 0, 0] == 3
+
+
+def test_a_varied_bank_teaches_more_movements_in_more_shapes_and_never_the_held_out_ones(data_root):
+    """``train.au_augment_movements = "varied"``: the textbook movements and ``VARIED_EXPRESSIONS``, each
+    labelled with its class; ``HELD_OUT_EXPRESSIONS`` stay out (the labelled benchmark tests on them)."""
+    from frl_core.faces.action_units import (CLASS_EXPRESSIONS, EXPRESSIONS, HELD_OUT_EXPRESSIONS,
+                                             VARIED_EXPRESSIONS)
+    from frl_core.models.inference import default_checkpoint_path
+    from frl_core.training.au_augment import build_au_bank
+
+    names = ("negative", "positive", "surprise")
+    textbook = build_au_bank(default_checkpoint_path(), data_root, names, 1, size=112)
+    varied = build_au_bank(default_checkpoint_path(), data_root, names, 1, size=112, movements="varied")
+    assert len(varied) == len(textbook) and varied.subjects == textbook.subjects
+    taught = {n for sets in (CLASS_EXPRESSIONS, VARIED_EXPRESSIONS) for ns in sets.values() for n in ns}
+    held = {n for ns in HELD_OUT_EXPRESSIONS.values() for n in ns}
+    assert set(textbook.expressions) <= {n for ns in CLASS_EXPRESSIONS.values() for n in ns}
+    assert set(varied.expressions) <= taught and not set(varied.expressions) & held
+    assert {"duchenne_smile", "anger"} <= set(varied.expressions)
+    for expression, label in zip(varied.expressions, varied.labels):
+        assert EXPRESSIONS[expression][1] == names[label]
+    assert not np.array_equal(varied.flows, textbook.flows)
+    with pytest.raises(ValueError, match="unknown movements"):
+        build_au_bank(default_checkpoint_path(), data_root, names, 1, movements="random")

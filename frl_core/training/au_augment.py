@@ -53,13 +53,25 @@ def _dgm_of(dgm_path: str | Path, size: int | None) -> tuple[Any, int]:
     return model, int(size) if size else int(model.config.img_size)
 
 
+MOVEMENTS = ("textbook", "varied")
+BANK_TURN_DEG = 10.0
+"""How far a varied bank turns a movement's directions (``MovementShape.draw``); the benchmark turns twice as far."""
+
+
 def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int = 2,
-                  amplitude_px: tuple[float, float] = (0.5, 3.0), seed: int = 11, size: int | None = None
-                  ) -> AugmentBank:
+                  amplitude_px: tuple[float, float] = (0.5, 3.0), seed: int = 11, size: int | None = None,
+                  movements: str = "textbook") -> AugmentBank:
     """``per_face`` movements on every apex face of the composite except the DGM's held-out subjects,
     amplitudes uniform in ``amplitude_px`` (pixels of the 224-pixel aligned face), through the DGM at
-    ``size`` px (None: the checkpoint's own)."""
+    ``size`` px (None: the checkpoint's own).
+
+    ``movements`` "textbook": each class's ``CLASS_EXPRESSIONS`` at the textbook width (0.22 of the
+    inter-ocular distance), one side at 0.7-1 of the other, as every bank until 2026-12-06. "varied": also
+    ``VARIED_EXPRESSIONS`` (AU6+12, AU1+2+26, AU4+7, AU10), every movement shaped by ``MovementShape.draw``
+    (width 0.15-0.32, each side 0.5-1, directions turned up to ``BANK_TURN_DEG``): a smile with the cheeks raised is
+    still a smile. ``HELD_OUT_EXPRESSIONS`` are never drawn."""
     from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
+    from frl_core.faces.action_units import VARIED_EXPRESSIONS, MovementShape
     from frl_core.training.dgm_train import (DGMTrainConfig, global_affine_field, held_out_subjects, load_face_bank,
                                              make_pair)
     from frl_core.motion.flow_image import flow_image
@@ -68,7 +80,10 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     cfg = DGMTrainConfig(img_size=size)
     bank = load_face_bank(Path(data_root))
     held = held_out_subjects(bank.subjects, cfg.held_out_every)
+    if movements not in MOVEMENTS:
+        raise ValueError(f"unknown movements {movements!r}: use one of {', '.join(MOVEMENTS)}")
     rng = np.random.default_rng(seed)
+    shapes = np.random.default_rng((seed, 11)) if movements == "varied" else None
     classes = [c for c in LABELLED_EXPRESSIONS if c in class_names]
     pairs, labels, subjects, names = [], [], [], []
     for i, subject in enumerate(bank.subjects):
@@ -78,10 +93,16 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
             cls = classes[(i * per_face + k) % len(classes)]
             options = LABELLED_EXPRESSIONS[cls]
             expression = options[int(rng.integers(len(options)))]
-            aus = EXPRESSIONS[expression][0]
             pts = bank.landmarks[i] + rng.normal(0.0, 1.0, (68, 2))
             gains = (float(rng.uniform(0.7, 1.0)), float(rng.uniform(0.7, 1.0)))
-            field = au_field(pts, aus, 224, 224, side_gain=gains) * np.float32(rng.uniform(*amplitude_px))
+            shape = MovementShape(side_gain=gains)
+            if shapes is not None:
+                options = options + VARIED_EXPRESSIONS[cls]
+                expression = options[int(shapes.integers(len(options)))]
+                shape = MovementShape.draw(shapes, turn_deg=BANK_TURN_DEG)
+            aus = EXPRESSIONS[expression][0]
+            field = au_field(pts, aus, 224, 224, sigma_iod=shape.sigma_iod, side_gain=shape.side_gain,
+                             turn_deg=shape.turn_deg) * np.float32(rng.uniform(*amplitude_px))
             field += global_affine_field(rng, 224, 0.1)
             onset, apex, _ = make_pair(bank.faces[i], field, rng, cfg)
             pairs.append((onset, apex))
@@ -104,19 +125,20 @@ BANK_CACHE_DIR = REPO_ROOT / "runs" / "cache"
 
 
 def load_or_build(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int,
-                  cache_dir: Path | None = None, size: int | None = None) -> AugmentBank:
+                  cache_dir: Path | None = None, size: int | None = None, movements: str = "textbook") -> AugmentBank:
     """The bank, cached as ``.npz`` in ``cache_dir`` (default ``runs/cache``), keyed by the checkpoint's
-    digest, ``per_face`` and the DGM's face size."""
+    digest, ``per_face``, the DGM's face size and the movements."""
     from frl_core.models.checkpoint import read_payload
 
     digest = read_payload(dgm_path)["sha256"][:12]
     cache_dir = Path(cache_dir) if cache_dir is not None else BANK_CACHE_DIR
-    cache = cache_dir / f"au_bank_{digest}_{per_face}{f'_{int(size)}px' if size else ''}.npz"
+    kind = "" if movements == "textbook" else f"_{movements}"
+    cache = cache_dir / f"au_bank_{digest}_{per_face}{f'_{int(size)}px' if size else ''}{kind}.npz"
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)
         return AugmentBank(data["flows"], data["labels"], [str(s) for s in data["subjects"]],
                            [str(s) for s in data["expressions"]])
-    bank = build_au_bank(dgm_path, data_root, class_names, per_face, size=size)
+    bank = build_au_bank(dgm_path, data_root, class_names, per_face, size=size, movements=movements)
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, flows=bank.flows, labels=bank.labels, subjects=np.asarray(bank.subjects),
                         expressions=np.asarray(bank.expressions))
@@ -124,6 +146,8 @@ def load_or_build(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
 
 
 AU_BANK_LABEL = "synthetic flow images of canonical action units on the training faces, through the DGM"
+AU_BANK_VARIED_LABEL = (f"{AU_BANK_LABEL}, also cheek raiser, lid tightener, upper lip raiser and jaw drop, each "
+                        "movement's width, side strengths and direction varied")
 CLIP_BANK_LABEL = ("each training clip's motion through the DGM (its apex face and a pseudo-onset warped from it "
                    "by the clip's flow)")
 """What a checkpoint's ``data`` says the banks added, so that a file never claims only real flow images."""
@@ -192,9 +216,10 @@ def attach(samples, config: dict) -> None:
         raise ConfigError("train.au_augment_clips renders the MEGC2019 composite's clips: it needs that protocol")
     data_root = Path(config["protocol"].get("data_root") or default_data_root())
     size = int(tcfg.get("au_augment_dgm_size", 0) or 0) or None
+    movements = str(tcfg.get("au_augment_movements", "textbook"))
     samples.augment = load_or_build(path, data_root, tuple(samples.class_names),
-                                    int(tcfg.get("au_augment_per_face", 2)), size=size)
-    samples.data_label += f" + {AU_BANK_LABEL}"
+                                    int(tcfg.get("au_augment_per_face", 2)), size=size, movements=movements)
+    samples.data_label += f" + {AU_BANK_LABEL if movements == 'textbook' else AU_BANK_VARIED_LABEL}"
     if clips:
         samples.augment = _joined(samples.augment, build_clip_bank(path, data_root, tuple(samples.class_names),
                                                                    size=size))

@@ -94,7 +94,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "extra_members": Field((list,), item=str), "au_augment": Field(_NUM, 0.0, 10.0),
         "au_augment_per_face": Field(_INT, 1, 100), "au_augment_dgm": Field(_STR),
         "au_augment_dgm_size": Field(_INT, 0, 1024),
-        "au_augment_clips": Field(_BOOL),
+        "au_augment_clips": Field(_BOOL), "au_augment_movements": Field(_STR, choices=("textbook", "varied")),
         "dgm_pretrain_steps": Field(_INT, 0, 1_000_000), "dgm_pretrain_lr": Field(_NUM, 1e-8, 10.0),
         "dgm_pretrain_peak_px": Field((list,), item=(int, float)),
     },

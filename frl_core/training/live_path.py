@@ -119,8 +119,10 @@ def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Pat
     metas = [meta for _, meta in loaded]
     settings = ensemble_settings(metas)
     model = assemble(dgm_model, [m for m, _ in loaded], dgm_size, dgm_mirror)
-    return model, settings, {"dgm": dgm_meta, "trunk": metas[0], "trunks": metas,
-                             "dgm_trained_size": int(dgm_model.config.img_size)}
+    # A live file as the DGM's source (a clone has no train-dgm run) runs its DGM at another size than it was
+    # trained at, and says which in its metadata.
+    trained = (dgm_meta.get("dgm_face_size") or {}).get("trained_at") or dgm_model.config.img_size
+    return model, settings, {"dgm": dgm_meta, "trunk": metas[0], "trunks": metas, "dgm_trained_size": int(trained)}
 
 
 # ------------------------------------------------------------------------------------ perturbations
