@@ -170,7 +170,7 @@ def test_the_live_recipes_train_on_a_fresh_clone_behind_the_dgm_the_trunks_learn
     from frl_core.training.au_augment import _dgm_of
     from frl_core.training.config import load_config
 
-    for name in ("megc2019_live.toml", "megc2019_live_clips.toml"):
+    for name in ("megc2019_live.toml", "megc2019_live_clips.toml", "megc2019_live_varied.toml"):
         train = load_config(REPO_ROOT / "configs" / name)["train"]
         path = REPO_ROOT / train["au_augment_dgm"]
         assert path.is_file(), f"{name}: {path} is not in the repository"
