@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from frl_core.benchmarks.generated import benchmark_faces, evaluate_recognition, evaluate_spotting, measure_costs
+from frl_core.faces.action_units import MOVEMENT_SETS
 from frl_core.synth.labelled import CODECS, ffmpeg_executable, labelled_sequence
 from frl_core.synth.render import DEMO_DIR, SynthError, random_sequence, write_demo
 
@@ -42,10 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "it, the face and the head's drift scaled with the height)")
     bench.add_argument("--noise", type=float, default=1.0,
                        help="--labelled: sensor noise this many times the usual 1.5-3 grey levels (3: a dim webcam)")
-    bench.add_argument("--movements", choices=("textbook", "varied"), default="textbook",
-                       help="--labelled: the textbook action-unit movements the recogniser's bank is drawn from, or "
-                            "'varied': those and held-out ones (AU6+12, AU12+25, AU1+2+26, AU1+2+5, AU4+7, AU10, "
-                            "AU24, AU20), each shaped unlike the bank's (width, asymmetry, direction)")
+    bench.add_argument("--movements", choices=MOVEMENT_SETS, default="textbook",
+                       help="--labelled: the textbook action-unit movements, or 'varied': those, four more "
+                            "combinations a varied bank is taught (AU6+12, AU1+2+26, AU4+7, AU10) and four no bank "
+                            "holds (AU12+25, AU1+2+5, AU24, AU20), each shaped differently (width, sides, direction)")
     bench.add_argument("--exposure-steps", type=int, default=0,
                        help="--labelled: a webcam's automatic exposure: this many steps of the gain a sequence, each "
                             "over 4 frames to 0.83-1.2 of the first")

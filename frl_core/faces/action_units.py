@@ -70,8 +70,9 @@ EXPRESSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "lip_press": (("AU24",), "negative"),
     "lip_stretch": (("AU20",), "negative"),
 }
-"""Named movements: their action units and the MEGC2019 3-class label they imply (AU12 -> positive;
-AU1+2 (+AU5/26) -> surprise; AU4, AU9, AU14, AU15, AU17 -> negative)."""
+"""Named movements: their action units and the MEGC2019 3-class label they imply (AU12, alone or with AU6 or
+AU25 -> positive; AU1+2, alone or with AU5 and/or AU26 -> surprise; AU4, AU9, AU14, AU15, AU17, AU4+7, AU10,
+AU20, AU24 -> negative)."""
 
 SIGMA_IOD = 0.22
 """Width of an action unit's Gaussian fall-off, as a fraction of the inter-ocular distance."""
@@ -144,6 +145,12 @@ HELD_OUT_EXPRESSIONS: dict[str, tuple[str, ...]] = {
 """Movements no training bank holds: AU12+25 happiness, AU1+2+5 surprise, AU24 repression and AU20 fear
 (negative). With the textbook and the varied ones, all shaped by ``MovementShape.draw``, they are the labelled
 benchmark's ``--movements varied``: recognition on movements unlike the bank's."""
+
+
+MOVEMENT_SETS = ("textbook", "varied")
+"""Which movements a bank or the labelled benchmark draws: "textbook" (``CLASS_EXPRESSIONS`` at the textbook
+shape) or "varied" (also ``VARIED_EXPRESSIONS``, and for the benchmark ``HELD_OUT_EXPRESSIONS``, each shaped by
+``MovementShape.draw``)."""
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
-from frl_core.faces.action_units import HELD_OUT_EXPRESSIONS, VARIED_EXPRESSIONS, MovementShape
+from frl_core.faces.action_units import HELD_OUT_EXPRESSIONS, MOVEMENT_SETS, VARIED_EXPRESSIONS, MovementShape
 from frl_core.synth.render import (STILL, Blink, HeadMotion, Lighting, SynthError, SyntheticSequence,
                                    micro_event, render_sequence, write_video)
-
-
-MOVEMENT_SETS = ("textbook", "varied")
-"""The labelled benchmark's movements: "textbook" (the action-unit fields the trunk's bank is drawn from) or
-"varied" (those, more combinations of action units and held-out ones, each shaped by
-``MovementShape.draw``)."""
 
 
 def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seconds: float = 20.0,

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from frl_core.faces.action_units import EXPRESSIONS, au_field
+from frl_core.faces.action_units import EXPRESSIONS, MOVEMENT_SETS, au_field
 from frl_core.paths import REPO_ROOT
 
 
@@ -53,7 +53,6 @@ def _dgm_of(dgm_path: str | Path, size: int | None) -> tuple[Any, int]:
     return model, int(size) if size else int(model.config.img_size)
 
 
-MOVEMENTS = ("textbook", "varied")
 BANK_TURN_DEG = 10.0
 """How far a varied bank turns a movement's directions (``MovementShape.draw``); the benchmark turns twice as far."""
 
@@ -80,8 +79,8 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     cfg = DGMTrainConfig(img_size=size)
     bank = load_face_bank(Path(data_root))
     held = held_out_subjects(bank.subjects, cfg.held_out_every)
-    if movements not in MOVEMENTS:
-        raise ValueError(f"unknown movements {movements!r}: use one of {', '.join(MOVEMENTS)}")
+    if movements not in MOVEMENT_SETS:
+        raise ValueError(f"unknown movements {movements!r}: use one of {', '.join(MOVEMENT_SETS)}")
     rng = np.random.default_rng(seed)
     shapes = np.random.default_rng((seed, 11)) if movements == "varied" else None
     classes = [c for c in LABELLED_EXPRESSIONS if c in class_names]
