@@ -69,6 +69,8 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     ``VARIED_EXPRESSIONS`` (AU6+12, AU1+2+26, AU4+7, AU10), every movement shaped by ``MovementShape.draw``
     (width 0.15-0.32, each side 0.5-1, directions turned up to ``BANK_TURN_DEG``): a smile with the cheeks raised is
     still a smile. ``HELD_OUT_EXPRESSIONS`` are never drawn."""
+    if movements not in MOVEMENT_SETS:
+        raise ValueError(f"unknown movements {movements!r}: use one of {', '.join(MOVEMENT_SETS)}")
     from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
     from frl_core.faces.action_units import VARIED_EXPRESSIONS, MovementShape
     from frl_core.training.dgm_train import (DGMTrainConfig, global_affine_field, held_out_subjects, load_face_bank,
@@ -79,8 +81,6 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     cfg = DGMTrainConfig(img_size=size)
     bank = load_face_bank(Path(data_root))
     held = held_out_subjects(bank.subjects, cfg.held_out_every)
-    if movements not in MOVEMENT_SETS:
-        raise ValueError(f"unknown movements {movements!r}: use one of {', '.join(MOVEMENT_SETS)}")
     rng = np.random.default_rng(seed)
     shapes = np.random.default_rng((seed, 11)) if movements == "varied" else None
     classes = [c for c in LABELLED_EXPRESSIONS if c in class_names]
