@@ -170,7 +170,8 @@ def test_the_live_recipes_train_on_a_fresh_clone_behind_the_dgm_the_trunks_learn
     from frl_core.training.au_augment import _dgm_of
     from frl_core.training.config import load_config
 
-    for name in ("megc2019_live.toml", "megc2019_live_clips.toml", "megc2019_live_varied.toml"):
+    for name in ("megc2019_live.toml", "megc2019_live_clips.toml", "megc2019_live_varied.toml",
+                 "megc2019_live_parted_lips.toml"):
         train = load_config(REPO_ROOT / "configs" / name)["train"]
         path = REPO_ROOT / train["au_augment_dgm"]
         assert path.is_file(), f"{name}: {path} is not in the repository"
@@ -186,8 +187,8 @@ def test_the_au_bank_cache_tells_face_sizes_and_movements_apart(tmp_path, monkey
 
     built = []
 
-    def build(_path, _root, _names, _per_face, size=None, movements="textbook"):
-        built.append(size if movements == "textbook" else (size, movements))
+    def build(_path, _root, _names, _per_face, size=None, movements="textbook", parted_lips=0.0, emphasis=()):
+        built.append(size if movements == "textbook" and not parted_lips else (size, movements, parted_lips))
         return AugmentBank(np.full((1, 28, 28, 3), len(built), np.uint8), np.array([0]), ["s0"], ["smile"])
 
     monkeypatch.setattr(au_augment, "build_au_bank", build)
@@ -201,7 +202,12 @@ def test_the_au_bank_cache_tells_face_sizes_and_movements_apart(tmp_path, monkey
     assert built == [None, 112]  # the third call read the cache
     assert first.flows[0, 0, 0, 0] == 1 and at_112.flows[0, 0, 0, 0] == again.flows[0, 0, 0, 0] == 2
     varied = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112, movements="varied")
-    assert built[-1] == (112, "varied") and varied.flows[0, 0, 0, 0] == 3
+    assert built[-1] == (112, "varied", 0.0) and varied.flows[0, 0, 0, 0] == 3
+    lips = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112, movements="varied", parted_lips=0.3)
+    assert built[-1] == (112, "varied", 0.3) and lips.flows[0, 0, 0, 0] == 4
+    dimpler = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112, movements="varied", parted_lips=0.3,
+                                       emphasis=("dimpler",))
+    assert dimpler.flows[0, 0, 0, 0] == 5 and len(built) == 5
 
 
 def test_a_varied_bank_teaches_more_movements_in_more_shapes_and_never_the_held_out_ones(data_root):
@@ -226,3 +232,39 @@ def test_a_varied_bank_teaches_more_movements_in_more_shapes_and_never_the_held_
     assert not np.array_equal(varied.flows, textbook.flows)
     with pytest.raises(ValueError, match="unknown movements"):
         build_au_bank(default_checkpoint_path(), data_root, names, 1, movements="random")
+
+
+def test_parted_lips_join_movements_of_every_class_and_the_dimpler_can_be_drawn_twice_as_often(data_root):
+    """``train.au_augment_parted_lips``: a share of the movements, whatever their class, also part the lips
+    (AU25), so that the lower lip's drop stops meaning "negative"; never with a movement that pushes the lips
+    together (AU17, AU24); every other item is the varied bank's own. ``train.au_augment_emphasis``: the
+    dimpler, the negative movement closest to a smile, drawn twice as often as the other negative ones."""
+    from frl_core.models.inference import default_checkpoint_path
+    from frl_core.training.au_augment import build_au_bank
+
+    names = ("negative", "positive", "surprise")
+    dgm = default_checkpoint_path()
+    varied = build_au_bank(dgm, data_root, names, 1, size=112, movements="varied")
+    lips = build_au_bank(dgm, data_root, names, 1, size=112, movements="varied", parted_lips=0.3)
+    assert varied.subjects == lips.subjects and np.array_equal(varied.labels, lips.labels)
+    parted = [i for i, name in enumerate(lips.expressions) if name.endswith("+AU25")]
+    assert 0.2 < len(parted) / len(lips) < 0.35
+    assert {names[lips.labels[i]] for i in parted} == set(names)
+    assert not any(lips.expressions[i].startswith("chin_raise") for i in parted)
+    unchanged = [i for i, (a, b) in enumerate(zip(varied.expressions, lips.expressions)) if a == b]
+    assert all(b in (a, f"{a}+AU25") for a, b in zip(varied.expressions, lips.expressions))
+    assert len(unchanged) + len(parted) == len(lips)
+    changed = np.abs(varied.flows.astype(int) - lips.flows.astype(int)).mean(axis=(1, 2, 3))
+    assert changed[unchanged].max() < 0.5 and changed[parted].min() > 2.0
+
+    emphasised = build_au_bank(dgm, data_root, names, 1, size=112, movements="varied", parted_lips=0.3,
+                               emphasis=("dimpler",))
+
+    def dimpler_share(bank):
+        negative = [e.removesuffix("+AU25") for e, label in zip(bank.expressions, bank.labels) if names[label] == "negative"]
+        return negative.count("dimpler") / len(negative)
+
+    assert dimpler_share(lips) < 0.2 < dimpler_share(emphasised)  # 1 in 7 negative movements, then 2 in 8
+    for bad in ({"parted_lips": 1.5}, {"emphasis": ("open_smile",)}, {"emphasis": ("grin",)}):
+        with pytest.raises(ValueError, match="share of the movements|cannot emphasise"):
+            build_au_bank(dgm, data_root, names, 1, movements="varied", **bad)

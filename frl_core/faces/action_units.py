@@ -50,7 +50,8 @@ MORE_ACTION_UNITS: dict[str, tuple[tuple[int, tuple[float, float], float], ...]]
 }
 """More action units the datasets code their clips with. The DGM's random movements never draw them (they draw
 from ``ACTION_UNITS`` alone, so the shipped DGM's recipe is unchanged); the trunk's bank draws AU6, AU7 and AU10
-in ``VARIED_EXPRESSIONS``; AU20, AU24 and AU25 appear only in ``HELD_OUT_EXPRESSIONS``."""
+in ``VARIED_EXPRESSIONS``; AU20, AU24 and AU25 appear only in ``HELD_OUT_EXPRESSIONS``, except that a bank
+with ``train.au_augment_parted_lips`` joins AU25 to a share of its movements of every class."""
 
 EXPRESSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "smile": (("AU12",), "positive"),
@@ -144,7 +145,8 @@ HELD_OUT_EXPRESSIONS: dict[str, tuple[str, ...]] = {
 }
 """Movements no training bank holds: AU12+25 happiness, AU1+2+5 surprise, AU24 repression and AU20 fear
 (negative). With the textbook and the varied ones, all shaped by ``MovementShape.draw``, they are the labelled
-benchmark's ``--movements varied``: recognition on movements unlike the bank's."""
+benchmark's ``--movements varied``: recognition on movements unlike the bank's. A bank with parted lips
+(``train.au_augment_parted_lips``) holds smiles with the lips parted: for its trunks ``open_smile`` is taught."""
 
 
 MOVEMENT_SETS = ("textbook", "varied")

@@ -56,10 +56,17 @@ def _dgm_of(dgm_path: str | Path, size: int | None) -> tuple[Any, int]:
 BANK_TURN_DEG = 10.0
 """How far a varied bank turns a movement's directions (``MovementShape.draw``); the benchmark turns twice as far."""
 
+PARTED_LIPS_GAIN = (0.4, 3.0)
+"""How strongly parted lips (AU25) join a bank movement, relative to the movement's own peak."""
+
+LIPS_STAY_CLOSED = frozenset({"AU17", "AU24"})
+"""Action units that press or push the lips together: a movement with one of them never gets parted lips."""
+
 
 def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int = 2,
                   amplitude_px: tuple[float, float] = (0.5, 3.0), seed: int = 11, size: int | None = None,
-                  movements: str = "textbook") -> AugmentBank:
+                  movements: str = "textbook", parted_lips: float = 0.0, emphasis: tuple[str, ...] = ()
+                  ) -> AugmentBank:
     """``per_face`` movements on every apex face of the composite except the DGM's held-out subjects,
     amplitudes uniform in ``amplitude_px`` (pixels of the 224-pixel aligned face), through the DGM at
     ``size`` px (None: the checkpoint's own).
@@ -68,9 +75,29 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     inter-ocular distance), one side at 0.7-1 of the other, as every bank until 2026-12-06. "varied": also
     ``VARIED_EXPRESSIONS`` (AU6+12, AU1+2+26, AU4+7, AU10), every movement shaped by ``MovementShape.draw``
     (width 0.15-0.32, each side 0.5-1, directions turned up to ``BANK_TURN_DEG``): a smile with the cheeks raised is
-    still a smile. ``HELD_OUT_EXPRESSIONS`` are never drawn."""
+    still a smile. ``HELD_OUT_EXPRESSIONS`` are never drawn.
+
+    ``parted_lips``: the share of movements (of any class) whose lips also part (AU25, at ``PARTED_LIPS_GAIN`` of
+    the movement's peak, the same shape; named ``<expression>+AU25``). The coding tables give AU25 to negative,
+    positive and surprise clips alike: the lower lip's drop says nothing of the class, and a bank without it
+    taught the trunk that every drop of the lower lip is a lip-corner depressor's (a smile with the lips parted was
+    read as negative). The other items are those of the bank without it, bit for bit.
+
+    ``emphasis``: expressions drawn twice as often as the others of their class, for a movement close to
+    another class's (the dimpler's horizontal pull of the mouth corners is close to a smile's)."""
     if movements not in MOVEMENT_SETS:
         raise ValueError(f"unknown movements {movements!r}: use one of {', '.join(MOVEMENT_SETS)}")
+    if not 0.0 <= parted_lips <= 1.0:
+        raise ValueError(f"parted_lips is a share of the movements, 0..1: got {parted_lips}")
+    from frl_core.faces.action_units import HELD_OUT_EXPRESSIONS
+    held_out = {n for names in HELD_OUT_EXPRESSIONS.values() for n in names}
+    unknown = [e for e in emphasis if e not in EXPRESSIONS or e in held_out]
+    if unknown:
+        raise ValueError(f"cannot emphasise {unknown}: not a movement a bank draws")
+
+    def twice(options: tuple[str, ...]) -> tuple[str, ...]:
+        return options + tuple(e for e in options if e in emphasis)
+
     from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
     from frl_core.faces.action_units import VARIED_EXPRESSIONS, MovementShape
     from frl_core.training.dgm_train import (DGMTrainConfig, global_affine_field, held_out_subjects, load_face_bank,
@@ -83,6 +110,7 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     held = held_out_subjects(bank.subjects, cfg.held_out_every)
     rng = np.random.default_rng(seed)
     shapes = np.random.default_rng((seed, 11)) if movements == "varied" else None
+    lips = np.random.default_rng((seed, 25))
     classes = [c for c in LABELLED_EXPRESSIONS if c in class_names]
     pairs, labels, subjects, names = [], [], [], []
     for i, subject in enumerate(bank.subjects):
@@ -90,18 +118,25 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
             continue
         for k in range(per_face):
             cls = classes[(i * per_face + k) % len(classes)]
-            options = LABELLED_EXPRESSIONS[cls]
+            options = twice(LABELLED_EXPRESSIONS[cls])
             expression = options[int(rng.integers(len(options)))]
             pts = bank.landmarks[i] + rng.normal(0.0, 1.0, (68, 2))
             gains = (float(rng.uniform(0.7, 1.0)), float(rng.uniform(0.7, 1.0)))
             shape = MovementShape(side_gain=gains)
             if shapes is not None:
-                options = options + VARIED_EXPRESSIONS[cls]
+                options = twice(LABELLED_EXPRESSIONS[cls] + VARIED_EXPRESSIONS[cls])
                 expression = options[int(shapes.integers(len(options)))]
                 shape = MovementShape.draw(shapes, turn_deg=BANK_TURN_DEG)
             aus = EXPRESSIONS[expression][0]
             field = au_field(pts, aus, 224, 224, sigma_iod=shape.sigma_iod, side_gain=shape.side_gain,
-                             turn_deg=shape.turn_deg) * np.float32(rng.uniform(*amplitude_px))
+                             turn_deg=shape.turn_deg)
+            part, gain = lips.random() < parted_lips, float(lips.uniform(*PARTED_LIPS_GAIN))
+            if part and not LIPS_STAY_CLOSED & set(aus):
+                field = field + np.float32(gain) * au_field(pts, ("AU25",), 224, 224, sigma_iod=shape.sigma_iod,
+                                                            side_gain=shape.side_gain, turn_deg=shape.turn_deg)
+                field /= np.float32(np.sqrt(field[0] ** 2 + field[1] ** 2).max())
+                expression += "+AU25"
+            field = field * np.float32(rng.uniform(*amplitude_px))
             field += global_affine_field(rng, 224, 0.1)
             onset, apex, _ = make_pair(bank.faces[i], field, rng, cfg)
             pairs.append((onset, apex))
@@ -124,20 +159,23 @@ BANK_CACHE_DIR = REPO_ROOT / "runs" / "cache"
 
 
 def load_or_build(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int,
-                  cache_dir: Path | None = None, size: int | None = None, movements: str = "textbook") -> AugmentBank:
+                  cache_dir: Path | None = None, size: int | None = None, movements: str = "textbook",
+                  parted_lips: float = 0.0, emphasis: tuple[str, ...] = ()) -> AugmentBank:
     """The bank, cached as ``.npz`` in ``cache_dir`` (default ``runs/cache``), keyed by the checkpoint's
-    digest, ``per_face``, the DGM's face size and the movements."""
+    digest, ``per_face``, the DGM's face size, the movements, the share with parted lips and the emphasis."""
     from frl_core.models.checkpoint import read_payload
 
     digest = read_payload(dgm_path)["sha256"][:12]
     cache_dir = Path(cache_dir) if cache_dir is not None else BANK_CACHE_DIR
-    kind = "" if movements == "textbook" else f"_{movements}"
+    kind = ("" if movements == "textbook" else f"_{movements}") + (f"_lips{parted_lips:g}" if parted_lips else "")
+    kind += "".join(f"_x{e}" for e in sorted(emphasis))
     cache = cache_dir / f"au_bank_{digest}_{per_face}{f'_{int(size)}px' if size else ''}{kind}.npz"
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)
         return AugmentBank(data["flows"], data["labels"], [str(s) for s in data["subjects"]],
                            [str(s) for s in data["expressions"]])
-    bank = build_au_bank(dgm_path, data_root, class_names, per_face, size=size, movements=movements)
+    bank = build_au_bank(dgm_path, data_root, class_names, per_face, size=size, movements=movements,
+                         parted_lips=parted_lips, emphasis=tuple(emphasis))
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, flows=bank.flows, labels=bank.labels, subjects=np.asarray(bank.subjects),
                         expressions=np.asarray(bank.expressions))
@@ -216,9 +254,16 @@ def attach(samples, config: dict) -> None:
     data_root = Path(config["protocol"].get("data_root") or default_data_root())
     size = int(tcfg.get("au_augment_dgm_size", 0) or 0) or None
     movements = str(tcfg.get("au_augment_movements", "textbook"))
+    parted_lips = float(tcfg.get("au_augment_parted_lips", 0.0) or 0.0)
+    emphasis = tuple(tcfg.get("au_augment_emphasis", ()) or ())
     samples.augment = load_or_build(path, data_root, tuple(samples.class_names),
-                                    int(tcfg.get("au_augment_per_face", 2)), size=size, movements=movements)
+                                    int(tcfg.get("au_augment_per_face", 2)), size=size, movements=movements,
+                                    parted_lips=parted_lips, emphasis=emphasis)
     samples.data_label += f" + {AU_BANK_LABEL if movements == 'textbook' else AU_BANK_VARIED_LABEL}"
+    if parted_lips:
+        samples.data_label += f", {parted_lips:.0%} of them with the lips parted (AU25)"
+    if emphasis:
+        samples.data_label += f", {', '.join(emphasis)} drawn twice as often"
     if clips:
         samples.augment = _joined(samples.augment, build_clip_bank(path, data_root, tuple(samples.class_names),
                                                                    size=size))
