@@ -171,3 +171,8 @@ class MovementShape:
         taught that as a smile read dimplers as positive."""
         return cls(float(rng.uniform(0.15, 0.32)), (float(rng.uniform(0.5, 1.0)), float(rng.uniform(0.5, 1.0))),
                    float(rng.uniform(-turn_deg, turn_deg)))
+
+    def field(self, landmarks: np.ndarray, action_units: tuple[str, ...], height: int, width: int) -> np.ndarray:
+        """``au_field`` of these action units in this shape."""
+        return au_field(landmarks, action_units, height, width, sigma_iod=self.sigma_iod, side_gain=self.side_gain,
+                        turn_deg=self.turn_deg)

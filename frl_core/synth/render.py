@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from frl_core.faces.action_units import EXPRESSIONS, MovementShape, au_field
+from frl_core.faces.action_units import EXPRESSIONS, MovementShape
 from frl_core.paths import ASSETS_DIR
 
 DEFAULT_FACE = ASSETS_DIR / "faces" / "astronaut.jpg"
@@ -218,9 +218,7 @@ class _Face:
         key = (aus, shape)
         if key not in self._fields:
             w, h = self.size
-            shape = shape or MovementShape()
-            self._fields[key] = au_field(self.landmarks, aus, h, w, sigma_iod=shape.sigma_iod,
-                                         side_gain=shape.side_gain, turn_deg=shape.turn_deg)
+            self._fields[key] = (shape or MovementShape()).field(self.landmarks, aus, h, w)
         return self._fields[key]
 
     def blink_field(self) -> np.ndarray:

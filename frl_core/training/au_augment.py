@@ -22,7 +22,9 @@ import cv2
 import numpy as np
 import torch
 
-from frl_core.faces.action_units import EXPRESSIONS, MOVEMENT_SETS, au_field
+from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
+from frl_core.faces.action_units import (EXPRESSIONS, HELD_OUT_EXPRESSIONS, MOVEMENT_SETS, VARIED_EXPRESSIONS,
+                                         MovementShape)
 from frl_core.paths import REPO_ROOT
 
 
@@ -89,7 +91,6 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
         raise ValueError(f"unknown movements {movements!r}: use one of {', '.join(MOVEMENT_SETS)}")
     if not 0.0 <= parted_lips <= 1.0:
         raise ValueError(f"parted_lips is a share of the movements, 0..1: got {parted_lips}")
-    from frl_core.faces.action_units import HELD_OUT_EXPRESSIONS
     held_out = {n for names in HELD_OUT_EXPRESSIONS.values() for n in names}
     unknown = [e for e in emphasis if e not in EXPRESSIONS or e in held_out]
     if unknown:
@@ -98,8 +99,6 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     def twice(options: tuple[str, ...]) -> tuple[str, ...]:
         return options + tuple(e for e in options if e in emphasis)
 
-    from frl_core.faces.action_units import CLASS_EXPRESSIONS as LABELLED_EXPRESSIONS
-    from frl_core.faces.action_units import VARIED_EXPRESSIONS, MovementShape
     from frl_core.training.dgm_train import (DGMTrainConfig, global_affine_field, held_out_subjects, load_face_bank,
                                              make_pair)
     from frl_core.motion.flow_image import flow_image
@@ -128,12 +127,10 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
                 expression = options[int(shapes.integers(len(options)))]
                 shape = MovementShape.draw(shapes, turn_deg=BANK_TURN_DEG)
             aus = EXPRESSIONS[expression][0]
-            field = au_field(pts, aus, 224, 224, sigma_iod=shape.sigma_iod, side_gain=shape.side_gain,
-                             turn_deg=shape.turn_deg)
+            field = shape.field(pts, aus, 224, 224)
             part, gain = lips.random() < parted_lips, float(lips.uniform(*PARTED_LIPS_GAIN))
             if part and not LIPS_STAY_CLOSED & set(aus):
-                field = field + np.float32(gain) * au_field(pts, ("AU25",), 224, 224, sigma_iod=shape.sigma_iod,
-                                                            side_gain=shape.side_gain, turn_deg=shape.turn_deg)
+                field = field + np.float32(gain) * shape.field(pts, ("AU25",), 224, 224)
                 field /= np.float32(np.sqrt(field[0] ** 2 + field[1] ** 2).max())
                 expression += "+AU25"
             field = field * np.float32(rng.uniform(*amplitude_px))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from frl_core.faces.action_units import MOVEMENT_SETS
+
 DEFAULTS: dict[str, Any] = {
     "protocol": {
         "name": "megc2019-loso",
@@ -94,7 +96,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "extra_members": Field((list,), item=str), "au_augment": Field(_NUM, 0.0, 10.0),
         "au_augment_per_face": Field(_INT, 1, 100), "au_augment_dgm": Field(_STR),
         "au_augment_dgm_size": Field(_INT, 0, 1024),
-        "au_augment_clips": Field(_BOOL), "au_augment_movements": Field(_STR, choices=("textbook", "varied")),
+        "au_augment_clips": Field(_BOOL), "au_augment_movements": Field(_STR, choices=MOVEMENT_SETS),
         "au_augment_parted_lips": Field(_NUM, 0.0, 1.0), "au_augment_emphasis": Field((list,), item=str),
         "dgm_pretrain_steps": Field(_INT, 0, 1_000_000), "dgm_pretrain_lr": Field(_NUM, 1e-8, 10.0),
         "dgm_pretrain_peak_px": Field((list,), item=(int, float)),
