@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from frl_core.training.calibration import (
-    calibrated_probabilities, choose_uncertain_threshold, expected_calibration_error, fit_temperature,
-    inner_subject_folds, selective_summary, softmax)
+    calibrated_probabilities, choose_uncertain_threshold, ece_if_calibrated, expected_calibration_error,
+    fit_temperature, inner_subject_folds, selective_summary, softmax)
 
 
 def sampled(temperature: float, n: int = 4000, seed: int = 0):
@@ -50,6 +50,36 @@ def test_no_threshold_when_even_the_least_confident_are_mostly_right():
     probs[:, 1] = probs[:, 2] = (1 - probs[:, 0]) / 2
     labels = np.where(rng.random(200) < 0.95, 0, 1)
     assert choose_uncertain_threshold(probs, labels) == 0.0
+
+
+def test_a_few_hundred_calibrated_clips_still_show_an_ece_and_the_floor_says_how_much():
+    # 442 clips, as the composite: labels drawn from the probabilities themselves are calibrated by
+    # construction, yet their ECE is not 0; the floor's 95th percentile holds it, an over-confident model's
+    # ECE (the same confidences, labels drawn at twice the temperature) lies far above it.
+    logits, _ = sampled(1.0, n=442, seed=5)
+    probs = softmax(logits)
+    floor = ece_if_calibrated(probs)
+    assert 0.01 < floor["mean"] < floor["p95"] < 0.1
+    rng = np.random.default_rng(6)
+    calibrated = [expected_calibration_error(probs, [rng.choice(3, p=p) for p in probs])[0] for _ in range(40)]
+    assert np.mean(np.array(calibrated) <= floor["p95"]) >= 0.85
+    flatter = softmax(logits, 2.0)
+    over_confident = [expected_calibration_error(probs, [rng.choice(3, p=p) for p in flatter])[0] for _ in range(10)]
+    assert min(over_confident) > floor["p95"]
+
+
+def test_the_report_line_carries_the_floor_next_to_the_measured_ece():
+    from frl_core.training.report import calibration_summary, format_calibration
+
+    logits, labels = sampled(1.0, n=300, seed=7)
+    probs = softmax(logits)
+    records = [{"y_true": labels[i::3].tolist(), "probabilities": probs[i::3].tolist(),
+                "calibrated_probabilities": probs[i::3].tolist(),
+                "calibration": {"temperature": 1.0, "uncertain_below": 0.5}} for i in range(3)]
+    summary = calibration_summary(records)
+    line = format_calibration({"seeds": [1], **summary})
+    assert f"{summary['ece_calibrated']:.4f} (perfectly calibrated" in line
+    assert f"95 % under {summary['ece_if_calibrated']['p95']:.4f}" in line
 
 
 def test_inner_folds_hold_out_whole_subjects():

@@ -131,7 +131,7 @@ def write_predictions(path, rows: list[dict[str, Any]]) -> None:
 def calibration_summary(fold_records: list[dict[str, Any]]) -> dict[str, Any]:
     """Pooled ECE before and after calibration, reliability table and how the uncertain outcome splits
     the test predictions (each fold's own threshold)."""
-    from frl_core.training.calibration import expected_calibration_error, selective_summary
+    from frl_core.training.calibration import ece_if_calibrated, expected_calibration_error, selective_summary
 
     y = np.concatenate([np.asarray(r["y_true"], dtype=np.int64) for r in fold_records])
     raw = np.concatenate([np.asarray(r["probabilities"], dtype=np.float64) for r in fold_records])
@@ -140,7 +140,8 @@ def calibration_summary(fold_records: list[dict[str, Any]]) -> dict[str, Any]:
     temps = [r["calibration"]["temperature"] for r in fold_records]
     ece_raw, _ = expected_calibration_error(raw, y)
     ece_cal, table = expected_calibration_error(cal, y)
-    return {"ece_uncalibrated": ece_raw, "ece_calibrated": ece_cal, "reliability": table,
+    return {"ece_uncalibrated": ece_raw, "ece_calibrated": ece_cal, "ece_if_calibrated": ece_if_calibrated(cal),
+            "reliability": table,
             "temperature": {"median": float(np.median(temps)), "min": float(min(temps)), "max": float(max(temps))},
             "uncertain_below": {"median": float(np.median(thresholds)), "min": float(thresholds.min()),
                                 "max": float(thresholds.max())},
@@ -155,8 +156,11 @@ def format_calibration(cal: dict[str, Any]) -> str:
     temps = temps if isinstance(temps, list) else [temps]
     medians = " / ".join(f"{t['median']:.3f}" for t in temps)
     u = cal["uncertain"]
+    floor = cal.get("ece_if_calibrated")
+    floor_text = ("" if not floor else f" (perfectly calibrated, these confidences on these clips would show "
+                                       f"{floor['mean']:.4f} on average, 95 % under {floor['p95']:.4f})")
     return (f"calibration, {who} ({cal.get('method', 'in-fold')}): ECE {cal['ece_uncalibrated']:.4f} -> "
-            f"{cal['ece_calibrated']:.4f}, temperature median "
+            f"{cal['ece_calibrated']:.4f}{floor_text}, temperature median "
             f"{medians}\n"
             f"  uncertain below {cal['uncertain_below']['median']:.3f} (median): {u['coverage']:.1%} labelled, "
             f"accuracy {u['accuracy_confident']:.3f} of those, {u['accuracy_uncertain']:.3f} of the uncertain "
