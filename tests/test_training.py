@@ -132,6 +132,26 @@ def test_cli_train_config_overrides_and_evaluate_run(data_root, tmp_path, capsys
     assert printed.count("resamples by subject): UF1 ") == 2
 
 
+def test_evaluate_of_a_leave_one_dataset_out_run_says_datasets_were_held_out(data_root, tmp_path, capsys):
+    cfg = tmp_path / "lodo.toml"
+    cfg.write_text(
+        '[protocol]\nname = "megc2019-loso"\nhold_out = "dataset"\n'
+        f'data_root = "{data_root}"\n'
+        '[model]\nname = "ststnet"\ninput_mode = "flow"\n'
+        '[train]\nepochs = 1\nbatch_size = 64\nthreads = 1\ncalibration_folds = 0\n'
+    )
+    out = tmp_path / "lodo"
+    assert cli_train.run(_parse(cli_train, ["--config", str(cfg), "--out", str(out), "--no-progress",
+                                            "--seeds", "1,2"])) == 0
+    capsys.readouterr()
+    assert cli_evaluate.run(_parse(cli_evaluate, ["--run", str(out)])) == 0
+    printed = capsys.readouterr().out
+    assert "one dataset held out a fold" in printed and "folds 3" in printed
+    assert "cross-fitted over held-out datasets" in printed and "held-out subjects" not in printed
+    assert "resamples by subject" not in printed  # three folds are too few to resample
+    assert "perfectly calibrated" in printed
+
+
 def test_bad_input_gives_one_line_errors(tmp_path, capsys):
     assert cli_train.run(_parse(cli_train, ["--config", str(tmp_path / "none.toml")])) == 2
     assert "config file not found" in capsys.readouterr().err

@@ -214,7 +214,8 @@ class _RunLogits:
                                                  temperature) for k, lg in enumerate(self.logits)], axis=0)
 
 
-def cross_fitted_calibration(runs: Sequence[Sequence[dict]], max_accuracy: float = 0.5) -> dict:
+def cross_fitted_calibration(runs: Sequence[Sequence[dict]], max_accuracy: float = 0.5, unit: str = "subject"
+                             ) -> dict:
     """Calibration of a LOSO run that was trained without inner calibration folds, estimated without its
     test subjects: for each held-out subject, every run's temperature is fitted on the other subjects'
     held-out logits (their own folds' models), the "uncertain" threshold on those subjects' probabilities
@@ -226,7 +227,8 @@ def cross_fitted_calibration(runs: Sequence[Sequence[dict]], max_accuracy: float
     does not reproduce is the in-fold protocol's inner models (trained on two thirds of the training
     subjects), so it is an estimate of that protocol, checked against it where both exist.
     ``probabilities``: the calibrated probabilities per clip, subjects in sorted order, each subject's
-    clips in its records' order.
+    clips in its records' order. ``unit`` names what a fold held out (a whole dataset under
+    leave-one-dataset-out) in the method's description.
     """
     if not runs or not runs[0]:
         raise ValueError("no fold records to calibrate")
@@ -256,7 +258,7 @@ def cross_fitted_calibration(runs: Sequence[Sequence[dict]], max_accuracy: float
     raw = np.mean([m.probabilities(everything, 1.0) for m in members], axis=0)
     temps_arr = np.asarray(temperatures)
     ece_cal, table = expected_calibration_error(cal, y)
-    return {"method": "cross-fitted over held-out subjects (no inner folds)", "members": len(runs),
+    return {"method": f"cross-fitted over held-out {unit}s (no inner folds)", "members": len(runs),
             "ece_uncalibrated": expected_calibration_error(raw, y)[0], "ece_calibrated": ece_cal,
             "ece_if_calibrated": ece_if_calibrated(cal), "reliability": table,
             "temperature": [{"median": float(np.median(col)), "min": float(col.min()), "max": float(col.max())}

@@ -139,7 +139,7 @@ def _seed_runs(run_dir: Path, seeds: str | None = None) -> list[tuple[dict[str, 
         samples = load_samples(config["protocol"], "flow", 28)
         report = summarise(samples, records)
         report.update({"protocol": config["protocol"]["name"], "input_mode": config["model"].get("input_mode"),
-                       "seed": records[0].get("seed"),
+                       "seed": records[0].get("seed"), "hold_out": config["protocol"].get("hold_out", "subject"),
                        "semi_synthetic": (config["model"].get("input_mode") == "pair"
                                           and config["protocol"]["name"] == "megc2019-loso"),
                        "train_seconds_all_folds": round(sum(r.get("train_seconds") or 0 for r in records), 2)})
@@ -156,17 +156,19 @@ def _calibration_of_run(seed_runs: list[tuple[dict[str, Any], list[dict[str, Any
     from frl_core.training.calibration import cross_fitted_calibration
 
     out = []
+    unit = seed_runs[0][0].get("hold_out", "subject") if seed_runs else "subject"
     for report, records in seed_runs:
         if "calibration" in report:
             out.append({"seeds": [report["seed"]], "method": "in-fold (inner subject-grouped folds)",
                         **report["calibration"]})
         if all(r.get("logits") is not None for r in records) and len(records) > 1:
-            out.append({"seeds": [report["seed"]], **cross_fitted_calibration([records])})
+            out.append({"seeds": [report["seed"]], **cross_fitted_calibration([records], unit=unit)})
     complete = [records for _, records in seed_runs if all(r.get("logits") is not None for r in records)]
     subjects = [sorted(str(r["subject"]) for r in records) for records in complete]
     if (len(complete) > 1 and len(complete) == len(seed_runs) and len(subjects[0]) > 1
             and all(s == subjects[0] for s in subjects)):
-        out.append({"seeds": [report["seed"] for report, _ in seed_runs], **cross_fitted_calibration(complete)})
+        out.append({"seeds": [report["seed"] for report, _ in seed_runs],
+                    **cross_fitted_calibration(complete, unit=unit)})
     return out
 
 
@@ -207,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
             reports = [report for report, _ in seed_runs]
             for report, records in seed_runs:
                 print(format_report(report, per_fold=args.per_fold))
-                spread = _subject_spread(records)
+                # Three held-out datasets are too few folds to resample.
+                spread = _subject_spread(records) if report.get("hold_out") != "dataset" else None
                 if spread is not None:
                     report["subject_bootstrap"] = spread.as_dict()
                     print(f"with other subjects of the same kind (95 % of {spread.resamples} resamples by subject): "

@@ -22,6 +22,7 @@ def format_report(report: dict[str, Any], per_fold: bool = False) -> str:
     """Pooled UF1/UAR, the per-dataset breakdown and the confusion matrix of one LOSO report."""
     p = report["pooled"]
     label = " [SEMI-SYNTHETIC pairs]" if report.get("semi_synthetic") else ""
+    label += "  one dataset held out a fold" if report.get("hold_out") == "dataset" else ""
     lines = [
         f"protocol {report.get('protocol')}  mode {report.get('input_mode')}{label}  seed {report.get('seed')}  "
         f"folds {report.get('folds_done')}",
