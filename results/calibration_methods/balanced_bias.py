@@ -11,30 +11,15 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from compare import load, probabilities  # noqa: E402
+from compare import fit, load, probabilities  # noqa: E402
 
 from frl_core.metrics import score  # noqa: E402
 
 
 def fit_balanced(views: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    v = torch.tensor(views)
-    yt = torch.tensor(y)
     counts = np.bincount(y, minlength=views.shape[-1])
-    w = torch.tensor(1.0 / counts[y])
-    w = w / w.mean()
-    log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(views.shape[-1], dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([log_t, b], max_iter=200, line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        p = torch.softmax(v / torch.exp(log_t) + b, dim=-1).mean(0)
-        loss = -(w * torch.log(p[torch.arange(len(yt)), yt].clamp_min(1e-12))).mean()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    return float(torch.exp(log_t.detach())), b.detach().numpy()
+    weights = 1.0 / counts[y]
+    return fit(views, y, with_bias=True, weights=weights / weights.mean())
 
 
 def main(run: str, seeds: str) -> None:

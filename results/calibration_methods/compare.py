@@ -50,10 +50,13 @@ def probabilities(views: np.ndarray, temperature: np.ndarray | float, bias: np.n
     return np.mean([softmax(v) for v in z], axis=0)
 
 
-def fit(views: np.ndarray, y: np.ndarray, with_bias: bool) -> tuple[float, np.ndarray]:
-    """Temperature (and class bias) minimising the negative log-likelihood of the averaged views."""
+def fit(views: np.ndarray, y: np.ndarray, with_bias: bool, weights: np.ndarray | None = None
+        ) -> tuple[float, np.ndarray]:
+    """Temperature (and class bias) minimising the negative log-likelihood of the averaged views, each clip
+    weighted by ``weights`` (None: all alike)."""
     v = torch.tensor(views)
     yt = torch.tensor(y)
+    w = torch.ones(len(y), dtype=torch.float64) if weights is None else torch.tensor(weights, dtype=torch.float64)
     log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
     b = torch.zeros(views.shape[-1], dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([log_t, b] if with_bias else [log_t], max_iter=200, line_search_fn="strong_wolfe")
@@ -61,7 +64,7 @@ def fit(views: np.ndarray, y: np.ndarray, with_bias: bool) -> tuple[float, np.nd
     def closure():
         opt.zero_grad()
         p = torch.softmax(v / torch.exp(log_t) + b, dim=-1).mean(0)
-        loss = -torch.log(p[torch.arange(len(yt)), yt].clamp_min(1e-12)).mean()
+        loss = -(w * torch.log(p[torch.arange(len(yt)), yt].clamp_min(1e-12))).mean()
         loss.backward()
         return loss
 
