@@ -187,8 +187,9 @@ def test_the_au_bank_cache_tells_face_sizes_and_movements_apart(tmp_path, monkey
 
     built = []
 
-    def build(_path, _root, _names, _per_face, size=None, movements="textbook", parted_lips=0.0, emphasis=()):
-        built.append(size if movements == "textbook" and not parted_lips else (size, movements, parted_lips))
+    def build(_path, _root, _names, _per_face, size=None, movements="textbook", parted_lips=0.0, emphasis=(),
+              video_coded=0.0):
+        built.append(size if movements == "textbook" and not parted_lips else (size, movements, parted_lips, video_coded))
         return AugmentBank(np.full((1, 28, 28, 3), len(built), np.uint8), np.array([0]), ["s0"], ["smile"])
 
     monkeypatch.setattr(au_augment, "build_au_bank", build)
@@ -202,12 +203,15 @@ def test_the_au_bank_cache_tells_face_sizes_and_movements_apart(tmp_path, monkey
     assert built == [None, 112]  # the third call read the cache
     assert first.flows[0, 0, 0, 0] == 1 and at_112.flows[0, 0, 0, 0] == again.flows[0, 0, 0, 0] == 2
     varied = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112, movements="varied")
-    assert built[-1] == (112, "varied", 0.0) and varied.flows[0, 0, 0, 0] == 3
+    assert built[-1] == (112, "varied", 0.0, 0.0) and varied.flows[0, 0, 0, 0] == 3
     lips = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112, movements="varied", parted_lips=0.3)
-    assert built[-1] == (112, "varied", 0.3) and lips.flows[0, 0, 0, 0] == 4
+    assert built[-1] == (112, "varied", 0.3, 0.0) and lips.flows[0, 0, 0, 0] == 4
     dimpler = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112, movements="varied", parted_lips=0.3,
                                        emphasis=("dimpler",))
     assert dimpler.flows[0, 0, 0, 0] == 5 and len(built) == 5
+    video = au_augment.load_or_build(dgm, tmp_path, names, 2, size=112, movements="varied", parted_lips=0.3,
+                                     emphasis=("dimpler",), video_coded=0.5)
+    assert built[-1] == (112, "varied", 0.3, 0.5) and video.flows[0, 0, 0, 0] == 6
 
 
 def test_a_varied_bank_teaches_more_movements_in_more_shapes_and_never_the_held_out_ones(data_root):
@@ -268,3 +272,42 @@ def test_parted_lips_join_movements_of_every_class_and_the_dimpler_can_be_drawn_
     for bad in ({"parted_lips": 1.5}, {"emphasis": ("open_smile",)}, {"emphasis": ("grin",)}):
         with pytest.raises(ValueError, match="share of the movements|cannot emphasise"):
             build_au_bank(dgm, data_root, names, 1, movements="varied", **bad)
+
+
+def test_a_video_coded_pair_keeps_the_movement_and_loses_the_head_drift(tmp_path):
+    """``dgm_train.video_coded_pair``: the movement comes out of mp4v at its size, the head's drift over the
+    clip is undone, and the frames carry the codec's error (they are not the clean warp)."""
+    import cv2
+
+    from frl_core.training.dgm_train import DGMTrainConfig, _warp, video_coded_pair
+
+    face = _textured_faces(1, 224, seed=3)[0]
+    cfg = DGMTrainConfig(img_size=224, noise_range=(1.0, 1.0), brightness=0.0)
+    field = np.zeros((2, 224, 224), np.float32)
+    field[0] = 1.5  # the whole face 1.5 px to the right at the apex
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    for seed in range(3):
+        onset, apex = video_coded_pair(face, field, np.random.default_rng(seed), cfg, tmp_path)
+        flow = dis.calc(onset, apex, None)[40:-40, 40:-40]
+        assert abs(float(np.median(flow[..., 0])) - 1.5) < 0.2 and abs(float(np.median(flow[..., 1]))) < 0.2
+        still, still_apex = video_coded_pair(face, field * 0, np.random.default_rng(seed), cfg, tmp_path)
+        assert np.abs(np.median(dis.calc(still, still_apex, None)[40:-40, 40:-40], axis=(0, 1))).max() < 0.15
+        clean = _warp(face, field, -1.0)
+        assert 0.5 < np.abs(apex.astype(int) - clean.astype(int))[40:-40, 40:-40].mean() < 8.0
+
+
+def test_a_bank_can_code_a_share_of_its_pairs_as_video_and_keeps_the_others(data_root):
+    """``train.au_augment_video_coded``: that share of the bank's pairs is coded as mp4v video; every other
+    item, its label and its movement are the bank's without it."""
+    from frl_core.models.inference import default_checkpoint_path
+    from frl_core.training.au_augment import build_au_bank
+
+    names = ("negative", "positive", "surprise")
+    dgm = default_checkpoint_path()
+    plain = build_au_bank(dgm, data_root, names, 1, size=112, movements="varied")
+    coded = build_au_bank(dgm, data_root, names, 1, size=112, movements="varied", video_coded=0.5)
+    assert plain.expressions == coded.expressions and np.array_equal(plain.labels, coded.labels)
+    same = np.all(plain.flows == coded.flows, axis=(1, 2, 3))
+    assert 0.35 < 1.0 - same.mean() < 0.65
+    with pytest.raises(ValueError, match="share of the pairs"):
+        build_au_bank(dgm, data_root, names, 1, video_coded=2.0)

@@ -67,8 +67,8 @@ LIPS_STAY_CLOSED = frozenset({"AU17", "AU24"})
 
 def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int = 2,
                   amplitude_px: tuple[float, float] = (0.5, 3.0), seed: int = 11, size: int | None = None,
-                  movements: str = "textbook", parted_lips: float = 0.0, emphasis: tuple[str, ...] = ()
-                  ) -> AugmentBank:
+                  movements: str = "textbook", parted_lips: float = 0.0, emphasis: tuple[str, ...] = (),
+                  video_coded: float = 0.0) -> AugmentBank:
     """``per_face`` movements on every apex face of the composite except the DGM's held-out subjects,
     amplitudes uniform in ``amplitude_px`` (pixels of the 224-pixel aligned face), through the DGM at
     ``size`` px (None: the checkpoint's own).
@@ -86,7 +86,13 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     read as negative). The other items are those of the bank without it, bit for bit.
 
     ``emphasis``: expressions drawn twice as often as the others of their class, for a movement close to
-    another class's (the dimpler's horizontal pull of the mouth corners is close to a smile's)."""
+    another class's (the dimpler's horizontal pull of the mouth corners is close to a smile's).
+
+    ``video_coded``: the share of pairs coded as a video codec codes a movement (``dgm_train.video_coded_pair``:
+    the movement over a few frames on a drifting face, mp4v) instead of JPEG frame by frame; the other items are
+    those of the bank without it, bit for bit. Encoded video cost the dimpler far more than the smile."""
+    if not 0.0 <= video_coded <= 1.0:
+        raise ValueError(f"video_coded is a share of the pairs, 0..1: got {video_coded}")
     if movements not in MOVEMENT_SETS:
         raise ValueError(f"unknown movements {movements!r}: use one of {', '.join(MOVEMENT_SETS)}")
     if not 0.0 <= parted_lips <= 1.0:
@@ -99,8 +105,10 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     def twice(options: tuple[str, ...]) -> tuple[str, ...]:
         return options + tuple(e for e in options if e in emphasis)
 
+    import tempfile
+
     from frl_core.training.dgm_train import (DGMTrainConfig, global_affine_field, held_out_subjects, load_face_bank,
-                                             make_pair)
+                                             make_pair, video_coded_pair)
     from frl_core.motion.flow_image import flow_image
 
     model, size = _dgm_of(dgm_path, size)
@@ -110,36 +118,40 @@ def build_au_bank(dgm_path: str | Path, data_root: Path, class_names: tuple[str,
     rng = np.random.default_rng(seed)
     shapes = np.random.default_rng((seed, 11)) if movements == "varied" else None
     lips = np.random.default_rng((seed, 25))
+    coder = np.random.default_rng((seed, 264))
     classes = [c for c in LABELLED_EXPRESSIONS if c in class_names]
     pairs, labels, subjects, names = [], [], [], []
-    for i, subject in enumerate(bank.subjects):
-        if subject in held:
-            continue
-        for k in range(per_face):
-            cls = classes[(i * per_face + k) % len(classes)]
-            options = twice(LABELLED_EXPRESSIONS[cls])
-            expression = options[int(rng.integers(len(options)))]
-            pts = bank.landmarks[i] + rng.normal(0.0, 1.0, (68, 2))
-            gains = (float(rng.uniform(0.7, 1.0)), float(rng.uniform(0.7, 1.0)))
-            shape = MovementShape(side_gain=gains)
-            if shapes is not None:
-                options = twice(LABELLED_EXPRESSIONS[cls] + VARIED_EXPRESSIONS[cls])
-                expression = options[int(shapes.integers(len(options)))]
-                shape = MovementShape.draw(shapes, turn_deg=BANK_TURN_DEG)
-            aus = EXPRESSIONS[expression][0]
-            field = shape.field(pts, aus, 224, 224)
-            part, gain = lips.random() < parted_lips, float(lips.uniform(*PARTED_LIPS_GAIN))
-            if part and not LIPS_STAY_CLOSED & set(aus):
-                field = field + np.float32(gain) * shape.field(pts, ("AU25",), 224, 224)
-                field /= np.float32(np.sqrt(field[0] ** 2 + field[1] ** 2).max())
-                expression += "+AU25"
-            field = field * np.float32(rng.uniform(*amplitude_px))
-            field += global_affine_field(rng, 224, 0.1)
-            onset, apex, _ = make_pair(bank.faces[i], field, rng, cfg)
-            pairs.append((onset, apex))
-            labels.append(class_names.index(cls))
-            subjects.append(subject.split("/", 1)[1])
-            names.append(expression)
+    with tempfile.TemporaryDirectory(prefix="frl_bank_") as work:
+        for i, subject in enumerate(bank.subjects):
+            if subject in held:
+                continue
+            for k in range(per_face):
+                cls = classes[(i * per_face + k) % len(classes)]
+                options = twice(LABELLED_EXPRESSIONS[cls])
+                expression = options[int(rng.integers(len(options)))]
+                pts = bank.landmarks[i] + rng.normal(0.0, 1.0, (68, 2))
+                gains = (float(rng.uniform(0.7, 1.0)), float(rng.uniform(0.7, 1.0)))
+                shape = MovementShape(side_gain=gains)
+                if shapes is not None:
+                    options = twice(LABELLED_EXPRESSIONS[cls] + VARIED_EXPRESSIONS[cls])
+                    expression = options[int(shapes.integers(len(options)))]
+                    shape = MovementShape.draw(shapes, turn_deg=BANK_TURN_DEG)
+                aus = EXPRESSIONS[expression][0]
+                field = shape.field(pts, aus, 224, 224)
+                part, gain = lips.random() < parted_lips, float(lips.uniform(*PARTED_LIPS_GAIN))
+                if part and not LIPS_STAY_CLOSED & set(aus):
+                    field = field + np.float32(gain) * shape.field(pts, ("AU25",), 224, 224)
+                    field /= np.float32(np.sqrt(field[0] ** 2 + field[1] ** 2).max())
+                    expression += "+AU25"
+                field = field * np.float32(rng.uniform(*amplitude_px))
+                field += global_affine_field(rng, 224, 0.1)
+                onset, apex, _ = make_pair(bank.faces[i], field, rng, cfg)
+                if coder.random() < video_coded:
+                    onset, apex = video_coded_pair(bank.faces[i], field, coder, cfg, Path(work))
+                pairs.append((onset, apex))
+                labels.append(class_names.index(cls))
+                subjects.append(subject.split("/", 1)[1])
+                names.append(expression)
     flows = []
     with torch.no_grad():
         for start in range(0, len(pairs), 64):
@@ -157,22 +169,23 @@ BANK_CACHE_DIR = REPO_ROOT / "runs" / "cache"
 
 def load_or_build(dgm_path: str | Path, data_root: Path, class_names: tuple[str, ...], per_face: int,
                   cache_dir: Path | None = None, size: int | None = None, movements: str = "textbook",
-                  parted_lips: float = 0.0, emphasis: tuple[str, ...] = ()) -> AugmentBank:
+                  parted_lips: float = 0.0, emphasis: tuple[str, ...] = (), video_coded: float = 0.0) -> AugmentBank:
     """The bank, cached as ``.npz`` in ``cache_dir`` (default ``runs/cache``), keyed by the checkpoint's
-    digest, ``per_face``, the DGM's face size, the movements, the share with parted lips and the emphasis."""
+    digest, ``per_face``, the DGM's face size, the movements, the share with parted lips, the emphasis and the
+    share coded as video."""
     from frl_core.models.checkpoint import read_payload
 
     digest = read_payload(dgm_path)["sha256"][:12]
     cache_dir = Path(cache_dir) if cache_dir is not None else BANK_CACHE_DIR
     kind = ("" if movements == "textbook" else f"_{movements}") + (f"_lips{parted_lips:g}" if parted_lips else "")
-    kind += "".join(f"_x{e}" for e in sorted(emphasis))
+    kind += "".join(f"_x{e}" for e in sorted(emphasis)) + (f"_video{video_coded:g}" if video_coded else "")
     cache = cache_dir / f"au_bank_{digest}_{per_face}{f'_{int(size)}px' if size else ''}{kind}.npz"
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)
         return AugmentBank(data["flows"], data["labels"], [str(s) for s in data["subjects"]],
                            [str(s) for s in data["expressions"]])
     bank = build_au_bank(dgm_path, data_root, class_names, per_face, size=size, movements=movements,
-                         parted_lips=parted_lips, emphasis=tuple(emphasis))
+                         parted_lips=parted_lips, emphasis=tuple(emphasis), video_coded=video_coded)
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, flows=bank.flows, labels=bank.labels, subjects=np.asarray(bank.subjects),
                         expressions=np.asarray(bank.expressions))
@@ -253,14 +266,17 @@ def attach(samples, config: dict) -> None:
     movements = str(tcfg.get("au_augment_movements", "textbook"))
     parted_lips = float(tcfg.get("au_augment_parted_lips", 0.0) or 0.0)
     emphasis = tuple(tcfg.get("au_augment_emphasis", ()) or ())
+    video_coded = float(tcfg.get("au_augment_video_coded", 0.0) or 0.0)
     samples.augment = load_or_build(path, data_root, tuple(samples.class_names),
                                     int(tcfg.get("au_augment_per_face", 2)), size=size, movements=movements,
-                                    parted_lips=parted_lips, emphasis=emphasis)
+                                    parted_lips=parted_lips, emphasis=emphasis, video_coded=video_coded)
     samples.data_label += f" + {AU_BANK_LABEL if movements == 'textbook' else AU_BANK_VARIED_LABEL}"
     if parted_lips:
         samples.data_label += f", {parted_lips:.0%} of them with the lips parted (AU25)"
     if emphasis:
         samples.data_label += f", {', '.join(emphasis)} drawn twice as often"
+    if video_coded:
+        samples.data_label += f", {video_coded:.0%} of the pairs coded as mp4v video on a drifting face"
     if clips:
         samples.augment = _joined(samples.augment, build_clip_bank(path, data_root, tuple(samples.class_names),
                                                                    size=size))

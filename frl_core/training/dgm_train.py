@@ -220,6 +220,69 @@ def make_pair(face: np.ndarray, field_224: np.ndarray, rng: np.random.Generator,
     return onset, apex, truth.astype(np.float32)
 
 
+VIDEO_RISE_FRAMES = (3, 7)
+"""Frames from the onset to the apex of a video-coded pair (4-7 at 30 fps is a micro-expression's rise)."""
+VIDEO_DRIFT_PX = (0.05, 0.4)
+"""Head drift per frame of a video-coded pair, pixels of the 224 face, uniform (a webcam user's slow drift)."""
+
+
+def _moved(image: np.ndarray, dx: float, dy: float, deg: float, inverse: bool = False) -> np.ndarray:
+    side = image.shape[0]
+    m = cv2.getRotationMatrix2D(((side - 1) / 2.0, (side - 1) / 2.0), deg, 1.0)
+    m[:, 2] += (dx, dy)
+    if inverse:
+        m = cv2.invertAffineTransform(m)
+    return cv2.warpAffine(image, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+
+
+def video_coded_pair(face: np.ndarray, field_224: np.ndarray, rng: np.random.Generator, cfg: DGMTrainConfig,
+                     work_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(onset, apex) at ``img_size`` as a video codec delivers them: the movement rising over a few frames
+    on a face that drifts and rolls, with sensor noise, coded as one mp4v clip (OpenCV's own encoder), decoded,
+    and the head's motion undone as alignment would. A codec codes each frame from the last one, motion
+    compensated, so its error on a small movement is not JPEG's on a single frame: a dimpler's horizontal pull
+    came out of mp4v and H.264 with more vertical motion around it than it went in with."""
+    rise = int(rng.integers(VIDEO_RISE_FRAMES[0], VIDEO_RISE_FRAMES[1] + 1))
+    frames = [face, face] + [_warp(face, field_224 * np.float32(k / rise), -1.0) for k in range(1, rise + 1)]
+    frames.append(frames[-1])
+    angle = float(rng.uniform(0.0, 2.0 * math.pi))
+    speed = float(rng.uniform(*VIDEO_DRIFT_PX))
+    roll = float(rng.normal(0.0, 0.03))
+    moves = [(k * speed * math.cos(angle), k * speed * math.sin(angle), k * roll) for k in range(len(frames))]
+    sigma = float(rng.uniform(*cfg.noise_range))
+    g = 1.0 + float(rng.uniform(-cfg.brightness, cfg.brightness))
+    o = float(rng.uniform(-cfg.brightness, cfg.brightness)) * 25.5
+    coded = []
+    for k, (frame, move) in enumerate(zip(frames, moves)):
+        t = min(1.0, max(0.0, (k - 1) / rise))
+        out = _moved(frame, *move).astype(np.float32) * (1.0 + t * (g - 1.0)) + t * o
+        out = out + rng.normal(0.0, sigma, out.shape).astype(np.float32)
+        coded.append(cv2.cvtColor(np.clip(np.round(out), 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR))
+    path = Path(work_dir) / "pair.mp4"
+    side = face.shape[0]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (side, side))
+    if not writer.isOpened():
+        raise RuntimeError("OpenCV cannot write mp4v video here")
+    for frame in coded:
+        writer.write(frame)
+    writer.release()
+    capture = cv2.VideoCapture(str(path))
+    decoded = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        decoded.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    capture.release()
+    if len(decoded) != len(frames):
+        raise RuntimeError(f"mp4v gave back {len(decoded)} of {len(frames)} frames")
+    onset = _moved(decoded[1], *moves[1], inverse=True)
+    apex = _moved(decoded[rise + 1], *moves[rise + 1], inverse=True)
+    s = cfg.img_size
+    return (cv2.resize(onset, (s, s), interpolation=cv2.INTER_AREA),
+            cv2.resize(apex, (s, s), interpolation=cv2.INTER_AREA))
+
+
 def make_batch(bank: FaceBank, indices: np.ndarray, rng: np.random.Generator, cfg: DGMTrainConfig
                ) -> dict[str, torch.Tensor]:
     onsets, apexes, truths = [], [], []
