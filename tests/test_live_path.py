@@ -233,6 +233,12 @@ def test_assemble_live_joins_a_dgm_and_several_trunks_into_one_file_the_recognis
     args = parser.parse_args(["--dgm", str(out), "--trunk", *paths, "--save", str(again), "--dgm-size", "224"])
     assert live_path.run(args) == 0
     assert load_checkpoint(again)[1]["dgm_face_size"] == {"trained_at": 112, "runs_at": 224}
+    mixed = tmp_path / "mixed.pt"
+    args = parser.parse_args(["--dgm", str(out), "--trunk", *paths, "--save", str(mixed), "--dgm-size", "224",
+                              "--dgm-label-size", "112"])
+    assert live_path.run(args) == 0
+    assert load_checkpoint(mixed)[1]["dgm_face_size"] == {"trained_at": 112, "runs_at": 224, "labels_at": 112}
+    assert Recognizer.from_checkpoint(mixed, "cpu").label_size == 112
 
 
 def test_an_ensemble_is_only_a_live_path_file():
@@ -307,6 +313,32 @@ def test_the_live_path_can_run_its_dgm_on_faces_larger_than_it_was_trained_on():
     assert not np.allclose(at_224.flow_image, at_112.flow_image)
     with pytest.raises(CheckpointError, match="multiple of 28"):
         assemble(dgm, trunk, dgm_size=100)
+
+
+def test_the_trunks_can_read_the_motion_at_their_banks_size_while_the_map_stays_at_the_face_size(tmp_path):
+    """`assemble-live --dgm-size 224 --dgm-label-size 112`: the label and probabilities are those of the DGM run at
+    112 px (where the trunks' banks were rendered), the displacement a user sees and exports is the 224-px one; the
+    file keeps the choice."""
+    from frl_core.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+    dgm, trunk = models(14)
+    small, large = assemble(dgm, trunk), assemble(dgm, trunk, dgm_size=224)
+    both = assemble(dgm, trunk, dgm_size=224, label_size=112)
+    assert both.config.dgm_label_size == 112 and assemble(dgm, trunk, dgm_size=224, label_size=224).config.dgm_label_size == 0
+    face = textured_face()
+    pairs = [(face, np.ascontiguousarray(np.roll(face, k, axis=1))) for k in (1, 3)]
+    settings = InferenceSettings(tta_hflip=True, register=False)
+    at_112, at_224, mixed = (Recognizer(m, "cpu", settings=settings).recognize(pairs) for m in (small, large, both))
+    for a, b, m in zip(at_112, at_224, mixed):
+        assert m.probabilities == a.probabilities and np.array_equal(m.flow_image, a.flow_image)
+        assert np.array_equal(m.displacement, b.displacement)
+        assert not np.array_equal(a.displacement, b.displacement)
+    saved = save_checkpoint(both, tmp_path / "live.pt")
+    assert load_checkpoint(saved)[0].config.dgm_label_size == 112
+    with pytest.raises(CheckpointError, match="multiple of 28"):
+        assemble(dgm, trunk, dgm_size=224, label_size=100)
+    with pytest.raises(CheckpointError, match="multiple of 28 from 56 to img_size"):
+        assemble(dgm, trunk, dgm_size=112, label_size=224)
 
 
 def test_the_live_path_keeps_the_passes_its_dgm_was_trained_with():

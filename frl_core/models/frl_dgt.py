@@ -124,6 +124,10 @@ class FRLDGTConfig:
     """At inference, also run the DGM on the mirrored pair and average the two estimates (the second
     mirrored back, dx negated): the estimate of a mirrored face should be the mirrored estimate, and the part
     of the DGM's error that breaks this averages out. Training always runs one view."""
+    dgm_label_size: int = 0
+    """Live path: the face side the DGM runs at for the flow image the trunk reads, when it differs from
+    ``img_size`` (0: the same). The displacement shown and exported stays the ``img_size`` estimate; the trunk
+    reads the motion at the size its banks were rendered at (an encoded dimpler was read right far more often)."""
     dgm_features_to_trunk: bool = True
     motion_encoding: str = "direct"
     # shared fusion trunk
@@ -196,6 +200,10 @@ class FRLDGTConfig:
             raise ModelConfigError("dgm_channels needs at least 2 stages and dgm_output_stride one of 1, 2, 4, 8")
         if not isinstance(self.dgm_mirror, bool):
             raise ModelConfigError(f"dgm_mirror must be true or false, got {self.dgm_mirror!r}")
+        if self.dgm_label_size and (self.dgm_label_size % 28 or not 56 <= self.dgm_label_size <= self.img_size
+                                    or self.motion_encoding != "flow_image"):
+            raise ModelConfigError("dgm_label_size is a flow-image live path's: a multiple of 28 from 56 to img_size "
+                                   f"({self.img_size}), or 0; got {self.dgm_label_size}")
         if not 1 <= int(self.dgm_iterations) <= 4:
             raise ModelConfigError(f"dgm_iterations must be 1 to 4, got {self.dgm_iterations}")
         if 2 ** len(self.dgm_channels) < self.dgm_output_stride:

@@ -144,6 +144,7 @@ class Recognizer:
         self.settings = settings or InferenceSettings()
         members = int(model.config.ensemble_size)
         self.reads_flow_image = model.config.motion_encoding == "flow_image"
+        self.label_size: int = int(getattr(model.config, "dgm_label_size", 0) or 0) or self.input_size
         if self.settings.member_temperatures and len(self.settings.member_temperatures) != members:
             raise CheckpointError(f"the checkpoint holds {members} trunks but "
                                   f"{len(self.settings.member_temperatures)} member temperatures")
@@ -189,8 +190,9 @@ class Recognizer:
         if not (all(np.isfinite(v) for v in rec.probabilities.values()) and np.isfinite(rec.displacement).all()):
             raise CheckpointError(f"{path} was refused: its model gives non-finite outputs (damaged weights)")
 
-    def preprocess(self, face: np.ndarray) -> np.ndarray:
-        """An aligned face (uint8 grayscale, or BGR) of any size -> float32 ``input_size`` square in [0, 1]."""
+    def preprocess(self, face: np.ndarray, size: int | None = None) -> np.ndarray:
+        """An aligned face (uint8 grayscale, or BGR) of any size -> float32 square of ``size`` (default
+        ``input_size``) in [0, 1]."""
         face = np.asarray(face)
         if face.ndim == 3 and face.shape[2] == 3:
             face = cv2.cvtColor(face, cv2.COLOR_BGR2GRAY)
@@ -198,7 +200,7 @@ class Recognizer:
             raise ValueError(f"expected a grayscale face image (H, W), got shape {face.shape}")
         if face.dtype != np.uint8:
             raise ValueError(f"expected a uint8 face image, got {face.dtype}")
-        s = self.input_size
+        s = int(size or self.input_size)
         if face.shape != (s, s):
             shrink = face.shape[0] > s or face.shape[1] > s
             face = cv2.resize(face, (s, s), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
@@ -240,7 +242,13 @@ class Recognizer:
                 if self.reads_flow_image:
                     # the DGM once, then every trunk on the flow image and (batched with it) its mirror
                     displacement, _ = self.model.dgm(onset_t, apex_t)
-                    flow = render_flow_image(displacement, self.model.config.flow_input_size)
+                    read = displacement
+                    if self.label_size != self.input_size:
+                        # the trunks read the motion at the size their banks were rendered at
+                        small = [torch.from_numpy(np.stack([self.preprocess(f[k], self.label_size) for f in chunk])[:, None])
+                                 .to(self.device) for k in (0, 1)]
+                        read, _ = self.model.dgm(*small)
+                    flow = render_flow_image(read, self.model.config.flow_input_size)
                     out = {"displacement": displacement}
                     views = torch.cat((flow, mirror_flow_image(flow))) if settings.tta_hflip else flow
                     both = self.model.ensemble_flow_logits(views).float()

@@ -36,7 +36,7 @@ from frl_core.data.pairs import MEASURED_PEAK_PX, flow_png_to_displacement, pseu
 from frl_core.faces import RIGID_POINTS
 from frl_core.faces.kernels import similarity
 from frl_core.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from frl_core.models.frl_dgt import FRLDGT, FRLDGTConfig
+from frl_core.models.frl_dgt import FRLDGT, FRLDGTConfig, ModelConfigError
 from frl_core.models.inference import InferenceSettings, Recognizer
 from frl_core.metrics import paired_subject_bootstrap, score
 
@@ -44,13 +44,15 @@ LIVE_FIELDS_FROM_DGM = ("img_size", "dgm_channels", "dgm_output_stride", "dgm_in
 
 
 def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT], dgm_size: int | None = None,
-             dgm_mirror: bool | None = None) -> FRLDGT:
+             dgm_mirror: bool | None = None, label_size: int | None = None) -> FRLDGT:
     """A pair-mode FRL-DGT with ``dgm_model``'s DGM and the trunk and head of each flow-mode model in
     ``trunk_model`` (one, or an ensemble of the same architecture: the first becomes ``trunk``/``head``).
 
     ``dgm_size`` runs the DGM on faces of that side instead of the size it was trained at: it is fully
     convolutional and predicts pixels of its input, and the flow image is blind to the motion's scale.
-    ``dgm_mirror`` turns the DGM's mirror averaging at inference on or off (None: as in the DGM's file)."""
+    ``dgm_mirror`` turns the DGM's mirror averaging at inference on or off (None: as in the DGM's file).
+    ``label_size`` runs the DGM a second time, on the pair resized to that side, for the flow image the trunks
+    read (``FRLDGTConfig.dgm_label_size``); the displacement shown stays the one at ``dgm_size``."""
     trunks = list(trunk_model) if isinstance(trunk_model, (list, tuple)) else [trunk_model]
     if not trunks:
         raise CheckpointError("the live path needs at least one flow-mode trunk")
@@ -70,9 +72,13 @@ def assemble(dgm_model: FRLDGT, trunk_model: FRLDGT | list[FRLDGT], dgm_size: in
             raise CheckpointError(f"the DGM's face size must be a multiple of 28 between 56 and 448, got {dgm_size}")
         params["img_size"] = int(dgm_size)
     params["dgm_mirror"] = bool(dgm_cfg.get("dgm_mirror", False) if dgm_mirror is None else dgm_mirror)
+    params["dgm_label_size"] = 0 if not label_size or int(label_size) == params["img_size"] else int(label_size)
     params.update(input_mode="pair", motion_encoding="flow_image", dgm_features_to_trunk=False,
                   ensemble_size=len(trunks), au_loss_weight=0.0)
-    model = FRLDGT(FRLDGTConfig.from_dict(params))
+    try:
+        model = FRLDGT(FRLDGTConfig.from_dict(params))
+    except ModelConfigError as err:
+        raise CheckpointError(str(err)) from err
     model.variant = getattr(first, "variant", "custom")
     model.dgm.load_state_dict(dgm_model.dgm.state_dict())
     model.trunk.load_state_dict(first.trunk.state_dict())
@@ -110,7 +116,8 @@ def ensemble_settings(trunk_metas: list[dict], labels: np.ndarray | None = None)
 
 
 def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Path], dgm_size: int | None = None,
-                   dgm_mirror: bool | None = None) -> tuple[FRLDGT, InferenceSettings, dict]:
+                   dgm_mirror: bool | None = None, label_size: int | None = None
+                   ) -> tuple[FRLDGT, InferenceSettings, dict]:
     """The live model from a DGM file and one or more trunk files, its inference settings and the files'
     metadata (``trunk`` is the first trunk's, ``trunks`` all of them)."""
     paths = list(trunk_path) if isinstance(trunk_path, (list, tuple)) else [trunk_path]
@@ -118,7 +125,7 @@ def assemble_files(dgm_path: str | Path, trunk_path: str | Path | list[str | Pat
     loaded = [load_checkpoint(p) for p in paths]
     metas = [meta for _, meta in loaded]
     settings = ensemble_settings(metas)
-    model = assemble(dgm_model, [m for m, _ in loaded], dgm_size, dgm_mirror)
+    model = assemble(dgm_model, [m for m, _ in loaded], dgm_size, dgm_mirror, label_size)
     # A live file as the DGM's source (a clone has no train-dgm run) runs its DGM at another size than it was
     # trained at, and says which in its metadata.
     trained = (dgm_meta.get("dgm_face_size") or {}).get("trained_at") or dgm_model.config.img_size
@@ -355,6 +362,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dgm-mirror", action="store_true",
                         help="average the DGM's estimate with its estimate on the mirrored pair (twice the DGM's "
                              "cost per event)")
+    parser.add_argument("--dgm-label-size", type=int, default=None,
+                        help="also run the DGM on the pair at this side for the flow image the trunks read (the "
+                             "size their banks were rendered at, e.g. 112); the displacement shown stays at "
+                             "--dgm-size")
     parser.add_argument("--figures", type=Path, default=None,
                         help="a JSON object of measured figures (name -> one line) to carry in the file, "
                              "printed by `main.py evaluate FILE`")
@@ -362,7 +373,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        model, settings, meta = assemble_files(args.dgm, args.trunk, args.dgm_size, args.dgm_mirror or None)
+        model, settings, meta = assemble_files(args.dgm, args.trunk, args.dgm_size, args.dgm_mirror or None,
+                                               args.dgm_label_size)
     except (CheckpointError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -380,7 +392,8 @@ def run(args: argparse.Namespace) -> int:
         "ensemble": {"trunks": len(trunks), "seeds": [m.get("seed") for m in trunks]},
         "data_licence": "MEGC2019 composite (CASME II, SAMM, SMIC-HS): non-commercial research only",
         "dgm_training": dgm_meta.get("dgm_training"),
-        "dgm_face_size": {"trained_at": meta["dgm_trained_size"], "runs_at": int(model.config.img_size)},
+        "dgm_face_size": {"trained_at": meta["dgm_trained_size"], "runs_at": int(model.config.img_size),
+                          **({"labels_at": int(model.config.dgm_label_size)} if model.config.dgm_label_size else {})},
         "dgm_mirror_averaging": bool(model.config.dgm_mirror),
         "trunk_training": {"train": trunk_meta.get("train"), "model": trunk_meta.get("model"),
                            "calibration": [{k: v for k, v in (m.get("calibration") or {}).items()
