@@ -163,8 +163,8 @@ def test_a_trunk_trained_with_the_synthetic_banks_says_so_in_its_data(tmp_path, 
 
 
 def test_the_live_recipes_train_on_a_fresh_clone_behind_the_dgm_the_trunks_learnt_from():
-    """The shipped trunks' configs name a DGM that a clone has (not one under runs/), at the face size the
-    shipped trunks saw their banks rendered at."""
+    """The live recipes' configs name a DGM that a clone has (not one under runs/), at the face size their
+    trunks saw their banks rendered at: 112 px where it was trained, or 224 px where the app runs it."""
     from frl_core.models.checkpoint import load_checkpoint
     from frl_core.paths import REPO_ROOT
     from frl_core.training.au_augment import _dgm_of
@@ -178,7 +178,10 @@ def test_the_live_recipes_train_on_a_fresh_clone_behind_the_dgm_the_trunks_learn
         _, size = _dgm_of(path, train["au_augment_dgm_size"])
         _, metadata = load_checkpoint(path)
         assert size == metadata["dgm_face_size"]["trained_at"] == 112
-    assert _dgm_of(REPO_ROOT / "assets" / "weights" / "frl_dgt_live.pt", 0)[1] == 224
+    train = load_config(REPO_ROOT / "configs" / "megc2019_live_bank224.toml")["train"]
+    path = REPO_ROOT / train["au_augment_dgm"]
+    _, metadata = load_checkpoint(path)
+    assert _dgm_of(path, train["au_augment_dgm_size"])[1] == metadata["dgm_face_size"]["runs_at"] == 224
 
 
 def test_the_au_bank_cache_tells_face_sizes_and_movements_apart(tmp_path, monkeypatch):
