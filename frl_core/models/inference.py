@@ -144,7 +144,7 @@ class Recognizer:
         self.settings = settings or InferenceSettings()
         members = int(model.config.ensemble_size)
         self.reads_flow_image = model.config.motion_encoding == "flow_image"
-        self.label_size: int = int(getattr(model.config, "dgm_label_size", 0) or 0) or self.input_size
+        self.label_size: int = int(model.config.dgm_label_size) or self.input_size
         if self.settings.member_temperatures and len(self.settings.member_temperatures) != members:
             raise CheckpointError(f"the checkpoint holds {members} trunks but "
                                   f"{len(self.settings.member_temperatures)} member temperatures")
