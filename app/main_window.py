@@ -360,6 +360,7 @@ class MainWindow(ExportActions, QMainWindow):
         p.source_opened.connect(self._on_source_opened)
         p.source_failed.connect(lambda msg: self.show_message(msg, "error"))
         p.source_error.connect(self._on_source_error)
+        p.source_notice.connect(lambda msg: self.show_message(msg, "warning"))
         p.source_ended.connect(self._update_transport)
         p.analysis_finished.connect(self._on_analysis_finished)
         p.results.connect(self._on_results)

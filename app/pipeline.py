@@ -92,6 +92,9 @@ class _Signals(SessionListener):
     def source_error(self, generation: int, message: str) -> None:
         self.p._source_error.emit(generation, message)
 
+    def source_notice(self, generation: int, message: str) -> None:
+        self.p._source_notice.emit(generation, message)
+
     def source_ended(self, generation: int) -> None:
         self.p._ended.emit(generation)
 
@@ -130,6 +133,7 @@ class Pipeline(QObject):
     source_opened = Signal(object)  # SourceInfo
     source_failed = Signal(str)
     source_error = Signal(str)
+    source_notice = Signal(str)
     source_ended = Signal()
     analysis_finished = Signal()
     results = Signal(list)
@@ -143,6 +147,7 @@ class Pipeline(QObject):
 
     _opened = Signal(int, object)
     _source_error = Signal(int, str)
+    _source_notice = Signal(int, str)
     _ended = Signal(int)
     _results = Signal(int, list)
     _events = Signal(int, list)
@@ -176,6 +181,7 @@ class Pipeline(QObject):
         """The clockwise turn the current source's frames are given (the settings' when it was opened)."""
         self._opened.connect(self._on_opened)
         self._source_error.connect(self._on_source_error)
+        self._source_notice.connect(self._on_source_notice)
         self._ended.connect(self._on_ended)
         self._results.connect(self._on_results)
         self._events.connect(self._on_events)
@@ -289,6 +295,10 @@ class Pipeline(QObject):
     def _on_source_error(self, generation: int, message: str) -> None:
         if generation == self.generation:
             self.source_error.emit(message)
+
+    def _on_source_notice(self, generation: int, message: str) -> None:
+        if generation == self.generation:
+            self.source_notice.emit(message)
 
     def _on_ended(self, generation: int) -> None:
         if generation == self.generation:

@@ -383,3 +383,21 @@ def test_analyze_says_it_left_out_an_interval_across_an_exposure_step(tmp_path, 
     assert [abs(e["apex_index"] - seq.events[0].apex) <= 3 for e in events] == [True], events
     with pytest.raises(SystemExit):
         _run([path, "--exposure-step", "1.5"], capsys)
+
+
+def test_a_damaged_frame_in_a_folder_is_named_and_the_rest_analysed(tmp_path, capsys):
+    capture = cv2.VideoCapture(str(DEMO))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(1, 61):
+        ok, frame = capture.read()
+        assert ok
+        cv2.imwrite(str(folder / f"img{i}.jpg"), frame)
+    capture.release()
+    (folder / "img30.jpg").write_bytes(b"truncated by a bad copy")
+    code, _, err = _run([folder, "--out", tmp_path / "o", "--no-recognition", "--no-progress", "--no-png"], capsys)
+    doc = _events_json(tmp_path / "o")
+    assert code == 0 and "Traceback" not in err
+    assert "could not be decoded (img30.jpg)" in err
+    assert doc["metadata"]["frames"] == 60 and doc["metadata"]["complete"] is True
+    assert doc["metadata"]["unreadable_frames"] == ["img30.jpg"]

@@ -567,3 +567,24 @@ def test_an_interval_left_out_at_an_exposure_step_is_told_in_the_banner(qtbot, s
                                     threshold=0.3, message=exposure_step_message(2.1, 2.4))])
     assert "Interval 2.10-2.40 s left out as an exposure step" in window.banner.text()
     assert window.banner.isVisible()
+
+
+def test_a_damaged_frame_file_is_shown_as_a_warning_and_the_folder_played_to_its_end(qtbot, settings, tmp_path,
+                                                                                      face_clip):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    capture = cv2.VideoCapture(str(face_clip))
+    count = 0
+    while count < 30:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        count += 1
+        cv2.imwrite(str(folder / f"img{count}.png"), frame)
+    capture.release()
+    (folder / "img12.png").write_bytes(b"damaged")
+    window = make_window(qtbot, settings)
+    window.open_spec(str(folder))
+    wait_until_finished(qtbot, window, 60_000)
+    assert window.results.frame_count() == count
+    assert "img12.png could not be decoded" in window.banner.text()

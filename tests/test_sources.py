@@ -160,3 +160,37 @@ def test_a_variable_frame_rate_file_is_resampled_to_the_clock(tmp_path):
     assert out[100][0] == pytest.approx(100 / 30)
     source, out = frames(plain)
     assert not source.variable_rate and [shown for _, shown in out] == list(range(120))
+
+
+def test_a_damaged_frame_file_is_stood_in_for_by_the_frame_before_and_named(tmp_path):
+    _write_frames(tmp_path, [f"img{i}.png" for i in range(1, 9)])
+    (tmp_path / "img1.png").write_bytes(b"a damaged copy")
+    (tmp_path / "img5.png").write_bytes(b"a damaged copy")
+    (tmp_path / "img6.png").write_bytes(b"")
+    source = open_source(tmp_path, fps_override=100)
+    read = list(source)
+    # every index keeps its time; a damaged frame shows the nearest readable one before it (after it at the start)
+    assert [t for t, _ in read] == pytest.approx([i / 100 for i in range(8)])
+    assert [int(f[0, 0, 0]) for _, f in read] == [2, 2, 3, 4, 4, 4, 7, 8]
+    assert [p.name for p in source.unreadable] == ["img1.png", "img5.png", "img6.png"]
+    assert source.frame_size == (32, 24)
+
+
+def test_a_stood_in_frame_is_not_the_one_a_consumer_drew_on(tmp_path):
+    _write_frames(tmp_path, ["img1.png", "img2.png", "img3.png"])
+    (tmp_path / "img3.png").write_bytes(b"damaged")
+    source = open_source(tmp_path)
+    source.read()
+    _, second = source.read()
+    second[:] = 255
+    _, stand_in = source.read()
+    assert int(stand_in[0, 0, 0]) == 2
+
+
+def test_a_folder_of_damaged_images_and_a_damaged_single_image_are_messages(tmp_path):
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(b"not a jpeg")
+    with pytest.raises(SourceError, match="none of its 2 image files"):
+        open_source(tmp_path)
+    with pytest.raises(SourceError, match="cannot read image"):
+        open_source(tmp_path / "a.jpg")

@@ -330,6 +330,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         """Write every event found so far; ``complete`` says whether the input was analysed to its end."""
         stats = runner.stats()
         metadata.update(frames=frames_csv.rows, frames_with_face=faces, dropped_frames=stats.dropped,
+                        unreadable_frames=[p.name for p in getattr(source, "unreadable", [])],
                         complete=complete,
                         spotter_blur_applied=float(engine.spotter_config.blur_sigma))
         if complete and truth is not None:
@@ -422,6 +423,13 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         summary=f"{n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps), face in {faces}, "
                 f"{stats.dropped} dropped; {len(kept)} events ({micro} micro, {len(kept) - micro} macro) "
                 f"on {engine.device_name}; results in {out_dir}")
+    unreadable = getattr(source, "unreadable", [])
+    if unreadable:
+        names = ", ".join(p.name for p in unreadable[:5]) + (" …" if len(unreadable) > 5 else "")
+        print(f"warning: {len(unreadable)} image file{'s' if len(unreadable) > 1 else ''} of {source.name} could not be "
+              f"decoded ({names}); {'each was' if len(unreadable) > 1 else 'it was'} replaced by the readable frame before "
+              "it, so later frames keep their "
+              "times (events.json lists them)", file=sys.stderr)
     if switches:
         print(f"note: another, larger face came into view and was tracked from frame{'s' if len(switches) > 1 else ''} "
               f"{', '.join(map(str, switches[:5]))}{' …' if len(switches) > 5 else ''} (frames.csv says so); "

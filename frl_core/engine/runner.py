@@ -223,7 +223,10 @@ class CaptureListener:
     def open_failed(self, capture: CaptureThread, message: str) -> None: ...
 
     def failed(self, capture: CaptureThread, message: str) -> None:
-        """The source broke mid-stream (camera unplugged, an unreadable image)."""
+        """The source broke mid-stream (camera unplugged, a file that cannot be read on)."""
+
+    def notice(self, capture: CaptureThread, message: str) -> None:
+        """Something a user should know that does not stop reading (a damaged frame stood in for)."""
 
     def ended(self, capture: CaptureThread) -> None:
         """A recorded source reached its end (it may be played again)."""
@@ -270,6 +273,7 @@ class CaptureThread(threading.Thread):
         self.info: SourceInfo | None = None
         self.rate_in = RateMeter()
         self.captured = 0
+        self._unreadable_reported = 0
         self.error: str | None = None
         self._stop_event = threading.Event()
         self._cond = threading.Condition()
@@ -437,12 +441,23 @@ class CaptureThread(threading.Thread):
                 continue
             timestamp, frame = item
             self.captured += 1
+            self._report_unreadable(source)
             self.rate_in.tick()
             self._record(frame, source.fps)
             pace_origin = self._pace(source, index, pace_origin)
             gray = None if index in self.analysed else gray_copy(frame)
             if not self.queue.put(FrameItem(index, timestamp, frame, gray), drop=self.drop, stop=self._stop_event):
                 break
+
+    def _report_unreadable(self, source: FrameSource) -> None:
+        """Tell the listener of each frame file the source could not decode, once."""
+        unreadable = getattr(source, "unreadable", ())
+        if len(unreadable) > self._unreadable_reported:
+            new = unreadable[self._unreadable_reported:]
+            self._unreadable_reported = len(unreadable)
+            self.listener.notice(self, f"{', '.join(p.name for p in new[:3])}{' …' if len(new) > 3 else ''} could "
+                                       f"not be decoded: the readable frame before {'them' if len(new) > 1 else 'it'} "
+                                       "stands in, so later frames keep their times")
 
     def _pace(self, source: FrameSource, index: int, origin: tuple[float, int] | None) -> tuple[float, int] | None:
         """Wait until a recorded frame is due when pacing at 1x or replaying analysed frames."""

@@ -102,6 +102,9 @@ class SessionListener:
     def source_error(self, generation: int, message: str) -> None:
         """The source broke mid-stream (camera unplugged, an unreadable image)."""
 
+    def source_notice(self, generation: int, message: str) -> None:
+        """The source reads on, but a user should know something (a damaged frame stood in for)."""
+
     def source_ended(self, generation: int) -> None:
         """A recorded source was read to its end (playing again replays it)."""
 
@@ -457,6 +460,9 @@ class _CaptureReports(CaptureListener):
 
     def failed(self, capture: CaptureThread, message: str) -> None:
         self.session.listener.source_error(self.session._generation_of(capture), message)
+
+    def notice(self, capture: CaptureThread, message: str) -> None:
+        self.session.listener.source_notice(self.session._generation_of(capture), message)
 
     def ended(self, capture: CaptureThread) -> None:
         self.session.listener.source_ended(self.session._generation_of(capture))

@@ -274,7 +274,13 @@ class VideoFileSource(FrameSource):
 
 
 class FrameFolderSource(FrameSource):
-    """A folder of image files (one frame each) read in natural order; also a single image file."""
+    """A folder of image files (one frame each) read in natural order; also a single image file.
+
+    A file that cannot be decoded (a damaged copy, a stray non-image with an image's extension) does not end
+    the sequence: the nearest readable frame before it stands in for it, so every later frame keeps its index
+    and timestamp, and its path is kept in ``unreadable`` for the run to report. Only a folder with no
+    readable image at all fails to open.
+    """
 
     def __init__(self, files: list[Path], name: str, fps_override: float | None = None) -> None:
         self.files = files
@@ -283,16 +289,36 @@ class FrameFolderSource(FrameSource):
         self.fps, self.fps_origin = _fps(0.0, fps_override, DEFAULT_FOLDER_FPS)
         self.frame_count = len(files)
         self.position = 0
-        first = self._load(0)
+        self.unreadable: list[Path] = []
+        first_index, first = self._first_readable()
         self.frame_size = (int(first.shape[1]), int(first.shape[0]))
-        self._cached: tuple[int, np.ndarray] | None = (0, first)
+        self._cached: tuple[int, np.ndarray] | None = (first_index, first)
 
-    def _load(self, index: int) -> np.ndarray:
-        path = self.files[index]
-        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise SourceError(f"cannot read image {path}: not an image OpenCV can decode")
-        return frame
+    def _decode(self, index: int) -> np.ndarray | None:
+        return cv2.imread(str(self.files[index]), cv2.IMREAD_COLOR)
+
+    def _first_readable(self) -> tuple[int, np.ndarray]:
+        for index in range(self.frame_count):
+            frame = self._decode(index)
+            if frame is not None:
+                return index, frame
+        if self.frame_count == 1:
+            raise SourceError(f"cannot read image {self.files[0]}: not an image OpenCV can decode")
+        raise SourceError(f"{self.name}: none of its {self.frame_count} image files is one OpenCV can decode")
+
+    def _stand_in(self, index: int) -> np.ndarray:
+        """The nearest readable frame before ``index`` (after it, at the very start), decoded afresh: the
+        consumer may have drawn on the copy it was given."""
+        if self.files[index] not in self.unreadable:
+            self.unreadable.append(self.files[index])
+        for other in [*range(index - 1, -1, -1), *range(index + 1, self.frame_count)]:
+            if self.files[other] in self.unreadable:
+                continue
+            frame = self._decode(other)
+            if frame is not None:
+                return frame
+            self.unreadable.append(self.files[other])
+        raise SourceError(f"{self.name}: no image OpenCV can decode")
 
     def read(self) -> tuple[float, np.ndarray] | None:
         index = self.position
@@ -302,7 +328,9 @@ class FrameFolderSource(FrameSource):
             frame = self._cached[1]
             self._cached = None
         else:
-            frame = self._load(index)
+            frame = self._decode(index)
+        if frame is None:
+            frame = self._stand_in(index)
         self.position += 1
         return index / self.fps, frame
 
