@@ -569,7 +569,7 @@ def test_an_interval_left_out_at_an_exposure_step_is_told_in_the_banner(qtbot, s
     assert window.banner.isVisible()
 
 
-def test_a_damaged_frame_file_is_shown_as_a_warning_and_the_folder_played_to_its_end(qtbot, settings, tmp_path,
+def test_a_damaged_or_resized_frame_file_is_shown_as_a_warning_and_the_folder_played_to_its_end(qtbot, settings, tmp_path,
                                                                                       face_clip):
     folder = tmp_path / "frames"
     folder.mkdir()
@@ -583,8 +583,11 @@ def test_a_damaged_frame_file_is_shown_as_a_warning_and_the_folder_played_to_its
         cv2.imwrite(str(folder / f"img{count}.png"), frame)
     capture.release()
     (folder / "img12.png").write_bytes(b"damaged")
+    thumbnail = cv2.imread(str(folder / "img20.png"))
+    cv2.imwrite(str(folder / "img20.png"), cv2.resize(thumbnail, (thumbnail.shape[1] // 2, thumbnail.shape[0] // 2)))
     window = make_window(qtbot, settings)
     window.open_spec(str(folder))
     wait_until_finished(qtbot, window, 60_000)
     assert window.results.frame_count() == count
     assert "img12.png could not be decoded" in window.banner.text()
+    assert "img20.png is not" in window.banner.text()

@@ -194,3 +194,12 @@ def test_a_folder_of_damaged_images_and_a_damaged_single_image_are_messages(tmp_
         open_source(tmp_path)
     with pytest.raises(SourceError, match="cannot read image"):
         open_source(tmp_path / "a.jpg")
+
+
+def test_frames_of_another_size_are_read_as_they_are_and_named(tmp_path):
+    _write_frames(tmp_path, ["img1.png", "img2.png", "img4.png"])
+    _write_frames(tmp_path, ["img3.png"], size=(16, 12))
+    source = open_source(tmp_path)
+    shapes = [f.shape[:2] for _, f in source]
+    assert shapes == [(24, 32), (24, 32), (12, 16), (24, 32)]
+    assert [p.name for p in source.other_size] == ["img3.png"] and source.unreadable == []

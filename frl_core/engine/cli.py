@@ -331,6 +331,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         stats = runner.stats()
         metadata.update(frames=frames_csv.rows, frames_with_face=faces, dropped_frames=stats.dropped,
                         unreadable_frames=[p.name for p in getattr(source, "unreadable", [])],
+                        frames_of_another_size=len(getattr(source, "other_size", [])),
                         complete=complete,
                         spotter_blur_applied=float(engine.spotter_config.blur_sigma))
         if complete and truth is not None:
@@ -430,6 +431,10 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
               f"decoded ({names}); {'each was' if len(unreadable) > 1 else 'it was'} replaced by the readable frame before "
               "it, so later frames keep their "
               "times (events.json lists them)", file=sys.stderr)
+    if getattr(source, "other_size", None):
+        from frl_core.engine.runner import other_size_message
+
+        print(f"warning: {other_size_message(source)}", file=sys.stderr)
     if switches:
         print(f"note: another, larger face came into view and was tracked from frame{'s' if len(switches) > 1 else ''} "
               f"{', '.join(map(str, switches[:5]))}{' …' if len(switches) > 5 else ''} (frames.csv says so); "

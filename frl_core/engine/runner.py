@@ -215,6 +215,16 @@ class RateMeter:
             return (len(self._times) - 1) / span if span > 0 else 0.0
 
 
+def other_size_message(source: FrameSource) -> str:
+    """What a user is told of a frame folder whose frames are not all the size of its first."""
+    w, h = source.frame_size
+    more = len(source.other_size) - 1
+    which = f"{source.other_size[0].name} and {more} more frame{'s' if more > 1 else ''} are" if more else \
+        f"{source.other_size[0].name} is"
+    return (f"{which} not {w}x{h} like the first frame: a folder that mixes frame sizes (a crop, a thumbnail) "
+            "shows the face moving where it did not")
+
+
 class CaptureListener:
     """What a capture thread reports; every method is called from the capture thread (no-ops here)."""
 
@@ -274,6 +284,7 @@ class CaptureThread(threading.Thread):
         self.rate_in = RateMeter()
         self.captured = 0
         self._unreadable_reported = 0
+        self._other_size_reported = False
         self.error: str | None = None
         self._stop_event = threading.Event()
         self._cond = threading.Condition()
@@ -450,7 +461,8 @@ class CaptureThread(threading.Thread):
                 break
 
     def _report_unreadable(self, source: FrameSource) -> None:
-        """Tell the listener of each frame file the source could not decode, once."""
+        """Tell the listener of each frame file the source could not decode, once, and of the first frame
+        whose size differs from the first's."""
         unreadable = getattr(source, "unreadable", ())
         if len(unreadable) > self._unreadable_reported:
             new = unreadable[self._unreadable_reported:]
@@ -458,6 +470,10 @@ class CaptureThread(threading.Thread):
             self.listener.notice(self, f"{', '.join(p.name for p in new[:3])}{' …' if len(new) > 3 else ''} could "
                                        f"not be decoded: the readable frame before {'them' if len(new) > 1 else 'it'} "
                                        "stands in, so later frames keep their times")
+        other_size = getattr(source, "other_size", ())
+        if other_size and not self._other_size_reported:
+            self._other_size_reported = True
+            self.listener.notice(self, other_size_message(source))
 
     def _pace(self, source: FrameSource, index: int, origin: tuple[float, int] | None) -> tuple[float, int] | None:
         """Wait until a recorded frame is due when pacing at 1x or replaying analysed frames."""

@@ -279,7 +279,8 @@ class FrameFolderSource(FrameSource):
     A file that cannot be decoded (a damaged copy, a stray non-image with an image's extension) does not end
     the sequence: the nearest readable frame before it stands in for it, so every later frame keeps its index
     and timestamp, and its path is kept in ``unreadable`` for the run to report. Only a folder with no
-    readable image at all fails to open.
+    readable image at all fails to open. Frames of another size than the first are read as they are, and
+    named in ``other_size``: a folder that mixes sizes (a crop, a thumbnail) shows a moving face.
     """
 
     def __init__(self, files: list[Path], name: str, fps_override: float | None = None) -> None:
@@ -290,6 +291,7 @@ class FrameFolderSource(FrameSource):
         self.frame_count = len(files)
         self.position = 0
         self.unreadable: list[Path] = []
+        self.other_size: list[Path] = []
         first_index, first = self._first_readable()
         self.frame_size = (int(first.shape[1]), int(first.shape[0]))
         self._cached: tuple[int, np.ndarray] | None = (first_index, first)
@@ -331,6 +333,8 @@ class FrameFolderSource(FrameSource):
             frame = self._decode(index)
         if frame is None:
             frame = self._stand_in(index)
+        elif (frame.shape[1], frame.shape[0]) != self.frame_size and self.files[index] not in self.other_size:
+            self.other_size.append(self.files[index])
         self.position += 1
         return index / self.fps, frame
 
