@@ -115,6 +115,11 @@ def _read_all(source: Any, max_frames: int | None) -> list:
             frames.append(item[1])
     except SourceError as err:
         raise CommandExit(EXIT_BAD_INPUT, str(err)) from None
+    unreadable = getattr(source, "unreadable", None)
+    if unreadable:
+        # one measurement of the clip's own frames: a stand-in frame could be its onset or apex
+        raise CommandExit(EXIT_BAD_INPUT, f"cannot read image {unreadable[0]}: not an image OpenCV can decode (clip "
+                                          "mode measures the clip's own frames: replace or remove it)")
     return frames
 
 
