@@ -314,3 +314,50 @@ def test_a_bank_can_code_a_share_of_its_pairs_as_video_and_keeps_the_others(data
     assert 0.35 < 1.0 - same.mean() < 0.65
     with pytest.raises(ValueError, match="share of the pairs"):
         build_au_bank(dgm, data_root, names, 1, video_coded=2.0)
+
+
+def _with_clip_twins(samples: SampleSet, twin_labels: np.ndarray) -> None:
+    from frl_core.training.au_augment import AugmentBank
+
+    rng = np.random.default_rng(4)
+    n = len(samples)
+    flows = np.concatenate([rng.integers(0, 256, (2, 28, 28, 3), dtype=np.uint8),
+                            rng.integers(0, 256, (n, 28, 28, 3), dtype=np.uint8)])
+    samples.augment = AugmentBank(flows, np.concatenate([[0, 1], twin_labels]), ["s0", "s1"] + samples.subjects,
+                                  ["smile", "brow"] + [f"clip:{k}" for k in samples.keys])
+
+
+def test_live_consistency_makes_each_clips_dgm_twin_read_as_its_flow_image_reads():
+    from frl_core.training.loop import predict, train_model
+
+    samples = _sample_set(12, 32)
+    # twins labelled otherwise than their clips: only the consistency term can make the two readings agree
+    _with_clip_twins(samples, (samples.labels + 1) % 3)
+    twins = samples.clip_twins()
+    assert twins.tolist() == [len(samples) + 2 + i for i in range(len(samples))]
+    train = np.arange(len(samples))
+    agreement = {}
+    for weight in (0.0, 10.0):
+        config = {"model": {"input_mode": "flow"}, "train": {"epochs": 40, "batch_size": 8, "lr": 3e-3,
+                                                             "weight_decay": 0.0, "au_augment": 1.0,
+                                                             "live_consistency": weight}}
+        model = create_model("frl_dgt_small", input_mode="flow", motion_size=28)
+        train_model(model, samples, train, config, torch.device("cpu"), seed=1)
+        on_real = predict(model, samples, train, config, torch.device("cpu")).argmax(1)
+        on_twin = predict(model, samples, twins[train], config, torch.device("cpu")).argmax(1)
+        agreement[weight] = float((on_real == on_twin).mean())
+    assert agreement[10.0] >= agreement[0.0] + 0.25, agreement
+
+
+def test_live_consistency_without_the_clip_bank_is_a_config_error():
+    from frl_core.training.au_augment import AugmentBank
+    from frl_core.training.config import ConfigError
+    from frl_core.training.loop import train_model
+
+    samples = _sample_set(6, 32)
+    samples.augment = AugmentBank(np.zeros((2, 28, 28, 3), np.uint8), np.array([0, 1]), ["s0", "s1"], ["smile", "brow"])
+    config = {"model": {"input_mode": "flow"}, "train": {"epochs": 1, "batch_size": 4, "lr": 1e-3, "weight_decay": 0.0,
+                                                         "au_augment": 1.0, "live_consistency": 1.0}}
+    with pytest.raises(ConfigError, match="au_augment_clips"):
+        train_model(create_model("frl_dgt_small", input_mode="flow", motion_size=28), samples, np.arange(6), config,
+                    torch.device("cpu"), seed=1)

@@ -98,7 +98,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "au_augment_dgm_size": Field(_INT, 0, 1024),
         "au_augment_clips": Field(_BOOL), "au_augment_movements": Field(_STR, choices=MOVEMENT_SETS),
         "au_augment_parted_lips": Field(_NUM, 0.0, 1.0), "au_augment_emphasis": Field((list,), item=str),
-        "au_augment_video_coded": Field(_NUM, 0.0, 1.0),
+        "au_augment_video_coded": Field(_NUM, 0.0, 1.0), "live_consistency": Field(_NUM, 0.0, 100.0),
         "dgm_pretrain_steps": Field(_INT, 0, 1_000_000), "dgm_pretrain_lr": Field(_NUM, 1e-8, 10.0),
         "dgm_pretrain_peak_px": Field((list,), item=(int, float)),
     },

@@ -17,6 +17,7 @@ from frl_core.models.ststnet import STSTNetClassifier
 from frl_core.paths import REPO_ROOT
 from frl_core.training.config import ConfigError, load_config
 from frl_core.training.folds import TrainingError
+from frl_core.models.frl_dgt import mirror_flow_image
 from frl_core.training.samples import SampleSet, make_batch, mirror_batch, model_inputs
 
 
@@ -101,6 +102,11 @@ def train_model(
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=float(tcfg["lr"]), total_steps=max(1, epochs * steps_per_epoch), pct_start=0.1
     )
+    # the live path's reading of a training clip (its DGM twin) pulled towards flow mode's reading of it
+    consistency = float(tcfg.get("live_consistency", 0.0) or 0.0)
+    twins = samples.clip_twins() if consistency > 0 else None
+    if twins is not None and not (twins >= 0).any():
+        raise ConfigError("train.live_consistency needs the clip bank (train.au_augment_clips = true)")
     losses = []
     for epoch in range(epochs):
         balanced = bool(tcfg.get("balanced_sampling", True))
@@ -116,6 +122,8 @@ def train_model(
             batch = make_batch(samples, idx, mode, img_size, True, rng, bool(tcfg.get("hflip", True)))
             batch = {k: v.to(device) for k, v in batch.items()}
             loss = model.training_losses(batch)["total"]
+            if twins is not None:
+                loss = loss + consistency * _twin_consistency(model, samples, idx, twins, rng, device)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -127,6 +135,25 @@ def train_model(
             progress(epoch, losses[-1])
     model.eval()
     return losses
+
+
+def _twin_consistency(model: nn.Module, samples: SampleSet, idx: np.ndarray, twins: np.ndarray,
+                      rng: np.random.Generator, device: torch.device) -> torch.Tensor:
+    """KL divergence of the model on the batch's real clips' DGM twins from its (fixed) reading of the real
+    flow images, both mirrored alike."""
+    real = idx[idx < len(samples)]
+    real = real[twins[real] >= 0]
+    if len(real) < 2:
+        return torch.zeros((), device=device)
+    flows = samples.flow_tensor()
+    real_flow, twin_flow = flows[torch.from_numpy(real)], flows[torch.from_numpy(twins[real])]
+    flip = torch.from_numpy(rng.random(len(real)) < 0.5)
+    if flip.any():
+        real_flow[flip], twin_flow[flip] = mirror_flow_image(real_flow[flip]), mirror_flow_image(twin_flow[flip])
+    with torch.no_grad():
+        target = torch.softmax(model(real_flow.to(device)), dim=1)
+    return torch.nn.functional.kl_div(torch.log_softmax(model(twin_flow.to(device)), dim=1), target,
+                                      reduction="batchmean")
 
 
 @torch.no_grad()

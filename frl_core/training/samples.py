@@ -70,6 +70,18 @@ class SampleSet:
         keep = [i for i, s in enumerate(self.augment.subjects) if s in allowed]
         return len(self) + np.asarray(keep, dtype=np.int64)
 
+    def clip_twins(self) -> np.ndarray:
+        """For each real clip, the index of its own motion rendered through the DGM (the clip bank,
+        ``au_augment_clips``), or -1 where the bank holds none."""
+        twins = np.full(len(self), -1, dtype=np.int64)
+        if self.augment is None:
+            return twins
+        position = {key: i for i, key in enumerate(self.keys)}
+        for j, name in enumerate(self.augment.expressions):
+            if name.startswith("clip:") and name[5:] in position:
+                twins[position[name[5:]]] = len(self) + j
+        return twins
+
     def au_batch(self, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """AU targets (B, K) and known mask (B,) of these indices; synthetic items count as unknown."""
         if self.action_units is None or self.au_known is None:
