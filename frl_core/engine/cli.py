@@ -428,9 +428,8 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
     if unreadable:
         names = ", ".join(p.name for p in unreadable[:5]) + (" …" if len(unreadable) > 5 else "")
         print(f"warning: {len(unreadable)} image file{'s' if len(unreadable) > 1 else ''} of {source.name} could not be "
-              f"decoded ({names}); {'each was' if len(unreadable) > 1 else 'it was'} replaced by the readable frame before "
-              "it, so later frames keep their "
-              "times (events.json lists them)", file=sys.stderr)
+              f"decoded ({names}); {'each was' if len(unreadable) > 1 else 'it was'} replaced by the nearest readable "
+              "frame before it, so later frames keep their times (events.json lists them)", file=sys.stderr)
     if getattr(source, "other_size", None):
         from frl_core.engine.runner import other_size_message
 

@@ -452,7 +452,7 @@ class CaptureThread(threading.Thread):
                 continue
             timestamp, frame = item
             self.captured += 1
-            self._report_unreadable(source)
+            self._report_frame_files(source)
             self.rate_in.tick()
             self._record(frame, source.fps)
             pace_origin = self._pace(source, index, pace_origin)
@@ -460,7 +460,7 @@ class CaptureThread(threading.Thread):
             if not self.queue.put(FrameItem(index, timestamp, frame, gray), drop=self.drop, stop=self._stop_event):
                 break
 
-    def _report_unreadable(self, source: FrameSource) -> None:
+    def _report_frame_files(self, source: FrameSource) -> None:
         """Tell the listener of each frame file the source could not decode, once, and of the first frame
         whose size differs from the first's."""
         unreadable = getattr(source, "unreadable", ())

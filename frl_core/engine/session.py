@@ -100,7 +100,7 @@ class SessionListener:
         """A source could not be opened (the previous one, if any, keeps running)."""
 
     def source_error(self, generation: int, message: str) -> None:
-        """The source broke mid-stream (camera unplugged, an unreadable image)."""
+        """The source broke mid-stream (camera unplugged, a file that cannot be read on)."""
 
     def source_notice(self, generation: int, message: str) -> None:
         """The source reads on, but a user should know something (a damaged frame stood in for)."""

@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from frl_core.models.frl_dgt import mirror_flow_image
 from frl_core.models.ststnet import STSTNetClassifier
 from frl_core.paths import REPO_ROOT
 from frl_core.training.config import ConfigError, load_config
 from frl_core.training.folds import TrainingError
-from frl_core.models.frl_dgt import mirror_flow_image
 from frl_core.training.samples import SampleSet, make_batch, mirror_batch, model_inputs
 
 
