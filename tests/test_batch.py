@@ -154,7 +154,7 @@ def test_a_local_ray_analyses_the_corpus_in_its_actors(clips, tmp_path, capsys):
         assert _events(tmp_path / "one", name) == _events(tmp_path / "ray", name)
 
 
-def test_frame_folders_take_the_manifest_frame_rate_and_a_faceless_one_fails(tmp_path, capsys):
+def test_frame_folders_take_the_manifest_frame_rate_name_a_damaged_frame_and_a_faceless_one_fails(tmp_path, capsys):
     import cv2
     import numpy as np
 
@@ -164,6 +164,7 @@ def test_frame_folders_take_the_manifest_frame_rate_and_a_faceless_one_fails(tmp
     (tmp_path / "face").mkdir()
     for i, frame in enumerate(seq.frames):
         cv2.imwrite(str(tmp_path / "face" / f"img{i + 1}.jpg"), frame)
+    (tmp_path / "face" / "img20.jpg").write_bytes(b"a damaged copy")
     (tmp_path / "blank").mkdir()
     for i in range(5):
         cv2.imwrite(str(tmp_path / "blank" / f"img{i}.png"), np.full((120, 160, 3), 90, np.uint8))
@@ -174,6 +175,7 @@ def test_frame_folders_take_the_manifest_frame_rate_and_a_faceless_one_fails(tmp
     assert code == batch.EXIT_SOME_FAILED
     face, blank = _table(tmp_path / "out" / "corpus.csv")
     assert (face["id"], face["status"], face["frames"], face["fps"], face["session"]) == ("face", "ok", "60", "100.0", "a")
+    assert "could not be decoded (img20.jpg)" in face["warning"]
     assert blank["status"] == "failed" and blank["exit_code"] == str(analyze_cli.EXIT_NO_FACE)
     assert blank["error"].startswith("no face found in any of the 5 frames")
 

@@ -424,16 +424,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         summary=f"{n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps), face in {faces}, "
                 f"{stats.dropped} dropped; {len(kept)} events ({micro} micro, {len(kept) - micro} macro) "
                 f"on {engine.device_name}; results in {out_dir}")
-    unreadable = getattr(source, "unreadable", [])
-    if unreadable:
-        names = ", ".join(p.name for p in unreadable[:5]) + (" …" if len(unreadable) > 5 else "")
-        print(f"warning: {len(unreadable)} image file{'s' if len(unreadable) > 1 else ''} of {source.name} could not be "
-              f"decoded ({names}); {'each was' if len(unreadable) > 1 else 'it was'} replaced by the nearest readable "
-              "frame before it, so later frames keep their times (events.json lists them)", file=sys.stderr)
-    if getattr(source, "other_size", None):
-        from frl_core.engine.runner import other_size_message
-
-        print(f"warning: {other_size_message(source)}", file=sys.stderr)
+    warnings = _frame_file_warnings(source)
     if switches:
         print(f"note: another, larger face came into view and was tracked from frame{'s' if len(switches) > 1 else ''} "
               f"{', '.join(map(str, switches[:5]))}{' …' if len(switches) > 5 else ''} (frames.csv says so); "
@@ -455,14 +446,31 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
     else:
         if (source.frame_count and not source.is_live and args.max_frames is None and args.duration is None
                 and n < 0.98 * source.frame_count):
-            outcome.warning = (f"{source.name} ended early: {n} of the {source.frame_count} frames it announces "
-                               "could be read (a truncated or damaged file?); events.json says so")
+            warnings.append(f"{source.name} ended early: {n} of the {source.frame_count} frames it announces "
+                            "could be read (a truncated or damaged file?); events.json says so")
         if n == 0:
             outcome.code, outcome.error = EXIT_BAD_INPUT, f"{source.name} delivered no frames"
         elif faces == 0:
             hint = "" if args.whole_frame else (_turn_hint(args, source) or " (for face-cropped frames try --whole-frame)")
             outcome.code, outcome.error = EXIT_NO_FACE, f"no face found in any of the {n} frames{hint}"
+    outcome.warning = "; ".join(warnings) or None
     return outcome
+
+
+def _frame_file_warnings(source) -> list[str]:
+    """What a frame folder's damaged or odd-sized files did to the run (the batch's corpus table keeps it too)."""
+    warnings = []
+    unreadable = getattr(source, "unreadable", [])
+    if unreadable:
+        names = ", ".join(p.name for p in unreadable[:5]) + (" …" if len(unreadable) > 5 else "")
+        warnings.append(f"{len(unreadable)} image file{'s' if len(unreadable) > 1 else ''} of {source.name} could not "
+                        f"be decoded ({names}); {'each was' if len(unreadable) > 1 else 'it was'} replaced by the "
+                        "nearest readable frame before it, so later frames keep their times (events.json lists them)")
+    if getattr(source, "other_size", None):
+        from frl_core.engine.runner import other_size_message
+
+        warnings.append(other_size_message(source))
+    return warnings
 
 
 def _turn_hint(args: argparse.Namespace, source) -> str | None:
