@@ -68,6 +68,7 @@ class ExportActions:
     source_info: SourceInfo | None
     recording_path: Path | None
     _export_thread: VideoExportThread | None
+    source_notices: list[str]
     progress: QProgressBar
 
     def _export_metadata(self) -> dict:
@@ -84,6 +85,7 @@ class ExportActions:
             model=info.description if info else None,
             device=info.device_name if info else None,
             untrained_model=info.untrained if info else None,
+            source_notices=list(self.source_notices),
             exported=datetime.now().isoformat(timespec="seconds"),
         )
 

@@ -78,6 +78,8 @@ class MainWindow(ExportActions, QMainWindow):
         self.results = SessionResults()
         self.events_model = EventsTableModel(self.results, self)
         self.source_info: SourceInfo | None = None
+        self.source_notices: list[str] = []
+        """What the current source's reading reported without stopping (damaged or odd-sized frame files)."""
         self.cameras: list[int] = []
         self.recording_path: Path | None = None
         self._recording_from = 0.0
@@ -360,7 +362,7 @@ class MainWindow(ExportActions, QMainWindow):
         p.source_opened.connect(self._on_source_opened)
         p.source_failed.connect(lambda msg: self.show_message(msg, "error"))
         p.source_error.connect(self._on_source_error)
-        p.source_notice.connect(lambda msg: self.show_message(msg, "warning"))
+        p.source_notice.connect(self._on_source_notice)
         p.source_ended.connect(self._update_transport)
         p.analysis_finished.connect(self._on_analysis_finished)
         p.results.connect(self._on_results)
@@ -461,6 +463,7 @@ class MainWindow(ExportActions, QMainWindow):
         if self._export_thread is not None:
             self._export_thread.request_stop()
         self.source_info = info
+        self.source_notices = []
         self.events_model.reset()
         self.displacement.clear()
         self.video.clear()
@@ -506,6 +509,10 @@ class MainWindow(ExportActions, QMainWindow):
         self.camera_action.setChecked(info.is_live)
         self.setWindowTitle(f"{info.name} — FRL-DGT micro-expression studio")
         self._update_transport()
+
+    def _on_source_notice(self, message: str) -> None:
+        self.source_notices.append(message)
+        self.show_message(message, "warning")
 
     def _on_source_error(self, message: str) -> None:
         saved = ""

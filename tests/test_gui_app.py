@@ -591,3 +591,7 @@ def test_a_damaged_or_resized_frame_file_is_shown_as_a_warning_and_the_folder_pl
     assert window.results.frame_count() == count
     assert "img12.png could not be decoded" in window.banner.text()
     assert "img20.png is not" in window.banner.text()
+    exported = tmp_path / "events.json"
+    window.export_events_json(str(exported))
+    notices = json.loads(exported.read_text())["metadata"]["source_notices"]
+    assert any("img12.png" in n for n in notices) and any("img20.png" in n for n in notices)
