@@ -383,3 +383,14 @@ def test_mirror_averaging_makes_the_dgm_see_a_mirrored_face_as_mirrored_motion(t
     assert load_checkpoint(path)[0].dgm.mirror
     with pytest.raises(ModelConfigError, match="dgm_mirror"):
         create_model("frl_dgt_small", input_mode="pair", dgm_mirror="yes")
+
+
+def test_agreement_by_confidence_says_where_the_live_path_and_flow_mode_part():
+    from frl_core.training.live_path import agreement_by_confidence
+
+    rows = [{"live_conf": c, "flow_pred": f, "live_pred": p} for c, f, p in [
+        (0.9, 0, 0), (0.8, 1, 1), (0.75, 2, 2), (0.65, 0, 0), (0.62, 1, 0), (0.55, 0, 1), (0.45, 2, 0), (0.4, 1, 1)]]
+    out = agreement_by_confidence(rows)
+    assert out["0.7"] == {"share": 3 / 8, "agreement": 1.0}
+    assert out["0.6"] == {"share": 5 / 8, "agreement": 4 / 5}
+    assert out["negative_positive_share_of_disagreements"] == 2 / 3

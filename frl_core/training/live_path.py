@@ -276,8 +276,30 @@ def evaluate_loso(flow_run: Path | list[Path], dgm_path: Path, data_root: Path, 
         "uncertain_share": float(np.mean([r["live_uncertain"] for r in rows])),
         "per_dataset_agreement": {d: float(np.mean([r["flow_pred"] == r["live_pred"] for r in rows if r["dataset"] == d]))
                                   for d in sorted({r["dataset"] for r in rows})},
+        "agreement_by_confidence": agreement_by_confidence(rows),
         "rows": rows,
     }
+
+
+def agreement_by_confidence(rows: list[dict], thresholds: tuple[float, ...] = (0.6, 0.7)) -> dict:
+    """Where the live path and flow mode part: the agreement on the pairs whose live top probability reaches
+    each threshold (and the share of pairs that do), and how many of the disagreements are negative against
+    positive. A label the live path is sure of is the one a user acts on; the unsure ones are what the
+    ``uncertain`` outcome is for."""
+    conf = np.array([r["live_conf"] for r in rows])
+    flow = np.array([r["flow_pred"] for r in rows])
+    live = np.array([r["live_pred"] for r in rows])
+    agree = flow == live
+    out: dict = {}
+    for t in thresholds:
+        sure = conf >= t
+        out[f"{t:g}"] = {"share": float(sure.mean()), "agreement": float(agree[sure].mean()) if sure.any() else None}
+    parted = ~agree
+    neg_pos = {0, 1}
+    out["negative_positive_share_of_disagreements"] = (
+        float(np.mean([{int(a), int(b)} == neg_pos for a, b in zip(flow[parted], live[parted])])) if parted.any()
+        else None)
+    return out
 
 
 def evaluate_oracle(flow_run: Path | list[Path], data_root: Path) -> dict:
@@ -476,6 +498,13 @@ def run_bench(args: argparse.Namespace) -> int:
               f"{'' if not args.no_register else ', no registration'}):")
         print(f"  agreement with flow mode {loso['agreement']:.1%}  "
               + "  ".join(f"{d} {a:.1%}" for d, a in loso["per_dataset_agreement"].items()))
+        sure = loso["agreement_by_confidence"]
+        parts = [f"{t} {v['agreement']:.1%} ({v['share']:.0%} of the pairs)" for t, v in sure.items()
+                 if isinstance(v, dict) and v["agreement"] is not None]
+        if parts:
+            neg_pos = sure["negative_positive_share_of_disagreements"]
+            print("  agreement where the live path's top probability is at least " + ", ".join(parts)
+                  + ("" if neg_pos is None else f"; negative against positive in {neg_pos:.0%} of the disagreements"))
         print(f"  UF1 / UAR: flow mode {loso['flow']['uf1']:.4f} / {loso['flow']['uar']:.4f}   "
               f"live path {loso['live']['uf1']:.4f} / {loso['live']['uar']:.4f}")
         boot = loso["subject_bootstrap"]
