@@ -595,3 +595,15 @@ def test_a_damaged_or_resized_frame_file_is_shown_as_a_warning_and_the_folder_pl
     window.export_events_json(str(exported))
     notices = json.loads(exported.read_text())["metadata"]["source_notices"]
     assert any("img12.png" in n for n in notices) and any("img20.png" in n for n in notices)
+
+
+def test_a_video_damaged_in_the_middle_is_played_to_its_end_with_a_warning(qtbot, settings, tmp_path):
+    from tests.test_sources import _damaged_mp4
+
+    _damaged_mp4(tmp_path / "damaged.mp4")
+    window = make_window(qtbot, settings)
+    window.open_spec(str(tmp_path / "damaged.mp4"))
+    wait_until_finished(qtbot, window, 60_000)
+    assert window.results.frame_count() == 60
+    assert "could not be decoded (from frame" in window.banner.text()
+    assert any("could not be decoded" in n for n in window.source_notices)

@@ -203,3 +203,38 @@ def test_frames_of_another_size_are_read_as_they_are_and_named(tmp_path):
     shapes = [f.shape[:2] for _, f in source]
     assert shapes == [(24, 32), (24, 32), (12, 16), (24, 32)]
     assert [p.name for p in source.other_size] == ["img3.png"] and source.unreadable == []
+
+
+def _damaged_mp4(path: Path, frames: int = 60) -> list[np.ndarray]:
+    """An mp4v file with a stretch of its bytes overwritten a little before the middle, and its frames as written."""
+    rng = np.random.default_rng(0)
+    base = cv2.resize(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8), (160, 120))
+    written = []
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (160, 120))
+    for i in range(frames):
+        frame = np.roll(base, i, axis=1).copy()
+        cv2.putText(frame, str(i), (10, 60), 0, 1, (255, 255, 255), 2)
+        writer.write(frame)
+        written.append(frame)
+    writer.release()
+    data = bytearray(path.read_bytes())
+    start, size = int(len(data) * 0.45), len(data) // 20
+    data[start:start + size] = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return written
+
+
+def test_a_video_is_read_on_past_a_damaged_stretch_and_later_frames_keep_their_times(tmp_path):
+    from frl_core.engine.cli import _frame_file_warnings
+
+    written = _damaged_mp4(tmp_path / "damaged.mp4")
+    source = open_source(tmp_path / "damaged.mp4")
+    read = list(source)
+    # before, reading stopped at the damage and the rest of the file was lost
+    assert len(read) == 60 and [t for t, _ in read] == pytest.approx([i / 30 for i in range(60)])
+    assert source.damaged and 15 <= source.damaged[0] and source.damaged[-1] <= 45
+    assert source.damaged == list(range(source.damaged[0], source.damaged[0] + len(source.damaged)))
+    # the last frame is the last frame written, at its own time
+    assert float(np.abs(read[-1][1].astype(float) - written[-1]).mean()) < 8
+    warning = " ".join(_frame_file_warnings(source))
+    assert f"could not be decoded (from frame {source.damaged[0]})" in warning

@@ -332,6 +332,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         metadata.update(frames=frames_csv.rows, frames_with_face=faces, dropped_frames=stats.dropped,
                         unreadable_frames=[p.name for p in getattr(source, "unreadable", [])],
                         frames_of_another_size=len(getattr(source, "other_size", [])),
+                        damaged_frames=list(getattr(source, "damaged", [])),
                         complete=complete,
                         spotter_blur_applied=float(engine.spotter_config.blur_sigma))
         if complete and truth is not None:
@@ -470,6 +471,10 @@ def _frame_file_warnings(source) -> list[str]:
         from frl_core.engine.runner import other_size_message
 
         warnings.append(other_size_message(source))
+    if getattr(source, "damaged", None):
+        from frl_core.engine.runner import damaged_message
+
+        warnings.append(damaged_message(source) + " (events.json lists them)")
     return warnings
 
 

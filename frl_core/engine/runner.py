@@ -225,6 +225,14 @@ def other_size_message(source: FrameSource) -> str:
             "shows the face moving where it did not")
 
 
+def damaged_message(source: FrameSource) -> str:
+    """What a user is told of a video file read on past a damaged stretch."""
+    damaged = source.damaged
+    return (f"{len(damaged)} frame{'s' if len(damaged) > 1 else ''} of {source.name} could not be decoded (from frame "
+            f"{damaged[0]}): reading went on past the damage, the next decoded frame standing in, so later frames "
+            "keep their times; an event in the second after it may be the damage's, not the face's")
+
+
 class CaptureListener:
     """What a capture thread reports; every method is called from the capture thread (no-ops here)."""
 
@@ -285,6 +293,7 @@ class CaptureThread(threading.Thread):
         self.captured = 0
         self._unreadable_reported = 0
         self._other_size_reported = False
+        self._damaged_reported = 0
         self.error: str | None = None
         self._stop_event = threading.Event()
         self._cond = threading.Condition()
@@ -470,6 +479,10 @@ class CaptureThread(threading.Thread):
             self.listener.notice(self, f"{', '.join(p.name for p in new[:3])}{' …' if len(new) > 3 else ''} could "
                                        f"not be decoded: the readable frame before {'them' if len(new) > 1 else 'it'} "
                                        "stands in, so later frames keep their times")
+        damaged = getattr(source, "damaged", ())
+        if len(damaged) > self._damaged_reported:
+            self._damaged_reported = len(damaged)
+            self.listener.notice(self, damaged_message(source))
         other_size = getattr(source, "other_size", ())
         if other_size and not self._other_size_reported:
             self._other_size_reported = True

@@ -27,6 +27,8 @@ DEFAULT_FOLDER_FPS = 30.0
 DEFAULT_CAMERA_FPS = 30.0
 _MAX_PLAUSIBLE_FPS = 1000.0
 _CAMERA_READ_RETRIES = 10
+_DAMAGE_RETRIES = 60
+"""Failed reads in a row a video file that announces more frames is read on through (a damaged stretch)."""
 
 
 class SourceError(Exception):
@@ -160,6 +162,10 @@ class VideoFileSource(FrameSource):
     rate: phones in dim light, screen and video-call recordings) is resampled to a constant rate by those
     timestamps, the nearest frame repeated or skipped (``variable_rate``): frame indices, times and the
     spotter's windows then stay true to the clock. Every other file is read frame for frame as it is stored.
+
+    A decoder error before the frame count the file announces is not its end: reading goes on past the damaged
+    stretch, the first frame decoded after it stands in for the frames lost (by its timestamp), so later frames
+    keep their times, and their indices are kept in ``damaged`` for the run to report.
     """
 
     def __init__(self, path: Path, fps_override: float | None = None) -> None:
@@ -184,6 +190,12 @@ class VideoFileSource(FrameSource):
         """True when the stored frames are resampled to ``fps`` by their timestamps."""
         self._current: tuple[float, np.ndarray] | None = None
         self._t0 = 0.0
+        self._stored_count = count if count > 0 else None
+        self._reads = 1
+        self._last_pts: float | None = None
+        self._held: np.ndarray | None = None
+        self._stand_ins = 0
+        self.damaged: list[int] = []
         if fps_override is None and self.fps_origin == "source":
             self._probe_rate(count)
 
@@ -193,7 +205,18 @@ class VideoFileSource(FrameSource):
 
     def _decode(self) -> tuple[float, np.ndarray] | None:
         ok, frame = self._cap.read()
+        self._reads += 1
         return (self._pts(), frame) if ok and frame is not None else None
+
+    def _decode_on(self) -> tuple[tuple[float, np.ndarray] | None, int]:
+        """The next decodable frame, read past a damaged stretch while the file announces more frames; and
+        how many reads failed before it."""
+        failed = 0
+        while (item := self._decode()) is None:
+            failed += 1
+            if self._stored_count is None or self._reads >= self._stored_count or failed >= _DAMAGE_RETRIES:
+                return None, failed
+        return item, failed
 
     def _probe_rate(self, count: int) -> None:
         while len(self._ahead) < _RATE_PROBE_FRAMES:
@@ -222,9 +245,11 @@ class VideoFileSource(FrameSource):
 
     def _peek(self) -> tuple[float, np.ndarray] | None:
         if not self._ahead:
-            item = self._decode()
+            item, failed = self._decode_on()
             if item is None:
                 return None
+            # timestamps place the frames after a damaged stretch; the slots before them repeat the last one
+            self.damaged += [self.position] * bool(failed)
             self._ahead.append(item)
         return self._ahead[0]
 
@@ -232,12 +257,31 @@ class VideoFileSource(FrameSource):
         if self._cap is None:
             return None
         if not self.variable_rate:
-            if self._ahead:
-                frame = self._ahead.popleft()[1]
+            if self._held is not None:
+                if self._stand_ins:
+                    self._stand_ins -= 1
+                    self.damaged.append(self.position)
+                    frame = self._held.copy()
+                else:
+                    frame, self._held = self._held, None
             else:
-                ok, frame = self._cap.read()
-                if not ok or frame is None:
-                    return None
+                if self._ahead:
+                    (pts, frame), failed = self._ahead.popleft(), 0
+                else:
+                    item, failed = self._decode_on()
+                    if item is None:
+                        return None
+                    pts, frame = item
+                lost = failed
+                if failed and self._last_pts is not None:
+                    by_time = round((pts - self._last_pts) * self.fps) - 1
+                    lost = by_time if 0 <= by_time <= 10 * failed else failed
+                self._last_pts = pts
+                if lost:
+                    # the frame decoded after the damage stands in for the frames it lost, then shows itself
+                    self._held, self._stand_ins = frame, lost - 1
+                    self.damaged.append(self.position)
+                    frame = frame.copy()
         else:
             slot = self._t0 + self.position / self.fps
             half = 0.5 / self.fps
@@ -260,6 +304,7 @@ class VideoFileSource(FrameSource):
             index = min(index, self.frame_count)
         self._ahead.clear()
         self._current = None
+        self._held, self._stand_ins, self._last_pts = None, 0, None
         if self.variable_rate:
             # OpenCV seeks by time to about the frame shown then; reading resumes from there
             self._cap.set(cv2.CAP_PROP_POS_MSEC, 1000.0 * (self._t0 + index / self.fps))
