@@ -248,8 +248,9 @@ class VideoFileSource(FrameSource):
             item, failed = self._decode_on()
             if item is None:
                 return None
-            # timestamps place the frames after a damaged stretch; the slots before them repeat the last one
-            self.damaged += [self.position] * bool(failed)
+            if failed:
+                # timestamps place the frames after a damaged stretch; the slots before them repeat the last one
+                self.damaged.append(self.position)
             self._ahead.append(item)
         return self._ahead[0]
 
