@@ -43,6 +43,7 @@ from app.settings import AppSettings, SettingsDialog
 from app.video_view import VideoView
 from frl_core.engine.analysis import EXPOSURE_STEP
 from frl_core.engine.clip import looks_like_a_clip
+from frl_core.faces import MSG_REPLACED
 from frl_core.io import exports
 from frl_core.paths import ASSETS_DIR
 from frl_core.types import Event, FrameResult
@@ -535,7 +536,9 @@ class MainWindow(ExportActions, QMainWindow):
                                   "keeps such movements)", "info")
         switched = next((r for r in results if r.face is not None and r.face.switched), None)
         if switched is not None:
-            self.show_message(f"another, larger face came into view: followed from {switched.timestamp:.2f} s "
+            why = ("the face followed was lost and a face found elsewhere" if switched.message == MSG_REPLACED
+                   else "another, larger face came into view")
+            self.show_message(f"{why}: that face is followed from {switched.timestamp:.2f} s "
                               f"(frame {switched.index}), where spotting started afresh", "info")
 
     def _on_events(self, events: list[Event]) -> None:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frl_core.faces import FaceConfig
+from frl_core.faces import FOLLOW_RULES, FaceConfig
 from frl_core.io.sources import ROTATIONS
 from frl_core.spotting.config import SpotterConfig
 
@@ -62,6 +62,8 @@ class AppSettings:
     """Adaptive threshold factor k: running median + k robust standard deviations of the score."""
     face_crops: bool = False
     """Frames are already face crops (dataset frames): use the whole frame when no face is detected."""
+    follow: str = FaceConfig.follow
+    """Which face is followed when several are in view: "largest", "left" or "right" (``FaceConfig.follow``)."""
     rotate: int = 0
     """Turn every frame this many degrees clockwise first (a camera mounted sideways, a phone video whose
     rotation flag was lost): 0, 90, 180 or 270."""
@@ -101,6 +103,8 @@ class AppSettings:
             out.pace = "max"
         if out.rotate not in ROTATIONS:
             out.rotate = 0
+        if out.follow not in FOLLOW_RULES:
+            out.follow = FaceConfig.follow
         return out
 
     def save(self) -> None:
@@ -140,7 +144,7 @@ def engine_config(settings: AppSettings, fps: float):
 
     face = _with(FaceConfig(), detect_every_n=max(1, int(settings.detect_every_n)),
                  landmark_every_n=max(1, int(settings.landmark_every_n)),
-                 whole_frame_fallback=bool(settings.face_crops))
+                 whole_frame_fallback=bool(settings.face_crops), follow=settings.follow)
     spotter = SpotterConfig()
     if settings.window_s > 0:
         spotter = _with(spotter, window_s=float(settings.window_s))
@@ -238,6 +242,16 @@ class SettingsDialog(QDialog):
                                "sideways or upside down, or of a phone video whose rotation flag was lost")
         form.addRow("Turn frames", self.rotate)
 
+        self.follow = QComboBox()
+        self.follow.addItem("The largest (nearest the camera)", "largest")
+        self.follow.addItem("The leftmost in the picture", "left")
+        self.follow.addItem("The rightmost in the picture", "right")
+        self.follow.setCurrentIndex(max(0, self.follow.findData(settings.follow)))
+        self.follow.setToolTip("Which face is analysed when several are in view (an interview recorded with both "
+                               "people in the picture); left or right keeps the person followed until their face "
+                               "is lost")
+        form.addRow("Face to follow", self.follow)
+
         self.pace = QComboBox()
         self.pace.addItem("As fast as possible", "max")
         self.pace.addItem("Real time (1x)", "1x")
@@ -291,6 +305,7 @@ class SettingsDialog(QDialog):
         s.pace = self.pace.currentData()
         s.face_crops = self.face_crops.isChecked()
         s.rotate = int(self.rotate.currentData())
+        s.follow = str(self.follow.currentData())
         s.show_face_box = self.show_face_box.isChecked()
         s.show_landmarks = self.show_landmarks.isChecked()
         s.show_regions = self.show_regions.isChecked()

@@ -24,3 +24,17 @@ def with_another_face(frames: Iterable[np.ndarray], data_root: Path) -> Iterator
         if i >= OTHER_FROM:
             canvas[90:390, 650:950] = other
         yield canvas
+
+
+def another_face_leaving(frames: Iterable[np.ndarray], data_root: Path, leaves_at: int) -> Iterator[np.ndarray]:
+    """The frames of ``with_another_face`` with the larger face in view from the first frame until
+    ``leaves_at``, when that person leaves the picture and only the rendered face is left."""
+    from frl_core.benchmarks.generated import benchmark_faces
+
+    other = cv2.resize(dict(benchmark_faces(data_root, 3))["smic/s04"], (300, 300))
+    for i, frame in enumerate(frames):
+        canvas = np.full((480, 960, 3), 90, np.uint8)
+        canvas[:, :640] = frame
+        if i < leaves_at:
+            canvas[90:390, 650:950] = other
+        yield canvas

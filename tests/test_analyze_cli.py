@@ -354,7 +354,58 @@ def test_a_larger_face_coming_into_view_is_followed_without_a_false_movement(dat
     assert float(frames[299]["box_x0"]) < 450 < float(frames[301]["box_x0"])
     doc = json.loads((out / "events.json").read_text())
     assert [abs(e["apex_index"] - seq.events[0].apex) <= 3 for e in doc["events"]] == [True], doc["events"]
-    assert "another, larger face came into view and was tracked from frame 300" in err
+    assert "another face was followed from frame 300 (a larger face came into view" in err
+
+
+def test_follow_left_keeps_the_person_on_the_left_when_a_larger_face_comes_into_view(data_root, tmp_path, capsys):
+    """A researcher who knows the participant sits on the left says so: the larger face coming in on the right
+    is never followed, every frame's face is the left one, and the participant's movement is spotted."""
+    from frl_core import synth
+    from tests.scenes import with_another_face
+
+    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(330, 30, "smile", 3.0)],
+                                seed=2, n_frames=420, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+    path = tmp_path / "two_faces.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (960, 480))
+    for canvas in with_another_face(seq.frames, data_root):
+        writer.write(canvas)
+    writer.release()
+    out = tmp_path / "out"
+    code, _, err = _run([path, "--out", out, "--follow", "left", "--no-recognition", "--no-progress", "--no-png"],
+                        capsys)
+    assert code == 0, err
+    frames = list(csv.DictReader(open(out / "frames.csv")))
+    assert max(float(r["box_x1"]) for r in frames) < 640
+    assert "2 faces: kept the one followed" in {r["message"] for r in frames}
+    doc = json.loads((out / "events.json").read_text())
+    assert [abs(e["apex_index"] - seq.events[0].apex) <= 3 for e in doc["events"]] == [True], doc["events"]
+    assert "another face was followed" not in err
+
+
+def test_a_face_left_when_its_person_leaves_is_followed_afresh(data_root, tmp_path, capsys):
+    """The person followed leaves the picture while another stays in view: the tracker takes the other face
+    in that frame, the frame and a note say the face changed, and the change of person is not spotted as a
+    movement; the other person's own movement afterwards is."""
+    from frl_core import synth
+    from frl_core.faces import MSG_REPLACED
+    from tests.scenes import another_face_leaving
+
+    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(330, 30, "smile", 3.0)],
+                                seed=4, n_frames=450, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+    path = tmp_path / "one_leaves.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (960, 480))
+    for canvas in another_face_leaving(seq.frames, data_root, leaves_at=150):
+        writer.write(canvas)
+    writer.release()
+    out = tmp_path / "out"
+    code, _, err = _run([path, "--out", out, "--no-recognition", "--no-progress", "--no-png"], capsys)
+    assert code == 0, err
+    frames = list(csv.DictReader(open(out / "frames.csv")))
+    assert float(frames[149]["box_x0"]) > 450 > float(frames[150]["box_x0"])
+    assert [int(r["index"]) for r in frames if r["message"] == MSG_REPLACED] == [150]
+    doc = json.loads((out / "events.json").read_text())
+    assert [abs(e["apex_index"] - seq.events[0].apex) <= 3 for e in doc["events"]] == [True], doc["events"]
+    assert "another face was followed from frame 150" in err
 
 
 def test_analyze_says_it_left_out_an_interval_across_an_exposure_step(tmp_path, capsys):

@@ -13,6 +13,7 @@ from frl_core.faces.tracking import (
     _similarity,
     MSG_FACE_LOST,
     MSG_NO_FACE,
+    MSG_REPLACED,
     MSG_SWITCHED,
     MSG_WHOLE_FRAME,
     RIGID_POINTS,
@@ -184,6 +185,47 @@ def test_periodic_check_looks_near_the_face_and_the_full_search_finds_a_larger_o
     # Frame 12 searched the whole frame: the larger face on the right is now the one followed, and says so.
     assert seen[11] == (12, True, 2, MSG_SWITCHED, True)
     assert seen[12][4]
+
+
+def test_follow_left_or_right_picks_by_place_and_keeps_that_person_when_a_larger_face_comes():
+    """An interview with both people in view: the face on the chosen side is followed, a larger face found by a
+    later whole-frame search does not take over, and the frame's note says which face was kept."""
+    face = synth.load_face()
+    small = cv2.resize(face, None, fx=1.4, fy=1.4)
+    big = cv2.resize(face, None, fx=2.0, fy=2.0)
+    canvas = np.full((480, 900, 3), 200, np.uint8)
+    canvas[100:100 + small.shape[0], 20:20 + small.shape[1]] = small
+    canvas[20:20 + big.shape[0], 880 - big.shape[1]:880] = big
+    obs, message = FaceTracker(FaceConfig(detect_scale=1.0, follow="right")).update(canvas)
+    assert message == "2 faces: kept the rightmost" and obs.box[0] > 450
+    tracker = FaceTracker(FaceConfig(detect_scale=1.0, follow="left", detect_every_n=4, full_detect_every_n=12))
+    obs, message = tracker.update(canvas)
+    assert message == "2 faces: kept the leftmost" and obs.box[2] < 450
+    for _ in range(13):
+        obs, message = tracker.update(canvas)
+        assert not obs.switched and obs.box[2] < 450
+    assert message is None
+    with pytest.raises(ValueError, match="follow"):
+        FaceTracker(FaceConfig(follow="nearest"))
+
+
+def test_a_followed_face_lost_with_another_in_view_is_a_change_of_face():
+    """The face followed disappears while another is in view: the other is taken in the same frame and the
+    observation says the face changed (the spotter must not compare the two people)."""
+    face = synth.load_face()
+    small = cv2.resize(face, None, fx=1.4, fy=1.4)
+    big = cv2.resize(face, None, fx=2.0, fy=2.0)
+    both = np.full((480, 900, 3), 200, np.uint8)
+    both[100:100 + small.shape[0], 20:20 + small.shape[1]] = small
+    alone = both.copy()
+    both[20:20 + big.shape[0], 880 - big.shape[1]:880] = big
+    tracker = FaceTracker(FaceConfig(detect_scale=1.0))
+    obs, _ = tracker.update(both)
+    assert obs.box[0] > 450
+    obs, message = tracker.update(alone)
+    assert obs.switched and message == MSG_REPLACED and obs.box[2] < 450
+    obs, message = tracker.update(alone)
+    assert not obs.switched and message is None
 
 
 def test_full_detect_every_n_must_not_be_negative():

@@ -557,6 +557,19 @@ def test_a_larger_face_coming_into_view_is_said_in_the_window(qtbot, settings, d
     assert "10.00 s (frame 300)" in window.banner.text()
 
 
+def test_the_face_followed_leaving_the_picture_is_said_in_the_window(qtbot, settings, data_root, tmp_path):
+    """The person followed leaves while another stays in view: the message bar says the face changed, why,
+    and from when."""
+    from frl_core.synth import render_sequence
+    from tests.scenes import another_face_leaving
+
+    frames = list(another_face_leaving(render_sequence(fps=30, n_frames=200, seed=2).frames, data_root, 150))
+    window = make_window(qtbot, settings)
+    window.open_spec(str(write_clip(tmp_path / "one_leaves.avi", frames)))
+    qtbot.waitUntil(lambda: "was lost and a face found elsewhere" in window.banner.text(), timeout=60_000)
+    assert "5.00 s (frame 150)" in window.banner.text()
+
+
 def test_an_interval_left_out_at_an_exposure_step_is_told_in_the_banner(qtbot, settings):
     """The engine left an interval out because the camera changed its brightness: the user reads why in the
     banner instead of wondering where a movement went."""

@@ -14,7 +14,7 @@ from PySide6.QtGui import QDropEvent  # noqa: E402
 from app.displacement_view import DisplacementView  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.results import EventsTableModel, SessionResults  # noqa: E402
-from app.settings import AppSettings, SettingsDialog  # noqa: E402
+from app.settings import AppSettings, SettingsDialog, engine_config  # noqa: E402
 from frl_core.spotting.config import SpotterConfig  # noqa: E402
 from frl_core.types import Event  # noqa: E402
 
@@ -113,15 +113,20 @@ def test_screenshot_and_settings_dialog_round_trip(qtbot, tmp_path):
     dialog.show_regions.setChecked(False)
     assert dialog.rotate.currentData() == 0 and dialog.rotate.count() == 4
     dialog.rotate.setCurrentIndex(dialog.rotate.findData(270))
+    assert dialog.follow.currentData() == "largest"
+    dialog.follow.setCurrentIndex(dialog.follow.findData("right"))
     chosen = dialog.result_settings()
     assert (chosen.device, chosen.threshold, chosen.show_regions, chosen.rotate) == ("cpu", 4.5, False, 270)
+    assert chosen.follow == "right" and engine_config(chosen, 30.0).face.follow == "right"
     assert settings.device == "auto"
 
 
 def test_a_stored_turn_that_is_not_a_quarter_turn_is_dropped(tmp_path):
     store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     store.setValue("rotate", 45)
-    assert AppSettings.load(store).rotate == 0
+    store.setValue("follow", "middle")
+    loaded = AppSettings.load(store)
+    assert (loaded.rotate, loaded.follow) == (0, "largest")
 
 
 def test_settings_show_the_spotters_real_values_with_units(qtbot, tmp_path):

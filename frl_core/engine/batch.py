@@ -82,6 +82,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use the whole frame as the face when none is detected (face-cropped datasets)")
     parser.add_argument("--detect-every", type=int, default=None, metavar="N",
                         help="run the face detector every N frames, tracking in between")
+    parser.add_argument("--follow", choices=("largest", "left", "right"), default="largest",
+                        help="which face to follow when several are in view: the largest (default), or the "
+                             "leftmost / rightmost in the frame (an interview with both people in view), kept "
+                             "until it is lost")
     parser.add_argument("--no-png", action="store_true", help="skip the per-event PNG figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -298,7 +302,8 @@ def run(args: argparse.Namespace, ray_init: dict[str, Any] | None = None) -> int
     rows: dict[str, dict[str, Any]] = {}
     events: dict[str, list[dict[str, str]]] = {}
     options = {"device": args.device, "weights": args.weights, "no_recognition": args.no_recognition,
-               "whole_frame": args.whole_frame, "detect_every": args.detect_every, "no_png": args.no_png}
+               "whole_frame": args.whole_frame, "detect_every": args.detect_every, "follow": args.follow,
+               "no_png": args.no_png}
     tasks, todo = [], []
     for item in inputs:
         folder = out / item.id

@@ -68,6 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "than at the onset (a webcam's automatic exposure; default 0.04; 0 keeps every one)")
     parser.add_argument("--detect-every", type=int, default=None, metavar="N",
                         help="run the face detector every N frames, tracking in between")
+    parser.add_argument("--follow", choices=("largest", "left", "right"), default="largest",
+                        help="which face to follow when several are in view: the largest (default), or the "
+                             "leftmost / rightmost in the frame (an interview with both people in view), kept "
+                             "until it is lost")
     parser.add_argument("--video-out", nargs="?", const="annotated.mp4", default=None, metavar="FILE",
                         help="also write an annotated video (.mp4 mp4v or .avi MJPG; default annotated.mp4, "
                              "relative paths inside --out)")
@@ -272,7 +276,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
 
     from frl_core.faces import FaceConfig
 
-    face_kwargs = {"whole_frame_fallback": bool(args.whole_frame)}
+    face_kwargs = {"whole_frame_fallback": bool(args.whole_frame), "follow": args.follow}
     if args.detect_every is not None:
         face_kwargs["detect_every_n"] = args.detect_every
     config = EngineConfig(
@@ -427,9 +431,10 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
                 f"on {engine.device_name}; results in {out_dir}")
     warnings = _frame_file_warnings(source)
     if switches:
-        print(f"note: another, larger face came into view and was tracked from frame{'s' if len(switches) > 1 else ''} "
-              f"{', '.join(map(str, switches[:5]))}{' …' if len(switches) > 5 else ''} (frames.csv says so); "
-              "spotting started afresh there", file=sys.stderr)
+        print(f"note: another face was followed from frame{'s' if len(switches) > 1 else ''} "
+              f"{', '.join(map(str, switches[:5]))}{' …' if len(switches) > 5 else ''} (a larger face came into "
+              "view, or the face followed was lost and a face found elsewhere; frames.csv says which); spotting "
+              "started afresh there", file=sys.stderr)
     if engine.stats.exposure_steps:
         steps = engine.stats.exposure_steps
         print(f"note: {steps} spotted interval{'s' if steps > 1 else ''} across a change of the camera's exposure "

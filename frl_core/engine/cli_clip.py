@@ -42,7 +42,8 @@ def engine_config(args: argparse.Namespace, fps: float, whole_frame: bool | None
     from frl_core.engine.analysis import EngineConfig
     from frl_core.faces import FaceConfig
 
-    face_kwargs: dict[str, Any] = {"whole_frame_fallback": bool(args.whole_frame if whole_frame is None else whole_frame)}
+    face_kwargs: dict[str, Any] = {"whole_frame_fallback": bool(args.whole_frame if whole_frame is None else whole_frame),
+                                   "follow": args.follow}
     if args.detect_every is not None:
         face_kwargs["detect_every_n"] = args.detect_every
     return EngineConfig(fps=fps, face=FaceConfig(**face_kwargs), device=args.device, weights=args.weights,

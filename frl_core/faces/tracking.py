@@ -45,10 +45,17 @@ MSG_NO_FACE = "no face"
 MSG_FACE_LOST = "face lost"
 MSG_WHOLE_FRAME = "no face detected: whole frame used as the face"
 MSG_SWITCHED = "another, larger face: tracking it from here"
+MSG_REPLACED = "face lost, a face found elsewhere: tracking it from here as a new face"
 
 
-def several_faces_message(n: int) -> str:
-    return f"{n} faces: kept the largest"
+FOLLOW_RULES: tuple[str, ...] = ("largest", "left", "right")
+"""Which face is followed when several are in view (``FaceConfig.follow``)."""
+
+_FOLLOW_WORDS = {"largest": "the largest", "left": "the leftmost", "right": "the rightmost"}
+
+
+def several_faces_message(n: int, follow: str = "largest", kept_tracked: bool = False) -> str:
+    return f"{n} faces: kept {'the one followed' if kept_tracked else _FOLLOW_WORDS[follow]}"
 
 
 @dataclass
@@ -72,6 +79,11 @@ class FaceConfig:
     dlib's HOG detector misses soft, low-contrast faces (dim light, heavy compression) at their own contrast
     and finds them equalised; equalising every pass would lose other faces, so it is the last try
     (docs/recognition.md, "Compressed video and low-contrast faces")."""
+    follow: str = "largest"
+    """Which face to follow when several are in view: "largest" (the person nearest the camera; a larger face
+    that the whole-frame search finds later is followed from then on), or "left" / "right", the leftmost or
+    rightmost face in the frame (an interview recorded with both people in view): a face being followed is
+    then kept until it is lost, and the rule picks the next one."""
     whole_frame_fallback: bool = False
     """Input is already a face crop: when the detector finds nothing, the whole frame is the face."""
     smoothing: float = 0.7
@@ -233,7 +245,8 @@ def _appearance_patch(gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 
 class FaceTracker:
-    """Finds one face per frame (the largest), tracks it by its landmarks, reports what happened."""
+    """Finds one face per frame (the largest, or as ``FaceConfig.follow`` says), tracks it by its landmarks,
+    reports what happened."""
 
     def __init__(self, config: FaceConfig | None = None) -> None:
         self.config = config or FaceConfig()
@@ -243,6 +256,8 @@ class FaceTracker:
             raise ValueError(f"landmark_every_n must be at least 1, got {self.config.landmark_every_n}")
         if self.config.full_detect_every_n < 0:
             raise ValueError(f"full_detect_every_n must be 0 or more, got {self.config.full_detect_every_n}")
+        if self.config.follow not in FOLLOW_RULES:
+            raise ValueError(f"follow must be one of {', '.join(FOLLOW_RULES)}, got {self.config.follow!r}")
         if not 0.0 <= self.config.box_scale_gain <= 1.0:
             raise ValueError(f"box_scale_gain must lie in 0..1, got {self.config.box_scale_gain}")
         if not 0.0 < self.config.predictor_gain <= 1.0:
@@ -263,6 +278,7 @@ class FaceTracker:
         self._since_detect = 0
         self._since_full_detect = 0
         self._had_face = False
+        self._last_box: tuple[float, float, float, float] | None = None
         self._flow_reference: _FlowReference | None = None
         self._new_face = True
         self._since_landmarks = 0
@@ -413,7 +429,7 @@ class FaceTracker:
 
     # -- per frame -----------------------------------------------------------------------------
     def update(self, frame: np.ndarray, timestamp: float | None = None) -> tuple[FaceObservation | None, str | None]:
-        """Landmarks of the (largest) face in this frame, and a note for the user when something changed.
+        """Landmarks of the followed face in this frame, and a note for the user when something changed.
 
         ``timestamp`` (seconds) lets the landmark flow predict the head's motion over uneven gaps between
         frames (a live source drops frames when the analysis falls behind); without it frames count as evenly
@@ -468,24 +484,38 @@ class FaceTracker:
         self._since_full_detect = 0 if full else self._since_full_detect + self._since_detect + 1
         self._since_detect = 0
         message: str | None = None
-        if len(boxes) > 1:
-            message = several_faces_message(len(boxes))
         if boxes:
-            largest = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
-            if tracked is not None and self._same_face(largest, self._tracked_box(tracked)):
+            chosen = self._preferred(boxes)
+            # Left or right: the person followed stays followed while the tracker still finds their face.
+            keep = tracked is not None and (cfg.follow != "largest" or self._same_face(chosen, self._tracked_box(tracked)))
+            if len(boxes) > 1:
+                message = several_faces_message(len(boxes), cfg.follow, keep and cfg.follow != "largest")
+            if keep:
                 # Same face: keep the tracked landmarks so re-detection does not make the alignment jump,
                 # and refresh the appearance the 'still a face?' check compares with (slow drift, light).
                 obs = self._accept(tracked, gray, detected=True, n_faces=len(boxes), smooth=not fused)
                 self._reference_patch = _appearance_patch(gray, self._landmarks)
                 return obs, message
-            landmarks = self._shape(gray, largest)
+            # The face followed until now, whether still tracked or lost this frame or before.
+            previous = self._last_box if tracked is None else None
+            if tracked is None and self._landmarks is not None:
+                previous = self._tracked_box(self._landmarks)
+            landmarks = self._shape(gray, chosen)
             self._landmarks = None  # a new face: no smoothing across faces
-            self._remember_box(largest, landmarks)
+            self._remember_box(chosen, landmarks)
             self._reference_patch = _appearance_patch(gray, landmarks)
             obs = self._accept(landmarks, gray, detected=True, n_faces=len(boxes))
             if tracked is not None:
                 obs.switched = True
                 message = MSG_SWITCHED
+            elif previous is not None and not self._same_face(chosen, previous):
+                # The face followed is gone and the one found is not where it was: most likely another
+                # person (someone left the picture), whose face no earlier frame may be compared with. A head
+                # moved faster than the tracker follows (beyond about 30 px a frame) lands here too; its
+                # alignment is broken across that frame either way. The face's appearance cannot tell the two
+                # apart: different people's patches correlated up to 0.86, the same face re-found 0.84-1.00.
+                obs.switched = True
+                message = MSG_REPLACED
             return obs, message
         if tracked is not None:
             return self._accept(tracked, gray, detected=False, n_faces=1, smooth=not fused), None
@@ -499,9 +529,19 @@ class FaceTracker:
             self._had_face = True
             return obs, MSG_WHOLE_FRAME
         message = MSG_FACE_LOST if self._had_face else MSG_NO_FACE
+        if self._landmarks is not None:
+            self._last_box = self._tracked_box(self._landmarks)
         self._landmarks = None
         self._had_face = False
         return None, message
+
+    def _preferred(self, boxes: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+        """The detection the ``follow`` rule picks."""
+        if self.config.follow == "left":
+            return min(boxes, key=lambda b: b[0] + b[2])
+        if self.config.follow == "right":
+            return max(boxes, key=lambda b: b[0] + b[2])
+        return max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
 
     def _still_a_face(self, gray: np.ndarray, landmarks: np.ndarray) -> bool:
         h, w = gray.shape
