@@ -41,7 +41,7 @@ from app.pipeline import ModelInfo, Pipeline, SourceInfo, fps_text
 from app.results import EventsTableModel, SessionResults
 from app.settings import AppSettings, SettingsDialog
 from app.video_view import VideoView
-from frl_core.engine.analysis import EXPOSURE_STEP
+from frl_core.engine.analysis import EXPOSURE_STEP, SPEECH
 from frl_core.engine.clip import looks_like_a_clip
 from frl_core.faces import MSG_REPLACED
 from frl_core.io import exports
@@ -534,6 +534,8 @@ class MainWindow(ExportActions, QMainWindow):
             if r.message and EXPOSURE_STEP in r.message:
                 self.show_message(f"{r.message[0].upper()}{r.message[1:]} (not a facial movement; a fixed exposure "
                                   "keeps such movements)", "info")
+            elif r.message and SPEECH in r.message:
+                self.show_message(f"{r.message[0].upper()}{r.message[1:]} (Settings ▸ Speech keeps them)", "info")
         switched = next((r for r in results if r.face is not None and r.face.switched), None)
         if switched is not None:
             why = ("the face followed was lost and a face found elsewhere" if switched.message == MSG_REPLACED

@@ -60,6 +60,8 @@ class AppSettings:
     """Spotting (micro) window in seconds."""
     threshold: float = SpotterConfig.threshold_k
     """Adaptive threshold factor k: running median + k robust standard deviations of the score."""
+    leave_out_speech: bool = True
+    """Leave out mouth movements that come in trains (talking; ``SpotterConfig.speech_train``)."""
     face_crops: bool = False
     """Frames are already face crops (dataset frames): use the whole frame when no face is detected."""
     follow: str = FaceConfig.follow
@@ -150,6 +152,8 @@ def engine_config(settings: AppSettings, fps: float):
         spotter = _with(spotter, window_s=float(settings.window_s))
     if settings.threshold > 0:
         spotter = _with(spotter, threshold_k=float(settings.threshold))
+    if not settings.leave_out_speech:
+        spotter = _with(spotter, speech_train=0)
     return _with(EngineConfig(), fps=float(fps), face=face, spotter=spotter, device=settings.device,
                  weights=settings.weights or None, keep_aligned=False)
 
@@ -229,6 +233,13 @@ class SettingsDialog(QDialog):
         self.spotting_defaults.clicked.connect(self._spotting_defaults)
         form.addRow("", self.spotting_defaults)
 
+        self.leave_out_speech = QCheckBox("Leave out talking: mouth movements that come in trains")
+        self.leave_out_speech.setChecked(settings.leave_out_speech)
+        self.leave_out_speech.setToolTip(f"{SpotterConfig.speech_train} or more movements at the mouth and chin, each "
+                                         f"within {SpotterConfig.speech_gap_s:g} s of the last, are syllables, not "
+                                         "micro-expressions; the message bar says where they were left out")
+        form.addRow("Speech", self.leave_out_speech)
+
         self.face_crops = QCheckBox("Frames are face crops: use the whole frame when no face is detected")
         self.face_crops.setChecked(settings.face_crops)
         form.addRow("Input", self.face_crops)
@@ -304,6 +315,7 @@ class SettingsDialog(QDialog):
         s.threshold = self.threshold.value()
         s.pace = self.pace.currentData()
         s.face_crops = self.face_crops.isChecked()
+        s.leave_out_speech = self.leave_out_speech.isChecked()
         s.rotate = int(self.rotate.currentData())
         s.follow = str(self.follow.currentData())
         s.show_face_box = self.show_face_box.isChecked()

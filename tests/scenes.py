@@ -38,3 +38,18 @@ def another_face_leaving(frames: Iterable[np.ndarray], data_root: Path, leaves_a
         if i < leaves_at:
             canvas[90:390, 650:950] = other
         yield canvas
+
+
+def talking(onset: int, fps: float, syllables: int = 8, amplitude: float = 4.0) -> list:
+    """A stretch of talking from ``onset``: ``syllables`` openings of the lips and jaw (AU25 + AU26) of about a
+    fifth of a second each, one after another with short pauses, as a sentence's syllables come."""
+    from frl_core.synth.render import SyntheticEvent
+
+    rng = np.random.default_rng(onset)
+    out, t = [], onset
+    for _ in range(syllables):
+        rise, fall = round(rng.uniform(0.06, 0.1) * fps), round(rng.uniform(0.08, 0.13) * fps)
+        out.append(SyntheticEvent(t, t + rise, t + rise + fall, "open_smile", amplitude * rng.uniform(0.7, 1.3),
+                                  label="speech", action_units=("AU25", "AU26"), kind="speech"))
+        t += rise + fall + round(rng.uniform(0.0, 0.1) * fps)
+    return out

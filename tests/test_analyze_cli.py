@@ -382,6 +382,35 @@ def test_follow_left_keeps_the_person_on_the_left_when_a_larger_face_comes_into_
     assert "another face was followed" not in err
 
 
+def test_talking_is_left_out_listed_and_kept_on_request(tmp_path, capsys):
+    """A participant talks, then smiles: the syllables are not reported as micro-expressions, events.json lists
+    them and the closing note says how to keep them; --speech-train 0 keeps them."""
+    from frl_core import synth
+    from tests.scenes import talking
+
+    events = talking(150, 30, amplitude=3.0) + [synth.micro_event(420, 30, "smile", 3.0)]
+    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=events, seed=5, n_frames=540,
+                                head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+    path = synth.encode_video(seq, tmp_path / "talking.mp4")
+    code, _, err = _run([path, "--out", tmp_path / "out", "--no-recognition", "--no-progress", "--no-png"], capsys)
+    assert code == 0, err
+    doc = json.loads((tmp_path / "out" / "events.json").read_text())
+    assert [e["onset_index"] <= 425 <= e["offset_index"] for e in doc["events"]] == [True]
+    left_out = doc["metadata"]["left_out_as_speech"]
+    assert len(left_out) >= 3 and all(150 <= apex <= 300 for _, apex, _ in left_out)
+    assert doc["metadata"]["spotter_settings"]["speech_train"] == 3
+    assert "left out as speech" in err and "--speech-train 0" in err
+    frames = list(csv.DictReader(open(tmp_path / "out" / "frames.csv")))
+    assert any("left out as speech" in r["message"] for r in frames)
+    code, _, err = _run([path, "--out", tmp_path / "kept", "--speech-train", "0", "--no-recognition", "--no-progress",
+                         "--no-png"], capsys)
+    kept = json.loads((tmp_path / "kept" / "events.json").read_text())
+    assert code == 0 and len(kept["events"]) >= 4 and kept["metadata"]["left_out_as_speech"] == []
+    with pytest.raises(SystemExit) as stop:
+        _run([path, "--speech-train", "-1"], capsys)
+    assert stop.value.code == 2 and "2 or more" in capsys.readouterr().err
+
+
 def test_a_face_left_when_its_person_leaves_is_followed_afresh(data_root, tmp_path, capsys):
     """The person followed leaves the picture while another stays in view: the tracker takes the other face
     in that frame, the frame and a note say the face changed, and the change of person is not spotted as a

@@ -582,6 +582,18 @@ def test_an_interval_left_out_at_an_exposure_step_is_told_in_the_banner(qtbot, s
     assert window.banner.isVisible()
 
 
+def test_talking_left_out_is_told_in_the_banner_with_where_to_keep_it(qtbot, settings):
+    """A train of mouth movements was left out as speech: the banner says from when, and which setting keeps
+    them."""
+    from frl_core.engine.analysis import speech_message
+
+    window = make_window(qtbot, settings)
+    window._on_results([FrameResult(index=200, timestamp=6.6, face=None, motion_score=float("nan"),
+                                    threshold=0.3, message=speech_message(5.03))])
+    assert "Repeated mouth movements from 5.03 s left out as speech" in window.banner.text()
+    assert "Settings ▸ Speech" in window.banner.text()
+
+
 def test_a_damaged_or_resized_frame_file_is_shown_as_a_warning_and_the_folder_played_to_its_end(qtbot, settings, tmp_path,
                                                                                       face_clip):
     folder = tmp_path / "frames"

@@ -118,6 +118,9 @@ def test_screenshot_and_settings_dialog_round_trip(qtbot, tmp_path):
     chosen = dialog.result_settings()
     assert (chosen.device, chosen.threshold, chosen.show_regions, chosen.rotate) == ("cpu", 4.5, False, 270)
     assert chosen.follow == "right" and engine_config(chosen, 30.0).face.follow == "right"
+    assert dialog.leave_out_speech.isChecked() and engine_config(chosen, 30.0).spotter.speech_train == 3
+    dialog.leave_out_speech.setChecked(False)
+    assert engine_config(dialog.result_settings(), 30.0).spotter.speech_train == 0
     assert settings.device == "auto"
 
 

@@ -413,3 +413,37 @@ def test_the_exposure_reference_follows_the_streams_own_level_slowly():
     for _ in range(30 * 60):
         reference.factor(120.0)
     assert reference.level == pytest.approx(120.0, rel=0.01)  # and the reference has moved there a minute on
+
+
+def test_talking_is_left_out_and_a_smile_after_it_is_kept():
+    """Eight syllables (lips and jaw opening in turn, as a sentence's) gave a false micro-expression each; as a
+    train of mouth movements they are left out and counted, and a lone smile later is still an event."""
+    from frl_core.benchmarks.generated import spot_sequence
+    from tests.scenes import talking
+
+    for seed in (3, 5):
+        events = talking(150, 30, amplitude=2.0 + seed / 2) + [synth.micro_event(420, 30, "smile", 3.0)]
+        seq = synth.render_sequence(None, fps=30, size=(640, 480), events=events, seed=seed, n_frames=540,
+                                    head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+        kept = spot_sequence(seq, spotter_config=SpotterConfig(speech_train=0))
+        assert sum(e.offset_index < 300 for e in kept) >= 4
+        found = spot_sequence(seq)
+        assert [(e.onset_index <= 425 <= e.offset_index) for e in found] == [True]
+
+
+def test_repeated_brow_raises_are_not_speech():
+    """Only mouth movements make a train of speech: three brow raises in a row all stay events."""
+    from frl_core.benchmarks.generated import spot_sequence
+
+    brows = [synth.micro_event(150 + 12 * k, 30, "brow_raise", 2.0) for k in range(4)]
+    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=brows, seed=3, n_frames=400)
+    found = [(e.onset_index, e.apex_index, e.offset_index) for e in spot_sequence(seq)]
+    assert len(found) >= 3
+    assert found == [(e.onset_index, e.apex_index, e.offset_index)
+                     for e in spot_sequence(seq, spotter_config=SpotterConfig(speech_train=0))]
+
+
+def test_speech_train_must_be_off_or_a_real_train():
+    for train in (-1, 1):
+        with pytest.raises(SpotterError, match="speech_train"):
+            StreamingSpotter(30.0, SpotterConfig(speech_train=train))

@@ -120,6 +120,9 @@ class EngineStats:
     recognition_batches: int = 0
     exposure_steps: int = 0
     """Spotted intervals left out because the camera's exposure changed across them (``exposure_step_max``)."""
+    speech: list[tuple[int, int, int]] = field(default_factory=list)
+    """Onset, apex and offset of each spotted interval left out as speech, one of a train of mouth movements
+    (``SpotterConfig.speech_train``)."""
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
 
@@ -243,6 +246,12 @@ def small_face_message(iod: float) -> str:
 
 
 EXPOSURE_STEP = "left out as an exposure step"
+SPEECH = "left out as speech"
+
+
+def speech_message(onset_time: float) -> str:
+    """What a user is told when a train of mouth movements starts being left out as speech."""
+    return f"repeated mouth movements from {onset_time:.2f} s {SPEECH} (talking is not a micro-expression)"
 
 
 def exposure_step_message(onset_time: float, apex_time: float) -> str:
@@ -266,6 +275,8 @@ class AnalysisEngine:
         self.recognizer = recognizer if config.recognize else None
         self._ring = AlignedRing(int(self._spotter.max_lag_frames) + config.ring_margin + 1, config.align_size)
         self._pending: list[Event] = []
+        self._speech_offset: int | None = None
+        """The offset of the last interval left out as speech (a train's next one gets no new note)."""
         self._notes: list[str] = []
         """Messages for the next frame result that has none (an interval left out at an exposure step)."""
         self._index = 0
@@ -309,6 +320,7 @@ class AnalysisEngine:
         self._spotter = StreamingSpotter(self.config.fps, self._spotter_config)
         self._ring.clear()
         self._pending.clear()
+        self._speech_offset = None
         self._notes.clear()
         self._index = int(start_index)
         self.stats = EngineStats()
@@ -360,6 +372,7 @@ class AnalysisEngine:
             # Another person from here: no movement spans the change, and their face's noise is learnt anew.
             for interval in self._spotter.flush():
                 self._add_interval(interval)
+            self._count_speech()
             self._spotter = StreamingSpotter(self.config.fps, self._spotter_config)
         if observation.upscale is not None and self._spotter.faces_pushed == 0:
             # The stream's first face sets the spotter for its size; nothing has been learnt before it.
@@ -370,6 +383,7 @@ class AnalysisEngine:
         self.stats.seconds["spotting"] += time.perf_counter() - t0
         for interval in step.intervals:
             self._add_interval(interval)
+        self._count_speech()
         events = self._recognise_pending(force=False)
         self._index += 1
         self.stats.frames += 1
@@ -411,7 +425,18 @@ class AnalysisEngine:
         """End of input: intervals still open are closed and every pending event is recognised."""
         for interval in self._spotter.flush():
             self._add_interval(interval)
+        self._count_speech()
         return self._recognise_pending(force=True)
+
+    def _count_speech(self) -> None:
+        """Count the intervals the spotter left out as speech, with a note where a train of them starts."""
+        gap = self._spotter.config.speech_gap_s * self.config.fps
+        for interval in self._spotter.speech:
+            if self._speech_offset is None or interval.onset - self._speech_offset > gap:
+                self._notes.append(speech_message(self._time_of(int(interval.onset))))
+            self._speech_offset = max(int(interval.offset), self._speech_offset or 0)
+            self.stats.speech.append((int(interval.onset), int(interval.apex), int(interval.offset)))
+        self._spotter.speech.clear()
 
     def _time_of(self, index: int) -> float:
         t = self._ring.timestamp(index)

@@ -82,6 +82,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use the whole frame as the face when none is detected (face-cropped datasets)")
     parser.add_argument("--detect-every", type=int, default=None, metavar="N",
                         help="run the face detector every N frames, tracking in between")
+    parser.add_argument("--speech-train", type=int, default=None, metavar="N",
+                        help="leave out mouth movements in trains of N or more (talking; see analyze --help)")
     parser.add_argument("--follow", choices=("largest", "left", "right"), default="largest",
                         help="which face to follow when several are in view: the largest (default), or the "
                              "leftmost / rightmost in the frame (an interview with both people in view), kept "
@@ -280,6 +282,8 @@ def run(args: argparse.Namespace, ray_init: dict[str, Any] | None = None) -> int
         return _fail(EXIT_BAD_ARGUMENTS, f"--fps must be positive, got {args.fps}")
     if args.detect_every is not None and args.detect_every < 1:
         return _fail(EXIT_BAD_ARGUMENTS, f"--detect-every must be at least 1, got {args.detect_every}")
+    if args.speech_train is not None and (args.speech_train < 0 or args.speech_train == 1):
+        return _fail(EXIT_BAD_ARGUMENTS, f"--speech-train must be 0 (off) or 2 or more, got {args.speech_train}")
     if args.workers is not None and args.workers < 1:
         return _fail(EXIT_BAD_ARGUMENTS, f"--workers must be at least 1, got {args.workers}")
     if args.weights is not None and not args.no_recognition and not Path(args.weights).is_file():
@@ -303,6 +307,7 @@ def run(args: argparse.Namespace, ray_init: dict[str, Any] | None = None) -> int
     events: dict[str, list[dict[str, str]]] = {}
     options = {"device": args.device, "weights": args.weights, "no_recognition": args.no_recognition,
                "whole_frame": args.whole_frame, "detect_every": args.detect_every, "follow": args.follow,
+               "speech_train": args.speech_train,
                "no_png": args.no_png}
     tasks, todo = [], []
     for item in inputs:

@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
@@ -31,6 +31,16 @@ EXIT_NO_FACE = 3
 EXIT_BAD_WEIGHTS = 4
 EXIT_CANNOT_WRITE = 5
 EXIT_INTERRUPTED = 130
+
+
+def _speech_train(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0 or value == 1:
+        raise argparse.ArgumentTypeError(f"expected 0 (keep every movement) or a train of 2 or more (e.g. 3), got {text!r}")
+    return value
 
 
 def _exposure_fraction(text: str) -> float:
@@ -68,6 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "than at the onset (a webcam's automatic exposure; default 0.04; 0 keeps every one)")
     parser.add_argument("--detect-every", type=int, default=None, metavar="N",
                         help="run the face detector every N frames, tracking in between")
+    parser.add_argument("--speech-train", type=_speech_train, default=None, metavar="N",
+                        help="leave out mouth movements that come in trains of N or more, each within 0.75 s of "
+                             "the last: talking, not micro-expressions (default 3; 0 keeps every movement)")
     parser.add_argument("--follow", choices=("largest", "left", "right"), default="largest",
                         help="which face to follow when several are in view: the largest (default), or the "
                              "leftmost / rightmost in the frame (an interview with both people in view), kept "
@@ -135,8 +148,6 @@ def _too_short_message(source) -> str | None:
 
 def _light(event):
     """The event without its arrays: what the run keeps in memory once its PNG is written."""
-    from dataclasses import replace
-
     return replace(event, displacement=None, onset_face=None, apex_face=None)
 
 
@@ -291,6 +302,8 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
     )
     if args.exposure_step is not None:
         config.exposure_step_max = args.exposure_step
+    if args.speech_train is not None:
+        config.spotter = replace(config.spotter, speech_train=args.speech_train)
     try:
         engine = AnalysisEngine(config, recognizer=recognizer if config.recognize else None)
     except EngineError as err:
@@ -338,7 +351,9 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
                         frames_of_another_size=len(getattr(source, "other_size", [])),
                         damaged_frames=list(getattr(source, "damaged", [])),
                         complete=complete,
-                        spotter_blur_applied=float(engine.spotter_config.blur_sigma))
+                        spotter_blur_applied=float(engine.spotter_config.blur_sigma),
+                        left_out_as_speech=[list(iv) for iv in engine.stats.speech],
+                        left_out_at_exposure_steps=engine.stats.exposure_steps)
         if complete and truth is not None:
             from frl_core.engine.cli_clip import compare_with_truth
 
@@ -441,6 +456,11 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
               f"(the face more than {config.exposure_step_max:.0%} brighter or darker from onset to apex) "
               f"{'were' if steps > 1 else 'was'} left out as not facial movement; a fixed exposure avoids the loss, "
               "--exposure-step 0 keeps them", file=sys.stderr)
+    if engine.stats.speech:
+        n = len(engine.stats.speech)
+        print(f"note: {n} spotted interval{'s' if n > 1 else ''} in trains of repeated mouth movements "
+              f"{'were' if n > 1 else 'was'} left out as speech (events.json lists them under left_out_as_speech); "
+              "--speech-train 0 keeps them", file=sys.stderr)
     if faces and small_faces > faces // 2:
         print(f"note: the face was small in {small_faces} of the {faces} frames with a face (its eyes under "
               f"{config.small_face_iod:g} px apart): movements under about 1.5 px of the aligned face may be "

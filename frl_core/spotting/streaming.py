@@ -7,10 +7,15 @@ from collections import deque
 
 import numpy as np
 
+from frl_core.faces.au_regions import REGION_NAMES
 from frl_core.spotting.config import SpotStep, SpottedInterval, SpotterConfig, SpotterError, temporal_half
 from frl_core.spotting.detector import (Detector, agreement_corrected, in_frames, is_macro, macro_stride, overlaps,
                                         window_steps)
 from frl_core.spotting.motion import BlockNoise, ExposureReference, MotionModel, TemporalMean, stride_mean
+
+
+_MOUTH = [REGION_NAMES.index(n) for n in ("right_mouth_corner", "left_mouth_corner", "chin")]
+_ABOVE_MOUTH = [i for i in range(len(REGION_NAMES)) if i not in _MOUTH]
 
 
 class _Track:
@@ -168,6 +173,19 @@ class StreamingSpotter:
         """Frames pushed with a face so far (0: nothing is learnt yet, the spotter can still be swapped)."""
         self._since_macro: list[np.ndarray | None] = []
         """The smoothed faces since the macro track's last step: it reads their mean (see ``stride_mean``)."""
+        if config.speech_train < 0 or config.speech_train == 1 or config.speech_gap_s < 0:
+            raise SpotterError("speech_train must be 0 (off) or 2 or more, speech_gap_s not negative; got "
+                               f"{config.speech_train} and {config.speech_gap_s:g}")
+        self._regions: deque[tuple[int, np.ndarray | None]] = deque(maxlen=int(self.max_lag_frames) + 1)
+        """Each recent frame's residual motion per AU region against the face a micro window before it."""
+        self._speech_gap = config.speech_gap_s * self.fps
+        self._speech_hold = (round((config.speech_train - 1) * (config.speech_gap_s + config.micro_max_s) * self.fps)
+                             if config.speech_train > 1 else 0)
+        """How long after its offset a micro interval waits for the rest of a train it may start."""
+        self._mouth: dict[tuple[int, int], bool] = {}
+        """Whether each recent interval (by onset and apex) moved mostly at the mouth."""
+        self.speech: list[SpottedInterval] = []
+        """Micro intervals left out as speech (``SpotterConfig.speech_train``); the caller empties it."""
 
     @property
     def threshold(self) -> float:
@@ -202,6 +220,7 @@ class StreamingSpotter:
     def _push_prepared(self, index: int, face: np.ndarray | None
                        ) -> tuple[float, list[SpottedInterval], list[tuple[int, float]]]:
         score, completed, micro = self.micro.push(index, face)
+        self._regions.append((index, self.micro.regions))
         self._pending_micro.extend(micro)
         macro_done: list[SpottedInterval] = []
         if self.macro is not None:
@@ -225,14 +244,21 @@ class StreamingSpotter:
             decided = index
         return score, self._release(decided, macro_done, index), [completed] if completed is not None else []
 
-    def _release(self, decided: int, macro_done: list[SpottedInterval], index: int) -> list[SpottedInterval]:
+    def _release(self, decided: int, macro_done: list[SpottedInterval], index: int,
+                 final: bool = False) -> list[SpottedInterval]:
         out: list[SpottedInterval] = []
         keep: list[SpottedInterval] = []
         for iv in self._pending_micro:
-            # Held while the long window may still call it part of a macro-expression, but never
-            # beyond the promised look-back (the caller's buffer of faces).
-            if iv.offset > decided and index + 1 - iv.onset < self.max_lag_frames:
+            # Held while the long window may still call it part of a macro-expression, or, for a mouth
+            # movement, while the rest of a train of speech it may begin can still come, but never beyond
+            # the promised look-back (the caller's buffer of faces).
+            held = not final and (iv.offset > decided
+                                  or (index - iv.offset < self._speech_hold and self._at_mouth(iv)))
+            if held and index + 1 - iv.onset < self.max_lag_frames:
                 keep.append(iv)
+            elif self._is_speech(iv):
+                self.speech.append(iv)
+                self._released_micro.append(iv)
             elif not any(overlaps(iv, m) for m in self._macro_intervals):
                 out.append(iv)
                 self._released_micro.append(iv)
@@ -240,6 +266,33 @@ class StreamingSpotter:
         out.extend(macro_done)
         out.sort(key=lambda iv: iv.onset)
         return out
+
+    def _at_mouth(self, iv: SpottedInterval) -> bool:
+        """Whether the interval's motion at its apex is mostly at the mouth corners and chin."""
+        key = (iv.onset, iv.apex)
+        if key not in self._mouth:
+            regions = next((r for j, r in reversed(self._regions) if j == iv.apex), None)
+            if len(self._mouth) > 64:
+                self._mouth = {k: v for k, v in self._mouth.items() if k[0] >= iv.onset - self.max_lag_frames}
+            self._mouth[key] = (regions is not None
+                                and float(np.max(regions[_MOUTH])) > float(np.max(regions[_ABOVE_MOUTH])))
+        return self._mouth[key]
+
+    def _is_speech(self, iv: SpottedInterval) -> bool:
+        """Whether the interval is one of a train of ``speech_train`` or more mouth movements."""
+        need = self.config.speech_train
+        if need < 2 or not self._at_mouth(iv):
+            return False
+        pool = sorted({(m.onset, m.offset): m for m in [*self._released_micro, *self._pending_micro]
+                       if m is iv or self._at_mouth(m)}.values(), key=lambda m: m.onset)
+        train: list[SpottedInterval] = []
+        for m in pool:
+            if train and m.onset - max(t.offset for t in train) > self._speech_gap:
+                if any(t is iv for t in train):
+                    break
+                train = []
+            train.append(m)
+        return len(train) >= need and any(t is iv for t in train)
 
     def flush(self) -> list[SpottedInterval]:
         """End of input: close open candidates and release everything still held back."""
@@ -253,4 +306,4 @@ class StreamingSpotter:
                           if is_macro(iv, self._pending_micro + list(self._released_micro))]
             self._macro_intervals.extend(macro_done)
         last = self._last_index if self._last_index is not None else 0
-        return sorted(held + self._release(10 ** 12, macro_done, last), key=lambda iv: iv.onset)
+        return sorted(held + self._release(10 ** 12, macro_done, last, final=True), key=lambda iv: iv.onset)
