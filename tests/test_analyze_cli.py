@@ -331,21 +331,30 @@ def test_a_sideways_video_is_named_and_turned_upright_with_rotate(face_video, tm
 
 
 
+def _two_people(tmp_path, frames_of, smile_at: int, seed: int, n_frames: int):
+    """A rendered face (one smile at ``smile_at``) with another person beside it as ``frames_of`` (a scene of
+    tests/scenes.py) stages them, written as mp4v; its path and the rendered sequence."""
+    from frl_core import synth
+
+    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(smile_at, 30, "smile", 3.0)],
+                                seed=seed, n_frames=n_frames,
+                                head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+    path = tmp_path / "two_people.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (960, 480))
+    for canvas in frames_of(seq.frames):
+        writer.write(canvas)
+    writer.release()
+    return path, seq
+
+
 def test_a_larger_face_coming_into_view_is_followed_without_a_false_movement(data_root, tmp_path, capsys):
     """Someone else leans into the picture: the tracker follows the larger face from its next whole-frame
     search, the frame and a note say so, and the change of person is not spotted as a movement (it gave two
     false events)."""
-    from frl_core import synth
     from frl_core.faces import MSG_SWITCHED
     from tests.scenes import with_another_face
 
-    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(150, 30, "smile", 3.0)],
-                                seed=2, n_frames=420, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
-    path = tmp_path / "two_faces.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (960, 480))
-    for canvas in with_another_face(seq.frames, data_root):
-        writer.write(canvas)
-    writer.release()
+    path, seq = _two_people(tmp_path, lambda frames: with_another_face(frames, data_root), 150, 2, 420)
     out = tmp_path / "out"
     code, _, err = _run([path, "--out", out, "--no-recognition", "--no-progress", "--no-png"], capsys)
     assert code == 0, err
@@ -360,16 +369,9 @@ def test_a_larger_face_coming_into_view_is_followed_without_a_false_movement(dat
 def test_follow_left_keeps_the_person_on_the_left_when_a_larger_face_comes_into_view(data_root, tmp_path, capsys):
     """A researcher who knows the participant sits on the left says so: the larger face coming in on the right
     is never followed, every frame's face is the left one, and the participant's movement is spotted."""
-    from frl_core import synth
     from tests.scenes import with_another_face
 
-    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(330, 30, "smile", 3.0)],
-                                seed=2, n_frames=420, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
-    path = tmp_path / "two_faces.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (960, 480))
-    for canvas in with_another_face(seq.frames, data_root):
-        writer.write(canvas)
-    writer.release()
+    path, seq = _two_people(tmp_path, lambda frames: with_another_face(frames, data_root), 330, 2, 420)
     out = tmp_path / "out"
     code, _, err = _run([path, "--out", out, "--follow", "left", "--no-recognition", "--no-progress", "--no-png"],
                         capsys)
@@ -415,17 +417,11 @@ def test_a_face_left_when_its_person_leaves_is_followed_afresh(data_root, tmp_pa
     """The person followed leaves the picture while another stays in view: the tracker takes the other face
     in that frame, the frame and a note say the face changed, and the change of person is not spotted as a
     movement; the other person's own movement afterwards is."""
-    from frl_core import synth
     from frl_core.faces import MSG_REPLACED
     from tests.scenes import another_face_leaving
 
-    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(330, 30, "smile", 3.0)],
-                                seed=4, n_frames=450, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
-    path = tmp_path / "one_leaves.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (960, 480))
-    for canvas in another_face_leaving(seq.frames, data_root, leaves_at=150):
-        writer.write(canvas)
-    writer.release()
+    path, seq = _two_people(tmp_path, lambda frames: another_face_leaving(frames, data_root, leaves_at=150), 330, 4,
+                            450)
     out = tmp_path / "out"
     code, _, err = _run([path, "--out", out, "--no-recognition", "--no-progress", "--no-png"], capsys)
     assert code == 0, err

@@ -165,7 +165,8 @@ def test_landmark_every_n_must_be_positive():
         FaceTracker(FaceConfig(landmark_every_n=0))
 
 
-def test_periodic_check_looks_near_the_face_and_the_full_search_finds_a_larger_one():
+def _small_left_big_right() -> tuple[np.ndarray, np.ndarray]:
+    """A 900x480 canvas with a face on the left alone, and with a larger copy of it on the right as well."""
     face = synth.load_face()
     small = cv2.resize(face, None, fx=1.4, fy=1.4)
     big = cv2.resize(face, None, fx=2.0, fy=2.0)
@@ -173,6 +174,11 @@ def test_periodic_check_looks_near_the_face_and_the_full_search_finds_a_larger_o
     alone[100:100 + small.shape[0], 20:20 + small.shape[1]] = small
     both = alone.copy()
     both[20:20 + big.shape[0], 880 - big.shape[1]:880] = big
+    return alone, both
+
+
+def test_periodic_check_looks_near_the_face_and_the_full_search_finds_a_larger_one():
+    alone, both = _small_left_big_right()
     tracker = FaceTracker(FaceConfig(detect_scale=1.0, detect_every_n=4, full_detect_every_n=12))
     obs, _ = tracker.update(alone)
     seen = []
@@ -190,12 +196,7 @@ def test_periodic_check_looks_near_the_face_and_the_full_search_finds_a_larger_o
 def test_follow_left_or_right_picks_by_place_and_keeps_that_person_when_a_larger_face_comes():
     """An interview with both people in view: the face on the chosen side is followed, a larger face found by a
     later whole-frame search does not take over, and the frame's note says which face was kept."""
-    face = synth.load_face()
-    small = cv2.resize(face, None, fx=1.4, fy=1.4)
-    big = cv2.resize(face, None, fx=2.0, fy=2.0)
-    canvas = np.full((480, 900, 3), 200, np.uint8)
-    canvas[100:100 + small.shape[0], 20:20 + small.shape[1]] = small
-    canvas[20:20 + big.shape[0], 880 - big.shape[1]:880] = big
+    _, canvas = _small_left_big_right()
     obs, message = FaceTracker(FaceConfig(detect_scale=1.0, follow="right")).update(canvas)
     assert message == "2 faces: kept the rightmost" and obs.box[0] > 450
     tracker = FaceTracker(FaceConfig(detect_scale=1.0, follow="left", detect_every_n=4, full_detect_every_n=12))
@@ -212,13 +213,7 @@ def test_follow_left_or_right_picks_by_place_and_keeps_that_person_when_a_larger
 def test_a_followed_face_lost_with_another_in_view_is_a_change_of_face():
     """The face followed disappears while another is in view: the other is taken in the same frame and the
     observation says the face changed (the spotter must not compare the two people)."""
-    face = synth.load_face()
-    small = cv2.resize(face, None, fx=1.4, fy=1.4)
-    big = cv2.resize(face, None, fx=2.0, fy=2.0)
-    both = np.full((480, 900, 3), 200, np.uint8)
-    both[100:100 + small.shape[0], 20:20 + small.shape[1]] = small
-    alone = both.copy()
-    both[20:20 + big.shape[0], 880 - big.shape[1]:880] = big
+    alone, both = _small_left_big_right()
     tracker = FaceTracker(FaceConfig(detect_scale=1.0))
     obs, _ = tracker.update(both)
     assert obs.box[0] > 450
