@@ -388,6 +388,7 @@ def test_talking_is_left_out_listed_and_kept_on_request(tmp_path, capsys):
     """A participant talks, then smiles: the syllables are not reported as micro-expressions, events.json lists
     them and the closing note says how to keep them; --speech-train 0 keeps them."""
     from frl_core import synth
+    from frl_core.engine.batch import summarise_folder
     from tests.scenes import talking
 
     events = talking(150, 30, amplitude=3.0) + [synth.micro_event(420, 30, "smile", 3.0)]
@@ -402,6 +403,7 @@ def test_talking_is_left_out_listed_and_kept_on_request(tmp_path, capsys):
     assert len(left_out) >= 3 and all(150 <= apex <= 300 for _, apex, _ in left_out)
     assert doc["metadata"]["spotter_settings"]["speech_train"] == 3
     assert "left out as speech" in err and "--speech-train 0" in err
+    assert summarise_folder(tmp_path / "out")["left_out_as_speech"] == len(left_out)
     frames = list(csv.DictReader(open(tmp_path / "out" / "frames.csv")))
     assert any("left out as speech" in r["message"] for r in frames)
     code, _, err = _run([path, "--out", tmp_path / "kept", "--speech-train", "0", "--no-recognition", "--no-progress",

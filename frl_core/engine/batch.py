@@ -39,10 +39,11 @@ EXIT_SOME_FAILED = 6
 """One or more inputs failed (the others were analysed); the other codes are analyze's own."""
 
 CORPUS_COLUMNS = ["id", "path", "status", "error", "exit_code", "frames", "frames_with_face", "fps", "events",
-                  "micro", "macro", "seconds", "resumed", "warning", "worker", "worker_setup_s"]
+                  "micro", "macro", "left_out_as_speech", "seconds", "resumed", "warning", "worker", "worker_setup_s"]
 """The corpus table's fixed columns; manifest columns and a ``n_<label>`` count per class follow.
 ``worker_setup_s``: on the first input of each worker, the seconds it took to start (imports, the model
-loaded once for all its inputs)."""
+loaded once for all its inputs). ``left_out_as_speech``: spotted intervals left out as talking (empty for an
+output written before the speech filter)."""
 
 MANIFEST_KEYS = ("path", "id", "fps")
 """Manifest columns the batch reads itself; any other column is carried into the corpus table."""
@@ -181,7 +182,9 @@ def summarise_folder(out_dir: Path) -> dict[str, Any]:
     row: dict[str, Any] = {"frames": meta.get("frames"), "frames_with_face": meta.get("frames_with_face"),
                            "fps": meta.get("fps"), "events": len(events),
                            "micro": sum(e.get("kind") == "micro" for e in events),
-                           "macro": sum(e.get("kind") == "macro" for e in events)}
+                           "macro": sum(e.get("kind") == "macro" for e in events),
+                           "left_out_as_speech": (len(meta["left_out_as_speech"]) if "left_out_as_speech" in meta
+                                                  else None)}
     labels = list(meta.get("class_names") or []) + (["uncertain"] if meta.get("class_names") else [])
     for name in labels:
         row[f"n_{name}"] = 0
