@@ -48,6 +48,19 @@ class Results:
     """Per-frame class probabilities when the run asked for them (``analyze --frame-probabilities``)."""
 
     @property
+    def left_out_as_speech(self) -> pd.DataFrame:
+        """The spotted intervals left out as talking (trains of mouth movements): frame indices and times."""
+        pd = _pandas()
+        times = dict(zip(self.frames["index"], self.frames["timestamp"])) if "index" in self.frames else {}
+        fps = float(self.metadata.get("fps") or 0.0) or 30.0
+        rows = [{"onset_index": int(a), "apex_index": int(b), "offset_index": int(c),
+                 **{f"{name}_time": float(times.get(int(i), int(i) / fps))
+                    for name, i in (("onset", a), ("apex", b), ("offset", c))}}
+                for a, b, c in self.metadata.get("left_out_as_speech") or []]
+        return pd.DataFrame(rows, columns=["onset_index", "apex_index", "offset_index", "onset_time", "apex_time",
+                                           "offset_time"])
+
+    @property
     def schema_version(self) -> int:
         return int(self.metadata.get("schema_version", 0))
 
@@ -191,6 +204,9 @@ def plot_score_timeline(results: Results, width: int = 1000, height: int = 320) 
     for _, event in results.events.iterrows():
         (x0, _), (x1, _) = xy(float(event["onset_time"]), 0), xy(float(event["offset_time"]), 0)
         cv2.rectangle(img, (x0, top), (max(x1, x0 + 1), height - bottom), (200, 230, 255), -1)
+    for _, speech in results.left_out_as_speech.iterrows():
+        (x0, _), (x1, _) = xy(float(speech["onset_time"]), 0), xy(float(speech["offset_time"]), 0)
+        cv2.rectangle(img, (x0, top), (max(x1, x0 + 1), height - bottom), (225, 225, 225), -1)
     cv2.rectangle(img, (left, top), (width - right, height - bottom), (120, 120, 120), 1)
     for series, colour in ((threshold, (150, 150, 150)), (score, (180, 90, 20))):
         ok = np.isfinite(series)
@@ -210,7 +226,8 @@ def plot_score_timeline(results: Results, width: int = 1000, height: int = 320) 
     _text(img, f"{ymax:.2g}", (6, top + 5), 0.4)
     _text(img, "0", (40, height - bottom), 0.4)
     _text(img, "time (s)", (width // 2 - 30, height - 6))
-    _text(img, "spotting score (blue), threshold (grey), detected intervals (shaded)", (left, 20))
+    _text(img, "spotting score (blue), threshold (grey), detected intervals (shaded), left out as speech (grey)",
+          (left, 20))
     return img
 
 

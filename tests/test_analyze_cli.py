@@ -387,7 +387,7 @@ def test_follow_left_keeps_the_person_on_the_left_when_a_larger_face_comes_into_
 def test_talking_is_left_out_listed_and_kept_on_request(tmp_path, capsys):
     """A participant talks, then smiles: the syllables are not reported as micro-expressions, events.json lists
     them and the closing note says how to keep them; --speech-train 0 keeps them."""
-    from frl_core import synth
+    from frl_core import results, synth
     from frl_core.engine.batch import summarise_folder
     from tests.scenes import talking
 
@@ -404,6 +404,12 @@ def test_talking_is_left_out_listed_and_kept_on_request(tmp_path, capsys):
     assert doc["metadata"]["spotter_settings"]["speech_train"] == 3
     assert "left out as speech" in err and "--speech-train 0" in err
     assert summarise_folder(tmp_path / "out")["left_out_as_speech"] == len(left_out)
+    read_back = results.load(tmp_path / "out")
+    speech = read_back.left_out_as_speech
+    assert list(speech["apex_index"]) == [apex for _, apex, _ in left_out]
+    assert abs(speech["apex_time"].iloc[0] - left_out[0][1] / 30) < 0.02
+    timeline = results.plot_score_timeline(read_back)
+    assert ((timeline == 225).all(axis=2)).sum() > 100  # the talking shaded on the spotting chart
     frames = list(csv.DictReader(open(tmp_path / "out" / "frames.csv")))
     assert any("left out as speech" in r["message"] for r in frames)
     code, _, err = _run([path, "--out", tmp_path / "kept", "--speech-train", "0", "--no-recognition", "--no-progress",

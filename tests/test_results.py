@@ -110,6 +110,7 @@ def test_an_older_folder_without_schema_or_new_columns_still_loads(tmp_path):
     (tmp_path / "frames.meta.json").unlink()
     run = results.load(tmp_path)
     assert run.schema_version == 0 and len(run.events) == 1
+    assert run.left_out_as_speech.empty and results.plot_score_timeline(run).shape[2] == 3
 
 
 @pytest.mark.parametrize("damage,message", [
