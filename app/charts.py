@@ -86,7 +86,7 @@ class ScoreChart:
 
     def __init__(self) -> None:
         self.widget = _plot(legend_title(self.LEGEND))
-        self.widget.setLabel("bottom", "time (s); events shaded in their class colour")
+        self.widget.setLabel("bottom", "time (s); events shaded in their class colour, talking left out in grey")
         self.widget.setLabel("left", "motion (px of 224-px face)")
         self.widget.setToolTip("spotting score: each frame against the faces a window before and after; the "
                                "threshold applies to it. live motion: each frame against the face a window "
@@ -118,14 +118,18 @@ class ScoreChart:
             decided = [(t, c) for r in results for _j, t, c in r.decided_scores]
             if decided:
                 self.decided.extend(np.array(decided, dtype=float))
+            for onset, offset, _why in (item for r in results for item in r.left_out):
+                self._shade(onset, offset, PALETTE["left_out"], edge=None)
             self._dirty = True
 
     def add_event(self, event: Event, color: str) -> None:
-        brush = pg.mkBrush(color)
-        c = brush.color()
-        c.setAlpha(60)
-        region = pg.LinearRegionItem(values=(event.onset_time, event.offset_time), movable=False,
-                                     brush=pg.mkBrush(c), pen=pg.mkPen(color, width=1))
+        self._shade(event.onset_time, event.offset_time, color, edge=color)
+
+    def _shade(self, onset: float, offset: float, color: str, edge: str | None) -> None:
+        fill = pg.mkColor(color)
+        fill.setAlpha(60)
+        region = pg.LinearRegionItem(values=(onset, offset), movable=False, brush=pg.mkBrush(fill),
+                                     pen=pg.mkPen(edge, width=1) if edge else pg.mkPen(None))
         region.setZValue(-10)
         self.widget.addItem(region)
         self.regions.append(region)

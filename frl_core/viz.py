@@ -34,11 +34,12 @@ PALETTE: dict[str, str] = {
     "landmarks": "#66d9e8",
     "au_region": "#cc5de8",
     "arrows": "#ffd43b",
+    "left_out": "#868e96",
 }
 """One meaning per colour, in every view, chart, PNG and annotated video: red, green and blue are the
 classes (grey: uncertain); violet the AU regions; cyan the landmarks; orange the spotting threshold;
-yellow the displacement arrows; pink the ground truth. The colour wheel of displacement maps is a scale
-of its own, shown with its legend."""
+yellow the displacement arrows; pink the ground truth; a flat grey band an interval left out (talking).
+The colour wheel of displacement maps is a scale of its own, shown with its legend."""
 EXTRA_CLASS_COLORS = ("#20c997", "#f783ac", "#94d82d", "#845ef7")
 """For class names beyond the MEGC2019 three (a model trained on other labels)."""
 

@@ -592,6 +592,10 @@ def test_talking_left_out_is_told_in_the_banner_with_where_to_keep_it(qtbot, set
                                     threshold=0.3, message=speech_message(5.03))])
     assert "Repeated mouth movements from 5.03 s left out as speech" in window.banner.text()
     assert "Settings ▸ Speech" in window.banner.text()
+    before = len(window.score_chart.regions)
+    window._on_results([FrameResult(index=201, timestamp=6.63, face=None, left_out=((5.03, 5.2, "speech"),))])
+    shaded = window.score_chart.regions[before:]
+    assert [tuple(round(v, 2) for v in r.getRegion()) for r in shaded] == [(5.03, 5.2)]
 
 
 def test_a_damaged_or_resized_frame_file_is_shown_as_a_warning_and_the_folder_played_to_its_end(qtbot, settings, tmp_path,

@@ -419,6 +419,7 @@ def test_talking_is_left_out_and_a_smile_after_it_is_kept():
     """Eight syllables (lips and jaw opening in turn, as a sentence's) gave a false micro-expression each; as a
     train of mouth movements they are left out and counted, and a lone smile later is still an event."""
     from frl_core.benchmarks.generated import spot_sequence
+    from frl_core.engine import AnalysisEngine, EngineConfig
     from tests.scenes import talking
 
     for seed in (3, 5):
@@ -427,8 +428,18 @@ def test_talking_is_left_out_and_a_smile_after_it_is_kept():
                                     head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
         kept = spot_sequence(seq, spotter_config=SpotterConfig(speech_train=0))
         assert sum(e.offset_index < 300 for e in kept) >= 4
-        found = spot_sequence(seq)
+        engine = AnalysisEngine(EngineConfig(fps=30, recognize=False))
+        found, shown = [], []
+        for i, frame in enumerate(seq.frames):
+            result, events = engine.process(i / 30, frame)
+            found += events
+            shown += result.left_out
+        found += engine.flush()
         assert [(e.onset_index <= 425 <= e.offset_index) for e in found] == [True]
+        # every interval left out reaches a frame result, for the chart to shade, at its own times
+        assert len(engine.stats.speech) >= 3
+        assert [(round(a * 30), round(b * 30), why) for a, b, why in shown] == [
+            (onset, offset, "speech") for onset, _, offset in engine.stats.speech]
 
 
 def test_repeated_brow_raises_are_not_speech():

@@ -277,6 +277,8 @@ class AnalysisEngine:
         self._pending: list[Event] = []
         self._speech_offset: int | None = None
         """The offset of the last interval left out as speech (a train's next one gets no new note)."""
+        self._left_out: list[tuple[float, float, str]] = []
+        """Intervals left out since the last frame result, for its ``left_out``."""
         self._notes: list[str] = []
         """Messages for the next frame result that has none (an interval left out at an exposure step)."""
         self._index = 0
@@ -321,6 +323,7 @@ class AnalysisEngine:
         self._ring.clear()
         self._pending.clear()
         self._speech_offset = None
+        self._left_out.clear()
         self._notes.clear()
         self._index = int(start_index)
         self.stats = EngineStats()
@@ -397,8 +400,10 @@ class AnalysisEngine:
             decided_scores=tuple((j, self._time_of(j), float(c)) for j, c in step.decided),
             region_motion=None if step.regions is None else tuple(float(v) for v in step.regions),
             message=observation.message or (self._notes.pop(0) if self._notes else None),
+            left_out=tuple(self._left_out),
             aligned_face=aligned if self.config.keep_aligned else None,
         )
+        self._left_out.clear()
         if self.config.frame_probabilities and self.recognizer is not None and aligned is not None:
             self._frame_probabilities(result)
         return result, events
@@ -436,6 +441,7 @@ class AnalysisEngine:
                 self._notes.append(speech_message(self._time_of(int(interval.onset))))
             self._speech_offset = max(int(interval.offset), self._speech_offset or 0)
             self.stats.speech.append((int(interval.onset), int(interval.apex), int(interval.offset)))
+            self._left_out.append((self._time_of(int(interval.onset)), self._time_of(int(interval.offset)), "speech"))
         self._spotter.speech.clear()
 
     def _time_of(self, index: int) -> float:
