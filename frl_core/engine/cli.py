@@ -457,9 +457,9 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
               f"{'were' if steps > 1 else 'was'} left out as not facial movement; a fixed exposure avoids the loss, "
               "--exposure-step 0 keeps them", file=sys.stderr)
     if engine.stats.speech:
-        n = len(engine.stats.speech)
-        print(f"note: {n} spotted interval{'s' if n > 1 else ''} in trains of repeated mouth movements "
-              f"{'were' if n > 1 else 'was'} left out as speech (events.json lists them under left_out_as_speech); "
+        speech = len(engine.stats.speech)
+        print(f"note: {speech} spotted interval{'s' if speech > 1 else ''} in trains of repeated mouth movements "
+              f"{'were' if speech > 1 else 'was'} left out as speech (events.json lists them under left_out_as_speech); "
               "--speech-train 0 keeps them", file=sys.stderr)
     if faces and small_faces > faces // 2:
         print(f"note: the face was small in {small_faces} of the {faces} frames with a face (its eyes under "
