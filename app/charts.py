@@ -118,7 +118,7 @@ class ScoreChart:
             decided = [(t, c) for r in results for _j, t, c in r.decided_scores]
             if decided:
                 self.decided.extend(np.array(decided, dtype=float))
-            for onset, offset, _why in (item for r in results for item in r.left_out):
+            for onset, offset, *_ in (item for r in results for item in r.left_out):
                 self._shade(onset, offset, PALETTE["left_out"], edge=None)
             self._dirty = True
 

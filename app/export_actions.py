@@ -86,6 +86,7 @@ class ExportActions:
             device=info.device_name if info else None,
             untrained_model=info.untrained if info else None,
             source_notices=list(self.source_notices),
+            left_out_as_speech=self.results.left_out_as_speech(),
             exported=datetime.now().isoformat(timespec="seconds"),
         )
 

@@ -33,6 +33,10 @@ class SessionResults:
             self.frames[r.index] = r
             self.faces_seen += r.face is not None
 
+    def left_out_as_speech(self) -> list[list[int]]:
+        """Onset, apex and offset frame of every interval the engine left out as talking, as the CLI lists them."""
+        return sorted([list(item[3:6]) for r in self.frames.values() for item in r.left_out if item[2] == "speech"])
+
     def add_events(self, events: list[Event]) -> None:
         self.events.extend(events)
         for e in events:

@@ -59,8 +59,9 @@ class FrameResult:
     aligned face, ``au_regions.REGION_NAMES`` order): the spotter's own measurement, None while it is nan."""
     message: str | None = None
     """A per-frame note for the user: "no face", "2 faces: kept the largest", "face lost"."""
-    left_out: tuple[tuple[float, float, str], ...] = ()
-    """Spotted intervals the engine left out since the last frame, ``(onset s, offset s, why)``: "speech"."""
+    left_out: tuple[tuple[float, float, str, int, int, int], ...] = ()
+    """Spotted intervals the engine left out since the last frame, ``(onset s, offset s, why, onset, apex,
+    offset)`` (frame indices last); why: "speech"."""
     aligned_face: np.ndarray | None = None
     """The aligned grayscale crop (uint8, HxW) when the caller asked for it."""
 

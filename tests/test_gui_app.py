@@ -582,9 +582,9 @@ def test_an_interval_left_out_at_an_exposure_step_is_told_in_the_banner(qtbot, s
     assert window.banner.isVisible()
 
 
-def test_talking_left_out_is_told_in_the_banner_with_where_to_keep_it(qtbot, settings):
-    """A train of mouth movements was left out as speech: the banner says from when, and which setting keeps
-    them."""
+def test_talking_left_out_is_told_in_the_banner_shaded_and_exported(qtbot, settings, tmp_path):
+    """A train of mouth movements was left out as speech: the banner says from when and which setting keeps
+    them, the spotting chart shades it, and the exported events list it as the CLI does."""
     from frl_core.engine.analysis import speech_message
 
     window = make_window(qtbot, settings)
@@ -593,9 +593,12 @@ def test_talking_left_out_is_told_in_the_banner_with_where_to_keep_it(qtbot, set
     assert "Repeated mouth movements from 5.03 s left out as speech" in window.banner.text()
     assert "Settings ▸ Speech" in window.banner.text()
     before = len(window.score_chart.regions)
-    window._on_results([FrameResult(index=201, timestamp=6.63, face=None, left_out=((5.03, 5.2, "speech"),))])
+    window._on_results([FrameResult(index=201, timestamp=6.63, face=None,
+                                    left_out=((5.03, 5.2, "speech", 151, 153, 156),))])
     shaded = window.score_chart.regions[before:]
     assert [tuple(round(v, 2) for v in r.getRegion()) for r in shaded] == [(5.03, 5.2)]
+    exported = window.export_events_json(tmp_path / "events.json")
+    assert json.loads(exported.read_text())["metadata"]["left_out_as_speech"] == [[151, 153, 156]]
 
 
 def test_a_damaged_or_resized_frame_file_is_shown_as_a_warning_and_the_folder_played_to_its_end(qtbot, settings, tmp_path,

@@ -438,8 +438,8 @@ def test_talking_is_left_out_and_a_smile_after_it_is_kept():
         assert [(e.onset_index <= 425 <= e.offset_index) for e in found] == [True]
         # every interval left out reaches a frame result, for the chart to shade, at its own times
         assert len(engine.stats.speech) >= 3
-        assert [(round(a * 30), round(b * 30), why) for a, b, why in shown] == [
-            (onset, offset, "speech") for onset, _, offset in engine.stats.speech]
+        assert [(round(a * 30), round(b * 30), why, *frames) for a, b, why, *frames in shown] == [
+            (onset, offset, "speech", onset, apex, offset) for onset, apex, offset in engine.stats.speech]
 
 
 def test_repeated_brow_raises_are_not_speech():

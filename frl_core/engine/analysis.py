@@ -277,7 +277,7 @@ class AnalysisEngine:
         self._pending: list[Event] = []
         self._speech_offset: int | None = None
         """The offset of the last interval left out as speech (a train's next one gets no new note)."""
-        self._left_out: list[tuple[float, float, str]] = []
+        self._left_out: list[tuple[float, float, str, int, int, int]] = []
         """Intervals left out since the last frame result, for its ``left_out``."""
         self._notes: list[str] = []
         """Messages for the next frame result that has none (an interval left out at an exposure step)."""
@@ -440,8 +440,9 @@ class AnalysisEngine:
             if self._speech_offset is None or interval.onset - self._speech_offset > gap:
                 self._notes.append(speech_message(self._time_of(int(interval.onset))))
             self._speech_offset = max(int(interval.offset), self._speech_offset or 0)
-            self.stats.speech.append((int(interval.onset), int(interval.apex), int(interval.offset)))
-            self._left_out.append((self._time_of(int(interval.onset)), self._time_of(int(interval.offset)), "speech"))
+            onset, apex, offset = int(interval.onset), int(interval.apex), int(interval.offset)
+            self.stats.speech.append((onset, apex, offset))
+            self._left_out.append((self._time_of(onset), self._time_of(offset), "speech", onset, apex, offset))
         self._spotter.speech.clear()
 
     def _time_of(self, index: int) -> float:
