@@ -32,7 +32,7 @@ from typing import Any
 
 from frl_core.engine.cli import EXIT_BAD_INPUT as EXIT_BAD_ARGUMENTS
 from frl_core.engine.cli import EXIT_BAD_WEIGHTS as EXIT_NO_WEIGHTS
-from frl_core.engine.cli import EXIT_CANNOT_WRITE, EXIT_INTERRUPTED, _fail
+from frl_core.engine.cli import EXIT_CANNOT_WRITE, EXIT_INTERRUPTED, _fail, add_person_arguments
 from frl_core.parallel import BackendError, add_backend_arguments, make_backend
 
 EXIT_SOME_FAILED = 6
@@ -83,12 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use the whole frame as the face when none is detected (face-cropped datasets)")
     parser.add_argument("--detect-every", type=int, default=None, metavar="N",
                         help="run the face detector every N frames, tracking in between")
-    parser.add_argument("--speech-train", type=int, default=None, metavar="N",
-                        help="leave out mouth movements in trains of N or more (talking; see analyze --help)")
-    parser.add_argument("--follow", choices=("largest", "left", "right"), default="largest",
-                        help="which face to follow when several are in view: the largest (default), or the "
-                             "leftmost / rightmost in the frame (an interview with both people in view), kept "
-                             "until it is lost")
+    add_person_arguments(parser)
     parser.add_argument("--no-png", action="store_true", help="skip the per-event PNG figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -285,8 +280,6 @@ def run(args: argparse.Namespace, ray_init: dict[str, Any] | None = None) -> int
         return _fail(EXIT_BAD_ARGUMENTS, f"--fps must be positive, got {args.fps}")
     if args.detect_every is not None and args.detect_every < 1:
         return _fail(EXIT_BAD_ARGUMENTS, f"--detect-every must be at least 1, got {args.detect_every}")
-    if args.speech_train is not None and (args.speech_train < 0 or args.speech_train == 1):
-        return _fail(EXIT_BAD_ARGUMENTS, f"--speech-train must be 0 (off) or 2 or more, got {args.speech_train}")
     if args.workers is not None and args.workers < 1:
         return _fail(EXIT_BAD_ARGUMENTS, f"--workers must be at least 1, got {args.workers}")
     if args.weights is not None and not args.no_recognition and not Path(args.weights).is_file():

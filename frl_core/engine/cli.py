@@ -43,6 +43,17 @@ def _speech_train(text: str) -> int:
     return value
 
 
+def add_person_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which face is followed and whether talking is left out: options analyze and batch share."""
+    parser.add_argument("--speech-train", type=_speech_train, default=None, metavar="N",
+                        help="leave out mouth movements that come in trains of N or more, each within 0.75 s of "
+                             "the last: talking, not micro-expressions (default 3; 0 keeps every movement)")
+    parser.add_argument("--follow", choices=("largest", "left", "right"), default="largest",
+                        help="which face to follow when several are in view: the largest (default), or the "
+                             "leftmost / rightmost in the frame (an interview with both people in view), kept "
+                             "until it is lost")
+
+
 def _exposure_fraction(text: str) -> float:
     try:
         value = float(text)
@@ -78,13 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "than at the onset (a webcam's automatic exposure; default 0.04; 0 keeps every one)")
     parser.add_argument("--detect-every", type=int, default=None, metavar="N",
                         help="run the face detector every N frames, tracking in between")
-    parser.add_argument("--speech-train", type=_speech_train, default=None, metavar="N",
-                        help="leave out mouth movements that come in trains of N or more, each within 0.75 s of "
-                             "the last: talking, not micro-expressions (default 3; 0 keeps every movement)")
-    parser.add_argument("--follow", choices=("largest", "left", "right"), default="largest",
-                        help="which face to follow when several are in view: the largest (default), or the "
-                             "leftmost / rightmost in the frame (an interview with both people in view), kept "
-                             "until it is lost")
+    add_person_arguments(parser)
     parser.add_argument("--video-out", nargs="?", const="annotated.mp4", default=None, metavar="FILE",
                         help="also write an annotated video (.mp4 mp4v or .avi MJPG; default annotated.mp4, "
                              "relative paths inside --out)")

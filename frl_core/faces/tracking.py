@@ -497,9 +497,8 @@ class FaceTracker:
                 self._reference_patch = _appearance_patch(gray, self._landmarks)
                 return obs, message
             # The face followed until now, whether still tracked or lost this frame or before.
-            previous = self._last_box if tracked is None else None
-            if tracked is None and self._landmarks is not None:
-                previous = self._tracked_box(self._landmarks)
+            previous = (None if tracked is not None else self._last_box if self._landmarks is None
+                        else self._tracked_box(self._landmarks))
             landmarks = self._shape(gray, chosen)
             self._landmarks = None  # a new face: no smoothing across faces
             self._remember_box(chosen, landmarks)
