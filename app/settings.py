@@ -235,9 +235,10 @@ class SettingsDialog(QDialog):
 
         self.leave_out_speech = QCheckBox("Leave out talking: mouth movements that come in trains")
         self.leave_out_speech.setChecked(settings.leave_out_speech)
-        self.leave_out_speech.setToolTip(f"{SpotterConfig.speech_train} or more movements at the mouth and chin, each "
-                                         f"within {SpotterConfig.speech_gap_s:g} s of the last, are syllables, not "
-                                         "micro-expressions; the message bar says where they were left out")
+        self.leave_out_speech.setToolTip(f"{SpotterConfig.speech_train} or more movements at the mouth and chin, the "
+                                         f"mouth never still for more than {SpotterConfig.speech_gap_s:g} s between, "
+                                         "are syllables, not micro-expressions; the message bar says where they "
+                                         "were left out")
         form.addRow("Speech", self.leave_out_speech)
 
         self.face_crops = QCheckBox("Frames are face crops: use the whole frame when no face is detected")

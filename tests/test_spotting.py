@@ -442,6 +442,68 @@ def test_talking_is_left_out_and_a_smile_after_it_is_kept():
             (onset, offset, "speech", onset, apex, offset) for onset, apex, offset in engine.stats.speech]
 
 
+def test_ten_seconds_of_talking_are_left_out_and_a_smile_a_second_after_is_kept():
+    """Talking without a pause: as it went on, the threshold rose with it and only a syllable every few seconds
+    still crossed it, too far apart to make a train; 2-3 of them were reported as micro-expressions."""
+    from frl_core.benchmarks.generated import spot_sequence
+    from tests.scenes import talking
+
+    talk = talking(60, 30, syllables=45, amplitude=4.0)
+    end = talk[-1].offset
+    smile = synth.micro_event(end + 36, 30, "smile", 3.0)
+    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[*talk, smile], seed=4, n_frames=end + 120,
+                                head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+    assert sum(e.onset_index <= end for e in spot_sequence(seq, spotter_config=SpotterConfig(speech_train=0))) >= 8
+    found = spot_sequence(seq)
+    assert [e.onset_index <= smile.apex <= e.offset_index for e in found] == [True]
+
+
+def test_a_stretch_the_threshold_ignores_is_forgotten_and_not_learnt():
+    """Scores known to be talking neither lift the threshold while they come nor stay in what it learnt."""
+    from frl_core.spotting.detector import Detector
+
+    rng = np.random.default_rng(0)
+    config = SpotterConfig()
+    plain, told = (Detector(30.0, config, 18, None) for _ in range(2))
+    for j in range(600):
+        c = float(rng.uniform(0.2, 0.4)) if not 200 <= j < 500 else float(rng.uniform(0.3, 0.6))
+        for det in (plain, told):
+            det.push(j, c)
+        if j == 260:
+            told.ignore(200, 300)
+        elif j % 30 == 0 and j > 260:
+            told.ignore(200, min(j + 20, 499))
+        if j == 199:
+            before = told.adaptive
+        elif j == 499:
+            after = plain.adaptive, told.adaptive
+    assert before > config.min_threshold
+    assert after[0] > 1.25 * before
+    assert after[1] == pytest.approx(before, rel=0.1)
+
+
+def test_block_weights_forget_the_pairs_of_a_stretch_they_are_told_to_ignore():
+    """Learnt from talking, the mouth blocks' noise rose, the median block's with it, and still faces scored
+    about the threshold after it; told to ignore those pairs, the weights are those of the quiet stretch."""
+    from frl_core.spotting.motion import BlockNoise
+
+    rng = np.random.default_rng(1)
+    plain, told = BlockNoise(12, 600), BlockNoise(12, 600)
+    for step in range(400):
+        m = rng.uniform(0.05, 0.15, 12).astype(np.float32)
+        if 100 <= step < 300:
+            m[:7] += rng.uniform(0.5, 2.0, 7).astype(np.float32)  # most blocks move while talking
+        for noise in (plain, told):
+            noise.add(m, float(np.sort(m)[-3:].mean()), step)
+        if step == 150:
+            told.ignore(100, 180)
+        elif step > 150 and step % 20 == 0:
+            told.ignore(100, min(step + 20, 299))
+    assert plain.weights[7:].min() > 2.0  # quiet blocks weighed up: their noise now counts double or more
+    assert 0.5 < told.weights.min() and told.weights.max() < 2.0
+    assert told.level < 0.5 * plain.level
+
+
 def test_repeated_brow_raises_are_not_speech():
     """Only mouth movements make a train of speech: three brow raises in a row all stay events."""
     from frl_core.benchmarks.generated import spot_sequence

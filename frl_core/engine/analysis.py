@@ -435,9 +435,8 @@ class AnalysisEngine:
 
     def _count_speech(self) -> None:
         """Count the intervals the spotter left out as speech, with a note where a train of them starts."""
-        gap = self._spotter.config.speech_gap_s * self.config.fps
         for interval in self._spotter.speech:
-            if self._speech_offset is None or interval.onset - self._speech_offset > gap:
+            if self._speech_offset is None or self._spotter.mouth_still_between(self._speech_offset, interval.onset):
                 self._notes.append(speech_message(self._time_of(int(interval.onset))))
             self._speech_offset = max(int(interval.offset), self._speech_offset or 0)
             onset, apex, offset = int(interval.onset), int(interval.apex), int(interval.offset)

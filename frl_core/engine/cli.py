@@ -46,8 +46,9 @@ def _speech_train(text: str) -> int:
 def add_person_arguments(parser: argparse.ArgumentParser) -> None:
     """Which face is followed and whether talking is left out: options analyze and batch share."""
     parser.add_argument("--speech-train", type=_speech_train, default=None, metavar="N",
-                        help="leave out mouth movements that come in trains of N or more, each within 0.75 s of "
-                             "the last: talking, not micro-expressions (default 3; 0 keeps every movement)")
+                        help="leave out mouth movements that come in trains of N or more, the mouth never "
+                             "still for long between them: talking, not micro-expressions (default 3; 0 keeps "
+                             "every movement)")
     parser.add_argument("--follow", choices=("largest", "left", "right"), default="largest",
                         help="which face to follow when several are in view: the largest (default), or the "
                              "leftmost / rightmost in the frame (an interview with both people in view), kept "

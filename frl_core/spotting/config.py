@@ -108,14 +108,17 @@ class SpotterConfig:
     of a still face (docs/recognition.md, "A webcam's automatic exposure")."""
     speech_train: int = 3
     """Micro intervals whose motion is mostly at the mouth and chin (more than at the brows, eyes and nose), in
-    a train of this many or more such intervals each within ``speech_gap_s`` of the last, are speech, not
-    micro-expressions, and are left out (``StreamingSpotter.speech``); 0 keeps every interval (1 is refused). Each syllable
-    opens the lips and jaw for about a fifth of a second; on the labelled benchmark with two 1.5-3 s stretches of
-    talking added to each 20 s sequence they gave 114-125 false intervals beside 36 true ones, 0-4 with the
-    filter, and no labelled movement was lost (docs/recognition.md, "Talking")."""
-    speech_gap_s: float = 0.75
-    """Largest gap (seconds from one interval's offset to the next one's onset) inside a train of speech; at
-    0.5 s a syllable that stayed under the threshold broke a train in two."""
+    a train of this many or more such intervals with the mouth never still for longer than ``speech_gap_s``
+    from one to the next, are speech, not micro-expressions, and are left out (``StreamingSpotter.speech``);
+    0 keeps every interval (1 is refused). Each syllable opens the lips and jaw for about a fifth of a second;
+    on the labelled benchmark with two 1.5-3 s stretches of talking added to each 20 s sequence they gave
+    114-125 false intervals beside 36 true ones, 0-2 with the filter, and no labelled movement was lost
+    (docs/recognition.md, "Talking" and "Talking on")."""
+    speech_gap_s: float = 0.5
+    """Longest stillness of the mouth inside a train of speech, in seconds. The mouth is still where its
+    motion against the face a tenth of a second before stays under half the threshold or under that of the
+    rest of the face; syllables that stay under the threshold still move it, and join a train. A mouth
+    movement this close to talking is taken for part of it."""
     log_intensity: bool = True
     """Measure motion on log intensities: a lighting change multiplies intensities, and on a log scale
     that becomes the per-block offset the motion estimate already discounts."""

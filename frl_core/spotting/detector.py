@@ -32,7 +32,10 @@ class Detector:
         self.end_gap = max(1, int(round(config.end_gap_s * fps)))
         self.pad = max(1, int(round(config.boundary_pad_s * fps)))
         self.recent: deque[tuple[int, float]] = deque(maxlen=self.max_len + self.end_gap + 2 * self.pad + 2)
-        self.history: deque[float] = deque(maxlen=max(50, int(config.history_s * fps)))
+        self.history: deque[tuple[int, float]] = deque(maxlen=max(50, int(config.history_s * fps)))
+        """(step, score) of the recent scores the threshold learns from."""
+        self.ignore_until = -1
+        """Steps up to this one are not learnt from (:meth:`ignore`)."""
         self._stats_age = 10 ** 9
         self.baseline = 0.0
         self.warmup = max(0, int(round(config.warmup_s * fps)))
@@ -52,6 +55,19 @@ class Detector:
         self.last_offset = -1
         """The previous interval's offset: a movement's onset never reaches back into it."""
 
+    def ignore(self, first: int, last: int) -> None:
+        """Scores of steps ``first``..``last`` are not the noise the threshold is about: forget those learnt
+        and learn none up to ``last``. Talking is one long stretch of movement; learnt as noise, it lifted the
+        threshold until later syllables and then small movements for seconds after it stayed under it."""
+        if last < first:
+            return
+        self.ignore_until = max(self.ignore_until, last)
+        kept = [(j, c) for j, c in self.history if not first <= j <= last]
+        if len(kept) < len(self.history):
+            self.history = deque(kept, maxlen=self.history.maxlen)
+            self._stats_age = 10 ** 9
+            self._update_threshold()
+
     def _floor(self) -> float:
         """The lowest the adaptive threshold may be now: higher while the stream is young."""
         if not self.static and self.scored < self.warmup:
@@ -65,7 +81,8 @@ class Detector:
         if self._stats_age < max(1, int(self.fps // 10)):
             return
         self._stats_age = 0
-        med, spread = kernels.median_and_spread(np.fromiter(self.history, np.float64, len(self.history)))
+        med, spread = kernels.median_and_spread(np.fromiter((c for _, c in self.history), np.float64,
+                                                            len(self.history)))
         self.baseline = med
         if self.fixed is None:
             self.adaptive = robust_threshold(med, spread, self.config)
@@ -83,8 +100,8 @@ class Detector:
                 # Warm-up over: the floor drops at once, not at the next statistics update.
                 self.threshold = max(self.adaptive, self._floor())
         if not self.static and self.fixed is None and (self.backlog or self.scored <= self.min_history):
-            if valid:
-                self.history.append(c)
+            if valid and j > self.ignore_until:
+                self.history.append((j, c))
                 self._update_threshold()
             self.backlog.append((j, c))
             if self.scored <= self.min_history:
@@ -96,8 +113,8 @@ class Detector:
     def _advance(self, j: int, c: float, learn: bool) -> list[SpottedInterval]:
         self.recent.append((j, c))
         valid = not math.isnan(c)
-        if learn and valid and not self.active:
-            self.history.append(c)
+        if learn and valid and not self.active and j > self.ignore_until:
+            self.history.append((j, c))
             self._update_threshold()
         out: list[SpottedInterval] = []
         if not self.active:

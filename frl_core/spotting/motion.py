@@ -242,27 +242,53 @@ class BlockNoise:
         self.weights = np.ones(blocks, np.float32)
         self.level = 0.0
         """Median one-sided score of the recent pairs (canonical-face pixels)."""
+        self.steps = np.full(size, -1, np.int64)
+        """The step each slot's pair ends at (-1: not given)."""
+        self.valid = np.zeros(size, bool)
+        """Slots that hold a pair to learn from."""
+        self.ignore_until = -1
+        """Pairs ending at steps up to this one are not learnt from (:meth:`ignore`)."""
 
     @property
     def ready(self) -> bool:
         """Whether the weights have been learnt (always, when blocks are not weighed)."""
         return not self.weigh_blocks or self.count >= self.min_samples
 
-    def add(self, magnitudes: np.ndarray, score: float) -> None:
-        """One pair's unweighted block magnitudes and its score (ignored when not finite)."""
-        if not (math.isfinite(score) and np.isfinite(magnitudes).all()):
+    def add(self, magnitudes: np.ndarray, score: float, step: int = -1) -> None:
+        """One pair's unweighted block magnitudes and its score (ignored when not finite), ending at ``step``."""
+        if not (math.isfinite(score) and np.isfinite(magnitudes).all()) or 0 <= step <= self.ignore_until:
             return
         slot = self.count % len(self.buffer)
         self.buffer[slot] = magnitudes
         self.scores[slot] = score
+        self.steps[slot] = step
+        self.valid[slot] = True
         self.count += 1
         # Often while few pairs are in (the first seconds decide early events), then every update_every.
         early = self.count <= 4 * self.min_samples and self.count % self.min_samples == 0
         if self.count >= self.min_samples and (early or self.count % self.update_every == 0):
-            filled = min(self.count, len(self.buffer))
-            if self.weigh_blocks:
-                self.weights = self.weights_from(self.buffer[:filled])
-            self.level = float(np.median(self.scores[:filled]))
+            self._learn()
+
+    def ignore(self, first: int, last: int) -> None:
+        """Pairs ending at steps ``first``..``last`` are not noise: forget those learnt and learn none up to
+        ``last``. Learnt from talking, the median block's level rose, the quiet blocks were weighed up to
+        four times and a still face scored about the threshold for seconds after."""
+        if last < first:
+            return
+        self.ignore_until = max(self.ignore_until, last)
+        drop = self.valid & (self.steps >= first) & (self.steps <= last)
+        if drop.any():
+            self.valid[drop] = False
+            self._learn()
+
+    def _learn(self) -> None:
+        kept = self.valid.copy()
+        kept[min(self.count, len(self.buffer)):] = False
+        if kept.sum() < self.min_samples:
+            return
+        if self.weigh_blocks:
+            self.weights = self.weights_from(self.buffer[kept])
+        self.level = float(np.median(self.scores[kept]))
 
     @staticmethod
     def weights_from(magnitudes: np.ndarray) -> np.ndarray:

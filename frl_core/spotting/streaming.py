@@ -52,11 +52,17 @@ class _Track:
         """The block weights the scores use now."""
         return self.noise.weights
 
-    def _score_back(self, ref: np.ndarray, face: np.ndarray) -> tuple[float, np.ndarray]:
+    def _score_back(self, ref: np.ndarray, face: np.ndarray, step: int) -> tuple[float, np.ndarray]:
         """A one-sided score; it and its block magnitudes teach the noise model."""
         score, regions = self.model.score_and_regions(ref, face, self.weights, self._magnitudes)
-        self.noise.add(self._magnitudes, score)
+        self.noise.add(self._magnitudes, score, step)
         return score, regions
+
+    def ignore(self, first: int, last: int) -> None:
+        """Steps ``first``..``last`` are not noise (talking): neither the threshold nor the block weights
+        learn from them, nor from the pairs that reach into them."""
+        self.detector.ignore(first, last)
+        self.noise.ignore(first, last + self.window)
 
     def _settled(self, j: int, back_j: float, weighed: bool) -> float:
         """Frame ``j``'s one-sided score under the block weights learnt since, if it was scored before any.
@@ -90,10 +96,10 @@ class _Track:
         if len(self.faces) >= self.window + 1:
             ref_index, ref = self.faces[-1 - self.window]
             if ref is not None and face is not None and index - ref_index == self.window:
-                back, self.regions = self._score_back(ref, face)
+                back, self.regions = self._score_back(ref, face, index)
         elif self.first[1] is not None and face is not None and index > self.first[0]:
             # Less than a window from the start: the first face is the reference (a shorter window).
-            back, self.regions = self._score_back(self.first[1], face)
+            back, self.regions = self._score_back(self.first[1], face, index)
         self.back.append((index, back, weighed))
         out: list[SpottedInterval] = []
         decided: tuple[int, float] | None = None
@@ -186,6 +192,16 @@ class StreamingSpotter:
         """Whether each recent interval (by onset and apex) moved mostly at the mouth."""
         self.speech: list[SpottedInterval] = []
         """Micro intervals left out as speech (``SpotterConfig.speech_train``); the caller empties it."""
+        self._pauses: deque[tuple[int, int]] = deque(maxlen=64)
+        """Recent stretches (first, last frame) longer than ``speech_gap_s`` where the mouth was still."""
+        self._pauses_from = -1
+        """Frames from here on are in ``_pauses``; older ones are no longer known."""
+        self._still_from: int | None = None
+        """The first frame of the stretch without mouth motion going on now (None: the mouth moves)."""
+        self._mouth_seen = -1
+        """The last frame whose mouth motion is known."""
+        self._syllable_lag = max(1, int(round(0.1 * self.fps)))
+        """Frames back to the face a syllable's motion is measured against (see ``_follow_mouth``)."""
 
     @property
     def threshold(self) -> float:
@@ -221,7 +237,10 @@ class StreamingSpotter:
                        ) -> tuple[float, list[SpottedInterval], list[tuple[int, float]]]:
         score, completed, micro = self.micro.push(index, face)
         self._regions.append((index, self.micro.regions))
+        if self.config.speech_train >= 2:
+            self._follow_mouth(index, face)
         self._pending_micro.extend(micro)
+        self._ignore_speech(micro)
         macro_done: list[SpottedInterval] = []
         if self.macro is not None:
             macro, stride = self.macro, self.macro.stride
@@ -278,21 +297,76 @@ class StreamingSpotter:
                                 and float(np.max(regions[_MOUTH])) > float(np.max(regions[_ABOVE_MOUTH])))
         return self._mouth[key]
 
-    def _is_speech(self, iv: SpottedInterval) -> bool:
-        """Whether the interval is one of a train of ``speech_train`` or more mouth movements."""
-        need = self.config.speech_train
-        if need < 2 or not self._at_mouth(iv):
-            return False
+    def _train(self, iv: SpottedInterval) -> list[SpottedInterval]:
+        """The mouth movements that the interval is one of, the mouth never still for longer than
+        ``speech_gap_s`` from one to the next (empty when it is not mostly at the mouth, or the filter is off)."""
+        if self.config.speech_train < 2 or not self._at_mouth(iv):
+            return []
         pool = sorted({(m.onset, m.offset): m for m in [*self._released_micro, *self._pending_micro]
                        if m is iv or self._at_mouth(m)}.values(), key=lambda m: m.onset)
         train: list[SpottedInterval] = []
         for m in pool:
-            if train and m.onset - max(t.offset for t in train) > self._speech_gap:
+            if train and self.mouth_still_between(max(t.offset for t in train), m.onset):
                 if any(t is iv for t in train):
                     break
                 train = []
             train.append(m)
-        return len(train) >= need and any(t is iv for t in train)
+        return train if any(t is iv for t in train) else []
+
+    def _follow_mouth(self, index: int, face: np.ndarray | None) -> None:
+        """Note where the mouth stops moving for longer than ``speech_gap_s``, so that a train of speech is
+        joined across syllables that stayed under the threshold.
+
+        The mouth moves in a frame when its motion against the face a tenth of a second before (a syllable's
+        time; more than elsewhere on the face, above half the threshold) says so. Against the face a window
+        before, as the score compares, each syllable echoed a window later, stillness of a second looked like
+        talking, and mouth movements near talking were left out with it. Only looked at while the mouth
+        moves against that earlier face or moved in the last frame: one more comparison, while talking."""
+        self._mouth_seen = index
+        regions, moving = self.micro.regions, False
+        if face is not None and regions is not None and (self._still_from is None or self._mouth_moves(regions)):
+            before = next((f for j, f in self.micro.faces if j == index - self._syllable_lag), None)
+            if before is not None:
+                moving = self._mouth_moves(self.model.score_and_regions(before, face, self.micro.weights)[1])
+        if not moving:
+            if self._still_from is None:
+                self._still_from = index
+            return
+        if self._still_from is not None and index - self._still_from > self._speech_gap:
+            if len(self._pauses) == self._pauses.maxlen:
+                self._pauses_from = self._pauses[0][1] + 1
+            self._pauses.append((self._still_from, index - 1))
+        self._still_from = None
+
+    def _mouth_moves(self, regions: np.ndarray) -> bool:
+        mouth = float(np.max(regions[_MOUTH]))
+        return mouth > float(np.max(regions[_ABOVE_MOUTH])) and mouth > 0.5 * self.threshold
+
+    def mouth_still_between(self, after: int, before: int) -> bool:
+        """Whether the mouth was still for longer than ``speech_gap_s`` somewhere between two frames: a new
+        train of speech, not the one before going on."""
+        first, last = after + 1, before - 1
+        if last - first + 1 <= self._speech_gap:
+            return False
+        if first < self._pauses_from:
+            return True  # no longer known: the gap alone decides
+        stretches = list(self._pauses)
+        if self._still_from is not None:
+            stretches.append((self._still_from, self._mouth_seen))
+        return any(min(e, last) - max(s, first) + 1 > self._speech_gap for s, e in stretches)
+
+    def _is_speech(self, iv: SpottedInterval) -> bool:
+        """Whether the interval is one of a train of ``speech_train`` or more mouth movements."""
+        return len(self._train(iv)) >= max(2, self.config.speech_train)
+
+    def _ignore_speech(self, found: list[SpottedInterval]) -> None:
+        """Keep talking out of what the micro track learns as noise: from a train's first syllable to
+        ``speech_gap_s`` after its last (the next syllable may still come)."""
+        for iv in found:
+            train = self._train(iv)
+            if train and len(train) >= self.config.speech_train:
+                last = max(t.offset for t in train) + int(round(self._speech_gap))
+                self.micro.ignore(train[0].onset, last)
 
     def flush(self) -> list[SpottedInterval]:
         """End of input: close open candidates and release everything still held back."""
