@@ -1,11 +1,14 @@
 """The labelled benchmark's sequences with talking added: false intervals in speech, with and without the filter.
 
-    PYTHONPATH=. TRAIN=3 python results/speech_twenty_eighth_stop/speech_bench.py SEED [mp4v|h264] [UTTERANCES]
+    PYTHONPATH=. TRAIN=3 python results/speech_twenty_ninth_stop/speech_bench.py SEED [mp4v|h264] [UTTERANCES]
 
-Each of the ten 20 s sequences (five faces, the labelled benchmark's movements, drift, roll, lighting, noise) gets
-UTTERANCES (default 2) stretches of talking of 1.5-3 s, at least 1 s from every labelled movement: syllables
+Each of the ten sequences (five faces, the labelled benchmark's movements, drift, roll, lighting, noise;
+SECONDS_LONG seconds long, default 20) gets UTTERANCES (default 2) stretches of talking of LEN seconds (default 1.5,3: drawn
+uniformly between), at least 1 s from every labelled movement (DURING=1: each around a labelled movement,
+which begins 0.5 s or more after its start and ends 0.5 s or more before its end; the last line then counts
+the movements talked over, upper face (AU1-7 only) and lower): syllables
 that open the lips and jaw (AU25 + AU26) by 3-10 px of the aligned face, each 0.11-0.27 s, with pauses of up
-to 0.12 s. TRAIN sets ``SpotterConfig.speech_train`` (0: the filter off). Spotting only (no recognition);
+to 0.12 s. TRAIN sets ``SpotterConfig.speech_train`` (0: the filter off), GAP ``speech_gap_s``. Spotting only (no recognition);
 scored against the labelled movements alone (MEGC IoU >= 0.5).
 """
 import math
@@ -28,7 +31,7 @@ from frl_core.synth.labelled import encode_video, labelled_sequence
 from frl_core.synth.render import RenderedFrames, SyntheticEvent
 
 
-def utterances(seq, rng, n=2, amp_aligned=(3.0, 10.0)):
+def utterances(seq, rng, n=2, amp_aligned=(3.0, 10.0), lengths=(1.5, 3.0), during=False):
     m = alignment_matrix(seq.face_landmarks, 224)
     per_px = math.sqrt(abs(np.linalg.det(m[:, :2])))
     fps = seq.fps
@@ -37,11 +40,18 @@ def utterances(seq, rng, n=2, amp_aligned=(3.0, 10.0)):
     for _ in range(200):
         if len(spans) == n:
             break
-        length = rng.uniform(1.5, 3.0)
-        start = int(rng.uniform(1.0, seq.n_frames / fps - length - 0.5) * fps)
-        end = start + int(length * fps)
-        if any(not (end < a or start > b) for a, b in busy + spans):
-            continue
+        length = rng.uniform(*lengths)
+        if during:  # around a labelled movement, which starts 0.5 s or more into it and ends 0.5 s or more before its end
+            e = seq.events[int(rng.integers(len(seq.events)))]
+            start = e.onset - int(rng.uniform(0.5, max(0.5, length - 0.5 - (e.offset - e.onset) / fps)) * fps)
+            end = start + int(length * fps)
+            if start < 0 or end >= seq.n_frames or any(not (end < a or start > b) for a, b in spans):
+                continue
+        else:
+            start = int(rng.uniform(1.0, seq.n_frames / fps - length - 0.5) * fps)
+            end = start + int(length * fps)
+            if any(not (end < a or start > b) for a, b in busy + spans):
+                continue
         t = start
         while t < end - 4:
             rise = max(2, round(rng.uniform(0.05, 0.12) * fps))
@@ -56,21 +66,32 @@ def utterances(seq, rng, n=2, amp_aligned=(3.0, 10.0)):
 
 seed = int(sys.argv[1]); codec = sys.argv[2] if len(sys.argv) > 2 else "mp4v"
 n_utt = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+seconds = float(os.environ.get("SECONDS_LONG", "20"))
+lengths = tuple(float(x) for x in os.environ.get("LEN", "1.5,3").split(","))
+during = os.environ.get("DURING") == "1"
+talked_over = {"upper": [0, 0], "lower": [0, 0]}  # movements inside talking: [found, all]
+UPPER_AUS = {"AU1", "AU2", "AU4", "AU5", "AU6", "AU7"}
 faces = benchmark_faces(default_data_root(), 5)
 work = tempfile.mkdtemp()
 engine = None
 tp = n_gt = n_pred = in_speech = 0
+only = os.environ.get("ONLY")  # "FACE,SEQUENCE": one sequence, e.g. "1,0"
 for f, (name, img) in enumerate(faces):
     for k in range(2):
-        seq = labelled_sequence(img, seed + 1000 * f + k, face_height=0.9 if name == "astronaut" else 0.55)
+        if only and (f, k) != tuple(int(x) for x in only.split(",")):
+            continue
+        seq = labelled_sequence(img, seed + 1000 * f + k, face_height=0.9 if name == "astronaut" else 0.55,
+                                seconds=seconds)
         rng = np.random.default_rng((seed, f, k))
-        syll, spans = utterances(seq, rng, n=n_utt)
+        syll, spans = utterances(seq, rng, n=n_utt, lengths=lengths, during=during)
         talk = replace(seq, events=list(seq.events) + syll)
         talk.frames = RenderedFrames(seq.frames.face, talk)
         path = encode_video(talk, Path(work) / f"v_{f}_{k}.mp4", codec)
         if engine is None:
             train = int(os.environ.get("TRAIN", "3"))
-            engine = AnalysisEngine(EngineConfig(fps=seq.fps, recognize=False, spotter=SpotterConfig(speech_train=train)))
+            gap = {"speech_gap_s": float(os.environ["GAP"])} if "GAP" in os.environ else {}
+            engine = AnalysisEngine(EngineConfig(fps=seq.fps, recognize=False,
+                                                 spotter=SpotterConfig(speech_train=train, **gap)))
         else:
             engine.reset()
         src = open_source(str(path))
@@ -86,6 +107,14 @@ for f, (name, img) in enumerate(faces):
         false = [p for i, p in enumerate(pred) if i not in hit]
         sp = [p for p in false if any(not (p[1] < a or p[0] > b) for a, b in spans)]
         tp += len(matches); n_gt += len(gt); n_pred += len(pred); in_speech += len(sp)
+        for g, e in enumerate(seq.events):
+            if any(a <= e.apex <= b for a, b in spans):
+                face_part = "upper" if set(e.action_units) <= UPPER_AUS else "lower"
+                talked_over[face_part][0] += g in matches
+                talked_over[face_part][1] += 1
         print(f"{name:14s} {seq.seed}: {len(syll)} syllables in {spans}; found {len(pred)}, right {len(matches)}, "
               f"false {len(false)} ({len(sp)} in speech): {false}; missed {missed}; left out {engine.stats.speech}", flush=True)
-print(f"F1 {2 * tp / (n_gt + n_pred):.3f}: {tp} right of {n_gt}, {n_pred} found, {n_pred - tp} false ({in_speech} in speech)")
+print(f"seed {seed} {codec} train {os.environ.get('TRAIN', '3')} gap {os.environ.get('GAP', '-')} utterances {n_utt} of {lengths} s in {seconds:g} s: "
+      f"F1 {2 * tp / (n_gt + n_pred):.3f}: {tp} right of {n_gt}, {n_pred} found, {n_pred - tp} false ({in_speech} in speech)"
+      + (f"; talked over: upper face {talked_over['upper'][0]} of {talked_over['upper'][1]} found, lower face "
+         f"{talked_over['lower'][0]} of {talked_over['lower'][1]}" if during else ""))
