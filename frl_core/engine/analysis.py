@@ -377,6 +377,7 @@ class AnalysisEngine:
                 self._add_interval(interval)
             self._count_speech()
             self._spotter = StreamingSpotter(self.config.fps, self._spotter_config)
+            self._speech_offset = None
         if observation.upscale is not None and self._spotter.faces_pushed == 0:
             # The stream's first face sets the spotter for its size; nothing has been learnt before it.
             sized = sized_for(self._spotter_config, observation.upscale)
