@@ -64,7 +64,8 @@ def utterances(seq, rng, n=2, amp_aligned=(3.0, 10.0), lengths=(1.5, 3.0), durin
     return out, spans
 
 
-seed = int(sys.argv[1]); codec = sys.argv[2] if len(sys.argv) > 2 else "mp4v"
+seed = int(sys.argv[1])
+codec = sys.argv[2] if len(sys.argv) > 2 else "mp4v"
 n_utt = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 seconds = float(os.environ.get("SECONDS_LONG", "20"))
 lengths = tuple(float(x) for x in os.environ.get("LEN", "1.5,3").split(","))
@@ -106,7 +107,7 @@ for f, (name, img) in enumerate(faces):
         missed = [(e.expression, e.onset, e.apex, e.offset) for g, e in enumerate(seq.events) if g not in matches]
         false = [p for i, p in enumerate(pred) if i not in hit]
         sp = [p for p in false if any(not (p[1] < a or p[0] > b) for a, b in spans)]
-        tp += len(matches); n_gt += len(gt); n_pred += len(pred); in_speech += len(sp)
+        tp, n_gt, n_pred, in_speech = tp + len(matches), n_gt + len(gt), n_pred + len(pred), in_speech + len(sp)
         for g, e in enumerate(seq.events):
             if any(a <= e.apex <= b for a, b in spans):
                 face_part = "upper" if set(e.action_units) <= UPPER_AUS else "lower"
@@ -114,7 +115,8 @@ for f, (name, img) in enumerate(faces):
                 talked_over[face_part][1] += 1
         print(f"{name:14s} {seq.seed}: {len(syll)} syllables in {spans}; found {len(pred)}, right {len(matches)}, "
               f"false {len(false)} ({len(sp)} in speech): {false}; missed {missed}; left out {engine.stats.speech}", flush=True)
-print(f"seed {seed} {codec} train {os.environ.get('TRAIN', '3')} gap {os.environ.get('GAP', '-')} utterances {n_utt} of {lengths} s in {seconds:g} s: "
+print(f"seed {seed} {codec} train {os.environ.get('TRAIN', '3')} gap {os.environ.get('GAP', '-')} "
+      f"utterances {n_utt} of {lengths} s in {seconds:g} s: "
       f"F1 {2 * tp / (n_gt + n_pred):.3f}: {tp} right of {n_gt}, {n_pred} found, {n_pred - tp} false ({in_speech} in speech)"
       + (f"; talked over: upper face {talked_over['upper'][0]} of {talked_over['upper'][1]} found, lower face "
          f"{talked_over['lower'][0]} of {talked_over['lower'][1]}" if during else ""))
