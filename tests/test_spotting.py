@@ -458,6 +458,24 @@ def test_ten_seconds_of_talking_are_left_out_and_a_smile_a_second_after_is_kept(
     assert [e.onset_index <= smile.apex <= e.offset_index for e in found] == [True]
 
 
+def test_a_brow_raise_while_talking_is_found_and_talking_alone_gives_nothing():
+    """The syllables hid a movement made while talking: its interval was taken for one of them. The brows
+    alone (a syllable does not move them) find it, with its own onset and offset."""
+    from frl_core.benchmarks.generated import spot_sequence
+    from tests.scenes import talking
+
+    talk = talking(60, 30, syllables=30, amplitude=6.0)
+    brow = synth.micro_event(200, 30, "brow_raise", 2.0)
+    found = {}
+    for events in ([*talk, brow], talk):
+        seq = synth.render_sequence(None, fps=30, size=(640, 480), events=events, seed=4, n_frames=talk[-1].offset + 90,
+                                    head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+        found[len(events)] = [(e.onset_index, e.offset_index) for e in spot_sequence(seq)]
+    assert found[len(talk)] == []
+    assert len(found[len(talk) + 1]) == 1
+    assert match_intervals([(brow.onset, brow.offset)], found[len(talk) + 1])
+
+
 def test_a_stretch_the_threshold_ignores_is_forgotten_and_not_learnt():
     """Scores known to be talking neither lift the threshold while they come nor stay in what it learnt."""
     from frl_core.spotting.detector import Detector

@@ -112,7 +112,8 @@ class SpotterConfig:
     from one to the next, are speech, not micro-expressions, and are left out (``StreamingSpotter.speech``);
     0 keeps every interval (1 is refused). Each syllable opens the lips and jaw for about a fifth of a second;
     on the labelled benchmark with two 1.5-3 s stretches of talking added to each 20 s sequence they gave
-    114-125 false intervals beside 36 true ones, 0-2 with the filter, and no labelled movement was lost
+    114-125 false intervals beside 36 true ones, 0-2 with the filter, and no labelled movement was lost. With
+    the filter on the brows are also spotted on their own, so a brow movement made while talking is kept
     (docs/recognition.md, "Talking" and "Talking on")."""
     speech_gap_s: float = 0.5
     """Longest stillness of the mouth inside a train of speech, in seconds. The mouth is still where its

@@ -16,6 +16,7 @@ from frl_core.spotting.motion import BlockNoise, ExposureReference, MotionModel,
 
 _MOUTH = [REGION_NAMES.index(n) for n in ("right_mouth_corner", "left_mouth_corner", "chin")]
 _ABOVE_MOUTH = [i for i in range(len(REGION_NAMES)) if i not in _MOUTH]
+_BROWS = [REGION_NAMES.index(n) for n in ("right_brow_eye", "left_brow_eye")]
 
 
 class _Track:
@@ -202,6 +203,15 @@ class StreamingSpotter:
         """The last frame whose mouth motion is known."""
         self._syllable_lag = max(1, int(round(0.1 * self.fps)))
         """Frames back to the face a syllable's motion is measured against (see ``_follow_mouth``)."""
+        self._brows = (Detector(self.fps, config, self.micro.window, config.threshold)
+                       if config.speech_train >= 2 else None)
+        """Spots the brows alone, their motion against the faces a window before and after: a movement made
+        while talking, which the syllables hide in the score (a syllable does not move the brows)."""
+        self._pending_brows: list[SpottedInterval] = []
+        self._spoken: deque[SpottedInterval] = deque(maxlen=64)
+        """Recent intervals left out as speech (``speech`` is emptied by the caller)."""
+        self._kept: deque[SpottedInterval] = deque(maxlen=16)
+        """Recent micro intervals released as movements."""
 
     @property
     def threshold(self) -> float:
@@ -239,6 +249,7 @@ class StreamingSpotter:
         self._regions.append((index, self.micro.regions))
         if self.config.speech_train >= 2:
             self._follow_mouth(index, face)
+            self._follow_brows(index)
         self._pending_micro.extend(micro)
         self._ignore_speech(micro)
         macro_done: list[SpottedInterval] = []
@@ -277,11 +288,14 @@ class StreamingSpotter:
                 keep.append(iv)
             elif self._is_speech(iv):
                 self.speech.append(iv)
+                self._spoken.append(iv)
                 self._released_micro.append(iv)
             elif not any(overlaps(iv, m) for m in self._macro_intervals):
                 out.append(iv)
+                self._kept.append(iv)
                 self._released_micro.append(iv)
         self._pending_micro = keep
+        out.extend(self._release_brows(index, final))
         out.extend(macro_done)
         out.sort(key=lambda iv: iv.onset)
         return out
@@ -338,6 +352,39 @@ class StreamingSpotter:
             self._pauses.append((self._still_from, index - 1))
         self._still_from = None
 
+    def _follow_brows(self, index: int) -> None:
+        """Feed the brows' two-sided motion of the frame a window back: the smaller of its motion against the
+        face a window before and the next window's frame's against it."""
+        if self._brows is None:
+            return
+        back = self.micro.window
+        if len(self._regions) <= back:
+            return
+        j, before = self._regions[-1 - back]
+        now = self._regions[-1][1]
+        if index - j != back:
+            return
+        c = (min(float(np.max(before[_BROWS])), float(np.max(now[_BROWS])))
+             if before is not None and now is not None else math.nan)
+        self._pending_brows.extend(self._brows.push(j, c))
+
+    def _release_brows(self, index: int, final: bool) -> list[SpottedInterval]:
+        """Brow movements the score's intervals missed because talking hid them: those that overlap an
+        interval left out as speech and no movement already released. Held while a micro interval they
+        overlap is still undecided."""
+        out: list[SpottedInterval] = []
+        keep: list[SpottedInterval] = []
+        for iv in self._pending_brows:
+            if (not final and any(overlaps(iv, m) for m in self._pending_micro)
+                    and index + 1 - iv.onset < self.max_lag_frames):
+                keep.append(iv)
+            elif (any(overlaps(iv, m) for m in self._spoken)
+                  and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
+                out.append(iv)
+                self._kept.append(iv)
+        self._pending_brows = keep
+        return out
+
     def _mouth_moves(self, regions: np.ndarray) -> bool:
         mouth = float(np.max(regions[_MOUTH]))
         return mouth > float(np.max(regions[_ABOVE_MOUTH])) and mouth > 0.5 * self.threshold
@@ -374,6 +421,8 @@ class StreamingSpotter:
         for j, face in self.smoother.flush():
             held.extend(self._push_prepared(j, face)[1])
         self._pending_micro.extend(self.micro.flush())
+        if self._brows is not None:
+            self._pending_brows.extend(self._brows.finish())
         macro_done = []
         if self.macro is not None:
             macro_done = [iv for iv in self.macro.flush()
