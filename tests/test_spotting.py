@@ -458,10 +458,11 @@ def test_ten_seconds_of_talking_are_left_out_and_a_smile_a_second_after_is_kept(
     assert [e.onset_index <= smile.apex <= e.offset_index for e in found] == [True]
 
 
-def test_a_brow_raise_while_talking_is_found_and_talking_alone_gives_nothing():
+def test_a_brow_raise_while_talking_is_found_and_talking_alone_gives_nothing(tmp_path):
     """The syllables hid a movement made while talking: its interval was taken for one of them. The brows
-    alone (a syllable does not move them) find it, with its own onset and offset."""
-    from frl_core.benchmarks.generated import spot_sequence
+    alone (a syllable does not move them) find it, with its own onset and offset, in an encoded video."""
+    from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
+    from frl_core.io.sources import open_source
     from tests.scenes import talking
 
     talk = talking(60, 30, syllables=30, amplitude=6.0)
@@ -470,7 +471,17 @@ def test_a_brow_raise_while_talking_is_found_and_talking_alone_gives_nothing():
     for events in ([*talk, brow], talk):
         seq = synth.render_sequence(None, fps=30, size=(640, 480), events=events, seed=4, n_frames=talk[-1].offset + 90,
                                     head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
-        found[len(events)] = [(e.onset_index, e.offset_index) for e in spot_sequence(seq)]
+        path = tmp_path / f"talking_{len(events)}.mp4"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
+        for frame in seq.frames:
+            writer.write(frame)
+        writer.release()
+        source = open_source(str(path))
+        try:
+            spotted = analyse_source(source, AnalysisEngine(EngineConfig(fps=30, recognize=False)))
+        finally:
+            source.close()
+        found[len(events)] = [(e.onset_index, e.offset_index) for e in spotted]
     assert found[len(talk)] == []
     assert len(found[len(talk) + 1]) == 1
     assert match_intervals([(brow.onset, brow.offset)], found[len(talk) + 1])

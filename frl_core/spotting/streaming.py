@@ -370,13 +370,15 @@ class StreamingSpotter:
 
     def _release_brows(self, index: int, final: bool) -> list[SpottedInterval]:
         """Brow movements the score's intervals missed because talking hid them: those that overlap an
-        interval left out as speech and no movement already released. Held while a micro interval they
-        overlap is still undecided."""
+        interval left out as speech and no movement already released. Held as a mouth interval is held,
+        and while a micro interval they overlap is open or undecided."""
         out: list[SpottedInterval] = []
         keep: list[SpottedInterval] = []
+        det = self.micro.detector
         for iv in self._pending_brows:
-            if (not final and any(overlaps(iv, m) for m in self._pending_micro)
-                    and index + 1 - iv.onset < self.max_lag_frames):
+            undecided = (index - iv.offset < self._speech_hold or (det.active and det.start <= iv.offset)
+                         or any(overlaps(iv, m) for m in self._pending_micro))
+            if not final and undecided and index + 1 - iv.onset < self.max_lag_frames:
                 keep.append(iv)
             elif (any(overlaps(iv, m) for m in self._spoken)
                   and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
