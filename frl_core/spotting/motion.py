@@ -282,13 +282,11 @@ class BlockNoise:
             self._learn()
 
     def _learn(self) -> None:
-        kept = self.valid.copy()
-        kept[min(self.count, len(self.buffer)):] = False
-        if kept.sum() < self.min_samples:
+        if self.valid.sum() < self.min_samples:
             return
         if self.weigh_blocks:
-            self.weights = self.weights_from(self.buffer[kept])
-        self.level = float(np.median(self.scores[kept]))
+            self.weights = self.weights_from(self.buffer[self.valid])
+        self.level = float(np.median(self.scores[self.valid]))
 
     @staticmethod
     def weights_from(magnitudes: np.ndarray) -> np.ndarray:

@@ -404,16 +404,21 @@ class StreamingSpotter:
             stretches.append((self._still_from, self._mouth_seen))
         return any(min(e, last) - max(s, first) + 1 > self._speech_gap for s, e in stretches)
 
+    def _speech_train(self, iv: SpottedInterval) -> list[SpottedInterval]:
+        """The train of speech the interval is one of: its train when ``speech_train`` or more long, else empty."""
+        train = self._train(iv)
+        return train if len(train) >= max(2, self.config.speech_train) else []
+
     def _is_speech(self, iv: SpottedInterval) -> bool:
         """Whether the interval is one of a train of ``speech_train`` or more mouth movements."""
-        return len(self._train(iv)) >= max(2, self.config.speech_train)
+        return bool(self._speech_train(iv))
 
     def _ignore_speech(self, found: list[SpottedInterval]) -> None:
         """Keep talking out of what the micro track learns as noise: from a train's first syllable to
         ``speech_gap_s`` after its last (the next syllable may still come)."""
         for iv in found:
-            train = self._train(iv)
-            if train and len(train) >= self.config.speech_train:
+            train = self._speech_train(iv)
+            if train:
                 last = max(t.offset for t in train) + int(round(self._speech_gap))
                 self.micro.ignore(train[0].onset, last)
 
