@@ -235,10 +235,11 @@ class SettingsDialog(QDialog):
 
         self.leave_out_speech = QCheckBox("Leave out talking: mouth movements that come in trains")
         self.leave_out_speech.setChecked(settings.leave_out_speech)
-        self.leave_out_speech.setToolTip(f"{SpotterConfig.speech_train} or more movements at the mouth and chin, the "
+        self.leave_out_speech.setToolTip(f"{SpotterConfig.speech_train} or more movements at the lips and chin, the "
                                          f"mouth never still for more than {SpotterConfig.speech_gap_s:g} s between, "
                                          "are syllables, not micro-expressions; the message bar says where they "
-                                         "were left out")
+                                         "were left out. Brow movements and smiles made while talking are still "
+                                         "found")
         form.addRow("Speech", self.leave_out_speech)
 
         self.face_crops = QCheckBox("Frames are face crops: use the whole frame when no face is detected")

@@ -40,16 +40,23 @@ def another_face_leaving(frames: Iterable[np.ndarray], data_root: Path, leaves_a
         yield canvas
 
 
-def talking(onset: int, fps: float, syllables: int = 8, amplitude: float = 4.0) -> list:
-    """A stretch of talking from ``onset``: ``syllables`` openings of the lips and jaw (AU25 + AU26) of about a
-    fifth of a second each, one after another with short pauses, as a sentence's syllables come."""
+def talking(onset: int, fps: float, syllables: int = 8, amplitude: float = 4.0, lips: str = "open") -> list:
+    """A stretch of talking from ``onset``: ``syllables`` movements of the lips of about a fifth of a second each,
+    one after another with short pauses, as a sentence's syllables come. ``lips="open"``: each opens the lips and
+    jaw (AU25 + AU26); ``"varied"``: they also spread ("ee": AU20 + AU25), round ("oo": AU18 + AU25) and press
+    ("m", "b", "p": AU24) the lips, at 0.6 of ``amplitude``."""
     from frl_core.synth.render import SyntheticEvent
 
+    visemes = {"open": (("AU25", "AU26"), 1.0), "spread": (("AU20", "AU25"), 0.6),
+               "rounded": (("AU18", "AU25"), 0.6), "closed": (("AU24",), 0.6)}
+    if lips not in ("open", "varied"):
+        raise ValueError(f"lips must be 'open' or 'varied', got {lips!r}")
     rng = np.random.default_rng(onset)
     out, t = [], onset
-    for _ in range(syllables):
+    for k in range(syllables):
         rise, fall = round(rng.uniform(0.06, 0.1) * fps), round(rng.uniform(0.08, 0.13) * fps)
-        out.append(SyntheticEvent(t, t + rise, t + rise + fall, "open_smile", amplitude * rng.uniform(0.7, 1.3),
-                                  label="speech", action_units=("AU25", "AU26"), kind="speech"))
+        aus, gain = visemes["open" if lips == "open" else list(visemes)[k % len(visemes)]]
+        out.append(SyntheticEvent(t, t + rise, t + rise + fall, "open_smile", gain * amplitude * rng.uniform(0.7, 1.3),
+                                  label="speech", action_units=aus, kind="speech"))
         t += rise + fall + round(rng.uniform(0.0, 0.1) * fps)
     return out

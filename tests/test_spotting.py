@@ -458,15 +458,18 @@ def test_ten_seconds_of_talking_are_left_out_and_a_smile_a_second_after_is_kept(
     assert [e.onset_index <= smile.apex <= e.offset_index for e in found] == [True]
 
 
-def test_a_brow_raise_while_talking_is_found_and_talking_alone_gives_nothing(tmp_path):
+@pytest.mark.parametrize("movement, lips", [("brow_raise", "open"), ("smile", "varied")])
+def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_path, movement, lips):
     """The syllables hid a movement made while talking: its interval was taken for one of them. The brows
-    alone (a syllable does not move them) find it, with its own onset and offset, in an encoded video."""
+    alone (a syllable does not move them) find a brow raise, the lip corners rising more than the jaw moves
+    them a smile, with its own onset and offset, in an encoded video. Lips pressed together ("m", "b", "p")
+    are talking too: taken for a movement of the nose before, they came out as micro-expressions."""
     from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
     from frl_core.io.sources import open_source
     from tests.scenes import talking
 
-    talk = talking(60, 30, syllables=30, amplitude=6.0)
-    brow = synth.micro_event(200, 30, "brow_raise", 2.0)
+    talk = talking(60, 30, syllables=30, amplitude=6.0, lips=lips)
+    brow = synth.micro_event(200, 30, movement, 2.0)
     found = {}
     for events in ([*talk, brow], talk):
         seq = synth.render_sequence(None, fps=30, size=(640, 480), events=events, seed=4, n_frames=talk[-1].offset + 90,
@@ -509,6 +512,52 @@ def test_a_stretch_the_threshold_ignores_is_forgotten_and_not_learnt():
     assert before > config.min_threshold
     assert after[0] > 1.25 * before
     assert after[1] == pytest.approx(before, rel=0.1)
+
+
+def test_scores_pushed_without_learning_are_judged_but_leave_the_threshold_alone():
+    """The lip corners' detector learns its threshold from talking alone: a quiet face's scores are judged
+    against it, but the noise it learns is the syllables'."""
+    from frl_core.spotting.detector import Detector
+
+    rng = np.random.default_rng(1)
+    config = SpotterConfig()
+    learning, judging = (Detector(30.0, config, 18, None) for _ in range(2))
+    found = []
+    for j in range(900):
+        talking = j < 600
+        c = float(rng.uniform(0.2, 0.5)) if talking else float(rng.uniform(0.0, 0.05))
+        if j == 750:
+            c = 0.9  # a movement after the talking
+        learning.push(j, c)
+        found += judging.push(j, c, learn=talking)
+        if j == 599:
+            after_talking = judging.adaptive, learning.adaptive
+    assert after_talking[0] == pytest.approx(after_talking[1])
+    assert after_talking[0] > 0.5  # the talking's spread
+    assert judging.adaptive == after_talking[0]  # the quiet face taught it nothing
+    assert learning.adaptive != pytest.approx(after_talking[1], rel=0.1)
+    assert [iv.apex for iv in found] == [750]
+
+
+def test_each_regions_motion_says_which_way_it_moved():
+    """A smile pulls both lip corners up and outwards, a brow raise lifts both brows; the chin stays."""
+    from frl_core.spotting.motion import SPOTTING_REGION_NAMES, MotionModel
+
+    model = MotionModel(SpotterConfig())
+    region = {name: i for i, name in enumerate(SPOTTING_REGION_NAMES)}
+    for expression in ("smile", "brow_raise"):
+        event = synth.micro_event(3, 30, expression, 3.0)
+        seq = synth.render_sequence(None, fps=30, n_frames=event.offset + 1, seed=4, events=[event],
+                                    head_motion=synth.STILL)
+        aligned = _aligned(seq)
+        vectors = np.empty((len(SPOTTING_REGION_NAMES), 2))
+        model.score_and_regions(model.prepare(aligned[0]), model.prepare(aligned[event.apex]), vectors=vectors)
+        right, left = ("right_mouth_corner", "left_mouth_corner") if expression == "smile" else (
+            "right_brow_eye", "left_brow_eye")
+        assert vectors[region[right], 1] < -0.3 and vectors[region[left], 1] < -0.3  # up (y points down)
+        if expression == "smile":
+            assert vectors[region[right], 0] < 0 < vectors[region[left], 0]  # outwards
+        assert abs(vectors[region["chin"], 1]) < 0.5 * abs(vectors[region[right], 1])
 
 
 def test_block_weights_forget_the_pairs_of_a_stretch_they_are_told_to_ignore():

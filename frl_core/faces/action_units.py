@@ -42,6 +42,8 @@ MORE_ACTION_UNITS: dict[str, tuple[tuple[int, tuple[float, float], float], ...]]
     + ((36, (0.6, 0.0), 0.4), (45, (-0.6, 0.0), 0.4)),  # lid tightener
     "AU10": ((50, (0.0, -1.0), 1.0), (51, (0.0, -1.0), 1.0), (52, (0.0, -1.0), 1.0), (49, (0.0, -1.0), 0.6),
              (53, (0.0, -1.0), 0.6)),  # upper lip raiser
+    "AU18": ((48, (1.0, 0.0), 1.0), (54, (-1.0, 0.0), 1.0), (49, (0.6, 0.2), 0.5), (53, (-0.6, 0.2), 0.5),
+             (59, (0.6, -0.2), 0.5), (55, (-0.6, -0.2), 0.5)),  # lip pucker
     "AU20": ((48, (-1.0, 0.3), 1.0), (54, (1.0, 0.3), 1.0), (59, (-0.6, 0.3), 0.5),
              (55, (0.6, 0.3), 0.5)),  # lip stretcher
     "AU24": ((51, (0.0, 1.0), 0.8), (62, (0.0, 1.0), 0.6), (57, (0.0, -1.0), 0.8),
@@ -51,7 +53,9 @@ MORE_ACTION_UNITS: dict[str, tuple[tuple[int, tuple[float, float], float], ...]]
 """More action units the datasets code their clips with. The DGM's random movements never draw them (they draw
 from ``ACTION_UNITS`` alone, so the shipped DGM's recipe is unchanged); the trunk's bank draws AU6, AU7 and AU10
 in ``VARIED_EXPRESSIONS``; AU20, AU24 and AU25 appear only in ``HELD_OUT_EXPRESSIONS``, except that a bank
-with ``train.au_augment_parted_lips`` joins AU25 to a share of its movements of every class."""
+with ``train.au_augment_parted_lips`` joins AU25 to a share of its movements of every class. AU18 (with AU20,
+AU24 and AU25) shapes the syllables of the talking benchmarks (``results/speech_*``): rounded, spread, closed and
+open lips."""
 
 EXPRESSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "smile": (("AU12",), "positive"),

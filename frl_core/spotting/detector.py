@@ -88,11 +88,12 @@ class Detector:
             self.adaptive = robust_threshold(med, spread, self.config)
             self.threshold = max(self.adaptive, self._floor())
 
-    def push(self, j: int, c: float) -> list[SpottedInterval]:
+    def push(self, j: int, c: float, learn: bool = True) -> list[SpottedInterval]:
         """Feed the two-sided score of frame ``j``; return intervals that close.
 
         A stream's first ``min_history`` scores only teach the threshold; then they are judged, in
-        order, against what it learnt from them, and every later score as it comes."""
+        order, against what it learnt from them, and every later score as it comes. With ``learn``
+        False the score is judged but the threshold does not learn from it."""
         valid = not math.isnan(c)
         if valid:
             self.scored += 1
@@ -100,7 +101,7 @@ class Detector:
                 # Warm-up over: the floor drops at once, not at the next statistics update.
                 self.threshold = max(self.adaptive, self._floor())
         if not self.static and self.fixed is None and (self.backlog or self.scored <= self.min_history):
-            if valid and j > self.ignore_until:
+            if valid and learn and j > self.ignore_until:
                 self.history.append((j, c))
                 self._update_threshold()
             self.backlog.append((j, c))
@@ -108,7 +109,7 @@ class Detector:
                 return []
             held, self.backlog = self.backlog, []
             return [iv for jj, cc in held for iv in self._advance(jj, cc, learn=False)]
-        return self._advance(j, c, learn=True)
+        return self._advance(j, c, learn=learn)
 
     def _advance(self, j: int, c: float, learn: bool) -> list[SpottedInterval]:
         self.recent.append((j, c))

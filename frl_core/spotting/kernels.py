@@ -282,7 +282,7 @@ def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, co
                 regularization: float, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray,
                 similarity: bool, keep: float, rounds: int, au_index: np.ndarray, smoothing: float,
                 smoothing_mask: np.ndarray, top_k: int, block_weight: np.ndarray, region_blocks: np.ndarray,
-                region_out: np.ndarray, magnitude_out: np.ndarray) -> float:
+                region_out: np.ndarray, magnitude_out: np.ndarray, vector_out: np.ndarray) -> float:
     """Mean weighted residual displacement of the ``top_k`` strongest blocks among ``au_index``, in
     work-face pixels, after a 3x3 ``[w, 1, w]`` smoothing of the displacement field over the blocks that
     ``smoothing_mask`` (n*n) marks, in float32. Each block's magnitude is multiplied by its
@@ -290,7 +290,8 @@ def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, co
 
     ``region_blocks`` (R, len(au_index)) marks each AU region's blocks; ``region_out`` (R,) receives each
     region's mean residual displacement from the same field, unweighted (R may be 0); ``magnitude_out``
-    (len(au_index) or 0) receives every AU block's unweighted magnitude."""
+    (len(au_index) or 0) receives every AU block's unweighted magnitude; ``vector_out`` (R, 2) or empty, each
+    region's mean displacement vector (x, y): which way it moved."""
     n = a.shape[0] // block
     d = block_displacement(a, b, weight, block, count, regularization, fit_index, design, fit_pinv,
                            similarity, keep, rounds)
@@ -344,6 +345,18 @@ def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, co
                 total_r += mag[i]
                 count_r += 1
         region_out[r] = total_r / count_r if count_r else np.nan
+    if vector_out.shape[0] == region_blocks.shape[0]:
+        for r in range(region_blocks.shape[0]):
+            sx = sy = 0.0
+            count_r = 0
+            for i in range(m):
+                if region_blocks[r, i]:
+                    k = au_index[i]
+                    sx += field[k // n, k % n, 0]
+                    sy += field[k // n, k % n, 1]
+                    count_r += 1
+            vector_out[r, 0] = sx / count_r if count_r else np.nan
+            vector_out[r, 1] = sy / count_r if count_r else np.nan
     return top_k_mean(mag, block_weight, top_k)
 
 

@@ -9,7 +9,7 @@ from collections import deque
 import cv2
 import numpy as np
 
-from frl_core.faces.au_regions import TEMPLATE_68, canonical_region_boxes
+from frl_core.faces.au_regions import REGION_NAMES, TEMPLATE_68, canonical_region_boxes
 from frl_core.spotting import kernels
 from frl_core.spotting.config import CANONICAL_SIZE, LOG_OFFSET, LOG_SCALE, SpotterConfig, SpotterError
 
@@ -54,6 +54,13 @@ class ExposureReference:
         return f
 
 
+SPOTTING_REGION_NAMES = (*REGION_NAMES, "nose", "upper_lip")
+"""The regions the spotter's motion is reported in: the AU regions, then the glabella-and-nose region split at
+the nose's base. On the work face that region's lowest blocks hold the top of the upper lip, so a syllable that
+closes or presses the lips moves it more than the mouth corners: the spotter asks whether motion is at the
+mouth with the upper lip on the mouth's side (``REGION_NAMES`` callers read the first six)."""
+
+
 class MotionModel:
     """Per-block displacement between two shrunk faces and the AU-region score built on it."""
 
@@ -88,6 +95,7 @@ class MotionModel:
         self._no_regions = np.zeros((0, len(self._au_index)), np.uint8)
         self.uniform_weights = np.ones(len(self._au_index), np.float32)
         self._no_magnitudes = np.empty(0, np.float32)
+        self._no_vectors = np.empty((0, 2))
 
     @property
     def au_block_count(self) -> int:
@@ -127,11 +135,15 @@ class MotionModel:
         return au & usable & inner, usable
 
     def _region_membership(self) -> np.ndarray:
-        """(regions, AU blocks) 1 where an AU block's centre lies in the region's box (``REGION_NAMES`` order)."""
+        """(regions, AU blocks) 1 where an AU block's centre lies in the region's box (``SPOTTING_REGION_NAMES``
+        order)."""
         centres = self.centres[self._au_index]
         rows = []
         for x0, y0, x1, y1 in canonical_region_boxes(self.size):
             rows.append((centres[:, 0] >= x0) & (centres[:, 0] <= x1) & (centres[:, 1] >= y0) & (centres[:, 1] <= y1))
+        glabella_nose = rows[REGION_NAMES.index("glabella_nose")]
+        below_nose = centres[:, 1] > TEMPLATE_68[33, 1] * self.size
+        rows += [glabella_nose & ~below_nose, glabella_nose & below_nose]
         return np.array(rows, np.uint8).reshape(len(rows), len(self._au_index))
 
     def prepare(self, aligned: np.ndarray, exposure: ExposureReference | None = None) -> np.ndarray:
@@ -180,12 +192,13 @@ class MotionModel:
         return self.score_and_regions(a, b, weights, regions=False)[0]
 
     def score_and_regions(self, a: np.ndarray, b: np.ndarray, weights: np.ndarray | None = None,
-                          magnitudes: np.ndarray | None = None, regions: bool = True
-                          ) -> tuple[float, np.ndarray]:
-        """:meth:`score` and, from the same compiled call, the mean residual displacement in each AU region
-        (``au_regions.REGION_NAMES`` order, canonical-face pixels, unweighted): where on the face the motion
+                          magnitudes: np.ndarray | None = None, regions: bool = True,
+                          vectors: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """:meth:`score` and, from the same compiled call, the mean residual displacement in each region
+        (``SPOTTING_REGION_NAMES`` order, canonical-face pixels, unweighted): where on the face the motion
         is. ``magnitudes`` (length :attr:`au_block_count`), when given, receives every AU block's unweighted
-        magnitude in work-face pixels."""
+        magnitude in work-face pixels; ``vectors`` ((regions, 2), with ``regions``), each region's mean
+        residual displacement vector (x, y; y down) in canonical-face pixels."""
         region_blocks = self._region_blocks if regions else self._no_regions
         out = np.empty(len(region_blocks))
         score = kernels.block_score(a, b, self.pixel_weight, self.block, self._count, self.regularization,
@@ -193,8 +206,11 @@ class MotionModel:
                                     self.global_keep, self.global_rounds, self._au_index,
                                     max(self.spatial_smoothing, 0.0), self.smoothing_mask, self.top_k,
                                     self.uniform_weights if weights is None else weights, region_blocks, out,
-                                    self._no_magnitudes if magnitudes is None else magnitudes)
+                                    self._no_magnitudes if magnitudes is None else magnitudes,
+                                    self._no_vectors if vectors is None or not regions else vectors)
         scale = CANONICAL_SIZE / self.size
+        if vectors is not None and regions:
+            vectors *= scale
         return score * scale, out * scale
 
     def weighted_score(self, magnitudes: np.ndarray, weights: np.ndarray) -> float:

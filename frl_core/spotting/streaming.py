@@ -11,12 +11,19 @@ from frl_core.faces.au_regions import REGION_NAMES
 from frl_core.spotting.config import SpotStep, SpottedInterval, SpotterConfig, SpotterError, temporal_half
 from frl_core.spotting.detector import (Detector, agreement_corrected, in_frames, is_macro, macro_stride, overlaps,
                                         window_steps)
-from frl_core.spotting.motion import BlockNoise, ExposureReference, MotionModel, TemporalMean, stride_mean
+from frl_core.spotting.motion import (SPOTTING_REGION_NAMES, BlockNoise, ExposureReference, MotionModel, TemporalMean,
+                                      stride_mean)
+
+_MOUTH = [SPOTTING_REGION_NAMES.index(n) for n in ("right_mouth_corner", "left_mouth_corner", "chin", "upper_lip")]
+_ABOVE_MOUTH = [SPOTTING_REGION_NAMES.index(n) for n in ("right_brow_eye", "left_brow_eye", "nose")]
+_BROWS = [SPOTTING_REGION_NAMES.index(n) for n in ("right_brow_eye", "left_brow_eye")]
+_CORNERS = [SPOTTING_REGION_NAMES.index(n) for n in ("right_mouth_corner", "left_mouth_corner")]
+_CHIN = SPOTTING_REGION_NAMES.index("chin")
 
 
-_MOUTH = [REGION_NAMES.index(n) for n in ("right_mouth_corner", "left_mouth_corner", "chin")]
-_ABOVE_MOUTH = [i for i in range(len(REGION_NAMES)) if i not in _MOUTH]
-_BROWS = [REGION_NAMES.index(n) for n in ("right_brow_eye", "left_brow_eye")]
+def _lift(vectors: np.ndarray) -> tuple[float, float]:
+    """How far the lip corners (their mean) and the chin rose, from each region's motion vector (y down)."""
+    return -0.5 * float(vectors[_CORNERS[0], 1] + vectors[_CORNERS[1], 1]), -float(vectors[_CHIN, 1])
 
 
 class _Track:
@@ -42,7 +49,10 @@ class _Track:
         """The first face this track saw: the backward reference of the frames in its first window."""
         self.detector = Detector(fps / self.stride, config, self.window, fixed_threshold)
         self.regions: np.ndarray | None = None
-        """Residual motion per AU region behind the last pushed frame's one-sided score (None with it nan)."""
+        """Residual motion per region (``SPOTTING_REGION_NAMES``) behind the last pushed frame's one-sided score
+        (None with it nan)."""
+        self.vectors: np.ndarray | None = None
+        """(regions, 2): which way each region moved in that comparison (x, y; y down)."""
         steps_per_s = fps / self.stride
         self.noise = BlockNoise(model.au_block_count, int(round(config.history_s * steps_per_s)),
                                 update_every=int(round(steps_per_s / 2)), weigh_blocks=config.block_noise)
@@ -55,7 +65,8 @@ class _Track:
 
     def _score_back(self, ref: np.ndarray, face: np.ndarray, step: int) -> tuple[float, np.ndarray]:
         """A one-sided score; it and its block magnitudes teach the noise model."""
-        score, regions = self.model.score_and_regions(ref, face, self.weights, self._magnitudes)
+        self.vectors = np.empty((len(SPOTTING_REGION_NAMES), 2))
+        score, regions = self.model.score_and_regions(ref, face, self.weights, self._magnitudes, vectors=self.vectors)
         self.noise.add(self._magnitudes, score, step)
         return score, regions
 
@@ -93,7 +104,7 @@ class _Track:
             self.first = (index, face)
         back = math.nan
         weighed = self.noise.ready
-        self.regions = None
+        self.regions = self.vectors = None
         if len(self.faces) >= self.window + 1:
             ref_index, ref = self.faces[-1 - self.window]
             if ref is not None and face is not None and index - ref_index == self.window:
@@ -183,8 +194,10 @@ class StreamingSpotter:
         if config.speech_train < 0 or config.speech_train == 1 or config.speech_gap_s < 0:
             raise SpotterError("speech_train must be 0 (off) or 2 or more, speech_gap_s not negative; got "
                                f"{config.speech_train} and {config.speech_gap_s:g}")
-        self._regions: deque[tuple[int, np.ndarray | None]] = deque(maxlen=int(self.max_lag_frames) + 1)
-        """Each recent frame's residual motion per AU region against the face a micro window before it."""
+        self._regions: deque[tuple[int, np.ndarray | None, np.ndarray | None]] = deque(
+            maxlen=int(self.max_lag_frames) + 1)
+        """Each recent frame's residual motion per region against the face a micro window before it: its size
+        and its direction (``_Track.vectors``)."""
         self._speech_gap = config.speech_gap_s * self.fps
         self._speech_hold = (round((config.speech_train - 1) * (config.speech_gap_s + config.micro_max_s) * self.fps)
                              if config.speech_train > 1 else 0)
@@ -208,6 +221,19 @@ class StreamingSpotter:
         """Spots the brows alone, their motion against the faces a window before and after: a movement made
         while talking, which the syllables hide in the score (a syllable does not move the brows)."""
         self._pending_brows: list[SpottedInterval] = []
+        self._corners = (Detector(self.fps, config, self.micro.window, config.threshold)
+                         if config.speech_train >= 2 else None)
+        """Spots the lip corners rising more than the jaw's motion explains: a smile made while talking. A
+        syllable moves the corners with the jaw and lips; how much, ``_jaw_coupling`` learns from the talking.
+        Its threshold learns only from frames of talking: what is left of the syllables' motion there (one
+        share of the jaw's motion does not fit every syllable) is the noise a smile must stand above."""
+        self._pending_corners: list[SpottedInterval] = []
+        self._jaw_sums = [0.0, 0.0]
+        """Sums, fading over ``history_s``, of the corners' rise times the chin's and of the chin's rise
+        squared, over frames where the mouth moves: a least-squares fit of one on the other."""
+        self._jaw_keep = 1.0 - 1.0 / max(1.0, config.history_s * self.fps)
+        self._mouth_moved: deque[int] = deque(maxlen=2 * self.micro.window + int(self._speech_gap) + 2)
+        """Recent frames where the mouth moved (``_follow_mouth``)."""
         self._spoken: deque[SpottedInterval] = deque(maxlen=64)
         """Recent intervals left out as speech (``speech`` is emptied by the caller)."""
         self._kept: deque[SpottedInterval] = deque(maxlen=16)
@@ -238,7 +264,7 @@ class StreamingSpotter:
         regions = None
         if smoothed is not None:
             score, found, completed = self._push_prepared(*smoothed)
-            regions = self.micro.regions
+            regions = None if self.micro.regions is None else self.micro.regions[:len(REGION_NAMES)]
             intervals.extend(found)
             decided.extend(completed)
         return SpotStep(score=score, threshold=self.threshold, intervals=intervals, decided=decided, regions=regions)
@@ -246,10 +272,10 @@ class StreamingSpotter:
     def _push_prepared(self, index: int, face: np.ndarray | None
                        ) -> tuple[float, list[SpottedInterval], list[tuple[int, float]]]:
         score, completed, micro = self.micro.push(index, face)
-        self._regions.append((index, self.micro.regions))
+        self._regions.append((index, self.micro.regions, self.micro.vectors))
         if self.config.speech_train >= 2:
             self._follow_mouth(index, face)
-            self._follow_brows(index)
+            self._follow_hidden(index)
         self._pending_micro.extend(micro)
         self._ignore_speech(micro)
         macro_done: list[SpottedInterval] = []
@@ -295,16 +321,17 @@ class StreamingSpotter:
                 self._kept.append(iv)
                 self._released_micro.append(iv)
         self._pending_micro = keep
-        out.extend(self._release_brows(index, final))
+        out.extend(self._release_hidden(index, final))
         out.extend(macro_done)
         out.sort(key=lambda iv: iv.onset)
         return out
 
     def _at_mouth(self, iv: SpottedInterval) -> bool:
-        """Whether the interval's motion at its apex is mostly at the mouth corners and chin."""
+        """Whether the interval's motion at its apex is mostly at the mouth: its corners, the chin or the upper
+        lip, more than at either brow or the nose."""
         key = (iv.onset, iv.apex)
         if key not in self._mouth:
-            regions = next((r for j, r in reversed(self._regions) if j == iv.apex), None)
+            regions = next((r for j, r, _ in reversed(self._regions) if j == iv.apex), None)
             if len(self._mouth) > 64:
                 self._mouth = {k: v for k, v in self._mouth.items() if k[0] >= iv.onset - self.max_lag_frames}
             self._mouth[key] = (regions is not None
@@ -342,6 +369,12 @@ class StreamingSpotter:
             before = next((f for j, f in self.micro.faces if j == index - self._syllable_lag), None)
             if before is not None:
                 moving = self._mouth_moves(self.model.score_and_regions(before, face, self.micro.weights)[1])
+        if moving:
+            self._mouth_moved.append(index)
+        if moving and self.micro.vectors is not None:
+            rise, jaw = _lift(self.micro.vectors)
+            keep = self._jaw_keep
+            self._jaw_sums = [keep * self._jaw_sums[0] + rise * jaw, keep * self._jaw_sums[1] + jaw * jaw]
         if not moving:
             if self._still_from is None:
                 self._still_from = index
@@ -352,39 +385,58 @@ class StreamingSpotter:
             self._pauses.append((self._still_from, index - 1))
         self._still_from = None
 
-    def _follow_brows(self, index: int) -> None:
-        """Feed the brows' two-sided motion of the frame a window back: the smaller of its motion against the
-        face a window before and the next window's frame's against it."""
-        if self._brows is None:
+    def _follow_hidden(self, index: int) -> None:
+        """Feed the brows' and the lip corners' two-sided motion of the frame a window back: the smaller of its
+        motion against the face a window before and the next window's frame's against it. The brows' is the
+        mean of the two: one brow region jumping for a frame or two while talking (0.4 px, the other brow
+        still) gave a false interval every 100 s or so of talking with the larger of the two."""
+        if self._brows is None or self._corners is None:
             return
         back = self.micro.window
         if len(self._regions) <= back:
             return
-        j, before = self._regions[-1 - back]
-        now = self._regions[-1][1]
+        j, before, lift_before = self._regions[-1 - back]
+        _, now, lift_now = self._regions[-1]
         if index - j != back:
             return
-        c = (min(float(np.max(before[_BROWS])), float(np.max(now[_BROWS])))
+        c = (min(float(np.mean(before[_BROWS])), float(np.mean(now[_BROWS])))
              if before is not None and now is not None else math.nan)
         self._pending_brows.extend(self._brows.push(j, c))
+        c = math.nan
+        if lift_before is not None and lift_now is not None:
+            beta = self._jaw_coupling()
+            rise, jaw = _lift(lift_before)
+            fall, jaw_back = _lift(lift_now)
+            # Up towards frame j, then down again after it, beyond what the jaw moved the corners.
+            c = min(rise - beta * jaw, -(fall - beta * jaw_back))
+        talking = any(abs(k - j) <= self._speech_gap for k in self._mouth_moved)
+        self._pending_corners.extend(self._corners.push(j, c, learn=talking))
 
-    def _release_brows(self, index: int, final: bool) -> list[SpottedInterval]:
-        """Brow movements the score's intervals missed because talking hid them: those that overlap an
-        interval left out as speech and no movement already released. Held as a mouth interval is held,
-        and while a micro interval they overlap is open or undecided."""
+    def _jaw_coupling(self) -> float:
+        """How far the lip corners rise per pixel the chin rises while the mouth moves, as learnt from this
+        face's talking (0 to 1: the corners sit between the lips and move with a share of the jaw's motion;
+        towards 0 before much talking is seen)."""
+        xy, yy = self._jaw_sums
+        return min(1.0, max(0.0, xy / (yy + 1.0)))
+
+    def _release_hidden(self, index: int, final: bool) -> list[SpottedInterval]:
+        """Brow and lip-corner movements the score's intervals missed because talking hid them: those that
+        overlap an interval left out as speech and no movement already released. Held as a mouth interval is
+        held, and while a micro interval they overlap is open or undecided."""
         out: list[SpottedInterval] = []
-        keep: list[SpottedInterval] = []
         det = self.micro.detector
-        for iv in self._pending_brows:
-            undecided = (index - iv.offset < self._speech_hold or (det.active and det.start <= iv.offset)
-                         or any(overlaps(iv, m) for m in self._pending_micro))
-            if not final and undecided and index + 1 - iv.onset < self.max_lag_frames:
-                keep.append(iv)
-            elif (any(overlaps(iv, m) for m in self._spoken)
-                  and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
-                out.append(iv)
-                self._kept.append(iv)
-        self._pending_brows = keep
+        for pending in (self._pending_brows, self._pending_corners):
+            keep: list[SpottedInterval] = []
+            for iv in pending:
+                undecided = (index - iv.offset < self._speech_hold or (det.active and det.start <= iv.offset)
+                             or any(overlaps(iv, m) for m in self._pending_micro))
+                if not final and undecided and index + 1 - iv.onset < self.max_lag_frames:
+                    keep.append(iv)
+                elif (any(overlaps(iv, m) for m in self._spoken)
+                      and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
+                    out.append(iv)
+                    self._kept.append(iv)
+            pending[:] = keep
         return out
 
     def _mouth_moves(self, regions: np.ndarray) -> bool:
@@ -428,8 +480,9 @@ class StreamingSpotter:
         for j, face in self.smoother.flush():
             held.extend(self._push_prepared(j, face)[1])
         self._pending_micro.extend(self.micro.flush())
-        if self._brows is not None:
+        if self._brows is not None and self._corners is not None:
             self._pending_brows.extend(self._brows.finish())
+            self._pending_corners.extend(self._corners.finish())
         macro_done = []
         if self.macro is not None:
             macro_done = [iv for iv in self.macro.flush()
