@@ -1,6 +1,6 @@
 """The labelled benchmark's sequences with talking added: false intervals in speech, with and without the filter.
 
-    PYTHONPATH=. TRAIN=3 python results/speech_twenty_ninth_stop/speech_bench.py SEED [mp4v|h264] [UTTERANCES]
+    PYTHONPATH=. TRAIN=3 python results/speech_thirtieth_stop/speech_bench.py SEED [mp4v|h264] [UTTERANCES]
 
 Each of the ten sequences (five faces, the labelled benchmark's movements, drift, roll, lighting, noise;
 SECONDS_LONG seconds long, default 20) gets UTTERANCES (default 2) stretches of talking of LEN seconds (default 1.5,3: drawn
@@ -8,8 +8,10 @@ uniformly between), at least 1 s from every labelled movement (DURING=1: each ar
 which begins 0.5 s or more after its start and ends 0.5 s or more before its end; the last line then counts
 the movements talked over, upper face (AU1-7 only) and lower): syllables
 that open the lips and jaw (AU25 + AU26) by 3-10 px of the aligned face, each 0.11-0.27 s, with pauses of up
-to 0.12 s. TRAIN sets ``SpotterConfig.speech_train`` (0: the filter off), GAP ``speech_gap_s``. Spotting only (no recognition);
-scored against the labelled movements alone (MEGC IoU >= 0.5).
+to 0.12 s. VISEMES=varied draws each syllable's lips instead: open (AU25 + AU26, 3-10 px) 45 %, spread
+("ee": AU20 + AU25, 2-6 px) 20 %, rounded ("oo": AU18 + AU25, 2-6 px) 20 %, closed ("m", "b", "p": AU24,
+1.5-4 px) 15 %. TRAIN sets ``SpotterConfig.speech_train`` (0: the filter off), GAP ``speech_gap_s``. Spotting
+only (no recognition); scored against the labelled movements alone (MEGC IoU >= 0.5).
 """
 import math
 import os
@@ -31,7 +33,12 @@ from frl_core.synth.labelled import encode_video, labelled_sequence
 from frl_core.synth.render import RenderedFrames, SyntheticEvent
 
 
-def utterances(seq, rng, n=2, amp_aligned=(3.0, 10.0), lengths=(1.5, 3.0), during=False):
+VISEMES = {"open": (("AU25", "AU26"), (3.0, 10.0)), "spread": (("AU20", "AU25"), (2.0, 6.0)),
+           "rounded": (("AU18", "AU25"), (2.0, 6.0)), "closed": (("AU24",), (1.5, 4.0))}
+VISEME_SHARE = {"open": 0.45, "spread": 0.2, "rounded": 0.2, "closed": 0.15}
+
+
+def utterances(seq, rng, n=2, amp_aligned=(3.0, 10.0), lengths=(1.5, 3.0), during=False, varied=False):
     m = alignment_matrix(seq.face_landmarks, 224)
     per_px = math.sqrt(abs(np.linalg.det(m[:, :2])))
     fps = seq.fps
@@ -56,9 +63,12 @@ def utterances(seq, rng, n=2, amp_aligned=(3.0, 10.0), lengths=(1.5, 3.0), durin
         while t < end - 4:
             rise = max(2, round(rng.uniform(0.05, 0.12) * fps))
             fall = max(2, round(rng.uniform(0.06, 0.15) * fps))
-            amp = rng.uniform(*amp_aligned) / per_px
+            aus, amps = ("AU25", "AU26"), amp_aligned
+            if varied:
+                aus, amps = VISEMES[str(rng.choice(list(VISEME_SHARE), p=list(VISEME_SHARE.values())))]
+            amp = rng.uniform(*amps) / per_px
             out.append(SyntheticEvent(t, t + rise, t + rise + fall, "open_smile", amp, label="speech",
-                                      action_units=("AU25", "AU26"), kind="speech"))
+                                      action_units=aus, kind="speech"))
             t += rise + fall + max(1, round(rng.uniform(0.0, 0.12) * fps))
         spans.append((start, end))
     return out, spans
@@ -70,7 +80,9 @@ n_utt = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 seconds = float(os.environ.get("SECONDS_LONG", "20"))
 lengths = tuple(float(x) for x in os.environ.get("LEN", "1.5,3").split(","))
 during = os.environ.get("DURING") == "1"
+varied = os.environ.get("VISEMES") == "varied"
 talked_over = {"upper": [0, 0], "lower": [0, 0]}  # movements inside talking: [found, all]
+by_movement: dict[str, list[int]] = {}  # the same by expression
 UPPER_AUS = {"AU1", "AU2", "AU4", "AU5", "AU6", "AU7"}
 faces = benchmark_faces(default_data_root(), 5)
 work = tempfile.mkdtemp()
@@ -84,7 +96,7 @@ for f, (name, img) in enumerate(faces):
         seq = labelled_sequence(img, seed + 1000 * f + k, face_height=0.9 if name == "astronaut" else 0.55,
                                 seconds=seconds)
         rng = np.random.default_rng((seed, f, k))
-        syll, spans = utterances(seq, rng, n=n_utt, lengths=lengths, during=during)
+        syll, spans = utterances(seq, rng, n=n_utt, lengths=lengths, during=during, varied=varied)
         talk = replace(seq, events=list(seq.events) + syll)
         talk.frames = RenderedFrames(seq.frames.face, talk)
         path = encode_video(talk, Path(work) / f"v_{f}_{k}.mp4", codec)
@@ -113,10 +125,15 @@ for f, (name, img) in enumerate(faces):
                 face_part = "upper" if set(e.action_units) <= UPPER_AUS else "lower"
                 talked_over[face_part][0] += g in matches
                 talked_over[face_part][1] += 1
+                by_movement.setdefault(e.expression, [0, 0])
+                by_movement[e.expression][0] += g in matches
+                by_movement[e.expression][1] += 1
         print(f"{name:14s} {seq.seed}: {len(syll)} syllables in {spans}; found {len(pred)}, right {len(matches)}, "
               f"false {len(false)} ({len(sp)} in speech): {false}; missed {missed}; left out {engine.stats.speech}", flush=True)
-print(f"seed {seed} {codec} train {os.environ.get('TRAIN', '3')} gap {os.environ.get('GAP', '-')} "
+print(f"{'varied visemes, ' if varied else ''}seed {seed} {codec} train {os.environ.get('TRAIN', '3')} "
+      f"gap {os.environ.get('GAP', '-')} "
       f"utterances {n_utt} of {lengths} s in {seconds:g} s: "
       f"F1 {2 * tp / (n_gt + n_pred):.3f}: {tp} right of {n_gt}, {n_pred} found, {n_pred - tp} false ({in_speech} in speech)"
       + (f"; talked over: upper face {talked_over['upper'][0]} of {talked_over['upper'][1]} found, lower face "
-         f"{talked_over['lower'][0]} of {talked_over['lower'][1]}" if during else ""))
+         f"{talked_over['lower'][0]} of {talked_over['lower'][1]} ("
+         + ", ".join(f"{k} {a}/{b}" for k, (a, b) in sorted(by_movement.items())) + ")" if during else ""))
