@@ -192,7 +192,9 @@ class DisplacementView(QWidget):
         self.header.setText(
             f"<b>Event {event.event_id}: {html.escape(event.label_text())}</b> &nbsp; {event.kind} &nbsp; "
             f"frames {event.onset_index}–{event.apex_index}–{event.offset_index} &nbsp; "
-            f"{event.onset_time:.2f}–{event.offset_time:.2f} s")
+            f"{event.onset_time:.2f}–{event.offset_time:.2f} s"
+            + (f" &nbsp; made while talking: the apex is compared with frame {event.reference_index}, whose mouth "
+               "stood as at the apex" if event.reference_index is not None else ""))
         self.onset_tile.set_image(rgb_to_qimage(event.onset_face) if event.onset_face is not None else None)
         self.apex_tile.set_image(rgb_to_qimage(event.apex_face) if event.apex_face is not None else None)
         disp = event.displacement

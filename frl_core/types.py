@@ -92,12 +92,16 @@ class Event:
     onset_face: np.ndarray | None = None
     apex_face: np.ndarray | None = None
     """Aligned grayscale crops (uint8, HxW); the apex is registered onto the onset once the event is
-    measured, so the two are what the displacement was computed on."""
+    measured, so the two are what the displacement was computed on. With ``reference_index`` the first is
+    that frame's face."""
     region_magnitude: dict[str, float] = field(default_factory=dict)
     """Mean displacement magnitude per AU region (pixels of the aligned crop), keyed by ``au_regions.REGION_NAMES``."""
     head_motion: dict[str, float] = field(default_factory=dict)
     """The global motion between onset and apex that registration removed: dx_px, dy_px, rotation_deg,
     scale (``registration.GlobalMotion.as_dict``)."""
+    reference_index: int | None = None
+    """The frame the apex was compared with when not the onset: for a movement made while talking, a frame
+    shortly before it whose mouth stood as at the apex (``SpottedInterval.reference``)."""
 
     @property
     def top_class(self) -> str | None:

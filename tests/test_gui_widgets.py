@@ -59,6 +59,17 @@ def test_an_uncertain_event_says_so_and_keeps_its_probabilities(qtbot):
     assert [model.data(model.index(0, c)) for c in (6, 7)] == ["uncertain (positive?)", "45%"]
 
 
+def test_a_movement_made_while_talking_says_which_frame_its_apex_was_compared_with(qtbot):
+    event = smile_event()
+    view = DisplacementView()
+    qtbot.addWidget(view)
+    view.show_event(event)
+    assert "talking" not in view.header.text()
+    event.reference_index = 22
+    view.show_event(event)
+    assert "made while talking: the apex is compared with frame 22" in view.header.text()
+
+
 def test_maps_of_different_events_share_one_colour_scale(qtbot):
     """Colour saturation is the displacement against one absolute range (2 px): a 0.5 px mouth is a quarter
     saturated, a 1 px mouth half, whatever else moved in the event."""

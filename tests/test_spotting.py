@@ -458,19 +458,21 @@ def test_ten_seconds_of_talking_are_left_out_and_a_smile_a_second_after_is_kept(
     assert [e.onset_index <= smile.apex <= e.offset_index for e in found] == [True]
 
 
-@pytest.mark.parametrize("movement, lips", [("brow_raise", "open"), ("smile", "varied")])
-def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_path, movement, lips):
+@pytest.mark.parametrize("movement, lips, label", [("brow_raise", "open", "surprise"), ("smile", "varied", "positive")])
+def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_path, movement, lips, label):
     """The syllables hid a movement made while talking: its interval was taken for one of them. The brows
     alone (a syllable does not move them) find a brow raise, the lip corners rising more than the jaw moves
     them a smile, with its own onset and offset, in an encoded video. Lips pressed together ("m", "b", "p")
-    are talking too: taken for a movement of the nose before, they came out as micro-expressions."""
+    are talking too: taken for a movement of the nose before, they came out as micro-expressions. Read
+    against its onset, the movement was labelled with the syllable in between (negative, both); against a
+    frame before it whose mouth stood as at the apex, as what it is."""
     from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
     from frl_core.io.sources import open_source
     from tests.scenes import talking
 
     talk = talking(60, 30, syllables=30, amplitude=6.0, lips=lips)
     brow = synth.micro_event(200, 30, movement, 2.0)
-    found = {}
+    found, labels = {}, {}
     for events in ([*talk, brow], talk):
         seq = synth.render_sequence(None, fps=30, size=(640, 480), events=events, seed=4, n_frames=talk[-1].offset + 90,
                                     head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
@@ -481,13 +483,16 @@ def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_p
         writer.release()
         source = open_source(str(path))
         try:
-            spotted = analyse_source(source, AnalysisEngine(EngineConfig(fps=30, recognize=False)))
+            spotted = analyse_source(source, AnalysisEngine(EngineConfig(fps=30, recognize=len(events) > len(talk))))
         finally:
             source.close()
         found[len(events)] = [(e.onset_index, e.offset_index) for e in spotted]
+        labels[len(events)] = [(e.label, e.reference_index is not None and e.reference_index < e.onset_index)
+                               for e in spotted]
     assert found[len(talk)] == []
     assert len(found[len(talk) + 1]) == 1
     assert match_intervals([(brow.onset, brow.offset)], found[len(talk) + 1])
+    assert labels[len(talk) + 1] == [(label, True)]
 
 
 def test_a_stretch_the_threshold_ignores_is_forgotten_and_not_learnt():

@@ -119,6 +119,7 @@ def test_frames_csv_puts_each_late_spotting_score_on_its_own_frame(tmp_path):
 
 def test_events_csv_json_and_pngs(tmp_path):
     events = [_event(1), _event(2)]
+    events[1].reference_index = 5  # made while talking: its apex compared with frame 5
     rows = list(csv.DictReader(open(write_events_csv(tmp_path / "events.csv", events))))
     assert [r["label"] for r in rows] == ["positive", "positive"]
     assert float(rows[0]["prob_positive"]) == pytest.approx(0.7)
@@ -128,6 +129,7 @@ def test_events_csv_json_and_pngs(tmp_path):
     first = doc["events"][0]
     assert first["apex_index"] == 14 and first["kind"] == "micro" and first["confidence"] == pytest.approx(0.7)
     assert set(first["region_magnitude"]) == set(REGION_NAMES)
+    assert [e["reference_index"] for e in doc["events"]] == [None, 5]
     pngs = write_event_pngs(tmp_path / "events", events)
     assert len(pngs) == 2 and all(cv2.imread(str(p)) is not None for p in pngs)
 

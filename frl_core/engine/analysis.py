@@ -457,7 +457,9 @@ class AnalysisEngine:
     def _new_event(self, interval: Any) -> Event | None:
         """The event of a spotted interval, or None for an interval across a step of the camera's exposure."""
         onset, apex, offset = int(interval.onset), int(interval.apex), int(interval.offset)
-        onset_hit = self._ring.nearest_face(onset, onset, apex)
+        reference = getattr(interval, "reference", None)
+        first = onset if reference is None else int(reference)
+        onset_hit = self._ring.nearest_face(first, first, apex)
         apex_hit = self._ring.nearest_face(apex, onset, offset)
         limit = self.config.exposure_step_max
         if (limit > 0 and onset_hit is not None and apex_hit is not None
@@ -475,6 +477,7 @@ class AnalysisEngine:
             offset_time=self._time_of(offset),
             kind=str(interval.kind),
             score=float(interval.score),
+            reference_index=None if reference is None else int(reference),
         )
         self._next_event_id += 1
         # Copy the faces now: the ring buffer moves on while the event waits for its batch.

@@ -303,6 +303,7 @@ def event_record(event: Event) -> dict:
         "onset_index": event.onset_index,
         "apex_index": event.apex_index,
         "offset_index": event.offset_index,
+        "reference_index": event.reference_index,
         "onset_time": _json_num(event.onset_time),
         "apex_time": _json_num(event.apex_time),
         "offset_time": _json_num(event.offset_time),

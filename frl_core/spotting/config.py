@@ -134,6 +134,10 @@ class SpottedInterval:
     offset: int
     score: float
     kind: str
+    reference: int | None = None
+    """The frame the apex is to be compared with when it is not the onset (None: the onset). A movement made
+    while talking: the frame shortly before it whose mouth looks most like the apex's, so that the syllable in
+    between is not read as part of the movement."""
 
     @property
     def length(self) -> int:

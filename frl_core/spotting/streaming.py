@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import replace
 
 import numpy as np
 
@@ -228,12 +229,17 @@ class StreamingSpotter:
         Its threshold learns only from frames of talking: what is left of the syllables' motion there (one
         share of the jaw's motion does not fit every syllable) is the noise a smile must stand above."""
         self._pending_corners: list[SpottedInterval] = []
-        self._jaw_sums = [0.0, 0.0]
-        """Sums, fading over ``history_s``, of the corners' rise times the chin's and of the chin's rise
-        squared, over frames where the mouth moves: a least-squares fit of one on the other."""
+        self._jaw_sums = [0.0, 0.0, 0.0]
+        """Sums, fading over ``history_s``, over frames where the mouth moves: the corners' rise times the
+        chin's, the chin's rise squared (a least-squares fit of one on the other), and what the fit leaves of
+        the corners' rise times the chin's rise, both unsigned (how far off the fit is per pixel of chin)."""
         self._jaw_keep = 1.0 - 1.0 / max(1.0, config.history_s * self.fps)
         self._mouth_moved: deque[int] = deque(maxlen=2 * self.micro.window + int(self._speech_gap) + 2)
         """Recent frames where the mouth moved (``_follow_mouth``)."""
+        self._faces_back: deque[tuple[int, np.ndarray | None]] = deque(
+            maxlen=4 * self.micro.window + int(self.micro_max) + 2 if config.speech_train >= 2 else 1)
+        """Recent faces, far enough back to hold a window before a brow or lip-corner interval as it closes
+        (``_matched``)."""
         self._spoken: deque[SpottedInterval] = deque(maxlen=64)
         """Recent intervals left out as speech (``speech`` is emptied by the caller)."""
         self._kept: deque[SpottedInterval] = deque(maxlen=16)
@@ -274,6 +280,7 @@ class StreamingSpotter:
         score, completed, micro = self.micro.push(index, face)
         self._regions.append((index, self.micro.regions, self.micro.vectors))
         if self.config.speech_train >= 2:
+            self._faces_back.append((index, face))
             self._follow_mouth(index, face)
             self._follow_hidden(index)
         self._pending_micro.extend(micro)
@@ -373,8 +380,9 @@ class StreamingSpotter:
             self._mouth_moved.append(index)
         if moving and self.micro.vectors is not None:
             rise, jaw = _lift(self.micro.vectors)
-            keep = self._jaw_keep
-            self._jaw_sums = [keep * self._jaw_sums[0] + rise * jaw, keep * self._jaw_sums[1] + jaw * jaw]
+            beta, _ = self._jaw_coupling()
+            xy, yy, ey = (self._jaw_keep * v for v in self._jaw_sums)
+            self._jaw_sums = [xy + rise * jaw, yy + jaw * jaw, ey + abs(rise - beta * jaw) * abs(jaw)]
         if not moving:
             if self._still_from is None:
                 self._still_from = index
@@ -401,23 +409,44 @@ class StreamingSpotter:
             return
         c = (min(float(np.mean(before[_BROWS])), float(np.mean(now[_BROWS])))
              if before is not None and now is not None else math.nan)
-        self._pending_brows.extend(self._brows.push(j, c))
+        self._pending_brows.extend(self._matched(iv, _MOUTH) for iv in self._brows.push(j, c))
         c = math.nan
         if lift_before is not None and lift_now is not None:
-            beta = self._jaw_coupling()
+            beta, spread = self._jaw_coupling()
             rise, jaw = _lift(lift_before)
             fall, jaw_back = _lift(lift_now)
-            # Up towards frame j, then down again after it, beyond what the jaw moved the corners.
-            c = min(rise - beta * jaw, -(fall - beta * jaw_back))
+            # Up towards frame j, then down again after it, beyond what the jaw moved the corners and beyond how
+            # far off that share can be for this much jaw motion (none below zero: no rise is no rise).
+            c = max(0.0, min(rise - beta * jaw - spread * abs(jaw), -(fall - beta * jaw_back) - spread * abs(jaw_back)))
         talking = any(abs(k - j) <= self._speech_gap for k in self._mouth_moved)
-        self._pending_corners.extend(self._corners.push(j, c, learn=talking))
+        self._pending_corners.extend(self._matched(iv, [_CHIN]) for iv in self._corners.push(j, c, learn=talking))
 
-    def _jaw_coupling(self) -> float:
+    def _matched(self, iv: SpottedInterval, regions: list[int]) -> SpottedInterval:
+        """The interval with a reference frame for its apex: of the frames from a window before its onset to
+        the onset, the one whose ``regions`` (the mouth for the brows, the jaw for the lip corners) moved least
+        against the apex. Compared with the onset, a movement made while talking was read with the syllable in
+        between (a brow raise and a smile mid-sentence both labelled negative); compared with a frame where the
+        mouth or jaw stood as at the apex, as what they are."""
+        faces = dict(self._faces_back)
+        apex = faces.get(iv.apex)
+        best, least = None, math.inf
+        for r in range(iv.onset - self.micro.window, iv.onset + 1):
+            face = faces.get(r)
+            if apex is None or face is None:
+                continue
+            moved = float(np.max(self.model.score_and_regions(face, apex)[1][regions]))
+            if moved < least:
+                best, least = r, moved
+        return iv if best is None or best == iv.onset else replace(iv, reference=best)
+
+    def _jaw_coupling(self) -> tuple[float, float]:
         """How far the lip corners rise per pixel the chin rises while the mouth moves, as learnt from this
         face's talking (0 to 1: the corners sit between the lips and move with a share of the jaw's motion;
-        towards 0 before much talking is seen)."""
-        xy, yy = self._jaw_sums
-        return min(1.0, max(0.0, xy / (yy + 1.0)))
+        towards a half, the lips' midpoint, before much talking is seen), and how far off that is per pixel of
+        chin: one share does not fit every syllable (lips rounded and parted move the corners more per pixel
+        of chin than an open jaw)."""
+        xy, yy, ey = self._jaw_sums
+        return min(1.0, max(0.0, (xy + 0.5) / (yy + 1.0))), ey / (yy + 1.0)
 
     def _release_hidden(self, index: int, final: bool) -> list[SpottedInterval]:
         """Brow and lip-corner movements the score's intervals missed because talking hid them: those that
@@ -430,7 +459,8 @@ class StreamingSpotter:
             for iv in pending:
                 undecided = (index - iv.offset < self._speech_hold or (det.active and det.start <= iv.offset)
                              or any(overlaps(iv, m) for m in self._pending_micro))
-                if not final and undecided and index + 1 - iv.onset < self.max_lag_frames:
+                first = iv.onset if iv.reference is None else min(iv.onset, iv.reference)
+                if not final and undecided and index + 1 - first < self.max_lag_frames:
                     keep.append(iv)
                 elif (any(overlaps(iv, m) for m in self._spoken)
                       and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
@@ -481,8 +511,8 @@ class StreamingSpotter:
             held.extend(self._push_prepared(j, face)[1])
         self._pending_micro.extend(self.micro.flush())
         if self._brows is not None and self._corners is not None:
-            self._pending_brows.extend(self._brows.finish())
-            self._pending_corners.extend(self._corners.finish())
+            self._pending_brows.extend(self._matched(iv, _MOUTH) for iv in self._brows.finish())
+            self._pending_corners.extend(self._matched(iv, [_CHIN]) for iv in self._corners.finish())
         macro_done = []
         if self.macro is not None:
             macro_done = [iv for iv in self.macro.flush()
