@@ -11,7 +11,8 @@ that open the lips and jaw (AU25 + AU26) by 3-10 px of the aligned face, each 0.
 to 0.12 s. VISEMES=varied draws each syllable's lips instead: open (AU25 + AU26, 3-10 px) 45 %, spread
 ("ee": AU20 + AU25, 2-6 px) 20 %, rounded ("oo": AU18 + AU25, 2-6 px) 20 %, closed ("m", "b", "p": AU24,
 1.5-4 px) 15 %. TRAIN sets ``SpotterConfig.speech_train`` (0: the filter off), GAP ``speech_gap_s``. Spotting
-only (no recognition); scored against the labelled movements alone (MEGC IoU >= 0.5).
+only, scored against the labelled movements alone (MEGC IoU >= 0.5); RECOGNIZE=1 also recognises each event and
+counts the labels of the movements found (talked over and the rest) that are right.
 """
 import math
 import os
@@ -83,6 +84,8 @@ during = os.environ.get("DURING") == "1"
 varied = os.environ.get("VISEMES") == "varied"
 talked_over = {"upper": [0, 0], "lower": [0, 0]}  # movements inside talking: [found, all]
 by_movement: dict[str, list[int]] = {}  # the same by expression
+recognize = os.environ.get("RECOGNIZE") == "1"
+labels = {"talked over": [0, 0], "the rest": [0, 0]}  # movements found: [labelled right, all]
 UPPER_AUS = {"AU1", "AU2", "AU4", "AU5", "AU6", "AU7"}
 faces = benchmark_faces(default_data_root(), 5)
 work = tempfile.mkdtemp()
@@ -103,7 +106,7 @@ for f, (name, img) in enumerate(faces):
         if engine is None:
             train = int(os.environ.get("TRAIN", "3"))
             gap = {"speech_gap_s": float(os.environ["GAP"])} if "GAP" in os.environ else {}
-            engine = AnalysisEngine(EngineConfig(fps=seq.fps, recognize=False,
+            engine = AnalysisEngine(EngineConfig(fps=seq.fps, recognize=recognize,
                                                  spotter=SpotterConfig(speech_train=train, **gap)))
         else:
             engine.reset()
@@ -128,6 +131,10 @@ for f, (name, img) in enumerate(faces):
                 by_movement.setdefault(e.expression, [0, 0])
                 by_movement[e.expression][0] += g in matches
                 by_movement[e.expression][1] += 1
+        for g, p in matches.items():
+            part = "talked over" if any(a <= seq.events[g].apex <= b for a, b in spans) else "the rest"
+            labels[part][0] += found[p].label == seq.events[g].label
+            labels[part][1] += 1
         print(f"{name:14s} {seq.seed}: {len(syll)} syllables in {spans}; found {len(pred)}, right {len(matches)}, "
               f"false {len(false)} ({len(sp)} in speech): {false}; missed {missed}; left out {engine.stats.speech}", flush=True)
 print(f"{'varied visemes, ' if varied else ''}seed {seed} {codec} train {os.environ.get('TRAIN', '3')} "
@@ -136,4 +143,6 @@ print(f"{'varied visemes, ' if varied else ''}seed {seed} {codec} train {os.envi
       f"F1 {2 * tp / (n_gt + n_pred):.3f}: {tp} right of {n_gt}, {n_pred} found, {n_pred - tp} false ({in_speech} in speech)"
       + (f"; talked over: upper face {talked_over['upper'][0]} of {talked_over['upper'][1]} found, lower face "
          f"{talked_over['lower'][0]} of {talked_over['lower'][1]} ("
-         + ", ".join(f"{k} {a}/{b}" for k, (a, b) in sorted(by_movement.items())) + ")" if during else ""))
+         + ", ".join(f"{k} {a}/{b}" for k, (a, b) in sorted(by_movement.items())) + ")" if during else "")
+      + ("; labels of the movements found, right: " + ", ".join(f"{k} {a} of {b}" for k, (a, b) in labels.items())
+         if recognize else ""))
