@@ -273,7 +273,7 @@ class AnalysisEngine:
         if recognizer is None and config.recognize:
             recognizer = load_recognizer(config.weights, config.device)
         self.recognizer = recognizer if config.recognize else None
-        self._ring = AlignedRing(int(self._spotter.max_lag_frames) + config.ring_margin + 1, config.align_size)
+        self._ring = AlignedRing(int(self._spotter.max_lookback_frames) + config.ring_margin + 1, config.align_size)
         self._pending: list[Event] = []
         self._speech_offset: int | None = None
         """The offset of the last interval left out as speech (a train's next one gets no new note)."""
@@ -457,9 +457,7 @@ class AnalysisEngine:
     def _new_event(self, interval: Any) -> Event | None:
         """The event of a spotted interval, or None for an interval across a step of the camera's exposure."""
         onset, apex, offset = int(interval.onset), int(interval.apex), int(interval.offset)
-        reference = getattr(interval, "reference", None)
-        first = onset if reference is None else int(reference)
-        onset_hit = self._ring.nearest_face(first, first, apex)
+        onset_hit = self._ring.nearest_face(onset, onset, apex)
         apex_hit = self._ring.nearest_face(apex, onset, offset)
         limit = self.config.exposure_step_max
         if (limit > 0 and onset_hit is not None and apex_hit is not None
@@ -467,6 +465,11 @@ class AnalysisEngine:
             self.stats.exposure_steps += 1
             self._notes.append(exposure_step_message(self._time_of(onset), self._time_of(apex)))
             return None
+        # A movement made while talking is read against its reference frame (the exposure is judged on the
+        # interval itself: a step inside it, not the light's drift over the reference's window before).
+        reference = getattr(interval, "reference", None)
+        if reference is not None:
+            onset_hit = self._ring.nearest_face(int(reference), int(reference), apex) or onset_hit
         event = Event(
             event_id=self._next_event_id,
             onset_index=onset,

@@ -184,6 +184,9 @@ class StreamingSpotter:
         det = self.micro.detector
         self.max_lag_frames = int(lookahead + det.max_len + 2 * det.end_gap + 2 * det.pad + 2)
         """How many frames before the newest pushed one a completed interval can start."""
+        self.max_lookback_frames = self.max_lag_frames + (self.micro.window if config.speech_train >= 2 else 0)
+        """How many frames before the newest pushed one a completed interval's onset or reference frame can lie
+        (``SpottedInterval.reference``: up to a micro window before the onset)."""
         self._pending_micro: list[SpottedInterval] = []
         self._macro_intervals: deque[SpottedInterval] = deque(maxlen=16)
         self._released_micro: deque[SpottedInterval] = deque(maxlen=16)
@@ -459,8 +462,7 @@ class StreamingSpotter:
             for iv in pending:
                 undecided = (index - iv.offset < self._speech_hold or (det.active and det.start <= iv.offset)
                              or any(overlaps(iv, m) for m in self._pending_micro))
-                first = iv.onset if iv.reference is None else min(iv.onset, iv.reference)
-                if not final and undecided and index + 1 - first < self.max_lag_frames:
+                if not final and undecided and index + 1 - iv.onset < self.max_lag_frames:
                     keep.append(iv)
                 elif (any(overlaps(iv, m) for m in self._spoken)
                       and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
