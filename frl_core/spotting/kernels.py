@@ -337,24 +337,20 @@ def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, co
     if magnitude_out.size == m:
         for i in range(m):
             magnitude_out[i] = mag[i]
+    directions = vector_out.shape[0] == region_blocks.shape[0]
     for r in range(region_blocks.shape[0]):
-        total_r = 0.0
+        total_r = sx = sy = 0.0
         count_r = 0
         for i in range(m):
             if region_blocks[r, i]:
                 total_r += mag[i]
                 count_r += 1
-        region_out[r] = total_r / count_r if count_r else np.nan
-    if vector_out.shape[0] == region_blocks.shape[0]:
-        for r in range(region_blocks.shape[0]):
-            sx = sy = 0.0
-            count_r = 0
-            for i in range(m):
-                if region_blocks[r, i]:
+                if directions:
                     k = au_index[i]
                     sx += field[k // n, k % n, 0]
                     sy += field[k // n, k % n, 1]
-                    count_r += 1
+        region_out[r] = total_r / count_r if count_r else np.nan
+        if directions:
             vector_out[r, 0] = sx / count_r if count_r else np.nan
             vector_out[r, 1] = sy / count_r if count_r else np.nan
     return top_k_mean(mag, block_weight, top_k)

@@ -35,7 +35,7 @@ class _Track:
     """
 
     def __init__(self, fps: float, config: SpotterConfig, window_s: float, model: MotionModel,
-                 fixed_threshold: float | None, stride: int = 1) -> None:
+                 fixed_threshold: float | None, stride: int = 1, directions: bool = False) -> None:
         self.fps = fps
         self.config = config
         self.stride = max(1, int(stride))
@@ -52,8 +52,10 @@ class _Track:
         self.regions: np.ndarray | None = None
         """Residual motion per region (``SPOTTING_REGION_NAMES``) behind the last pushed frame's one-sided score
         (None with it nan)."""
+        self.directions = directions
         self.vectors: np.ndarray | None = None
-        """(regions, 2): which way each region moved in that comparison (x, y; y down)."""
+        """(regions, 2): which way each region moved in that comparison (x, y; y down); only with ``directions``
+        (the speech filter reads them, from the micro track)."""
         steps_per_s = fps / self.stride
         self.noise = BlockNoise(model.au_block_count, int(round(config.history_s * steps_per_s)),
                                 update_every=int(round(steps_per_s / 2)), weigh_blocks=config.block_noise)
@@ -66,7 +68,7 @@ class _Track:
 
     def _score_back(self, ref: np.ndarray, face: np.ndarray, step: int) -> tuple[float, np.ndarray]:
         """A one-sided score; it and its block magnitudes teach the noise model."""
-        self.vectors = np.empty((len(SPOTTING_REGION_NAMES), 2))
+        self.vectors = np.empty((len(SPOTTING_REGION_NAMES), 2)) if self.directions else None
         score, regions = self.model.score_and_regions(ref, face, self.weights, self._magnitudes, vectors=self.vectors)
         self.noise.add(self._magnitudes, score, step)
         return score, regions
@@ -171,7 +173,7 @@ class StreamingSpotter:
         self.exposure = ExposureReference.for_stream(config, self.fps)
         self.smoother = TemporalMean(temporal_half(config.temporal_s, self.fps))
         fixed = config.threshold
-        self.micro = _Track(self.fps, config, config.window_s, self.model, fixed)
+        self.micro = _Track(self.fps, config, config.window_s, self.model, fixed, directions=config.speech_train >= 2)
         self.macro = (_Track(self.fps, config, config.macro_window_s, self.model, fixed,
                              stride=macro_stride(self.fps, config))
                       if config.macro_window_s > config.window_s else None)
