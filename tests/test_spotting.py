@@ -495,6 +495,34 @@ def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_p
     assert labels[len(talk) + 1] == [(label, True)]
 
 
+@pytest.mark.parametrize("rise_s, fall_s, kept", [(0.07, 0.1, False), (0.1, 0.13, True)])
+def test_while_talking_a_lip_corner_rise_as_short_as_a_syllable_is_speech(tmp_path, rise_s, fall_s, kept):
+    """In long stretches of varied talking, one syllable's lips against the next's (a window apart) lifted the
+    corners beyond the jaw's share for a syllable's time, about once in 50 s of talking: each came out as a
+    smile. A rise that short is taken as speech; one a few frames longer is still a smile."""
+    from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
+    from frl_core.io.sources import open_source
+    from tests.scenes import talking
+
+    talk = talking(60, 30, syllables=30, amplitude=6.0, lips="varied")
+    smile = synth.micro_event(200, 30, "smile", 3.0, rise_s=rise_s, fall_s=fall_s)
+    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[*talk, smile], seed=4,
+                                n_frames=talk[-1].offset + 90, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+    path = tmp_path / "talking.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
+    for frame in seq.frames:
+        writer.write(frame)
+    writer.release()
+    source = open_source(str(path))
+    try:
+        spotted = analyse_source(source, AnalysisEngine(EngineConfig(fps=30, recognize=False)))
+    finally:
+        source.close()
+    found = [(e.onset_index, e.offset_index) for e in spotted]
+    assert len(found) == int(kept)
+    assert bool(match_intervals([(smile.onset, smile.offset)], found)) == kept
+
+
 def test_a_stretch_the_threshold_ignores_is_forgotten_and_not_learnt():
     """Scores known to be talking neither lift the threshold while they come nor stay in what it learnt."""
     from frl_core.spotting.detector import Detector

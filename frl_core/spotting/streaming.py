@@ -20,6 +20,8 @@ _ABOVE_MOUTH = [SPOTTING_REGION_NAMES.index(n) for n in ("right_brow_eye", "left
 _BROWS = [SPOTTING_REGION_NAMES.index(n) for n in ("right_brow_eye", "left_brow_eye")]
 _CORNERS = [SPOTTING_REGION_NAMES.index(n) for n in ("right_mouth_corner", "left_mouth_corner")]
 _CHIN = SPOTTING_REGION_NAMES.index("chin")
+_SYLLABLE_S = 0.25
+"""About a syllable's length: while talking, a lip-corner rise that lasts no longer is taken as speech."""
 
 
 def _lift(vectors: np.ndarray) -> tuple[float, float]:
@@ -227,12 +229,15 @@ class StreamingSpotter:
         """Spots the brows alone, their motion against the faces a window before and after: a movement made
         while talking, which the syllables hide in the score (a syllable does not move the brows)."""
         self._pending_brows: list[SpottedInterval] = []
-        self._corners = (Detector(self.fps, config, self.micro.window, config.threshold)
+        self._corners = (Detector(self.fps, replace(config, min_duration_s=max(config.min_duration_s, _SYLLABLE_S)),
+                                  self.micro.window, config.threshold)
                          if config.speech_train >= 2 else None)
         """Spots the lip corners rising more than the jaw's motion explains: a smile made while talking. A
         syllable moves the corners with the jaw and lips; how much, ``_jaw_coupling`` learns from the talking.
         Its threshold learns only from frames of talking: what is left of the syllables' motion there (one
-        share of the jaw's motion does not fit every syllable) is the noise a smile must stand above."""
+        share of the jaw's motion does not fit every syllable) is the noise a smile must stand above. The
+        rises left standing above it were a syllable long (one syllable's lips against the next's, a window
+        apart), so a rise must last longer than ``_SYLLABLE_S``."""
         self._pending_corners: list[SpottedInterval] = []
         self._jaw_sums = [0.0, 0.0, 0.0]
         """Sums, fading over ``history_s``, over frames where the mouth moves: the corners' rise times the
