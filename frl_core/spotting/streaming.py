@@ -222,6 +222,9 @@ class StreamingSpotter:
         """The first frame of the stretch without mouth motion going on now (None: the mouth moves)."""
         self._mouth_seen = -1
         """The last frame whose mouth motion is known."""
+        self._first_mouth: int | None = None
+        """The first frame whose mouth motion is known (the stream's start)."""
+
         self._syllable_lag = max(1, int(round(0.1 * self.fps)))
         """Frames back to the face a syllable's motion is measured against (see ``_follow_mouth``)."""
         self._brows = (Detector(self.fps, config, self.micro.window, config.threshold)
@@ -246,6 +249,10 @@ class StreamingSpotter:
         self._jaw_keep = 1.0 - 1.0 / max(1.0, config.history_s * self.fps)
         self._mouth_moved: deque[int] = deque(maxlen=2 * self.micro.window + int(self._speech_gap) + 2)
         """Recent frames where the mouth moved (``_follow_mouth``)."""
+        self._mouth_moved_long: deque[int] = deque(
+            maxlen=int(self.max_lag_frames) + 2 * int(round(self.fps)) if config.speech_train >= 2 else 1)
+        """The same, back to a second before the oldest interval still held (``_beside_talking``)."""
+
         self._faces_back: deque[tuple[int, np.ndarray | None]] = deque(
             maxlen=4 * self.micro.window + int(self.micro_max) + 2 if config.speech_train >= 2 else 1)
         """Recent faces, far enough back to hold a window before a brow or lip-corner interval as it closes
@@ -321,12 +328,22 @@ class StreamingSpotter:
                  final: bool = False) -> list[SpottedInterval]:
         out: list[SpottedInterval] = []
         keep: list[SpottedInterval] = []
+        # The last frame the micro track has judged: its intervals come out a window and more after their frames.
+        det = self.micro.detector
+        judged = index - self.micro.window
+        if det.active:
+            judged = min(judged, det.start - 1)
+        if det.backlog:
+            judged = min(judged, det.backlog[0][0] - 1)
         for iv in self._pending_micro:
             # Held while the long window may still call it part of a macro-expression, or, for a mouth
-            # movement, while the rest of a train of speech it may begin can still come, but never beyond
-            # the promised look-back (the caller's buffer of faces).
+            # movement, while the rest of a train of speech it may begin can still come (until the micro track
+            # has judged the frames where it would be: counted from the newest frame, a train whose members
+            # crossed the threshold a second apart, as when the talking starts with the stream and the threshold
+            # learns it, was cut before its third member came out), but never beyond the promised look-back (the
+            # caller's buffer of faces).
             held = not final and (iv.offset > decided
-                                  or (index - iv.offset < self._speech_hold and self._at_mouth(iv)))
+                                  or (judged - iv.offset < self._speech_hold and self._at_mouth(iv)))
             if held and index + 1 - iv.onset < self.max_lag_frames:
                 keep.append(iv)
             elif self._is_speech(iv):
@@ -381,6 +398,8 @@ class StreamingSpotter:
         talking, and mouth movements near talking were left out with it. Only looked at while the mouth
         moves against that earlier face or moved in the last frame: one more comparison, while talking."""
         self._mouth_seen = index
+        if self._first_mouth is None:
+            self._first_mouth = index
         regions, moving = self.micro.regions, False
         if face is not None and regions is not None and (self._still_from is None or self._mouth_moves(regions)):
             before = next((f for j, f in self.micro.faces if j == index - self._syllable_lag), None)
@@ -388,6 +407,7 @@ class StreamingSpotter:
                 moving = self._mouth_moves(self.model.score_and_regions(before, face, self.micro.weights)[1])
         if moving:
             self._mouth_moved.append(index)
+            self._mouth_moved_long.append(index)
         if moving and self.micro.vectors is not None:
             rise, jaw = _lift(self.micro.vectors)
             beta, _ = self._jaw_coupling()
@@ -501,8 +521,25 @@ class StreamingSpotter:
         return train if len(train) >= max(2, self.config.speech_train) else []
 
     def _is_speech(self, iv: SpottedInterval) -> bool:
-        """Whether the interval is one of a train of ``speech_train`` or more mouth movements."""
-        return bool(self._speech_train(iv))
+        """Whether the interval is one of a train of ``speech_train`` or more mouth movements, or a mouth movement
+        beside talking (``_beside_talking``)."""
+        return bool(self._speech_train(iv)) or (self.config.speech_train >= 2 and self._at_mouth(iv)
+                                                and self._beside_talking(iv))
+
+    def _beside_talking(self, iv: SpottedInterval) -> bool:
+        """Whether the mouth kept moving through the whole second before the interval's onset or after its offset:
+        in a third of its frames or more, never still for longer than ``speech_gap_s``. Where the threshold has
+        learnt talking (a clip that starts mid-sentence) too few syllables cross it to make a train, and each one
+        that did came out as a micro-expression; the mouth's own motion still says it is talking (in 11-30 of
+        the second's frames where the threshold had learnt it; a quiet face's codec noise moved it in 2-3)."""
+        around = int(round(self.fps))
+        moved = set(self._mouth_moved_long)
+        for first, last in ((iv.onset - around, iv.onset - 1), (iv.offset + 1, iv.offset + around)):
+            if (self._first_mouth is not None and self._first_mouth <= first and last <= self._mouth_seen
+                    and 3 * sum(j in moved for j in range(first, last + 1)) >= around
+                    and not self.mouth_still_between(first - 1, last + 1)):
+                return True
+        return False
 
     def _ignore_speech(self, found: list[SpottedInterval]) -> None:
         """Keep talking out of what the micro track learns as noise: from a train's first syllable to
