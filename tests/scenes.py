@@ -1,4 +1,5 @@
-"""Scenes several tests build: a rendered face and, from some frame on, another person beside it."""
+"""Scenes several tests build: a rendered face and, from some frame on, another person beside it; talking; a
+rendered sequence encoded and spotted as a user's video file is."""
 
 from __future__ import annotations
 
@@ -60,3 +61,21 @@ def talking(onset: int, fps: float, syllables: int = 8, amplitude: float = 4.0, 
                                   label="speech", action_units=aus, kind="speech"))
         t += rise + fall + round(rng.uniform(0.0, 0.1) * fps)
     return out
+
+
+def spot_encoded(seq, path: Path, recognize: bool = False) -> tuple[list, object]:
+    """Write a rendered sequence's frames to ``path`` as an mp4v video and analyse that file with the engine, as
+    a user's recording is: the events found and the engine (its ``stats`` say what was left out)."""
+    from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
+    from frl_core.io.sources import open_source
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), seq.fps, seq.size)
+    for frame in seq.frames:
+        writer.write(frame)
+    writer.release()
+    engine = AnalysisEngine(EngineConfig(fps=seq.fps, recognize=recognize))
+    source = open_source(str(path))
+    try:
+        return analyse_source(source, engine), engine
+    finally:
+        source.close()

@@ -466,9 +466,7 @@ def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_p
     are talking too: taken for a movement of the nose before, they came out as micro-expressions. Read
     against its onset, the movement was labelled with the syllable in between (negative, both); against a
     frame before it whose mouth stood as at the apex, as what it is."""
-    from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
-    from frl_core.io.sources import open_source
-    from tests.scenes import talking
+    from tests.scenes import spot_encoded, talking
 
     talk = talking(60, 30, syllables=30, amplitude=6.0, lips=lips)
     brow = synth.micro_event(200, 30, movement, 2.0)
@@ -476,16 +474,7 @@ def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_p
     for events in ([*talk, brow], talk):
         seq = synth.render_sequence(None, fps=30, size=(640, 480), events=events, seed=4, n_frames=talk[-1].offset + 90,
                                     head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
-        path = tmp_path / f"talking_{len(events)}.mp4"
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
-        for frame in seq.frames:
-            writer.write(frame)
-        writer.release()
-        source = open_source(str(path))
-        try:
-            spotted = analyse_source(source, AnalysisEngine(EngineConfig(fps=30, recognize=len(events) > len(talk))))
-        finally:
-            source.close()
+        spotted, _ = spot_encoded(seq, tmp_path / f"talking_{len(events)}.mp4", recognize=len(events) > len(talk))
         found[len(events)] = [(e.onset_index, e.offset_index) for e in spotted]
         labels[len(events)] = [(e.label, e.reference_index is not None and e.reference_index < e.onset_index)
                                for e in spotted]
@@ -500,24 +489,13 @@ def test_while_talking_a_lip_corner_rise_as_short_as_a_syllable_is_speech(tmp_pa
     """In long stretches of varied talking, one syllable's lips against the next's (a window apart) lifted the
     corners beyond the jaw's share for a syllable's time, about once in 50 s of talking: each came out as a
     smile. A rise that short is taken as speech; one a few frames longer is still a smile."""
-    from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
-    from frl_core.io.sources import open_source
-    from tests.scenes import talking
+    from tests.scenes import spot_encoded, talking
 
     talk = talking(60, 30, syllables=30, amplitude=6.0, lips="varied")
     smile = synth.micro_event(200, 30, "smile", 3.0, rise_s=rise_s, fall_s=fall_s)
     seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[*talk, smile], seed=4,
                                 n_frames=talk[-1].offset + 90, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
-    path = tmp_path / "talking.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
-    for frame in seq.frames:
-        writer.write(frame)
-    writer.release()
-    source = open_source(str(path))
-    try:
-        spotted = analyse_source(source, AnalysisEngine(EngineConfig(fps=30, recognize=False)))
-    finally:
-        source.close()
+    spotted, _ = spot_encoded(seq, tmp_path / "talking.mp4")
     found = [(e.onset_index, e.offset_index) for e in spotted]
     assert len(found) == int(kept)
     assert bool(match_intervals([(smile.onset, smile.offset)], found)) == kept
@@ -529,24 +507,12 @@ def test_talking_from_the_first_frame_gives_nothing(tmp_path, onset, syllables):
     a syllable every second or so crosses it. The first was released as a micro-expression before the third,
     which makes them a train, came out; with only one or two crossing, there was no train at all (one or two
     false intervals in 11 of 12 such clips), though the mouth kept moving."""
-    from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
-    from frl_core.io.sources import open_source
-    from tests.scenes import talking
+    from tests.scenes import spot_encoded, talking
 
     talk = talking(onset, 30, syllables=syllables, amplitude=4.0, lips="varied")
     seq = synth.render_sequence(None, fps=30, size=(640, 480), events=talk, seed=4, n_frames=talk[-1].offset + 90,
                                 head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
-    path = tmp_path / "mid_sentence.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
-    for frame in seq.frames:
-        writer.write(frame)
-    writer.release()
-    engine = AnalysisEngine(EngineConfig(fps=30, recognize=False))
-    source = open_source(str(path))
-    try:
-        spotted = analyse_source(source, engine)
-    finally:
-        source.close()
+    spotted, engine = spot_encoded(seq, tmp_path / "mid_sentence.mp4")
     assert spotted == []
     assert len(engine.stats.speech) >= 2
 
