@@ -224,7 +224,6 @@ class StreamingSpotter:
         """The last frame whose mouth motion is known."""
         self._first_mouth: int | None = None
         """The first frame whose mouth motion is known (the stream's start)."""
-
         self._syllable_lag = max(1, int(round(0.1 * self.fps)))
         """Frames back to the face a syllable's motion is measured against (see ``_follow_mouth``)."""
         self._brows = (Detector(self.fps, config, self.micro.window, config.threshold)
@@ -251,8 +250,8 @@ class StreamingSpotter:
         """Recent frames where the mouth moved (``_follow_mouth``)."""
         self._mouth_moved_long: deque[int] = deque(
             maxlen=int(self.max_lag_frames) + 2 * int(round(self.fps)) if config.speech_train >= 2 else 1)
-        """The same, back to a second before the oldest interval still held (``_beside_talking``)."""
-
+        """The same, back to a second before the oldest interval still held (``_beside_talking``; the short one is
+        scanned every frame by the lip corners' detector)."""
         self._faces_back: deque[tuple[int, np.ndarray | None]] = deque(
             maxlen=4 * self.micro.window + int(self.micro_max) + 2 if config.speech_train >= 2 else 1)
         """Recent faces, far enough back to hold a window before a brow or lip-corner interval as it closes
