@@ -246,12 +246,10 @@ class StreamingSpotter:
         chin's, the chin's rise squared (a least-squares fit of one on the other), and what the fit leaves of
         the corners' rise times the chin's rise, both unsigned (how far off the fit is per pixel of chin)."""
         self._jaw_keep = 1.0 - 1.0 / max(1.0, config.history_s * self.fps)
-        self._mouth_moved: deque[int] = deque(maxlen=2 * self.micro.window + int(self._speech_gap) + 2)
-        """Recent frames where the mouth moved (``_follow_mouth``)."""
-        self._mouth_moved_long: deque[int] = deque(
+        self._mouth_moved: deque[int] = deque(
             maxlen=int(self.max_lag_frames) + 2 * int(round(self.fps)) if config.speech_train >= 2 else 1)
-        """The same, back to a second before the oldest interval still held (``_beside_talking``; the short one is
-        scanned every frame by the lip corners' detector)."""
+        """Recent frames where the mouth moved (``_follow_mouth``), back to a second before the oldest interval
+        still held (``_beside_talking``)."""
         self._faces_back: deque[tuple[int, np.ndarray | None]] = deque(
             maxlen=4 * self.micro.window + int(self.micro_max) + 2 if config.speech_train >= 2 else 1)
         """Recent faces, far enough back to hold a window before a brow or lip-corner interval as it closes
@@ -406,7 +404,6 @@ class StreamingSpotter:
                 moving = self._mouth_moves(self.model.score_and_regions(before, face, self.micro.weights)[1])
         if moving:
             self._mouth_moved.append(index)
-            self._mouth_moved_long.append(index)
         if moving and self.micro.vectors is not None:
             rise, jaw = _lift(self.micro.vectors)
             beta, _ = self._jaw_coupling()
@@ -447,7 +444,13 @@ class StreamingSpotter:
             # Up towards frame j, then down again after it, beyond what the jaw moved the corners and beyond how
             # far off that share can be for this much jaw motion (none below zero: no rise is no rise).
             c = max(0.0, min(rise - beta * jaw - spread * abs(jaw), -(fall - beta * jaw_back) - spread * abs(jaw_back)))
-        talking = any(abs(k - j) <= self._speech_gap for k in self._mouth_moved)
+        talking = False
+        for k in reversed(self._mouth_moved):  # newest first: stop once they are more than a gap before j
+            if k < j - self._speech_gap:
+                break
+            if k - j <= self._speech_gap:
+                talking = True
+                break
         self._pending_corners.extend(self._matched(iv, [_CHIN]) for iv in self._corners.push(j, c, learn=talking))
 
     def _matched(self, iv: SpottedInterval, regions: list[int]) -> SpottedInterval:
@@ -458,10 +461,12 @@ class StreamingSpotter:
         mouth or jaw stood as at the apex, as what they are."""
         faces = dict(self._faces_back)
         apex = faces.get(iv.apex)
+        if apex is None:
+            return iv
         best, least = None, math.inf
         for r in range(iv.onset - self.micro.window, iv.onset + 1):
             face = faces.get(r)
-            if apex is None or face is None:
+            if face is None:
                 continue
             moved = float(np.max(self.model.score_and_regions(face, apex)[1][regions]))
             if moved < least:
@@ -532,7 +537,7 @@ class StreamingSpotter:
         that did came out as a micro-expression; the mouth's own motion still says it is talking (in 11-30 of
         the second's frames where the threshold had learnt it; a quiet face's codec noise moved it in 2-3)."""
         around = int(round(self.fps))
-        moved = set(self._mouth_moved_long)
+        moved = set(self._mouth_moved)
         for first, last in ((iv.onset - around, iv.onset - 1), (iv.offset + 1, iv.offset + around)):
             if (self._first_mouth is not None and self._first_mouth <= first and last <= self._mouth_seen
                     and 3 * sum(j in moved for j in range(first, last + 1)) >= around
