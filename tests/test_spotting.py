@@ -517,6 +517,26 @@ def test_talking_from_the_first_frame_gives_nothing(tmp_path, onset, syllables):
     assert len(engine.stats.speech) >= 2
 
 
+@pytest.mark.parametrize("onset", [1, 4])
+def test_a_smile_a_second_after_talking_that_started_with_the_stream_is_found(tmp_path, onset):
+    """An interview recording that starts mid-sentence, then a 2 px smile a second after the talking ends. The
+    threshold had learnt the talking as noise (no train told it otherwise) and held it for the 20 s it learns
+    over, so the smile stayed under it; the talking that a mouth interval is found beside is now forgotten as a
+    train's is."""
+    from frl_core.spotting.megc_metric import match_intervals
+    from tests.scenes import spot_encoded, talking
+
+    talk = talking(onset, 30, syllables=20, amplitude=4.0, lips="varied")
+    start = talk[-1].offset + 30
+    smile = synth.SyntheticEvent(start, start + 5, start + 12, "smile", 2.0)
+    seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[*talk, smile], seed=4,
+                                n_frames=start + 60, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+    spotted, engine = spot_encoded(seq, tmp_path / "mid_sentence_then_smile.mp4")
+    assert len(spotted) == 1
+    assert match_intervals([(smile.onset, smile.offset)], [(e.onset_index, e.offset_index) for e in spotted])
+    assert engine.stats.speech
+
+
 def test_a_stretch_the_threshold_ignores_is_forgotten_and_not_learnt():
     """Scores known to be talking neither lift the threshold while they come nor stay in what it learnt."""
     from frl_core.spotting.detector import Detector
@@ -607,6 +627,49 @@ def test_block_weights_forget_the_pairs_of_a_stretch_they_are_told_to_ignore():
     assert plain.weights[7:].min() > 2.0  # quiet blocks weighed up: their noise now counts double or more
     assert 0.5 < told.weights.min() and told.weights.max() < 2.0
     assert told.level < 0.5 * plain.level
+
+
+def test_block_weights_learnt_from_talking_alone_are_dropped_when_it_is_forgotten():
+    """A clip that starts mid-sentence: every pair learnt so far is talking. Told to forget them, the weights
+    were kept as the talking left them (quiet blocks weighed four times), and a still face after the talking
+    scored twice the threshold until enough still pairs came in; now they are even again until then."""
+    from frl_core.spotting.motion import BlockNoise
+
+    rng = np.random.default_rng(2)
+    noise = BlockNoise(12, 600)
+    for step in range(150):
+        m = rng.uniform(0.05, 0.15, 12).astype(np.float32)
+        m[:7] += rng.uniform(0.5, 2.0, 7).astype(np.float32)
+        noise.add(m, float(np.sort(m)[-3:].mean()), step)
+    assert noise.weights[7:].min() > 2.0
+    noise.ignore(0, 160)
+    assert np.all(noise.weights == 1.0) and noise.level == 0.0
+    for step in range(161, 200):
+        m = rng.uniform(0.05, 0.15, 12).astype(np.float32)
+        noise.add(m, float(np.sort(m)[-3:].mean()), step)
+    assert 0.5 < noise.weights.min() and noise.weights.max() < 2.0 and noise.level > 0.0
+
+
+def test_the_threshold_keeps_its_young_floor_while_it_relearns_after_talking_is_forgotten():
+    """After a stream-start stretch of talking is forgotten the threshold learns from a handful of still scores;
+    their spread is tiny, so it sank to the floor, and noise a hair above it came out. Until it has learnt
+    ``min_history_s`` of scores again, the warm-up floor holds, as at the stream's start."""
+    from frl_core.spotting.detector import Detector
+
+    rng = np.random.default_rng(3)
+    config = SpotterConfig()
+    det = Detector(30.0, config, 18, None)
+    for j in range(300):
+        det.push(j, float(rng.uniform(0.3, 1.2)))  # talking from the first frame, past the warm-up
+    assert det.scored > det.warmup and det.threshold > 0.8
+    det.ignore(0, 310)
+    for j in range(300, 330):
+        det.push(j, float(rng.uniform(0.2, 0.25)))
+    assert det.threshold == pytest.approx(config.warmup_threshold)
+    assert det.push(330, 0.33) == [] and not det.active  # above the floor of an old stream, under the young one
+    for j in range(331, 420):
+        det.push(j, float(rng.uniform(0.2, 0.25)))
+    assert det.threshold == pytest.approx(config.min_threshold)
 
 
 def test_repeated_brow_raises_are_not_speech():

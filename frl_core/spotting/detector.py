@@ -69,8 +69,10 @@ class Detector:
             self._update_threshold()
 
     def _floor(self) -> float:
-        """The lowest the adaptive threshold may be now: higher while the stream is young."""
-        if not self.static and self.scored < self.warmup:
+        """The lowest the adaptive threshold may be now: higher while the stream is young, and while what it
+        learns from is young again after a long stretch of talking was forgotten (:meth:`ignore`)."""
+        young = self.scored < self.warmup or (self.ignore_until >= 0 and len(self.history) < self.min_history)
+        if not self.static and young:
             return max(self.config.min_threshold, self.config.warmup_threshold)
         return self.config.min_threshold
 

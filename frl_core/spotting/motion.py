@@ -264,11 +264,14 @@ class BlockNoise:
         """Slots that hold a pair to learn from."""
         self.ignore_until = -1
         """Pairs ending at steps up to this one are not learnt from (:meth:`ignore`)."""
+        self.held = 0
+        """How many pairs the weights are learnt from (``valid``'s count)."""
 
     @property
     def ready(self) -> bool:
-        """Whether the weights have been learnt (always, when blocks are not weighed)."""
-        return not self.weigh_blocks or self.count >= self.min_samples
+        """Whether the weights have been learnt (always, when blocks are not weighed); not while they are being
+        learnt again after :meth:`ignore` left too few pairs."""
+        return not self.weigh_blocks or self.held >= self.min_samples
 
     def add(self, magnitudes: np.ndarray, score: float, step: int = -1) -> None:
         """One pair's unweighted block magnitudes and its score (ignored when not finite), ending at ``step``."""
@@ -278,11 +281,13 @@ class BlockNoise:
         self.buffer[slot] = magnitudes
         self.scores[slot] = score
         self.steps[slot] = step
+        self.held += not self.valid[slot]
         self.valid[slot] = True
         self.count += 1
-        # Often while few pairs are in (the first seconds decide early events), then every update_every.
-        early = self.count <= 4 * self.min_samples and self.count % self.min_samples == 0
-        if self.count >= self.min_samples and (early or self.count % self.update_every == 0):
+        # Often while few pairs are in (the first seconds decide early events, as do those after talking was
+        # forgotten), then every update_every.
+        early = self.held <= 4 * self.min_samples and self.held % self.min_samples == 0
+        if self.held >= self.min_samples and (early or self.count % self.update_every == 0):
             self._learn()
 
     def ignore(self, first: int, last: int) -> None:
@@ -295,10 +300,15 @@ class BlockNoise:
         drop = self.valid & (self.steps >= first) & (self.steps <= last)
         if drop.any():
             self.valid[drop] = False
+            self.held = int(self.valid.sum())
             self._learn()
 
     def _learn(self) -> None:
-        if self.valid.sum() < self.min_samples:
+        if self.held < self.min_samples:
+            # Only after :meth:`ignore`: weights learnt from talking alone weighed a still face's quiet blocks up
+            # to four times, and it scored twice the threshold until enough still pairs came in.
+            self.weights = np.ones_like(self.weights)
+            self.level = 0.0
             return
         if self.weigh_blocks:
             self.weights = self.weights_from(self.buffer[self.valid])

@@ -545,14 +545,28 @@ class StreamingSpotter:
                 return True
         return False
 
+    def _talking_from(self, frame: int) -> int:
+        """The first frame of the talking that goes on at ``frame``: after the last pause before it, or the first
+        frame whose mouth motion is known."""
+        start = self._pauses_from if self._pauses_from >= 0 else (self._first_mouth or 0)
+        for first, last in self._pauses:
+            if last < frame:
+                start = max(start, last + 1)
+        return start
+
     def _ignore_speech(self, found: list[SpottedInterval]) -> None:
         """Keep talking out of what the micro track learns as noise: from a train's first syllable to
-        ``speech_gap_s`` after its last (the next syllable may still come)."""
+        ``speech_gap_s`` after its last (the next syllable may still come), and, for a mouth interval beside
+        talking (``_beside_talking``), from where that talking began: in a clip that starts mid-sentence no train
+        forms, and the threshold held what it learnt of the talking for ``history_s``, so a smile a second
+        after it stayed under it."""
         for iv in found:
             train = self._speech_train(iv)
             if train:
                 last = max(t.offset for t in train) + int(round(self._speech_gap))
                 self.micro.ignore(train[0].onset, last)
+            elif self.config.speech_train >= 2 and self._at_mouth(iv) and self._beside_talking(iv):
+                self.micro.ignore(self._talking_from(iv.onset), iv.offset + int(round(self._speech_gap)))
 
     def flush(self) -> list[SpottedInterval]:
         """End of input: close open candidates and release everything still held back."""
