@@ -7,7 +7,8 @@ alone, then stillness). Each clip: the bundled face as mp4v (640x480, 30 fps, ge
 syllables (``tests.scenes.talking``) from frame 1, 2, 4, 5, 6 or 7 at 4 and 6 px, then the movement (apex 5
 frames after its onset, offset 12), then 2 s. A movement is found when a reported interval meets it at IoU 0.5;
 every other reported interval is false. RENDER_SEED (default 4) and ONSETS (default 1,2,4,5,6,7) draw other
-clips: the face's noise and head motion, and the syllables (drawn from the onset frame).
+clips: the face's noise and head motion, and the syllables (drawn from the onset frame); FACE=k renders the
+labelled benchmark's k-th face instead of the bundled one (``benchmark_faces``: 1-4 are composite subjects).
 """
 import os
 import sys
@@ -15,12 +16,16 @@ import tempfile
 from pathlib import Path
 
 from frl_core import synth
+from frl_core.benchmarks.generated import benchmark_faces
+from frl_core.paths import default_data_root
 from frl_core.synth.render import SyntheticEvent
 from tests.scenes import spot_encoded, talking
 
 work = Path(tempfile.mkdtemp())
 found_n = false = total = 0
 render_seed = int(os.environ.get("RENDER_SEED", "4"))
+face_index = int(os.environ.get("FACE", "0"))
+face = benchmark_faces(default_data_root(), face_index + 1)[face_index][1] if face_index else None
 gaps = [float(g) for g in (sys.argv[1].split(",") if len(sys.argv) > 1 else ["1"])]
 kinds = sys.argv[2].split(",") if len(sys.argv) > 2 else ["smile", "brow_raise", "none"]
 for kind in kinds:
@@ -35,7 +40,7 @@ for kind in kinds:
                     s = end + round(gap * 30)
                     move = SyntheticEvent(s, s + 5, s + 12, kind, 2.0)
                     events.append(move)
-                seq = synth.render_sequence(None, fps=30, size=(640, 480), events=events, seed=render_seed,
+                seq = synth.render_sequence(face, fps=30, size=(640, 480), events=events, seed=render_seed,
                                             n_frames=end + round(gap * 30) + 60,
                                             head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
                 found, engine = spot_encoded(seq, work / f"t_{kind}_{gap}_{onset}_{amplitude:g}.mp4")
