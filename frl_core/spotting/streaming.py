@@ -484,8 +484,10 @@ class StreamingSpotter:
 
     def _release_hidden(self, index: int, final: bool) -> list[SpottedInterval]:
         """Brow and lip-corner movements the score's intervals missed because talking hid them: those that
-        overlap an interval left out as speech and no movement already released. Held as a mouth interval is
-        held, and while a micro interval they overlap is open or undecided."""
+        overlap an interval left out as speech and no movement already released, and lip-corner rises beside
+        talking (``_beside_talking``) that overlap none: after talking that started with the stream the score's
+        threshold is learning again, and a smile half a second after the last syllable stayed under it. Held as a
+        mouth interval is held, and while a micro interval they overlap is open or undecided."""
         out: list[SpottedInterval] = []
         det = self.micro.detector
         for pending in (self._pending_brows, self._pending_corners):
@@ -495,7 +497,8 @@ class StreamingSpotter:
                              or any(overlaps(iv, m) for m in self._pending_micro))
                 if not final and undecided and index + 1 - iv.onset < self.max_lag_frames:
                     keep.append(iv)
-                elif (any(overlaps(iv, m) for m in self._spoken)
+                elif ((any(overlaps(iv, m) for m in self._spoken)
+                       or (pending is self._pending_corners and self._beside_talking(iv)))
                       and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
                     out.append(iv)
                     self._kept.append(iv)
