@@ -672,6 +672,22 @@ def test_the_threshold_keeps_its_young_floor_while_it_relearns_after_talking_is_
     assert det.threshold == pytest.approx(config.min_threshold)
 
 
+def test_the_relearnt_threshold_leaves_out_the_scores_the_agreement_correction_zeroed():
+    """The frames between talking's last syllable and what follows score 0 after the agreement correction; among
+    the handful of scores the threshold relearns from after the talking is forgotten they doubled its spread, and
+    a smile a second after the talking stayed under it."""
+    from frl_core.spotting.detector import Detector
+
+    rng = np.random.default_rng(4)
+    det = Detector(30.0, SpotterConfig(), 18, None)
+    for j in range(300):
+        det.push(j, float(rng.uniform(0.3, 1.2)))
+    det.ignore(0, 310)
+    for j in range(311, 333):
+        det.push(j, 0.0 if j % 2 else float(rng.uniform(0.2, 0.25)))
+    assert det.threshold < 0.45
+
+
 def test_repeated_brow_raises_are_not_speech():
     """Only mouth movements make a train of speech: three brow raises in a row all stay events."""
     from frl_core.benchmarks.generated import spot_sequence
