@@ -530,8 +530,11 @@ class StreamingSpotter:
     def _is_speech(self, iv: SpottedInterval) -> bool:
         """Whether the interval is one of a train of ``speech_train`` or more mouth movements, or a mouth movement
         beside talking (``_beside_talking``)."""
-        return bool(self._speech_train(iv)) or (self.config.speech_train >= 2 and self._at_mouth(iv)
-                                                and self._beside_talking(iv))
+        return bool(self._speech_train(iv)) or self._mouth_beside_talking(iv)
+
+    def _mouth_beside_talking(self, iv: SpottedInterval) -> bool:
+        """Whether the interval moved mostly at the mouth and lies beside talking: speech though no train formed."""
+        return self.config.speech_train >= 2 and self._at_mouth(iv) and self._beside_talking(iv)
 
     def _beside_talking(self, iv: SpottedInterval) -> bool:
         """Whether the mouth kept moving through the whole second before the interval's onset or after its offset:
@@ -568,7 +571,7 @@ class StreamingSpotter:
             if train:
                 last = max(t.offset for t in train) + int(round(self._speech_gap))
                 self.micro.ignore(train[0].onset, last)
-            elif self.config.speech_train >= 2 and self._at_mouth(iv) and self._beside_talking(iv):
+            elif self._mouth_beside_talking(iv):
                 self.micro.ignore(self._talking_from(iv.onset), iv.offset + int(round(self._speech_gap)))
 
     def flush(self) -> list[SpottedInterval]:
