@@ -458,12 +458,15 @@ def test_ten_seconds_of_talking_are_left_out_and_a_smile_a_second_after_is_kept(
     assert [e.onset_index <= smile.apex <= e.offset_index for e in found] == [True]
 
 
-@pytest.mark.parametrize("movement, lips, label", [("brow_raise", "open", "surprise"), ("smile", "varied", "positive")])
+@pytest.mark.parametrize("movement, lips, label", [("brow_raise", "open", "surprise"), ("smile", "varied", "positive"),
+                                                   ("lip_corner_depressor", "varied", "negative")])
 def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_path, movement, lips, label):
     """The syllables hid a movement made while talking: its interval was taken for one of them. The brows
     alone (a syllable does not move them) find a brow raise, the lip corners rising more than the jaw moves
-    them a smile, with its own onset and offset, in an encoded video. Lips pressed together ("m", "b", "p")
-    are talking too: taken for a movement of the nose before, they came out as micro-expressions. Read
+    them a smile, the corners pulled down more than the jaw moves them a lip-corner depressor (lips pressed
+    together lift the chin without the corners: no depressor), with its own onset and offset, in an encoded
+    video. Lips pressed together ("m", "b", "p") are talking too: taken for a movement of the nose before,
+    they came out as micro-expressions. Read
     against its onset, the movement was labelled with the syllable in between (negative, both); against a
     frame before it whose mouth stood as at the apex, as what it is."""
     from tests.scenes import spot_encoded, talking

@@ -241,6 +241,13 @@ class StreamingSpotter:
         rises left standing above it were a syllable long (one syllable's lips against the next's, a window
         apart), so a rise must last longer than ``_SYLLABLE_S``."""
         self._pending_corners: list[SpottedInterval] = []
+        self._corners_down = (Detector(self.fps, replace(config, min_duration_s=max(config.min_duration_s, _SYLLABLE_S)),
+                                       self.micro.window, config.threshold)
+                              if config.speech_train >= 2 else None)
+        """The same for the lip corners pulled down more than the jaw's motion explains (a lip-corner depressor or
+        a chin raise made while talking); its own threshold, learnt from the talking's downward corner motion
+        (a spread syllable pulls the corners down a little with no jaw motion)."""
+        self._pending_corners_down: list[SpottedInterval] = []
         self._jaw_sums = [0.0, 0.0, 0.0]
         """Sums, fading over ``history_s``, over frames where the mouth moves: the corners' rise times the
         chin's, the chin's rise squared (a least-squares fit of one on the other), and what the fit leaves of
@@ -424,7 +431,7 @@ class StreamingSpotter:
         motion against the face a window before and the next window's frame's against it. The brows' is the
         mean of the two: one brow region jumping for a frame or two while talking (0.4 px, the other brow
         still) gave a false interval every 100 s or so of talking with the larger of the two."""
-        if self._brows is None or self._corners is None:
+        if self._brows is None or self._corners is None or self._corners_down is None:
             return
         back = self.micro.window
         if len(self._regions) <= back:
@@ -436,14 +443,18 @@ class StreamingSpotter:
         c = (min(float(np.mean(before[_BROWS])), float(np.mean(now[_BROWS])))
              if before is not None and now is not None else math.nan)
         self._pending_brows.extend(self._matched(iv, _MOUTH) for iv in self._brows.push(j, c))
-        c = math.nan
+        up = down = math.nan
         if lift_before is not None and lift_now is not None:
             beta, spread = self._jaw_coupling()
             rise, jaw = _lift(lift_before)
             fall, jaw_back = _lift(lift_now)
             # Up towards frame j, then down again after it, beyond what the jaw moved the corners and beyond how
             # far off that share can be for this much jaw motion (none below zero: no rise is no rise).
-            c = max(0.0, min(rise - beta * jaw - spread * abs(jaw), -(fall - beta * jaw_back) - spread * abs(jaw_back)))
+            off = spread * abs(jaw), spread * abs(jaw_back)
+            up = max(0.0, min(rise - beta * jaw - off[0], -(fall - beta * jaw_back) - off[1]))
+            # Down, then up again: the jaw's share only where the jaw stood more open at frame j. Lips pressed
+            # together ("m", "b", "p") lift the chin without the corners; that they stayed is no depressor.
+            down = max(0.0, min(-(rise - beta * min(jaw, 0.0)) - off[0], fall - beta * max(jaw_back, 0.0) - off[1]))
         talking = False
         for k in reversed(self._mouth_moved):  # newest first: stop once they are more than a gap before j
             if k < j - self._speech_gap:
@@ -451,7 +462,9 @@ class StreamingSpotter:
             if k - j <= self._speech_gap:
                 talking = True
                 break
-        self._pending_corners.extend(self._matched(iv, [_CHIN]) for iv in self._corners.push(j, c, learn=talking))
+        self._pending_corners.extend(self._matched(iv, [_CHIN]) for iv in self._corners.push(j, up, learn=talking))
+        self._pending_corners_down.extend(self._matched(iv, [_CHIN])
+                                          for iv in self._corners_down.push(j, down, learn=talking))
 
     def _matched(self, iv: SpottedInterval, regions: list[int]) -> SpottedInterval:
         """The interval with a reference frame for its apex: of the frames from a window before its onset to
@@ -484,13 +497,13 @@ class StreamingSpotter:
 
     def _release_hidden(self, index: int, final: bool) -> list[SpottedInterval]:
         """Brow and lip-corner movements the score's intervals missed because talking hid them: those that
-        overlap an interval left out as speech and no movement already released, and lip-corner rises beside
-        talking (``_beside_talking``) that overlap none: after talking that started with the stream the score's
+        overlap an interval left out as speech and no movement already released, and lip-corner rises and falls
+        beside talking (``_beside_talking``) that overlap none: after talking that started with the stream the score's
         threshold is learning again, and a smile half a second after the last syllable stayed under it. Held as a
         mouth interval is held, and while a micro interval they overlap is open or undecided."""
         out: list[SpottedInterval] = []
         det = self.micro.detector
-        for pending in (self._pending_brows, self._pending_corners):
+        for pending in (self._pending_brows, self._pending_corners, self._pending_corners_down):
             keep: list[SpottedInterval] = []
             for iv in pending:
                 undecided = (index - iv.offset < self._speech_hold or (det.active and det.start <= iv.offset)
@@ -498,7 +511,7 @@ class StreamingSpotter:
                 if not final and undecided and index + 1 - iv.onset < self.max_lag_frames:
                     keep.append(iv)
                 elif ((any(overlaps(iv, m) for m in self._spoken)
-                       or (pending is self._pending_corners and self._beside_talking(iv)))
+                       or (pending is not self._pending_brows and self._beside_talking(iv)))
                       and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
                     out.append(iv)
                     self._kept.append(iv)
@@ -580,9 +593,10 @@ class StreamingSpotter:
         for j, face in self.smoother.flush():
             held.extend(self._push_prepared(j, face)[1])
         self._pending_micro.extend(self.micro.flush())
-        if self._brows is not None and self._corners is not None:
+        if self._brows is not None and self._corners is not None and self._corners_down is not None:
             self._pending_brows.extend(self._matched(iv, _MOUTH) for iv in self._brows.finish())
             self._pending_corners.extend(self._matched(iv, [_CHIN]) for iv in self._corners.finish())
+            self._pending_corners_down.extend(self._matched(iv, [_CHIN]) for iv in self._corners_down.finish())
         macro_done = []
         if self.macro is not None:
             macro_done = [iv for iv in self.macro.flush()
