@@ -71,11 +71,11 @@ class Detector:
     def _floor(self) -> float:
         """The lowest the adaptive threshold may be now: higher while the stream is young, and while what it
         learns from is young again after a long stretch of talking was forgotten (:meth:`ignore`)."""
-        if not self.static and (self.scored < self.warmup or self._relearning()):
+        if not self.static and (self.scored < self.warmup or self.relearning()):
             return max(self.config.min_threshold, self.config.warmup_threshold)
         return self.config.min_threshold
 
-    def _relearning(self) -> bool:
+    def relearning(self) -> bool:
         """Whether the threshold is learning again after a stretch it learnt was forgotten (:meth:`ignore`)."""
         return self.ignore_until >= 0 and len(self.history) < self.min_history
 
@@ -87,7 +87,7 @@ class Detector:
             return
         self._stats_age = 0
         values = np.fromiter((c for _, c in self.history), np.float64, len(self.history))
-        if self._relearning() and (values > 0).sum() >= 8:
+        if self.relearning() and (values > 0).sum() >= 8:
             # Among the few scores learnt again after talking was forgotten, the frames between the last syllable
             # and what follows (0 after the agreement correction) widened the spread until a smile a second after
             # the talking stayed under the threshold.

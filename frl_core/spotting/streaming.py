@@ -265,6 +265,9 @@ class StreamingSpotter:
         """Recent intervals left out as speech (``speech`` is emptied by the caller)."""
         self._kept: deque[SpottedInterval] = deque(maxlen=16)
         """Recent micro intervals released as movements."""
+        self._relearnt: deque[list[int]] = deque(maxlen=16)
+        """Recent stretches ([first, last] frame) the micro track's threshold judged while it was learning again
+        after talking was forgotten (``Detector.relearning``)."""
 
     @property
     def threshold(self) -> float:
@@ -299,6 +302,11 @@ class StreamingSpotter:
     def _push_prepared(self, index: int, face: np.ndarray | None
                        ) -> tuple[float, list[SpottedInterval], list[tuple[int, float]]]:
         score, completed, micro = self.micro.push(index, face)
+        if completed is not None and self.micro.detector.relearning():
+            if self._relearnt and self._relearnt[-1][1] == completed[0] - 1:
+                self._relearnt[-1][1] = completed[0]
+            else:
+                self._relearnt.append([completed[0], completed[0]])
         self._regions.append((index, self.micro.regions, self.micro.vectors))
         if self.config.speech_train >= 2:
             self._faces_back.append((index, face))
@@ -498,8 +506,9 @@ class StreamingSpotter:
     def _release_hidden(self, index: int, final: bool) -> list[SpottedInterval]:
         """Brow and lip-corner movements the score's intervals missed because talking hid them: those that
         overlap an interval left out as speech and no movement already released, and lip-corner rises and falls
-        beside talking (``_beside_talking``) that overlap none: after talking that started with the stream the score's
-        threshold is learning again, and a smile half a second after the last syllable stayed under it. Held as a
+        beside talking (``_beside_talking``) or judged while the score's threshold learnt again (``_relearning``)
+        that overlap none: after talking that started with the stream the score's threshold is learning again, and
+        a smile half a second or a second after the last syllable stayed under it. Held as a
         mouth interval is held, and while a micro interval they overlap is open or undecided."""
         out: list[SpottedInterval] = []
         det = self.micro.detector
@@ -511,7 +520,7 @@ class StreamingSpotter:
                 if not final and undecided and index + 1 - iv.onset < self.max_lag_frames:
                     keep.append(iv)
                 elif ((any(overlaps(iv, m) for m in self._spoken)
-                       or (pending is not self._pending_brows and self._beside_talking(iv)))
+                       or (pending is not self._pending_brows and (self._beside_talking(iv) or self._relearning(iv))))
                       and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
                     out.append(iv)
                     self._kept.append(iv)
@@ -563,6 +572,12 @@ class StreamingSpotter:
                     and not self.mouth_still_between(first - 1, last + 1)):
                 return True
         return False
+
+    def _relearning(self, iv: SpottedInterval) -> bool:
+        """Whether the micro track's threshold was learning again, after talking was forgotten, when it judged the
+        interval's apex: from the few scores it has then it can sit at 0.7-1.5 px, and a smile a second after such
+        talking stayed under it, though the lip corners (whose threshold learnt from the talking) found it."""
+        return any(first <= iv.apex <= last for first, last in self._relearnt)
 
     def _talking_from(self, frame: int) -> int:
         """The first frame of the talking that goes on at ``frame``: after the last pause before it, or the first
