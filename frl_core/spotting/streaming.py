@@ -21,9 +21,9 @@ _BROWS = [SPOTTING_REGION_NAMES.index(n) for n in ("right_brow_eye", "left_brow_
 _CORNERS = [SPOTTING_REGION_NAMES.index(n) for n in ("right_mouth_corner", "left_mouth_corner")]
 _CHIN = SPOTTING_REGION_NAMES.index("chin")
 _SYLLABLE_S = 0.25
-"""About a syllable's length: while talking, a lip-corner rise that lasts no longer is taken as speech."""
+_JAW_STEP = 3
 _JAW_STILL = 0.2
-"""Pixels of chin motion below which the face a window away already stands as the frame does (``_jaw_matched``)."""
+"""About a syllable's length: while talking, a lip-corner rise that lasts no longer is taken as speech."""
 
 
 def _lift(vectors: np.ndarray) -> tuple[float, float]:
@@ -250,8 +250,6 @@ class StreamingSpotter:
         a chin raise made while talking); its own threshold, learnt from the talking's downward corner motion
         (a spread syllable pulls the corners down a little with no jaw motion)."""
         self._pending_corners_down: list[SpottedInterval] = []
-        self._jaw_step = max(1, round(self.micro.window / 6))
-        """Frames between the faces ``_jaw_matched`` tries: a sixth of a window (0.1 s)."""
         self._jaw_sums = [0.0, 0.0, 0.0]
         """Sums, fading over ``history_s``, over frames where the mouth moves: the corners' rise times the
         chin's, the chin's rise squared (a least-squares fit of one on the other), and what the fit leaves of
@@ -469,8 +467,7 @@ class StreamingSpotter:
             fall, jaw_back = _lift(lift_now)
             # Up towards frame j, then down again after it, beyond what the jaw moved the corners and beyond how
             # far off that share can be for this much jaw motion (none below zero: no rise is no rise).
-            r, jr, f, jf = (self._jaw_matched(j, back, (rise, jaw), (fall, jaw_back)) if talking
-                            else (rise, jaw, fall, jaw_back))
+            r, jr, f, jf = self._jaw_matched(j, back, (rise, jaw), (fall, jaw_back)) if talking else (rise, jaw, fall, jaw_back)
             up = max(0.0, min(r - beta * jr - spread * abs(jr), -(f - beta * jf) - spread * abs(jf)))
             off = spread * abs(jaw), spread * abs(jaw_back)
             # Down, then up again: the jaw's share only where the jaw stood more open at frame j. Lips pressed
@@ -493,7 +490,7 @@ class StreamingSpotter:
         vectors = np.empty((len(SPOTTING_REGION_NAMES), 2))
         best = [before, after]
         for side, sign in ((0, -1), (1, 1)):
-            for step in (self._jaw_step, 2 * self._jaw_step):
+            for step in (_JAW_STEP, 2 * _JAW_STEP):
                 if abs(best[side][1]) < _JAW_STILL:
                     break
                 other = faces.get(j + sign * (back - step))
