@@ -458,26 +458,23 @@ def test_ten_seconds_of_talking_are_left_out_and_a_smile_a_second_after_is_kept(
     assert [e.onset_index <= smile.apex <= e.offset_index for e in found] == [True]
 
 
-@pytest.mark.parametrize("movement, lips, label, amplitude", [
-    ("brow_raise", "open", "surprise", 2.0), ("smile", "varied", "positive", 2.0), ("smile", "varied", "positive", 0.8),
-    ("lip_corner_depressor", "varied", "negative", 2.0)])
-def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_path, movement, lips, label, amplitude):
+@pytest.mark.parametrize("movement, lips, label", [("brow_raise", "open", "surprise"), ("smile", "varied", "positive"),
+                                                   ("lip_corner_depressor", "varied", "negative")])
+def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_path, movement, lips, label):
     """The syllables hid a movement made while talking: its interval was taken for one of them. The brows
     alone (a syllable does not move them) find a brow raise, the lip corners rising more than the jaw moves
     them a smile, the corners pulled down more than the jaw moves them a lip-corner depressor (lips pressed
     together lift the chin without the corners: no depressor), with its own onset and offset, in an encoded
     video. Lips pressed together ("m", "b", "p") are talking too: taken for a movement of the nose before,
-    they came out as micro-expressions. A smile of a pixel was lost when the faces a window before and after it
-    stood in other syllables (the jaw's share, with how far off it can be, took its rise); against the nearest
-    of those faces whose chin stands as at its apex, it is found. Read
+    they came out as micro-expressions. Read
     against its onset, the movement was labelled with the syllable in between (negative, both); against a
     frame before it whose mouth stood as at the apex, as what it is."""
     from tests.scenes import spot_encoded, talking
 
     talk = talking(60, 30, syllables=30, amplitude=6.0, lips=lips)
-    move = synth.micro_event(200, 30, movement, amplitude)
+    brow = synth.micro_event(200, 30, movement, 2.0)
     found, labels = {}, {}
-    for events in ([*talk, move], talk):
+    for events in ([*talk, brow], talk):
         seq = synth.render_sequence(None, fps=30, size=(640, 480), events=events, seed=4, n_frames=talk[-1].offset + 90,
                                     head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
         spotted, _ = spot_encoded(seq, tmp_path / f"talking_{len(events)}.mp4", recognize=len(events) > len(talk))
@@ -486,7 +483,7 @@ def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_p
                                for e in spotted]
     assert found[len(talk)] == []
     assert len(found[len(talk) + 1]) == 1
-    assert match_intervals([(move.onset, move.offset)], found[len(talk) + 1])
+    assert match_intervals([(brow.onset, brow.offset)], found[len(talk) + 1])
     assert labels[len(talk) + 1] == [(label, True)]
 
 

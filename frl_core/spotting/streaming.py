@@ -21,8 +21,6 @@ _BROWS = [SPOTTING_REGION_NAMES.index(n) for n in ("right_brow_eye", "left_brow_
 _CORNERS = [SPOTTING_REGION_NAMES.index(n) for n in ("right_mouth_corner", "left_mouth_corner")]
 _CHIN = SPOTTING_REGION_NAMES.index("chin")
 _SYLLABLE_S = 0.25
-_JAW_STEP = 3
-_JAW_STILL = 0.2
 """About a syllable's length: while talking, a lip-corner rise that lasts no longer is taken as speech."""
 
 
@@ -453,13 +451,6 @@ class StreamingSpotter:
         c = (min(float(np.mean(before[_BROWS])), float(np.mean(now[_BROWS])))
              if before is not None and now is not None else math.nan)
         self._pending_brows.extend(self._matched(iv, _MOUTH) for iv in self._brows.push(j, c))
-        talking = False
-        for k in reversed(self._mouth_moved):  # newest first: stop once they are more than a gap before j
-            if k < j - self._speech_gap:
-                break
-            if k - j <= self._speech_gap:
-                talking = True
-                break
         up = down = math.nan
         if lift_before is not None and lift_now is not None:
             beta, spread = self._jaw_coupling()
@@ -467,41 +458,21 @@ class StreamingSpotter:
             fall, jaw_back = _lift(lift_now)
             # Up towards frame j, then down again after it, beyond what the jaw moved the corners and beyond how
             # far off that share can be for this much jaw motion (none below zero: no rise is no rise).
-            r, jr, f, jf = self._jaw_matched(j, back, (rise, jaw), (fall, jaw_back)) if talking else (rise, jaw, fall, jaw_back)
-            up = max(0.0, min(r - beta * jr - spread * abs(jr), -(f - beta * jf) - spread * abs(jf)))
             off = spread * abs(jaw), spread * abs(jaw_back)
+            up = max(0.0, min(rise - beta * jaw - off[0], -(fall - beta * jaw_back) - off[1]))
             # Down, then up again: the jaw's share only where the jaw stood more open at frame j. Lips pressed
             # together ("m", "b", "p") lift the chin without the corners; that they stayed is no depressor.
             down = max(0.0, min(-(rise - beta * min(jaw, 0.0)) - off[0], fall - beta * max(jaw_back, 0.0) - off[1]))
+        talking = False
+        for k in reversed(self._mouth_moved):  # newest first: stop once they are more than a gap before j
+            if k < j - self._speech_gap:
+                break
+            if k - j <= self._speech_gap:
+                talking = True
+                break
         self._pending_corners.extend(self._matched(iv, [_CHIN]) for iv in self._corners.push(j, up, learn=talking))
         self._pending_corners_down.extend(self._matched(iv, [_CHIN])
                                           for iv in self._corners_down.push(j, down, learn=talking))
-
-    def _jaw_matched(self, j: int, back: int, before: tuple[float, float], after: tuple[float, float]
-                     ) -> tuple[float, float, float, float]:
-        """The lip corners' and the chin's rise towards frame ``j`` and after it, each against the face, of those
-        a window to two thirds of a window away on that side, whose chin stood most nearly as at ``j``: a
-        window away the reference often fell in another syllable, and the jaw's share (with how far off it can
-        be) then took most of a smile's rise."""
-        faces = dict(self._faces_back)
-        face = faces.get(j)
-        if face is None:
-            return (*before, *after)
-        vectors = np.empty((len(SPOTTING_REGION_NAMES), 2))
-        best = [before, after]
-        for side, sign in ((0, -1), (1, 1)):
-            for step in (_JAW_STEP, 2 * _JAW_STEP):
-                if abs(best[side][1]) < _JAW_STILL:
-                    break
-                other = faces.get(j + sign * (back - step))
-                if other is None:
-                    continue
-                pair = (other, face) if sign < 0 else (face, other)
-                self.model.score_and_regions(*pair, self.micro.weights, vectors=vectors)
-                lift = _lift(vectors)
-                if abs(lift[1]) < abs(best[side][1]):
-                    best[side] = lift
-        return (*best[0], *best[1])
 
     def _matched(self, iv: SpottedInterval, regions: list[int]) -> SpottedInterval:
         """The interval with a reference frame for its apex: of the frames from a window before its onset to
