@@ -231,8 +231,8 @@ class StreamingSpotter:
         """Spots the brows alone, their motion against the faces a window before and after: a movement made
         while talking, which the syllables hide in the score (a syllable does not move the brows)."""
         self._pending_brows: list[SpottedInterval] = []
-        self._corners = (Detector(self.fps, replace(config, min_duration_s=max(config.min_duration_s, _SYLLABLE_S)),
-                                  self.micro.window, config.threshold)
+        corners = replace(config, min_duration_s=max(config.min_duration_s, _SYLLABLE_S))
+        self._corners = (Detector(self.fps, corners, self.micro.window, config.threshold)
                          if config.speech_train >= 2 else None)
         """Spots the lip corners rising more than the jaw's motion explains: a smile made while talking. A
         syllable moves the corners with the jaw and lips; how much, ``_jaw_coupling`` learns from the talking.
@@ -241,8 +241,7 @@ class StreamingSpotter:
         rises left standing above it were a syllable long (one syllable's lips against the next's, a window
         apart), so a rise must last longer than ``_SYLLABLE_S``."""
         self._pending_corners: list[SpottedInterval] = []
-        self._corners_down = (Detector(self.fps, replace(config, min_duration_s=max(config.min_duration_s, _SYLLABLE_S)),
-                                       self.micro.window, config.threshold)
+        self._corners_down = (Detector(self.fps, corners, self.micro.window, config.threshold)
                               if config.speech_train >= 2 else None)
         """The same for the lip corners pulled down more than the jaw's motion explains (a lip-corner depressor or
         a chin raise made while talking); its own threshold, learnt from the talking's downward corner motion
