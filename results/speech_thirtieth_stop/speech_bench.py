@@ -10,7 +10,7 @@ the movements talked over, upper face (AU1-7 only) and lower): syllables
 that open the lips and jaw (AU25 + AU26) by 3-10 px of the aligned face, each 0.11-0.27 s, with pauses of up
 to 0.12 s. VISEMES=varied draws each syllable's lips instead: open (AU25 + AU26, 3-10 px) 45 %, spread
 ("ee": AU20 + AU25, 2-6 px) 20 %, rounded ("oo": AU18 + AU25, 2-6 px) 20 %, closed ("m", "b", "p": AU24,
-1.5-4 px) 15 %. TRAIN sets ``SpotterConfig.speech_train`` (0: the filter off), GAP ``speech_gap_s``. Spotting
+1.5-4 px) 15 %. FPS (default 30) renders the sequences at another frame rate. TRAIN sets ``SpotterConfig.speech_train`` (0: the filter off), GAP ``speech_gap_s``. Spotting
 only, scored against the labelled movements alone (MEGC IoU >= 0.5); RECOGNIZE=1 also recognises each event and
 counts the labels of the movements found (talked over and the rest) that are right.
 """
@@ -79,6 +79,7 @@ seed = int(sys.argv[1])
 codec = sys.argv[2] if len(sys.argv) > 2 else "mp4v"
 n_utt = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 seconds = float(os.environ.get("SECONDS_LONG", "20"))
+fps = float(os.environ.get("FPS", "30"))
 lengths = tuple(float(x) for x in os.environ.get("LEN", "1.5,3").split(","))
 during = os.environ.get("DURING") == "1"
 varied = os.environ.get("VISEMES") == "varied"
@@ -97,7 +98,7 @@ for f, (name, img) in enumerate(faces):
         if only and (f, k) != tuple(int(x) for x in only.split(",")):
             continue
         seq = labelled_sequence(img, seed + 1000 * f + k, face_height=0.9 if name == "astronaut" else 0.55,
-                                seconds=seconds)
+                                seconds=seconds, fps=fps)
         rng = np.random.default_rng((seed, f, k))
         syll, spans = utterances(seq, rng, n=n_utt, lengths=lengths, during=during, varied=varied)
         talk = replace(seq, events=list(seq.events) + syll)
@@ -137,7 +138,7 @@ for f, (name, img) in enumerate(faces):
             labels[part][1] += 1
         print(f"{name:14s} {seq.seed}: {len(syll)} syllables in {spans}; found {len(pred)}, right {len(matches)}, "
               f"false {len(false)} ({len(sp)} in speech): {false}; missed {missed}; left out {engine.stats.speech}", flush=True)
-print(f"{'varied visemes, ' if varied else ''}seed {seed} {codec} train {os.environ.get('TRAIN', '3')} "
+print(f"{'varied visemes, ' if varied else ''}{f'{fps:g} fps, ' if fps != 30 else ''}seed {seed} {codec} train {os.environ.get('TRAIN', '3')} "
       f"gap {os.environ.get('GAP', '-')} "
       f"utterances {n_utt} of {lengths} s in {seconds:g} s: "
       f"F1 {2 * tp / (n_gt + n_pred):.3f}: {tp} right of {n_gt}, {n_pred} found, {n_pred - tp} false ({in_speech} in speech)"
