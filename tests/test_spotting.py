@@ -222,6 +222,23 @@ def test_onset_stops_at_the_dip_before_a_movement_not_at_a_weaker_plateau():
     assert (results[0.0].onset, results[0.0].kind) == (19, "macro")
 
 
+@pytest.mark.parametrize("above", [3, 4])
+def test_at_25_fps_an_interval_is_padded_as_at_30_and_the_shortest_kept_is_unchanged(above):
+    """At 25 fps the pad of 0.05 s rounded to one frame (two at 30 fps), and intervals of movements talked over
+    came out too short for the MEGC overlap. Two frames now; which short rises are long enough (a lip corner's
+    rise must outlast a syllable) is judged on the pad as it reads in seconds, so a rise above its level for 3
+    frames (0.12 s) is still too short and one of 4 is kept, as with the one-frame pad."""
+    from frl_core.spotting.detector import Detector as _Detector
+
+    scores = [0.0] * 40 + [2.0] * above + [0.0] * 20
+    det = _Detector(25.0, SpotterConfig(min_duration_s=8 / 30), 15, fixed_threshold=1.0)
+    found = [iv for j, c in enumerate(scores) for iv in det.push(j, c)] + det.finish()
+    if above == 3:
+        assert found == []
+    else:
+        assert [(iv.onset, iv.offset) for iv in found] == [(38, 40 + above - 1 + 2)]
+
+
 def _bump_found(at: int, n: int = 300) -> bool:
     """A 0.32 px movement (between the steady floor 0.3 and the warm-up floor 0.35) on a still face's
     0.1 px noise, at frame ``at`` of a 30 fps stream: is it reported?"""

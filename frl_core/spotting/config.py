@@ -59,8 +59,10 @@ class SpotterConfig:
     """Onset/offset also stop at a dip of the score below this fraction of the peak above the baseline
     (a movement's rise and fall are monotonic; a plateau of noise or another movement beyond the dip is
     not part of it). 0 turns this off."""
-    boundary_pad_s: float = 0.05
-    """Onset and offset are moved this much outwards from where the score crosses the boundary level."""
+    boundary_pad_s: float = 1 / 15
+    """Onset and offset are moved this much outwards from where the score crosses the boundary level: two
+    frames at 30 fps, where it was tuned (0.05 s had rounded to two there, but to one frame at 25 fps and
+    three at 60, and intervals at those rates came out too short for the MEGC overlap)."""
     end_gap_s: float = 0.1
     """A candidate closes after the score stays below its boundary level this long."""
     work_size: int = 96
