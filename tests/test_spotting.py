@@ -504,6 +504,29 @@ def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_p
     assert labels[len(talk) + 1] == [(label, True)]
 
 
+def test_at_25_fps_talking_alone_gives_nothing_and_a_brow_raise_in_it_is_found(tmp_path):
+    """A PAL recording (25 fps) of talking from 2 s. The long window's steps are 2 frames at 25 fps as at 30,
+    so a syllable's interval there read as 13 frames, 0.52 s: a macro-expression, which the speech filter did
+    not look at (at 30 fps the same 13 frames are 0.43 s, a micro-expression's, and left out as speech). One
+    came out at the talking's first seconds; a long-window interval within a step of a micro-expression's
+    length at the mouth is now judged as the short window's are."""
+    from tests.scenes import spot_encoded, talking
+
+    fps = 25.0
+    talk = talking(50, fps, syllables=30, amplitude=6.0, lips="varied")
+    brow = synth.micro_event(167, fps, "brow_raise", 2.0)
+    found = {}
+    for events in (talk, [*talk, brow]):
+        seq = synth.render_sequence(None, fps=fps, size=(640, 480), events=events, seed=4,
+                                    n_frames=talk[-1].offset + 75,
+                                    head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+        spotted, engine = spot_encoded(seq, tmp_path / f"pal_{len(events)}.mp4")
+        found[len(events)] = [(e.onset_index, e.offset_index) for e in spotted]
+    assert found[len(talk)] == []
+    assert len(found[len(talk) + 1]) == 1
+    assert match_intervals([(brow.onset, brow.offset)], found[len(talk) + 1])
+
+
 @pytest.mark.parametrize("rise_s, fall_s, kept", [(0.07, 0.1, False), (0.1, 0.13, True)])
 def test_while_talking_a_lip_corner_rise_as_short_as_a_syllable_is_speech(tmp_path, rise_s, fall_s, kept):
     """In long stretches of varied talking, one syllable's lips against the next's (a window apart) lifted the

@@ -322,7 +322,12 @@ class StreamingSpotter:
                 _, _, found = macro.push(index, stride_mean(self._since_macro, face))
                 self._since_macro.clear()
                 for iv in found:
-                    if is_macro(iv, self._pending_micro + list(self._released_micro)):
+                    if not is_macro(iv, self._pending_micro + list(self._released_micro)):
+                        continue
+                    if self._spoken_macro(iv):
+                        self.speech.append(iv)
+                        self._spoken.append(iv)
+                    else:
                         self._macro_intervals.append(iv)
                         macro_done.append(iv)
             # The macro track has decided every frame up to here; micro intervals before it are final.
@@ -371,6 +376,15 @@ class StreamingSpotter:
         out.extend(macro_done)
         out.sort(key=lambda iv: iv.onset)
         return out
+
+    def _spoken_macro(self, iv: SpottedInterval) -> bool:
+        """Whether a long-window interval is speech: no longer than a micro-expression can be give or take one of
+        the long window's steps (its ends are known to a step; at 25 fps a syllable's 13 frames read as 0.52 s,
+        a macro-expression, where at 30 fps they are 0.43 s), at the mouth and in a train of speech or beside
+        talking (``_is_speech``)."""
+        if self.config.speech_train < 2 or self.macro is None:
+            return False
+        return iv.length <= self.micro_max + self.macro.stride and self._is_speech(iv)
 
     def _at_mouth(self, iv: SpottedInterval) -> bool:
         """Whether the interval's motion at its apex is mostly at the mouth: its corners, the chin or the upper
@@ -612,10 +626,16 @@ class StreamingSpotter:
             self._pending_brows.extend(self._matched(iv, _MOUTH) for iv in self._brows.finish())
             self._pending_corners.extend(self._matched(iv, [_CHIN]) for iv in self._corners.finish())
             self._pending_corners_down.extend(self._matched(iv, [_CHIN]) for iv in self._corners_down.finish())
-        macro_done = []
+        macro_done: list[SpottedInterval] = []
         if self.macro is not None:
-            macro_done = [iv for iv in self.macro.flush()
-                          if is_macro(iv, self._pending_micro + list(self._released_micro))]
+            for iv in self.macro.flush():
+                if not is_macro(iv, self._pending_micro + list(self._released_micro)):
+                    continue
+                if self._spoken_macro(iv):
+                    self.speech.append(iv)
+                    self._spoken.append(iv)
+                else:
+                    macro_done.append(iv)
             self._macro_intervals.extend(macro_done)
         last = self._last_index if self._last_index is not None else 0
         return sorted(held + self._release(10 ** 12, macro_done, last, final=True), key=lambda iv: iv.onset)
