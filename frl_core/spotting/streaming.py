@@ -214,7 +214,8 @@ class StreamingSpotter:
         self._mouth: dict[tuple[int, int], bool] = {}
         """Whether each recent interval (by onset and apex) moved mostly at the mouth."""
         self.speech: list[SpottedInterval] = []
-        """Micro intervals left out as speech (``SpotterConfig.speech_train``); the caller empties it."""
+        """Intervals left out as speech (``SpotterConfig.speech_train``; micro ones, and long-window ones of about a
+        micro-expression's length, ``_spoken_macro``); the caller empties it."""
         self._pauses: deque[tuple[int, int]] = deque(maxlen=64)
         """Recent stretches (first, last frame) longer than ``speech_gap_s`` where the mouth was still."""
         self._pauses_from = -1
@@ -321,15 +322,8 @@ class StreamingSpotter:
             if index % stride == 0:
                 _, _, found = macro.push(index, stride_mean(self._since_macro, face))
                 self._since_macro.clear()
-                for iv in found:
-                    if not is_macro(iv, self._pending_micro + list(self._released_micro)):
-                        continue
-                    if self._spoken_macro(iv):
-                        self.speech.append(iv)
-                        self._spoken.append(iv)
-                    else:
-                        self._macro_intervals.append(iv)
-                        macro_done.append(iv)
+                macro_done = self._macro_expressions(found)
+                self._macro_intervals.extend(macro_done)
             # The macro track has decided every frame up to here; micro intervals before it are final.
             active = macro.detector.active
             decided = index - index % stride - stride * (macro.window + (macro.detector.end_gap if active else 0))
@@ -375,6 +369,20 @@ class StreamingSpotter:
         out.extend(self._release_hidden(index, final))
         out.extend(macro_done)
         out.sort(key=lambda iv: iv.onset)
+        return out
+
+    def _macro_expressions(self, found: list[SpottedInterval]) -> list[SpottedInterval]:
+        """The long-window intervals that are macro-expressions (``is_macro``); those that are speech
+        (``_spoken_macro``) go to ``speech`` instead."""
+        out: list[SpottedInterval] = []
+        for iv in found:
+            if not is_macro(iv, self._pending_micro + list(self._released_micro)):
+                continue
+            if self._spoken_macro(iv):
+                self.speech.append(iv)
+                self._spoken.append(iv)
+            else:
+                out.append(iv)
         return out
 
     def _spoken_macro(self, iv: SpottedInterval) -> bool:
@@ -628,14 +636,7 @@ class StreamingSpotter:
             self._pending_corners_down.extend(self._matched(iv, [_CHIN]) for iv in self._corners_down.finish())
         macro_done: list[SpottedInterval] = []
         if self.macro is not None:
-            for iv in self.macro.flush():
-                if not is_macro(iv, self._pending_micro + list(self._released_micro)):
-                    continue
-                if self._spoken_macro(iv):
-                    self.speech.append(iv)
-                    self._spoken.append(iv)
-                else:
-                    macro_done.append(iv)
+            macro_done = self._macro_expressions(self.macro.flush())
             self._macro_intervals.extend(macro_done)
         last = self._last_index if self._last_index is not None else 0
         return sorted(held + self._release(10 ** 12, macro_done, last, final=True), key=lambda iv: iv.onset)
