@@ -520,7 +520,7 @@ def test_at_25_fps_talking_alone_gives_nothing_and_a_brow_raise_in_it_is_found(t
         seq = synth.render_sequence(None, fps=fps, size=(640, 480), events=events, seed=4,
                                     n_frames=talk[-1].offset + 75,
                                     head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
-        spotted, engine = spot_encoded(seq, tmp_path / f"pal_{len(events)}.mp4")
+        spotted, _ = spot_encoded(seq, tmp_path / f"pal_{len(events)}.mp4")
         found[len(events)] = [(e.onset_index, e.offset_index) for e in spotted]
     assert found[len(talk)] == []
     assert len(found[len(talk) + 1]) == 1

@@ -28,8 +28,10 @@ class Detector:
         self.static = False
         """Offline: threshold and baseline come from the whole sequence and stay put."""
         self.max_len = max(2, int(round(config.macro_max_s * fps)))
-        self.min_frames = max(2.0, config.min_duration_s * fps)
-        """The shortest interval in frames, its pad counted as ``boundary_pad_s`` reads (not rounded: see ``_close``)."""
+        self.min_above = max(2.0, config.min_duration_s * fps) - 2.0 * config.boundary_pad_s * fps
+        """Frames an interval must stay above its boundary level: the shortest interval less the pad on both sides,
+        neither rounded (counted in frames after padding, the pad's rounding, two frames at 30 fps and one at 25,
+        decided which short rises passed)."""
         self.end_gap = max(1, int(round(config.end_gap_s * fps)))
         self.pad = max(1, int(round(config.boundary_pad_s * fps)))
         self.recent: deque[tuple[int, float]] = deque(maxlen=self.max_len + self.end_gap + 2 * self.pad + 2)
@@ -184,9 +186,7 @@ class Detector:
         offset = apex
         while extends(offset, 1) and offset - onset < self.max_len:
             offset += 1
-        # Judged on the frames above the level and the pad as it reads in seconds: counted in frames after
-        # padding, the pad's rounding (two frames at 30 fps, one or two at 25) decided which short rises passed.
-        too_short = (offset - onset + 1) + 2 * self.config.boundary_pad_s * self.fps < self.min_frames - 1e-6
+        too_short = offset - onset + 1 < self.min_above - 1e-6
         # A movement starts and ends in frames where it is still too faint to rise above the noise:
         # the interval is padded by ``boundary_pad_s`` on each side.
         pad = self.pad

@@ -375,8 +375,9 @@ class StreamingSpotter:
         """The long-window intervals that are macro-expressions (``is_macro``); those that are speech
         (``_spoken_macro``) go to ``speech`` instead."""
         out: list[SpottedInterval] = []
+        micro = self._pending_micro + list(self._released_micro)
         for iv in found:
-            if not is_macro(iv, self._pending_micro + list(self._released_micro)):
+            if not is_macro(iv, micro):
                 continue
             if self._spoken_macro(iv):
                 self.speech.append(iv)
