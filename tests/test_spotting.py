@@ -527,6 +527,24 @@ def test_at_25_fps_talking_alone_gives_nothing_and_a_brow_raise_in_it_is_found(t
     assert match_intervals([(brow.onset, brow.offset)], found[len(talk) + 1])
 
 
+def test_at_60_fps_a_brow_raise_talked_over_is_found_with_the_brows_extent(tmp_path):
+    """A 60 fps webcam recording of talking with a 1.5 px brow raise mid-sentence. The score's threshold sits high
+    while talking, and the raise came out of it as the few frames about its peak (304-315 for 300-324), too
+    short for the MEGC overlap; the brows' own detector, which syllables do not move, had its extent."""
+    from tests.scenes import spot_encoded, talking
+
+    fps = 60.0
+    talk = talking(100, fps, syllables=30, amplitude=6.0, lips="varied")
+    brow = synth.micro_event(300, fps, "brow_raise", 1.5)
+    seq = synth.render_sequence(None, fps=fps, size=(640, 480), events=[*talk, brow], seed=4,
+                                n_frames=talk[-1].offset + 150,
+                                head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
+    spotted, _ = spot_encoded(seq, tmp_path / "webcam_60.mp4")
+    found = [(e.onset_index, e.offset_index) for e in spotted]
+    assert len(found) == 1
+    assert match_intervals([(brow.onset, brow.offset)], found)
+
+
 @pytest.mark.parametrize("rise_s, fall_s, kept", [(0.07, 0.1, False), (0.1, 0.13, True)])
 def test_while_talking_a_lip_corner_rise_as_short_as_a_syllable_is_speech(tmp_path, rise_s, fall_s, kept):
     """In long stretches of varied talking, one syllable's lips against the next's (a window apart) lifted the
