@@ -475,23 +475,26 @@ def test_ten_seconds_of_talking_are_left_out_and_a_smile_a_second_after_is_kept(
     assert [e.onset_index <= smile.apex <= e.offset_index for e in found] == [True]
 
 
-@pytest.mark.parametrize("movement, lips, label", [("brow_raise", "open", "surprise"), ("smile", "varied", "positive"),
-                                                   ("lip_corner_depressor", "varied", "negative")])
-def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_path, movement, lips, label):
+@pytest.mark.parametrize("movement, lips, label, amplitude", [
+    ("brow_raise", "open", "surprise", 2.0), ("smile", "varied", "positive", 2.0), ("smile", "varied", "positive", 0.8),
+    ("lip_corner_depressor", "varied", "negative", 2.0)])
+def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_path, movement, lips, label, amplitude):
     """The syllables hid a movement made while talking: its interval was taken for one of them. The brows
     alone (a syllable does not move them) find a brow raise, the lip corners rising more than the jaw moves
     them a smile, the corners pulled down more than the jaw moves them a lip-corner depressor (lips pressed
     together lift the chin without the corners: no depressor), with its own onset and offset, in an encoded
     video. Lips pressed together ("m", "b", "p") are talking too: taken for a movement of the nose before,
-    they came out as micro-expressions. Read
+    they came out as micro-expressions. A smile of a pixel was lost when the faces a window before and after it
+    stood in other syllables (the jaw's share, with how far off it can be, took its rise); against the nearest
+    of those faces whose chin stands as at its apex, it is found. Read
     against its onset, the movement was labelled with the syllable in between (negative, both); against a
     frame before it whose mouth stood as at the apex, as what it is."""
     from tests.scenes import spot_encoded, talking
 
     talk = talking(60, 30, syllables=30, amplitude=6.0, lips=lips)
-    brow = synth.micro_event(200, 30, movement, 2.0)
+    move = synth.micro_event(200, 30, movement, amplitude)
     found, labels = {}, {}
-    for events in ([*talk, brow], talk):
+    for events in ([*talk, move], talk):
         seq = synth.render_sequence(None, fps=30, size=(640, 480), events=events, seed=4, n_frames=talk[-1].offset + 90,
                                     head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
         spotted, _ = spot_encoded(seq, tmp_path / f"talking_{len(events)}.mp4", recognize=len(events) > len(talk))
@@ -500,7 +503,7 @@ def test_a_movement_while_talking_is_found_and_talking_alone_gives_nothing(tmp_p
                                for e in spotted]
     assert found[len(talk)] == []
     assert len(found[len(talk) + 1]) == 1
-    assert match_intervals([(brow.onset, brow.offset)], found[len(talk) + 1])
+    assert match_intervals([(move.onset, move.offset)], found[len(talk) + 1])
     assert labels[len(talk) + 1] == [(label, True)]
 
 
@@ -545,11 +548,14 @@ def test_at_60_fps_a_brow_raise_talked_over_is_found_with_the_brows_extent(tmp_p
     assert match_intervals([(brow.onset, brow.offset)], found)
 
 
-@pytest.mark.parametrize("rise_s, fall_s, kept", [(0.07, 0.1, False), (0.1, 0.13, True)])
-def test_while_talking_a_lip_corner_rise_as_short_as_a_syllable_is_speech(tmp_path, rise_s, fall_s, kept):
-    """In long stretches of varied talking, one syllable's lips against the next's (a window apart) lifted the
-    corners beyond the jaw's share for a syllable's time, about once in 50 s of talking: each came out as a
-    smile. A rise that short is taken as speech; one a few frames longer is still a smile."""
+@pytest.mark.parametrize("rise_s, fall_s", [(0.07, 0.1), (0.1, 0.13)])
+def test_while_talking_a_smile_as_short_as_a_syllable_is_found(tmp_path, rise_s, fall_s):
+    """A smile of 0.17 s (a syllable's length) and one of 0.23 s mid-sentence. Read against the faces a window
+    before and after, which stood in other syllables, one syllable's lips against the next's lifted the corners
+    for a syllable's time about once in 50 s of talking, so a rise that short was taken as speech and a 0.17 s
+    smile was lost with them. Each side is now read against the face whose chin stands most nearly as at the
+    frame: the talking's own rises went (no false interval in 500 s of varied talking, docs/recognition.md), and a
+    smile as short as a syllable is found."""
     from tests.scenes import spot_encoded, talking
 
     talk = talking(60, 30, syllables=30, amplitude=6.0, lips="varied")
@@ -558,8 +564,8 @@ def test_while_talking_a_lip_corner_rise_as_short_as_a_syllable_is_speech(tmp_pa
                                 n_frames=talk[-1].offset + 90, head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3))
     spotted, _ = spot_encoded(seq, tmp_path / "talking.mp4")
     found = [(e.onset_index, e.offset_index) for e in spotted]
-    assert len(found) == int(kept)
-    assert bool(match_intervals([(smile.onset, smile.offset)], found)) == kept
+    assert len(found) == 1
+    assert match_intervals([(smile.onset, smile.offset)], found)
 
 
 @pytest.mark.parametrize("onset, syllables", [(3, 14), (6, 20)])
