@@ -381,9 +381,8 @@ class StreamingSpotter:
 
     def _brows_extent(self, iv: SpottedInterval) -> SpottedInterval | None:
         """The brows' own interval that holds a movement of the upper face made while talking, when it is longer:
-        while talking the score's threshold sits high, and a brow raise talked over at 60 fps came out of it as
-        the few frames of its peak (900-906 for 891-912), where the brows' own motion, which syllables do not
-        move, gave its extent (891-909)."""
+        while talking the score's threshold sits high and a brow raise can come out of it as the few frames about
+        its peak, where the brows' own motion, which syllables do not move, gives its extent."""
         if self.config.speech_train < 2 or self._at_mouth(iv) or not self._beside_talking(iv):
             return None
         return next((b for b in self._pending_brows
@@ -523,8 +522,8 @@ class StreamingSpotter:
         """The lip corners' and the chin's rise towards frame ``j`` and after it, each against the face, of those
         a window, five sixths and two thirds of a window away on that side, whose chin stood most nearly as at
         ``j``. A window away the reference often stood in another syllable, and the jaw's share (with how far
-        off it can be) then took most of a smile's rise: a 2.7 px smile mid-sentence was left 0.2-0.4 px. At
-        most four more comparisons a frame, only while talking and only where the chin moved."""
+        off it can be) then took most of a smile's rise. At most four more comparisons a frame, only while
+        talking and only where the chin moved."""
         faces = dict(self._faces_back)
         face = faces.get(j)
         if face is None:
