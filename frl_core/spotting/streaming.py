@@ -575,13 +575,11 @@ class StreamingSpotter:
 
     def _release_hidden(self, index: int, final: bool) -> list[SpottedInterval]:
         """Brow and lip-corner movements the score's intervals missed because talking hid them: those that
-        overlap an interval left out as speech and no movement already released; those beside talking
-        (``_beside_talking``) that overlap none: the score's threshold sits high while talking, and a brow raise or
-        smile between two syllables can let out no candidate of the score at all; and lip-corner rises and falls
-        judged while the score's threshold learnt again (``_relearning``): after talking that started with the
-        stream the score's threshold is learning again, and a smile half a second or a second after the last
-        syllable stayed under it. Held as a mouth interval is held, and while a micro interval they overlap is open
-        or undecided."""
+        overlap an interval left out as speech and no movement already released, and lip-corner rises and falls
+        beside talking (``_beside_talking``) or judged while the score's threshold learnt again (``_relearning``)
+        that overlap none: after talking that started with the stream the score's threshold is learning again, and
+        a smile half a second or a second after the last syllable stayed under it. Held as a
+        mouth interval is held, and while a micro interval they overlap is open or undecided."""
         out: list[SpottedInterval] = []
         det = self.micro.detector
         for pending in (self._pending_brows, self._pending_corners, self._pending_corners_down):
@@ -592,8 +590,7 @@ class StreamingSpotter:
                 if not final and undecided and index + 1 - iv.onset < self.max_lag_frames:
                     keep.append(iv)
                 elif ((any(overlaps(iv, m) for m in self._spoken)
-                       or self._beside_talking(iv)
-                       or (pending is not self._pending_brows and self._relearning(iv)))
+                       or (pending is not self._pending_brows and (self._beside_talking(iv) or self._relearning(iv))))
                       and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
                     out.append(iv)
                     self._kept.append(iv)
