@@ -629,6 +629,35 @@ def test_a_stretch_the_threshold_ignores_is_forgotten_and_not_learnt():
     assert after[1] == pytest.approx(before, rel=0.1)
 
 
+@pytest.mark.parametrize("talking_goes_on", [True, False])
+def test_after_talking_is_forgotten_scores_above_the_threshold_are_learnt_while_the_talking_goes_on(talking_goes_on):
+    """A real recording that starts mid-sentence and talks on (a talking-head clip, 8 s at 25 fps): the stream's
+    first second scored 0 (each frame between two syllables: the agreement correction cancels it), a mouth
+    interval beside the talking had the threshold forget it, and the scores that followed (5-14, the talking)
+    all stood above the floor it was left at. A detector learns only while no candidate is open, so it learnt
+    nothing and stayed at its floor for the whole clip, and every head turn and brow movement over the talking
+    came out (four events in the clip; on eleven real talking clips, two were left so and gave 9 of 18 events).
+    While the threshold learns again and the talking goes on, it now learns every score; after the talking (a
+    movement made then) only those below it, as before."""
+    from frl_core.spotting.detector import Detector
+
+    rng = np.random.default_rng(3)
+    config = SpotterConfig()
+    det = Detector(25.0, config, 15, None)
+    det.learn_above = talking_goes_on
+    found = []
+    for j in range(200):
+        c = 0.0 if j < 26 else float(rng.uniform(5.0, 14.0))
+        found += det.push(j, c)
+        if j == 26:
+            det.ignore(0, 17)
+    if talking_goes_on:
+        assert det.threshold > 5.0
+        assert len([iv for iv in found if iv.onset > 80]) <= 1
+    else:
+        assert det.threshold == pytest.approx(config.warmup_threshold)
+
+
 def test_scores_pushed_without_learning_are_judged_but_leave_the_threshold_alone():
     """The lip corners' detector learns its threshold from talking alone: a quiet face's scores are judged
     against it, but the noise it learns is the syllables'."""

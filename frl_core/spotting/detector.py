@@ -39,6 +39,12 @@ class Detector:
         """(step, score) of the recent scores the threshold learns from."""
         self.ignore_until = -1
         """Steps up to this one are not learnt from (:meth:`ignore`)."""
+        self.learn_above = False
+        """Whether scores above the threshold are learnt too while it learns again after a forget
+        (:meth:`relearning`); the caller says so while the talking it was told to forget goes on. A candidate
+        stays open while the scores stand above the threshold, and none of its scores is learnt: where the
+        threshold was left low (a stream's first second of talking scores 0, each frame between two syllables)
+        and the talking went on, it never learnt again and stayed at its floor."""
         self._stats_age = 10 ** 9
         self.baseline = 0.0
         self.warmup = max(0, int(round(config.warmup_s * fps)))
@@ -127,7 +133,7 @@ class Detector:
     def _advance(self, j: int, c: float, learn: bool) -> list[SpottedInterval]:
         self.recent.append((j, c))
         valid = not math.isnan(c)
-        if learn and valid and not self.active and j > self.ignore_until:
+        if learn and valid and (not self.active or (self.learn_above and self.relearning())) and j > self.ignore_until:
             self.history.append((j, c))
             self._update_threshold()
         out: list[SpottedInterval] = []

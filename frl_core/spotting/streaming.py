@@ -307,6 +307,8 @@ class StreamingSpotter:
 
     def _push_prepared(self, index: int, face: np.ndarray | None
                        ) -> tuple[float, list[SpottedInterval], list[tuple[int, float]]]:
+        if self.config.speech_train >= 2:
+            self.micro.detector.learn_above = self._talking_at(index - self.micro.window)
         score, completed, micro = self.micro.push(index, face)
         if completed is not None and self.micro.detector.relearning():
             if self._relearnt and self._relearnt[-1][1] == completed[0] - 1:
@@ -641,6 +643,17 @@ class StreamingSpotter:
                     and 3 * sum(j in moved for j in range(first, last + 1)) >= around
                     and not self.mouth_still_between(first - 1, last + 1)):
                 return True
+        return False
+
+    def _talking_at(self, j: int) -> bool:
+        """Whether frame ``j`` lies inside talking: the mouth moved (``_follow_mouth``) within ``speech_gap_s``
+        before it or at it, and again after it."""
+        after = False
+        for k in reversed(self._mouth_moved):  # newest first
+            if k > j:
+                after = True
+                continue
+            return after and k > j - self._speech_gap
         return False
 
     def _relearning(self, iv: SpottedInterval) -> bool:
