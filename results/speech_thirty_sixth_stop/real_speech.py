@@ -59,4 +59,5 @@ for path in sys.argv[1:]:
         print(f"    {e.kind:5s} {e.onset_index}-{e.apex_index}-{e.offset_index} {e.label} (moved most: {top})")
     total_events += len(events)
     total_seconds += n / fps
-print(f"{total_events:.0f} events in {total_seconds:.0f} s of talking ({60 * total_events / max(total_seconds, 1e-9):.1f} a minute)")
+per_minute = 60 * total_events / max(total_seconds, 1e-9)
+print(f"{total_events:.0f} events in {total_seconds:.0f} s of talking ({per_minute:.1f} a minute)")
