@@ -629,6 +629,22 @@ def test_a_stretch_the_threshold_ignores_is_forgotten_and_not_learnt():
     assert after[1] == pytest.approx(before, rel=0.1)
 
 
+@pytest.mark.parametrize("onset, released", [(3, False), (20, False), (40, True)])
+def test_a_lip_corner_interval_in_the_streams_first_second_is_not_released(onset, released):
+    """A recording that starts mid-sentence: the lip corners' detector reads the first syllables against a jaw's
+    share it has not learnt from this face yet, and on eleven real talking-head clips four of twelve events were
+    its intervals in the stream's first second (onsets at frames 0-22). The same interval beside the same talking
+    a second or more in is released, as before."""
+    from frl_core.spotting.config import SpottedInterval
+
+    spotter = StreamingSpotter(25.0)
+    spotter._first_mouth, spotter._mouth_seen = 0, 120
+    spotter._mouth_moved.extend(range(121))  # talking from the first frame on
+    corners = SpottedInterval(onset, onset + 4, onset + 8, 0.5, "micro")
+    spotter._pending_corners.append(corners)
+    assert (spotter._release_hidden(120, final=True) == [corners]) == released
+
+
 @pytest.mark.parametrize("talking_goes_on", [True, False])
 def test_after_talking_is_forgotten_scores_above_the_threshold_are_learnt_while_the_talking_goes_on(talking_goes_on):
     """A real recording that starts mid-sentence and talks on (a talking-head clip, 8 s at 25 fps): the stream's

@@ -251,6 +251,10 @@ class StreamingSpotter:
         a chin raise made while talking); its own threshold, learnt from the talking's downward corner motion
         (a spread syllable pulls the corners down a little with no jaw motion)."""
         self._pending_corners_down: list[SpottedInterval] = []
+        self._hidden_settle = int(round(config.min_history_s * self.fps))
+        """Frames from the stream's start in which no brow or lip-corner interval is released: those detectors
+        read the motion against what they learnt of this face's talking (the jaw's share and how far off it is,
+        their thresholds), which a stream that starts mid-sentence has not shown them yet."""
         self._jaw_sums = [0.0, 0.0, 0.0]
         """Sums, fading over ``history_s``, over frames where the mouth moves: the corners' rise times the
         chin's, the chin's rise squared (a least-squares fit of one on the other), and what the fit leaves of
@@ -581,9 +585,11 @@ class StreamingSpotter:
         beside talking (``_beside_talking``) or judged while the score's threshold learnt again (``_relearning``)
         that overlap none: after talking that started with the stream the score's threshold is learning again, and
         a smile half a second or a second after the last syllable stayed under it. Held as a
-        mouth interval is held, and while a micro interval they overlap is open or undecided."""
+        mouth interval is held, and while a micro interval they overlap is open or undecided; none that begins in
+        the stream's first ``min_history_s`` (``_hidden_settle``)."""
         out: list[SpottedInterval] = []
         det = self.micro.detector
+        settled = (self._first_mouth or 0) + self._hidden_settle
         for pending in (self._pending_brows, self._pending_corners, self._pending_corners_down):
             keep: list[SpottedInterval] = []
             for iv in pending:
@@ -591,8 +597,9 @@ class StreamingSpotter:
                              or any(overlaps(iv, m) for m in self._pending_micro))
                 if not final and undecided and index + 1 - iv.onset < self.max_lag_frames:
                     keep.append(iv)
-                elif ((any(overlaps(iv, m) for m in self._spoken)
-                       or (pending is not self._pending_brows and (self._beside_talking(iv) or self._relearning(iv))))
+                elif (iv.onset >= settled
+                      and (any(overlaps(iv, m) for m in self._spoken)
+                           or (pending is not self._pending_brows and (self._beside_talking(iv) or self._relearning(iv))))
                       and not any(overlaps(iv, m) for m in [*self._kept, *self._macro_intervals])):
                     out.append(iv)
                     self._kept.append(iv)
