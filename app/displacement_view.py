@@ -194,7 +194,8 @@ class DisplacementView(QWidget):
             f"frames {event.onset_index}–{event.apex_index}–{event.offset_index} &nbsp; "
             f"{event.onset_time:.2f}–{event.offset_time:.2f} s"
             + (f" &nbsp; made while talking: the apex is compared with frame {event.reference_index}, whose mouth "
-               "stood as at the apex" if event.reference_index is not None else ""))
+               "stood as at the apex" if event.reference_index is not None
+               else " &nbsp; made while talking: syllables move the mouth too" if event.while_talking else ""))
         self.onset_tile.set_image(rgb_to_qimage(event.onset_face) if event.onset_face is not None else None)
         self.apex_tile.set_image(rgb_to_qimage(event.apex_face) if event.apex_face is not None else None)
         disp = event.displacement

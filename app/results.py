@@ -72,13 +72,14 @@ REVIEW_MARKS = {"unreviewed": "", "accepted": "✓ accepted", "rejected": "✗ r
 
 
 class EventsTableModel(QAbstractTableModel):
-    """The events table: time, onset/apex/offset frames, kind, label, confidence and review.
+    """The events table: time, onset/apex/offset frames, kind, label, confidence, review and whether the person
+    was talking.
 
     Onset, apex, offset and label are editable (double-click): they show the coder's values, in italics
     where they differ from the machine's (which the tooltip keeps); a rejected event is greyed out.
     """
 
-    COLUMNS = ("#", "apex time", "onset", "apex", "offset", "kind", "label", "confidence", "review")
+    COLUMNS = ("#", "apex time", "onset", "apex", "offset", "kind", "label", "confidence", "review", "talking")
     EDITABLE = (2, 3, 4, 6)
     edit_refused = Signal(str)
     """An edit that makes no sense (an apex after the offset): the reason, for the message bar."""
@@ -135,6 +136,8 @@ class EventsTableModel(QAbstractTableModel):
                 return f"{e.confidence:.0%}" if math.isfinite(e.confidence) else ""
             if col == 8:
                 return REVIEW_MARKS[c.status]
+            if col == 9:
+                return "while talking" if e.while_talking else ""
         if role == Qt.ItemDataRole.TextAlignmentRole and col != 6:
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.FontRole and edited:

@@ -102,6 +102,10 @@ class Event:
     reference_index: int | None = None
     """The frame the apex was compared with when not the onset: for a movement made while talking, a frame
     shortly before it whose mouth stood as at the apex (``SpottedInterval.reference``)."""
+    while_talking: bool | None = None
+    """Whether the person was talking in the second before or after the movement (the lips opening and
+    closing): syllables and lower-face expressions move the mouth alike, so such an event, its label above all,
+    deserves a look; None when the speech filter was off (``StreamingSpotter.while_talking``)."""
 
     @property
     def top_class(self) -> str | None:

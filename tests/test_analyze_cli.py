@@ -194,6 +194,7 @@ def test_a_full_run_says_it_is_complete(tmp_path, capsys):
     code, _, _ = _run([DEMO, "--out", tmp_path / "o", "--no-recognition", "--no-progress", "--no-png"], capsys)
     doc = _events_json(tmp_path / "o")
     assert code == 0 and doc["metadata"]["complete"] is True and len(doc["events"]) == 5
+    assert [e["while_talking"] for e in doc["events"]] == [False] * 5  # nobody talks in the demo
 
 
 def test_disk_full_while_writing_pictures_keeps_the_events_found(tmp_path, capsys, monkeypatch):
@@ -399,6 +400,7 @@ def test_talking_is_left_out_listed_and_kept_on_request(tmp_path, capsys):
     assert code == 0, err
     doc = json.loads((tmp_path / "out" / "events.json").read_text())
     assert [e["onset_index"] <= 425 <= e["offset_index"] for e in doc["events"]] == [True]
+    assert [e["while_talking"] for e in doc["events"]] == [False]  # the smile came seconds after the talking
     left_out = doc["metadata"]["left_out_as_speech"]
     assert len(left_out) >= 3 and all(150 <= apex <= 300 for _, apex, _ in left_out)
     assert doc["metadata"]["spotter_settings"]["speech_train"] == 3
@@ -416,6 +418,7 @@ def test_talking_is_left_out_listed_and_kept_on_request(tmp_path, capsys):
                          "--no-png"], capsys)
     kept = json.loads((tmp_path / "kept" / "events.json").read_text())
     assert code == 0 and len(kept["events"]) >= 4 and kept["metadata"]["left_out_as_speech"] == []
+    assert {e["while_talking"] for e in kept["events"]} == {None}  # the mouth was not followed: not known
     with pytest.raises(SystemExit) as stop:
         _run([path, "--speech-train", "-1"], capsys)
     assert stop.value.code == 2 and "2 or more" in capsys.readouterr().err

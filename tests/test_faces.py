@@ -1,5 +1,7 @@
 """Face tracking and alignment: what a user sees per frame (face, message) and where the face lands."""
 
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -7,7 +9,7 @@ import pytest
 from frl_core import synth
 from frl_core.benchmarks import tracking as tracking_bench
 from frl_core.benchmarks.generated import benchmark_faces
-from frl_core.faces.au_regions import LEFT_EYE, RIGHT_EYE, TEMPLATE_68, inter_ocular_distance
+from frl_core.faces.au_regions import LEFT_EYE, RIGHT_EYE, TEMPLATE_68, inter_ocular_distance, lip_opening
 from frl_core.faces.tracking import (
     _appearance_patch,
     _similarity,
@@ -419,3 +421,18 @@ def test_a_live_source_that_drops_frames_still_has_its_shaken_head_followed(data
 
     timed, untimed = mean_error(True), mean_error(False)
     assert timed < 0.8 * untimed, (timed, untimed)
+
+
+def test_lip_opening_is_the_inner_lips_gap_in_eye_distances_whatever_the_faces_size():
+    """Talking opens and closes the lips several times a second: the spotter reads it from this gap, which a
+    closer or farther face, or one turned in the image, leaves alone."""
+    closed = TEMPLATE_68 * 200 + 40
+    closed[[65, 66, 67]] = closed[[63, 62, 61]]  # the lower inner lip on the upper one
+    iod = inter_ocular_distance(closed)
+    opened = closed.copy()
+    opened[[65, 66, 67], 1] += 0.25 * iod
+    assert lip_opening(closed) == pytest.approx(0.0, abs=1e-9)
+    assert lip_opening(opened) == pytest.approx(0.25)
+    turn = np.array([[np.cos(0.4), -np.sin(0.4)], [np.sin(0.4), np.cos(0.4)]])
+    assert lip_opening(2.5 * opened @ turn.T) == pytest.approx(0.25)
+    assert math.isnan(lip_opening(np.zeros((68, 2))))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -92,7 +94,10 @@ def test_events_table_lists_time_frames_label_and_confidence(qtbot):
     model.append([smile_event(1), smile_event(2)])
     assert model.rowCount() == 2
     row = [model.data(model.index(0, c)) for c in range(model.columnCount())]
-    assert row == ["1", "0:01.20", "30", "36", "44", "micro", "positive", "80%", ""]
+    assert row == ["1", "0:01.20", "30", "36", "44", "micro", "positive", "80%", "", ""]
+    talked = replace(smile_event(3), while_talking=True)
+    model.append([talked])
+    assert model.data(model.index(2, model.COLUMNS.index("talking"))) == "while talking"
 
 
 def test_dropping_a_folder_opens_it(qtbot, tmp_path):

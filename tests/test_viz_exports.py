@@ -118,20 +118,23 @@ def test_frames_csv_puts_each_late_spotting_score_on_its_own_frame(tmp_path):
 
 
 def test_events_csv_json_and_pngs(tmp_path):
-    events = [_event(1), _event(2)]
+    events = [_event(1), _event(2), _event(3)]
     events[1].reference_index = 5  # made while talking: its apex compared with frame 5
+    events[1].while_talking, events[2].while_talking = True, False  # the first: the speech filter was off
     rows = list(csv.DictReader(open(write_events_csv(tmp_path / "events.csv", events))))
-    assert [r["label"] for r in rows] == ["positive", "positive"]
+    assert [r["label"] for r in rows] == ["positive", "positive", "positive"]
+    assert [r["while_talking"] for r in rows] == ["", "1", "0"]
     assert float(rows[0]["prob_positive"]) == pytest.approx(0.7)
     assert float(rows[0]["motion_left_mouth_corner"]) > float(rows[0]["motion_chin"])
     doc = json.loads(write_events_json(tmp_path / "events.json", events, {"fps": 30}).read_text())
-    assert doc["metadata"]["fps"] == 30 and len(doc["events"]) == 2
+    assert doc["metadata"]["fps"] == 30 and len(doc["events"]) == 3
     first = doc["events"][0]
     assert first["apex_index"] == 14 and first["kind"] == "micro" and first["confidence"] == pytest.approx(0.7)
     assert set(first["region_magnitude"]) == set(REGION_NAMES)
-    assert [e["reference_index"] for e in doc["events"]] == [None, 5]
+    assert [e["reference_index"] for e in doc["events"]] == [None, 5, None]
+    assert [e["while_talking"] for e in doc["events"]] == [None, True, False]
     pngs = write_event_pngs(tmp_path / "events", events)
-    assert len(pngs) == 2 and all(cv2.imread(str(p)) is not None for p in pngs)
+    assert len(pngs) == 3 and all(cv2.imread(str(p)) is not None for p in pngs)
 
 
 def _read_video(path) -> list[np.ndarray]:

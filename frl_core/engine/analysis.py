@@ -25,7 +25,7 @@ import numpy as np
 
 from frl_core.faces import FaceConfig, FaceTracker, align_face, alignment_matrix
 from frl_core.faces.pair import FacePatch, align_pair, face_patch
-from frl_core.faces.au_regions import inter_ocular_distance
+from frl_core.faces.au_regions import inter_ocular_distance, lip_opening
 from frl_core.faces.head_pose import head_pose
 from frl_core.motion.flow_image import dis_flow
 from frl_core.motion.registration import exposure_gain, register
@@ -383,7 +383,8 @@ class AnalysisEngine:
             sized = sized_for(self._spotter_config, observation.upscale)
             if sized != self._spotter.config:
                 self._spotter = StreamingSpotter(self.config.fps, sized)
-        step = self._spotter.push(index, timestamp, aligned)
+        lips = lip_opening(face.landmarks) if face is not None else None
+        step = self._spotter.push(index, timestamp, aligned, lips)
         self.stats.seconds["spotting"] += time.perf_counter() - t0
         for interval in step.intervals:
             self._add_interval(interval)
@@ -481,6 +482,7 @@ class AnalysisEngine:
             kind=str(interval.kind),
             score=float(interval.score),
             reference_index=None if reference is None else int(reference),
+            while_talking=self._spotter.while_talking(interval),
         )
         self._next_event_id += 1
         # Copy the faces now: the ring buffer moves on while the event waits for its batch.

@@ -394,10 +394,9 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         if video is not None:
             video.add_events(kept[len(kept) - len(events):])
         for event in events if echo else ():
-            if event.label is not None:
-                progress.write(f"{event.apex_time:8.2f}s  {event.kind:5s} {event.label_text()}")
-            else:
-                progress.write(f"{event.apex_time:8.2f}s  {event.kind:5s} (not recognised)")
+            label = event.label_text() if event.label is not None else "(not recognised)"
+            progress.write(f"{event.apex_time:8.2f}s  {event.kind:5s} {label}"
+                           + ("  while talking" if event.while_talking else ""))
         save_events(complete=False)  # so that no fault or interrupt can lose an event already found
         if not args.no_png:
             for event in events:
@@ -462,6 +461,11 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
               f"(the face more than {config.exposure_step_max:.0%} brighter or darker from onset to apex) "
               f"{'were' if steps > 1 else 'was'} left out as not facial movement; a fixed exposure avoids the loss, "
               "--exposure-step 0 keeps them", file=sys.stderr)
+    talked = sum(bool(e.while_talking) for e in kept)
+    if talked:
+        print(f"note: {talked} of {len(kept)} events {'were' if talked > 1 else 'was'} made while talking (the lips "
+              "opening and closing in the second before or after): a syllable and an expression of the lower face "
+              "move the mouth alike, so check them by eye (events.csv: while_talking)", file=sys.stderr)
     if engine.stats.speech:
         speech = len(engine.stats.speech)
         print(f"note: {speech} spotted interval{'s' if speech > 1 else ''} in trains of repeated mouth movements "

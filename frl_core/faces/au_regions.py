@@ -79,6 +79,21 @@ def inter_ocular_distance(landmarks: np.ndarray) -> float:
     return math.hypot(float(d[0]), float(d[1]))
 
 
+_INNER_LIPS = ((61, 67), (62, 66), (63, 65))
+"""Upper and lower inner-lip landmarks facing each other (the 68-point scheme)."""
+
+
+def lip_opening(landmarks: np.ndarray) -> float:
+    """How far the lips stand apart, in inter-ocular distances: the mean gap between the inner lips' three
+    facing pairs. Talking opens and closes it several times a second, whatever the rest of the face does."""
+    pts = np.asarray(landmarks, dtype=np.float64)
+    iod = inter_ocular_distance(pts)
+    if not iod > 0:
+        return math.nan
+    gap = sum(math.hypot(*(pts[a] - pts[b])) for a, b in _INNER_LIPS) / len(_INNER_LIPS)
+    return gap / iod
+
+
 def region_boxes(landmarks: np.ndarray, width: float, height: float) -> np.ndarray:
     """Boxes ``(R, 4)`` as ``x0, y0, x1, y1`` in the landmarks' pixel frame, clipped to the image."""
     pts = np.asarray(landmarks, dtype=np.float64)

@@ -304,6 +304,7 @@ def event_record(event: Event) -> dict:
         "apex_index": event.apex_index,
         "offset_index": event.offset_index,
         "reference_index": event.reference_index,
+        "while_talking": event.while_talking,
         "onset_time": _json_num(event.onset_time),
         "apex_time": _json_num(event.apex_time),
         "offset_time": _json_num(event.offset_time),
@@ -325,7 +326,7 @@ def write_events_csv(path: str | Path, events: Sequence[Event], metadata: dict |
     path = Path(path)
     classes = _class_names(events)
     header = ["event_id", "kind", "onset_index", "apex_index", "offset_index", "onset_time", "apex_time",
-              "offset_time", "duration", "score", "label", "top_class", "confidence"]
+              "offset_time", "duration", "score", "label", "top_class", "confidence", "while_talking"]
     header += [f"prob_{c}" for c in classes] + [f"motion_{r}" for r in REGION_NAMES]
     header += [f"head_{k}" for k in HEAD_MOTION_KEYS]
     try:
@@ -338,7 +339,7 @@ def write_events_csv(path: str | Path, events: Sequence[Event], metadata: dict |
                 writer.writerow(
                     [e.event_id, _text(e.kind), e.onset_index, e.apex_index, e.offset_index, _num(e.onset_time),
                      _num(e.apex_time), _num(e.offset_time), _num(e.duration), _num(e.score, 6), _text(e.label),
-                     _text(e.top_class), _num(e.confidence)]
+                     _text(e.top_class), _num(e.confidence), _flag(e.while_talking)]
                     + [_num(e.probabilities.get(c)) for c in classes]
                     + [_num(e.region_magnitude.get(r), 5) for r in REGION_NAMES]
                     + [_num(e.head_motion.get(k), 5) for k in HEAD_MOTION_KEYS]
@@ -349,6 +350,11 @@ def write_events_csv(path: str | Path, events: Sequence[Event], metadata: dict |
     if metadata is not None:
         write_sidecar(path, header, metadata)
     return path
+
+
+def _flag(value: bool | None) -> str:
+    """CSV text of a yes/no: 1 or 0, blank when unknown."""
+    return "" if value is None else str(int(bool(value)))
 
 
 def _text(value: str | None) -> str:

@@ -120,8 +120,14 @@ class SpotterConfig:
     speech_gap_s: float = 0.5
     """Longest stillness of the mouth inside a train of speech, in seconds. The mouth is still where its
     motion against the face a tenth of a second before stays under half the threshold or under that of the
-    rest of the face; syllables that stay under the threshold still move it, and join a train. A mouth
-    movement this close to talking is taken for part of it."""
+    rest of the face, and the lips' opening changed by no more than ``lips_talking``; syllables that stay under
+    the threshold still move it, and join a train. A mouth movement this close to talking is taken for part of
+    it."""
+    lips_talking: float = 0.04
+    """The mouth also counts as moving (``speech_gap_s``) where the lips' opening, when the caller gives it
+    (``StreamingSpotter.push``: the inner lips' gap in inter-ocular distances), changed by more than this
+    against a tenth of a second before: a syllable's opening or closing. Unlike the motion, this needs no
+    threshold learnt from the stream and is not taken by a head turn (0 turns it off)."""
     log_intensity: bool = True
     """Measure motion on log intensities: a lighting change multiplies intensities, and on a log scale
     that becomes the per-block offset the motion estimate already discounts."""

@@ -45,6 +45,12 @@ class Detector:
         stays open while the scores stand above the threshold, and none of its scores is learnt: where the
         threshold was left low (a stream's first second of talking scores 0, each frame between two syllables)
         and the talking went on, it never learnt again and stayed at its floor."""
+        self.positive_only = False
+        """Whether the threshold learns from the positive scores alone once it has eight, and from those above it
+        too: for a score clipped at zero (``StreamingSpotter``'s lip corners: no rise beyond the jaw's share is no
+        rise) most frames score 0, the median and its spread were 0, and the threshold sat at its floor, under
+        what the corners move in real speech beyond any one share of the jaw; learning only below it, it never
+        rose. The caller says which frames are learnt (for the corners, those of talking)."""
         self._stats_age = 10 ** 9
         self.baseline = 0.0
         self.warmup = max(0, int(round(config.warmup_s * fps)))
@@ -96,7 +102,7 @@ class Detector:
             return
         self._stats_age = 0
         values = np.fromiter((c for _, c in self.history), np.float64, len(self.history))
-        if self.relearning() and (values > 0).sum() >= 8:
+        if (self.positive_only or self.relearning()) and (values > 0).sum() >= 8:
             # Among the few scores learnt again after talking was forgotten, the frames between the last syllable
             # and what follows (0 after the agreement correction) widened the spread until a smile a second after
             # the talking stayed under the threshold.
@@ -133,7 +139,8 @@ class Detector:
     def _advance(self, j: int, c: float, learn: bool) -> list[SpottedInterval]:
         self.recent.append((j, c))
         valid = not math.isnan(c)
-        if learn and valid and (not self.active or (self.learn_above and self.relearning())) and j > self.ignore_until:
+        above = self.positive_only or (self.learn_above and self.relearning())
+        if learn and valid and (not self.active or above) and j > self.ignore_until:
             self.history.append((j, c))
             self._update_threshold()
         out: list[SpottedInterval] = []

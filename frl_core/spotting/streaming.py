@@ -251,6 +251,9 @@ class StreamingSpotter:
         a chin raise made while talking); its own threshold, learnt from the talking's downward corner motion
         (a spread syllable pulls the corners down a little with no jaw motion)."""
         self._pending_corners_down: list[SpottedInterval] = []
+        for corners_detector in (self._corners, self._corners_down):
+            if corners_detector is not None:
+                corners_detector.positive_only = True
         self._hidden_settle = int(round(config.min_history_s * self.fps))
         """Frames from the stream's start in which no brow or lip-corner interval is released: those detectors
         read the motion against what they learnt of this face's talking (the jaw's share and how far off it is,
@@ -271,6 +274,8 @@ class StreamingSpotter:
             maxlen=4 * self.micro.window + int(self.micro_max) + 2 if config.speech_train >= 2 else 1)
         """Recent faces, far enough back to hold a window before a brow or lip-corner interval as it closes
         (``_matched``)."""
+        self._lips: deque[tuple[int, float]] = deque(maxlen=2 * (self.smoother.half + self._syllable_lag) + 2)
+        """Recent frames' lip opening (``push``), back to a syllable before the frame ``_follow_mouth`` reads."""
         self._spoken: deque[SpottedInterval] = deque(maxlen=64)
         """Recent intervals left out as speech (``speech`` is emptied by the caller)."""
         self._kept: deque[SpottedInterval] = deque(maxlen=16)
@@ -283,8 +288,9 @@ class StreamingSpotter:
     def threshold(self) -> float:
         return self.micro.detector.threshold
 
-    def push(self, index: int, timestamp: float, aligned: np.ndarray | None) -> SpotStep:
-        """Add one frame (its aligned face, or None when no face); completed intervals come back."""
+    def push(self, index: int, timestamp: float, aligned: np.ndarray | None, lips: float | None = None) -> SpotStep:
+        """Add one frame (its aligned face, or None when no face); completed intervals come back. ``lips``: how
+        far its lips stand apart (``frl_core.faces.au_regions.lip_opening``), when the caller knows it."""
         if self._last_index is not None and index <= self._last_index:
             raise SpotterError(f"frame indices must increase: got {index} after {self._last_index}")
         intervals: list[SpottedInterval] = []
@@ -297,6 +303,8 @@ class StreamingSpotter:
                     intervals.extend(found)
                     decided.extend(completed)
         self._last_index = index
+        if lips is not None and math.isfinite(lips):
+            self._lips.append((index, float(lips)))
         face = self.model.prepare(np.asarray(aligned), self.exposure) if aligned is not None else None
         self.faces_pushed += face is not None
         smoothed = self.smoother.push(index, face)
@@ -454,7 +462,10 @@ class StreamingSpotter:
         time; more than elsewhere on the face, above half the threshold) says so. Against the face a window
         before, as the score compares, each syllable echoed a window later, stillness of a second looked like
         talking, and mouth movements near talking were left out with it. Only looked at while the mouth
-        moves against that earlier face or moved in the last frame: one more comparison, while talking."""
+        moves against that earlier face or moved in the last frame: one more comparison, while talking. The lips
+        opening or closing (``_lips_moved``) count too: real heads turn as they talk, and what a turn leaves at
+        the brows and nose after the 2D registration, with a threshold that learnt the talking, kept most real
+        syllables from counting."""
         self._mouth_seen = index
         if self._first_mouth is None:
             self._first_mouth = index
@@ -463,6 +474,7 @@ class StreamingSpotter:
             before = next((f for j, f in self.micro.faces if j == index - self._syllable_lag), None)
             if before is not None:
                 moving = self._mouth_moves(self.model.score_and_regions(before, face, self.micro.weights)[1])
+        moving = moving or self._lips_moved(index)
         if moving:
             self._mouth_moved.append(index)
         if moving and self.micro.vectors is not None:
@@ -606,6 +618,21 @@ class StreamingSpotter:
             pending[:] = keep
         return out
 
+    def _lips_moved(self, index: int) -> bool:
+        """Whether the lips opened or closed by more than ``lips_talking`` in the tenth of a second before frame
+        ``index`` (the mean of the opening over the frames the faces are averaged over, on both sides)."""
+        if self.config.lips_talking <= 0 or not self._lips:
+            return False
+        half = self.smoother.half
+        lips = dict(self._lips)
+
+        def mean(j: int) -> float:
+            values = [lips[k] for k in range(j - half, j + half + 1) if k in lips]
+            return sum(values) / len(values) if values else math.nan
+
+        change = abs(mean(index) - mean(index - self._syllable_lag))
+        return change > self.config.lips_talking
+
     def _mouth_moves(self, regions: np.ndarray) -> bool:
         mouth = float(np.max(regions[_MOUTH]))
         return mouth > float(np.max(regions[_ABOVE_MOUTH])) and mouth > 0.5 * self.threshold
@@ -651,6 +678,15 @@ class StreamingSpotter:
                     and not self.mouth_still_between(first - 1, last + 1)):
                 return True
         return False
+
+    def while_talking(self, iv: SpottedInterval) -> bool | None:
+        """Whether the person was talking in the second before the interval or the second after it
+        (``_beside_talking``): a movement made while talking, where a syllable and an expression of the
+        lower face move alike; None with the speech filter off (the mouth is not followed). Asked when the
+        interval comes out, while the frames about it are still remembered."""
+        if self.config.speech_train < 2:
+            return None
+        return self._beside_talking(iv)
 
     def _talking_at(self, j: int) -> bool:
         """Whether frame ``j`` lies inside talking: the mouth moved (``_follow_mouth``) within ``speech_gap_s``

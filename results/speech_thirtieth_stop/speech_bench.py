@@ -12,7 +12,8 @@ to 0.12 s. VISEMES=varied draws each syllable's lips instead: open (AU25 + AU26,
 ("ee": AU20 + AU25, 2-6 px) 20 %, rounded ("oo": AU18 + AU25, 2-6 px) 20 %, closed ("m", "b", "p": AU24,
 1.5-4 px) 15 %. FPS (default 30) renders the sequences at another frame rate. TRAIN sets ``SpotterConfig.speech_train`` (0: the filter off), GAP ``speech_gap_s``. Spotting
 only, scored against the labelled movements alone (MEGC IoU >= 0.5); RECOGNIZE=1 also recognises each event and
-counts the labels of the movements found (talked over and the rest) that are right.
+counts the labels of the movements found (talked over and the rest) that are right. The last line also counts the
+events marked as made while talking (``Event.while_talking``): movements found talked over, the rest, false ones.
 """
 import math
 import os
@@ -87,6 +88,7 @@ talked_over = {"upper": [0, 0], "lower": [0, 0]}  # movements inside talking: [f
 by_movement: dict[str, list[int]] = {}  # the same by expression
 recognize = os.environ.get("RECOGNIZE") == "1"
 labels = {"talked over": [0, 0], "the rest": [0, 0]}  # movements found: [labelled right, all]
+flagged = {"talked over": [0, 0], "the rest": [0, 0], "false": [0, 0]}  # events: [marked while talking, all]
 UPPER_AUS = {"AU1", "AU2", "AU4", "AU5", "AU6", "AU7"}
 faces = benchmark_faces(default_data_root(), 5)
 work = tempfile.mkdtemp()
@@ -132,6 +134,12 @@ for f, (name, img) in enumerate(faces):
                 by_movement.setdefault(e.expression, [0, 0])
                 by_movement[e.expression][0] += g in matches
                 by_movement[e.expression][1] += 1
+        for i, event in enumerate(found):
+            g = next((g for g, p in matches.items() if p == i), None)
+            part = ("false" if g is None else
+                    "talked over" if any(a <= seq.events[g].apex <= b for a, b in spans) else "the rest")
+            flagged[part][0] += bool(getattr(event, "while_talking", False))
+            flagged[part][1] += 1
         for g, p in matches.items():
             part = "talked over" if any(a <= seq.events[g].apex <= b for a, b in spans) else "the rest"
             labels[part][0] += found[p].label == seq.events[g].label
@@ -145,5 +153,6 @@ print(f"{'varied visemes, ' if varied else ''}{f'{fps:g} fps, ' if fps != 30 els
       + (f"; talked over: upper face {talked_over['upper'][0]} of {talked_over['upper'][1]} found, lower face "
          f"{talked_over['lower'][0]} of {talked_over['lower'][1]} ("
          + ", ".join(f"{k} {a}/{b}" for k, (a, b) in sorted(by_movement.items())) + ")" if during else "")
+      + "; marked while talking: " + ", ".join(f"{k} {a} of {b}" for k, (a, b) in flagged.items())
       + ("; labels of the movements found, right: " + ", ".join(f"{k} {a} of {b}" for k, (a, b) in labels.items())
          if recognize else ""))

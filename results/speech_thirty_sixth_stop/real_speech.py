@@ -56,7 +56,8 @@ for path in sys.argv[1:]:
           f"{np.nanmax(th):.2f}, score median {np.nanmedian(sc):.2f}; mouth moving in {moved} of {n} frames")
     for e in events:
         top = max(e.region_magnitude, key=e.region_magnitude.get) if e.region_magnitude else "-"
-        print(f"    {e.kind:5s} {e.onset_index}-{e.apex_index}-{e.offset_index} {e.label} (moved most: {top})")
+        print(f"    {e.kind:5s} {e.onset_index}-{e.apex_index}-{e.offset_index} {e.label} (moved most: {top})"
+              + ("; while talking" if getattr(e, "while_talking", False) else ""))
     total_events += len(events)
     total_seconds += n / fps
 per_minute = 60 * total_events / max(total_seconds, 1e-9)
