@@ -66,7 +66,7 @@ def test_a_corpus_with_bad_inputs_records_them_and_analyses_the_rest(clips, tmp_
     for name in ("clip0", "clip0_2", "clip1_2"):
         assert rows[name]["frames"] == "75" and rows[name]["fps"] == "30.0" and float(rows[name]["seconds"]) > 0
         assert int(rows[name]["events"]) == int(rows[name]["micro"]) + int(rows[name]["macro"]) >= 1
-        assert rows[name]["left_out_as_speech"] == "0"
+        assert rows[name]["left_out_as_speech"] == "0" and rows[name]["while_talking"] == "0"
         assert {"frames.csv", "events.csv", "events.json"} <= {p.name for p in (out / name).iterdir()}
         assert json.loads((out / name / "events.json").read_text())["metadata"]["complete"] is True
     events = _table(out / "events.csv")

@@ -39,11 +39,13 @@ EXIT_SOME_FAILED = 6
 """One or more inputs failed (the others were analysed); the other codes are analyze's own."""
 
 CORPUS_COLUMNS = ["id", "path", "status", "error", "exit_code", "frames", "frames_with_face", "fps", "events",
-                  "micro", "macro", "left_out_as_speech", "seconds", "resumed", "warning", "worker", "worker_setup_s"]
+                  "micro", "macro", "while_talking", "left_out_as_speech", "seconds", "resumed", "warning", "worker",
+                  "worker_setup_s"]
 """The corpus table's fixed columns; manifest columns and a ``n_<label>`` count per class follow.
 ``worker_setup_s``: on the first input of each worker, the seconds it took to start (imports, the model
-loaded once for all its inputs). ``left_out_as_speech``: spotted intervals left out as talking (empty for an
-output written before the speech filter)."""
+loaded once for all its inputs). ``while_talking``: events made while the person talked (``Event.while_talking``;
+empty for an output written before it was recorded or with the speech filter off). ``left_out_as_speech``:
+spotted intervals left out as talking (empty for an output written before the speech filter)."""
 
 MANIFEST_KEYS = ("path", "id", "fps")
 """Manifest columns the batch reads itself; any other column is carried into the corpus table."""
@@ -178,6 +180,8 @@ def summarise_folder(out_dir: Path) -> dict[str, Any]:
                            "fps": meta.get("fps"), "events": len(events),
                            "micro": sum(e.get("kind") == "micro" for e in events),
                            "macro": sum(e.get("kind") == "macro" for e in events),
+                           "while_talking": (sum(bool(e["while_talking"]) for e in events)
+                                             if all(e.get("while_talking") is not None for e in events) else None),
                            "left_out_as_speech": (len(meta["left_out_as_speech"]) if "left_out_as_speech" in meta
                                                   else None)}
     labels = list(meta.get("class_names") or []) + (["uncertain"] if meta.get("class_names") else [])
