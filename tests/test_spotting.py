@@ -879,3 +879,19 @@ def test_the_lip_corners_threshold_learns_real_speechs_rises_and_still_finds_a_s
     # in the stream's first second).
     assert len([iv for iv in found[False] if 50 <= iv.onset and iv.offset < 600]) >= 10
     assert [iv.apex for iv in found[True] if 50 <= iv.onset] == [606]
+
+
+@pytest.mark.parametrize("length, speech", [(13, True), (15, True), (18, False)])
+def test_a_long_window_interval_of_a_syllables_length_beside_talking_is_speech(length, speech):
+    """A real talking clip at 25 fps: the long window, whose ends are known to a step of two frames at each end,
+    reported 15 frames at the chin (0.6 s: a macro-expression) where the man was talking throughout. Within a step
+    at each end of a micro-expression's 0.5 s it is taken as speech, as a micro interval there is; a longer one is
+    still a macro-expression."""
+    from frl_core.spotting.config import SpottedInterval
+
+    spotter = StreamingSpotter(25.0)
+    spotter._first_mouth, spotter._mouth_seen = 0, 200
+    spotter._mouth_moved.extend(range(201))  # talking throughout
+    iv = SpottedInterval(80, 84, 80 + length - 1, 2.0, "macro")
+    spotter._mouth[(iv.onset, iv.apex)] = True  # moved most at the chin
+    assert spotter._spoken_macro(iv) == speech

@@ -419,12 +419,13 @@ class StreamingSpotter:
 
     def _spoken_macro(self, iv: SpottedInterval) -> bool:
         """Whether a long-window interval is speech: no longer than a micro-expression can be give or take one of
-        the long window's steps (its ends are known to a step; at 25 fps a syllable's 13 frames read as 0.52 s,
-        a macro-expression, where at 30 fps they are 0.43 s), at the mouth and beside talking
+        the long window's steps at each end (each end is known to a step; at 25 fps a syllable's 13 frames read as
+        0.52 s, a macro-expression, where at 30 fps they are 0.43 s; with one step in all, a 15-frame interval at
+        the chin of a real talking clip at 25 fps came out), at the mouth and beside talking
         (``_mouth_beside_talking``)."""
         if self.macro is None:
             return False
-        return iv.length <= self.micro_max + self.macro.stride and self._mouth_beside_talking(iv)
+        return iv.length <= self.micro_max + 2 * self.macro.stride and self._mouth_beside_talking(iv)
 
     def _at_mouth(self, iv: SpottedInterval) -> bool:
         """Whether the interval's motion at its apex is mostly at the mouth: its corners, the chin or the upper
