@@ -153,7 +153,8 @@ class VideoView(QWidget):
             f.setBold(True)
             p.setFont(f)
             self._label(p, QPointF(target.left() + 8, target.bottom() - 40),
-                        f"{e.kind}-expression #{e.event_id}: {e.label_text()}",
+                        f"{e.kind}-expression #{e.event_id}: {e.label_text()}"
+                        + (", while talking" if e.while_talking else ""),
                         QColor(class_color(e.label) if e.label else PALETTE["uncertain"]))
             p.setFont(self.font())
 

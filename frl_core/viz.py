@@ -225,10 +225,12 @@ def render_event_figure(event: Event, tile: int = 224) -> np.ndarray:
     top = np.hstack([p if i == 0 else np.hstack([gap, p]) for i, p in enumerate(panels)])
     width = top.shape[1]
     header = np.full((40, width, 3), 255, np.uint8)
-    text = (f"event {event.event_id}: {event.label_text()}   {event.kind}   frames {event.onset_index}-"
-            f"{event.apex_index}-{event.offset_index}   {event.onset_time:.2f}-{event.offset_time:.2f} s"
-            f"   score {event.score:.3g}")
-    cv2.putText(header, text, (8, 27), _FONT, 0.6, (20, 20, 20), 1, cv2.LINE_AA)
+    text = (f"event {event.event_id}: {event.label_text()}" + (", while talking" if event.while_talking else "")
+            + f"   {event.kind}   frames {event.onset_index}-{event.apex_index}-{event.offset_index}   "
+            f"{event.onset_time:.2f}-{event.offset_time:.2f} s   score {event.score:.3g}")
+    # A long label ("uncertain (most likely ...)", "while talking") ran past the figure's edge: shrink it to fit.
+    scale = min(0.6, 0.6 * (width - 16) / cv2.getTextSize(text, _FONT, 0.6, 1)[0][0])
+    cv2.putText(header, text, (8, 27), _FONT, scale, (20, 20, 20), 1, cv2.LINE_AA)
     half = width // 2 - 3
     probs = _bars(dict(event.probabilities), half, "class probabilities", "{:.2f}", event.top_class, scale=1.0)
     labels = {r.label: float(event.region_magnitude.get(r.name, float("nan"))) for r in AU_REGIONS}

@@ -200,3 +200,15 @@ def test_annotated_video_names_each_event_from_its_onset_although_it_is_reported
     assert len(frames) == 120
     labelled = [i for i, f in enumerate(frames) if _label_pixels(f) > 20]
     assert labelled and labelled[0] in (9, 10) and labelled[-1] == 65  # onset .. offset + 1.5 s
+
+
+def test_an_event_figures_header_fits_a_long_label():
+    """An uncertain label made while talking ("uncertain (most likely negative, 51%), while talking") ran past the
+    figure's right edge, and the frames, times and score after it were lost; the header now shrinks to fit."""
+    event = _event(2)
+    event.label, event.while_talking = "uncertain", True
+    event.onset_index, event.apex_index, event.offset_index = 16400, 16900, 17400
+    event.onset_time, event.offset_time = 5470.467, 5800.133
+    header = render_event_figure(event)[:40]
+    dark = np.nonzero((header < 100).all(axis=2).any(axis=0))[0]
+    assert len(dark) > 100 and dark.max() < header.shape[1] - 4

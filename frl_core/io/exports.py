@@ -504,8 +504,9 @@ def annotate_frame(img: np.ndarray, result: FrameResult, event: Event | None = N
     if event is not None:
         label = event.label or event.kind
         conf = f" {event.confidence:.0%}" if event.label is not None and math.isfinite(event.confidence) else ""
-        text = f"{event.kind} expression: {label}{conf}"
-        cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
+        text = f"{event.kind} expression: {label}{conf}" + (", while talking" if event.while_talking else "")
+        scale = min(0.7, 0.7 * (img.shape[1] - 16) / cv2.getTextSize(text, _FONT, 0.7, 2)[0][0])  # fit the frame
+        cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, scale, (0, 0, 0), 4, cv2.LINE_AA)
         color = bgr(class_color(event.label)) if event.label is not None else bgr(PALETTE["uncertain"])
-        cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, 0.7, color, 2, cv2.LINE_AA)
+        cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, scale, color, 2, cv2.LINE_AA)
     return img
