@@ -44,6 +44,12 @@ EXTRA_CLASS_COLORS = ("#20c997", "#f783ac", "#94d82d", "#845ef7")
 """For class names beyond the MEGC2019 three (a model trained on other labels)."""
 
 
+def fitted_text_scale(text: str, width: int, scale: float, thickness: int = 1) -> float:
+    """The largest font scale up to ``scale`` at which ``text`` fits ``width`` pixels less an 8-pixel margin on each
+    side: a long label ("uncertain (most likely ...), while talking") ran past a figure's or a frame's edge."""
+    return min(scale, scale * (width - 16) / cv2.getTextSize(text, _FONT, scale, thickness)[0][0])
+
+
 def class_color(name: str, index: int = 0) -> str:
     """The colour of an emotion class (hex)."""
     return PALETTE.get(name, EXTRA_CLASS_COLORS[index % len(EXTRA_CLASS_COLORS)])
@@ -228,9 +234,7 @@ def render_event_figure(event: Event, tile: int = 224) -> np.ndarray:
     text = (f"event {event.event_id}: {event.label_text()}" + (", while talking" if event.while_talking else "")
             + f"   {event.kind}   frames {event.onset_index}-{event.apex_index}-{event.offset_index}   "
             f"{event.onset_time:.2f}-{event.offset_time:.2f} s   score {event.score:.3g}")
-    # A long label ("uncertain (most likely ...)", "while talking") ran past the figure's edge: shrink it to fit.
-    scale = min(0.6, 0.6 * (width - 16) / cv2.getTextSize(text, _FONT, 0.6, 1)[0][0])
-    cv2.putText(header, text, (8, 27), _FONT, scale, (20, 20, 20), 1, cv2.LINE_AA)
+    cv2.putText(header, text, (8, 27), _FONT, fitted_text_scale(text, width, 0.6), (20, 20, 20), 1, cv2.LINE_AA)
     half = width // 2 - 3
     probs = _bars(dict(event.probabilities), half, "class probabilities", "{:.2f}", event.top_class, scale=1.0)
     labels = {r.label: float(event.region_magnitude.get(r.name, float("nan"))) for r in AU_REGIONS}

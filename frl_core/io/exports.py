@@ -23,7 +23,7 @@ import numpy as np
 from frl_core.faces.au_regions import REGION_NAMES
 from frl_core.paths import REPO_ROOT
 from frl_core.types import Event, FrameResult
-from frl_core.viz import PALETTE, bgr, class_color, render_event_figure
+from frl_core.viz import PALETTE, bgr, class_color, fitted_text_scale, render_event_figure
 
 SCHEMA_VERSION = 1
 """Version of the output layout (events.json, the CSVs and their ``.meta.json`` sidecars, the ``.npy``
@@ -505,7 +505,7 @@ def annotate_frame(img: np.ndarray, result: FrameResult, event: Event | None = N
         label = event.label or event.kind
         conf = f" {event.confidence:.0%}" if event.label is not None and math.isfinite(event.confidence) else ""
         text = f"{event.kind} expression: {label}{conf}" + (", while talking" if event.while_talking else "")
-        scale = min(0.7, 0.7 * (img.shape[1] - 16) / cv2.getTextSize(text, _FONT, 0.7, 2)[0][0])  # fit the frame
+        scale = fitted_text_scale(text, img.shape[1], 0.7, thickness=2)
         cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, scale, (0, 0, 0), 4, cv2.LINE_AA)
         color = bgr(class_color(event.label)) if event.label is not None else bgr(PALETTE["uncertain"])
         cv2.putText(img, text, (8, img.shape[0] - 14), _FONT, scale, color, 2, cv2.LINE_AA)
