@@ -43,3 +43,20 @@ def test_rotated_real_face_through_the_detector_gives_its_roll():
 @pytest.mark.parametrize("landmarks", [np.full((68, 2), np.nan), np.zeros((68, 2)), np.zeros((5, 2))])
 def test_unusable_landmarks_give_no_pose(landmarks):
     assert head_pose(landmarks, FRAME) is None
+
+
+def test_the_depth_map_puts_the_nose_in_front_and_the_face_s_sides_behind():
+    """Registration takes a head's turn out with this map: it must carry the generic depths at the landmarks (the
+    nose tip nearest the camera, the jaw's corners furthest) and stay within them over hair and background."""
+    from frl_core.faces.au_regions import TEMPLATE_68
+    from frl_core.faces.head_pose import GENERIC_FACE_3D, canonical_depth, face_depth
+
+    depth = face_depth(TEMPLATE_68 * 224, 224, 224)
+    at = np.array([depth[min(int(round(y)), 223), min(max(int(round(x)), 0), 223)] for x, y in TEMPLATE_68 * 224])
+    assert np.abs(at - GENERIC_FACE_3D[:, 2]).mean() < 2.0  # mm
+    assert int(np.argmin(at)) in (30, 29) and at[30] < at[33] < at[39] and at[8] < at[4] < at[0]
+    assert GENERIC_FACE_3D[:, 2].min() - 1e-3 <= depth.min() and depth.max() <= GENERIC_FACE_3D[:, 2].max() + 1e-3
+    side = canonical_depth(224)
+    assert side.shape == (224, 224) and not side.flags.writeable
+    mm_per_side = 90.0 / np.linalg.norm(TEMPLATE_68[45] - TEMPLATE_68[36])
+    assert np.allclose(side, depth / mm_per_side, atol=1e-4)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -53,6 +54,64 @@ GENERIC_FACE_3D: np.ndarray = _generic_face()
 """(68, 3) mm, dlib order: the canonical frontal landmarks (``au_regions.TEMPLATE_68``) scaled to 90 mm
 between the outer eye corners, with the depths of :func:`_generic_depth_mm`; origin between the inner eye
 corners, x right, y down, z away from the camera."""
+
+FOREHEAD_RISE = 0.45
+"""How far above each brow point, in outer-eye-corner distances, the depth map puts a forehead point (6 mm
+behind the brow): the landmarks stop at the brows, and a turning forehead moves with the skull."""
+DEPTH_GRID = 4
+"""The depth map is computed on a grid this many pixels apart and resized: it is smooth at that scale."""
+
+
+def face_depth(landmarks: np.ndarray, height: int, width: int, depth_mm: np.ndarray | None = None) -> np.ndarray:
+    """Depth in mm (the generic face's, or ``depth_mm``: one per landmark) at every pixel of a ``height x width``
+    image whose face has these (68, 2) landmarks: a thin-plate spline through the landmarks and forehead points
+    above the brows, clipped to their range (hair and background keep the nearest face depth's bound).
+
+    What a head turned in depth does to an image: a point ``z`` mm in front of the eye-corner plane moves by
+    about ``z`` times the turn's angle in radians, so the nose and the cheeks part; a 2-D similarity cannot
+    take that out, this map can."""
+    pts = np.asarray(landmarks, dtype=np.float64).reshape(68, 2)
+    z = GENERIC_FACE_3D[:, 2] if depth_mm is None else np.asarray(depth_mm, dtype=np.float64).reshape(68)
+    up = FOREHEAD_RISE * float(np.linalg.norm(pts[45] - pts[36]))
+    eyes_to_brows = pts[17:27].mean(0) - pts[36:48].mean(0)
+    direction = eyes_to_brows / max(float(np.linalg.norm(eyes_to_brows)), 1e-9)
+    forehead = pts[17:27] + up * direction
+    nodes = np.vstack([pts, forehead])
+    values = np.concatenate([z, z[17:27] + 6.0])
+    unit = float(max(height, width))
+    q = nodes / unit
+    n = len(q)
+
+    def kernel(r2: np.ndarray) -> np.ndarray:
+        return 0.5 * r2 * np.log(np.maximum(r2, 1e-300))
+
+    system = np.zeros((n + 3, n + 3))
+    system[:n, :n] = kernel(((q[:, None] - q[None]) ** 2).sum(-1)) + 1e-4 * np.eye(n)
+    system[:n, n] = system[n, :n] = 1.0
+    system[:n, n + 1:] = q
+    system[n + 1:, :n] = q.T
+    weights = np.linalg.solve(system, np.concatenate([values, np.zeros(3)]))
+    gh, gw = max(2, -(-int(height) // DEPTH_GRID) + 1), max(2, -(-int(width) // DEPTH_GRID) + 1)
+    gy, gx = np.mgrid[0:gh, 0:gw].astype(np.float64) * DEPTH_GRID
+    grid = np.stack([gx.ravel(), gy.ravel()], 1) / unit
+    coarse = (kernel(((grid[:, None] - q[None]) ** 2).sum(-1)) @ weights[:n] + weights[n]
+              + grid @ weights[n + 1:]).reshape(gh, gw)
+    coarse = np.clip(coarse, values.min(), values.max()).astype(np.float32)
+    # the coarse grid's node k sits on pixel k * DEPTH_GRID: map the image's pixels onto it
+    map_x = np.tile(np.arange(int(width), dtype=np.float32) / DEPTH_GRID, (int(height), 1))
+    map_y = np.tile((np.arange(int(height), dtype=np.float32) / DEPTH_GRID)[:, None], (1, int(width)))
+    return cv2.remap(coarse, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@lru_cache(maxsize=8)
+def canonical_depth(size: int) -> np.ndarray:
+    """The generic face's depth on the aligned crop of side ``size`` (``au_regions.TEMPLATE_68``), in units of the
+    crop's side: a turn of ``a`` radians moves a point by about ``a * depth * size`` pixels. Read-only."""
+    mm_per_side = OUTER_EYE_CORNERS_MM / float(np.linalg.norm(TEMPLATE_68[45] - TEMPLATE_68[36]))
+    depth = face_depth(TEMPLATE_68 * size, size, size) / np.float32(mm_per_side)
+    depth.setflags(write=False)
+    return depth
+
 
 POSE_POINTS: tuple[int, ...] = tuple(range(17, 48))
 """Landmarks the fit uses: brows, nose and eyes. Unlike the jaw line (a silhouette that slides around the

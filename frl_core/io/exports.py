@@ -36,7 +36,7 @@ REGION_MOTION_COLUMNS = tuple(f"residual_{r}" for r in REGION_NAMES)
 aligned face, head motion out, against the face a window before)."""
 
 VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
-HEAD_MOTION_KEYS = ("dx_px", "dy_px", "rotation_deg", "scale")
+HEAD_MOTION_KEYS = ("dx_px", "dy_px", "rotation_deg", "scale", "yaw_deg", "pitch_deg")
 """The head motion columns of the events CSV (``registration.GlobalMotion.as_dict``)."""
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 

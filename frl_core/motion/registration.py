@@ -14,6 +14,13 @@ or a jaw drop nearly is, for head motion, and fits landmark noise with two more 
 the fit is iterated on the warped face until the update is negligible, then applied to the
 full-resolution face.
 
+A head turned in depth (yaw, pitch) is not a similarity: the nose moves further than the cheeks and the
+face's sides move least. Real faces turn a few degrees between an onset and an apex, and a degree moves the
+nose about half a pixel of a 224-pixel face against the eyes, as much as a small micro-expression. So the fit
+has two more terms, a horizontal and a vertical displacement proportional to the generic face's depth
+(``faces.head_pose.canonical_depth``): the turn, removed with the rest of the head motion. An action unit
+moves a few regions one way, not the whole face in proportion to its depth, so the robust fit leaves it.
+
 Coordinates: a :class:`GlobalMotion` matrix ``M`` (2x3, pixel indices) maps a pixel of the reference
 face to where the same point is in the moving face, so ``moving(M p) ~ reference(p)``: it is the
 inverse map ``cv2.warpAffine`` takes with ``WARP_INVERSE_MAP``.
@@ -28,6 +35,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from frl_core.faces.head_pose import canonical_depth
 from frl_core.spotting import kernels
 from frl_core.spotting.config import SpotterConfig
 from frl_core.spotting.motion import MotionModel, interior_slices
@@ -37,6 +45,8 @@ WORK_SIZE = 112
 BLUR_SIGMA = 0.5
 """Lighter blur than the spotter's: on real faces warped by known affine motions it lowers the fit's
 error (tests/test_registration.py)."""
+TURN_SHRINK_DEG = 0.4
+"""How far the fitted turn is moved towards none about each axis (:func:`estimate_global_motion`)."""
 KEEP, ROUNDS = 0.6, 10
 """The robust fit keeps the 60 % of blocks that fit best and refits ten times: an expression can move far
 more of the face than the spotter's one trim of a quarter allows for, and each round sheds more of it."""
@@ -50,6 +60,9 @@ class GlobalMotion:
     """(2, 3) float64: reference pixel -> the same point in the moving face."""
     size: int
     """Side of the faces the matrix is expressed for."""
+    turn: tuple[float, float] = (0.0, 0.0)
+    """The head's turn in depth, radians about the vertical and the horizontal axis: the moving face's point
+    of depth ``z`` (``canonical_depth``, crop sides) is a further ``turn * z * size`` pixels away, after ``matrix``."""
 
     @property
     def translation(self) -> tuple[float, float]:
@@ -68,10 +81,34 @@ class GlobalMotion:
     def scale(self) -> float:
         return float(math.sqrt(abs(np.linalg.det(self.matrix[:, :2]))))
 
+    @property
+    def yaw_deg(self) -> float:
+        """The turn about the vertical axis, positive towards the image's left (``faces.head_pose``'s yaw), as
+        the generic face's depth explains it."""
+        return float(math.degrees(self.turn[0]))
+
+    @property
+    def pitch_deg(self) -> float:
+        """The turn about the horizontal axis, positive when the head nods down (``faces.head_pose``'s pitch)."""
+        return float(-math.degrees(self.turn[1]))
+
     def as_dict(self) -> dict[str, float]:
         tx, ty = self.translation
         return {"dx_px": tx, "dy_px": ty, "rotation_deg": self.rotation_deg, "scale": self.scale,
-                "face_size_px": float(self.size)}
+                "yaw_deg": self.yaw_deg, "pitch_deg": self.pitch_deg, "face_size_px": float(self.size)}
+
+    def source_maps(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where each pixel of the reference is in the moving face (float32 maps for ``cv2.remap``)."""
+        size = self.size
+        grid = np.arange(size, dtype=np.float32)
+        m = self.matrix.astype(np.float32)
+        map_x = m[0, 0] * grid[None, :] + m[0, 1] * grid[:, None] + m[0, 2]
+        map_y = m[1, 0] * grid[None, :] + m[1, 1] * grid[:, None] + m[1, 2]
+        if self.turn != (0.0, 0.0):
+            depth = canonical_depth(size)
+            map_x += np.float32(self.turn[0] * size) * depth
+            map_y += np.float32(self.turn[1] * size) * depth
+        return map_x, map_y
 
 
 @lru_cache(maxsize=4)
@@ -101,9 +138,39 @@ def _rescaled(m_edge: np.ndarray, factor: float) -> np.ndarray:
     return (to_index @ full @ np.linalg.inv(to_index))[:2]
 
 
+def robust_similarity_and_turn(u: np.ndarray, design: np.ndarray, depth: np.ndarray, keep: float = KEEP,
+                               rounds: int = ROUNDS) -> tuple[np.ndarray, tuple[float, float]]:
+    """The similarity (``kernels.robust_similarity``'s (3, 2) layout) and the two depth terms (displacement per
+    unit of ``depth``, x and y) that best explain the blocks' displacements ``u`` (m, 2), with the design rows
+    (m, 3: x, y, 1) and ``depth`` (m,) of the same blocks: least squares, then ``rounds`` refits on the ``keep``
+    share of blocks that fit best."""
+    m = len(u)
+    x, y, one, z = design[:, 0], design[:, 1], design[:, 2], depth
+    zero = np.zeros(m)
+    # unknowns a, b, tx, ty, p, q: u = a x - b y + tx + p z, v = b x + a y + ty + q z
+    system = np.vstack([np.column_stack([x, -y, one, zero, z, zero]), np.column_stack([y, x, zero, one, zero, z])])
+    target = np.concatenate([u[:, 0], u[:, 1]])
+    selected = np.ones(m, bool)
+    q_keep = min(max(int(keep * m), 6), m - 1)
+    for _ in range(int(rounds) + 1):
+        rows = np.concatenate([selected, selected])
+        theta = np.linalg.lstsq(system[rows], target[rows], rcond=None)[0]
+        r = system @ theta - target
+        resid = r[:m] ** 2 + r[m:] ** 2
+        selected = resid <= np.sort(resid)[q_keep]
+    a, b, tx, ty, p, q = (float(t) for t in theta)
+    return np.array([[a, b], [-b, a], [tx, ty]]), (p, q)
+
+
 def estimate_global_motion(reference: np.ndarray, moving: np.ndarray, iterations: int = 12,
-                           work_size: int = WORK_SIZE, tolerance_px: float = 1e-4) -> GlobalMotion:
-    """The robust similarity motion from ``reference`` to ``moving`` (two aligned faces of one size)."""
+                           work_size: int = WORK_SIZE, tolerance_px: float = 1e-4, turn: bool = True) -> GlobalMotion:
+    """The robust similarity motion from ``reference`` to ``moving`` (two aligned faces of one size), with the
+    head's turn in depth unless ``turn`` is False.
+
+    The turn is fitted with the similarity, then shrunk by ``TURN_SHRINK_DEG`` about each axis and held while the
+    similarity is fitted again: a movement of a still head (an upper lip raised, a smile) leaks a little into the
+    turn's terms, and the shrink gives it back at a small price for a real turn (``bench dgm``'s registration line;
+    docs/recognition.md has the trade-off)."""
     if reference.shape != moving.shape or reference.ndim != 2 or reference.shape[0] != reference.shape[1]:
         raise ValueError(f"expected two square grayscale faces of one size, got {reference.shape} and {moving.shape}")
     model = _model(int(work_size))
@@ -111,26 +178,53 @@ def estimate_global_motion(reference: np.ndarray, moving: np.ndarray, iterations
     b = model.prepare(moving)
     s = float(model.size)
     n = model.n
-    total = np.eye(3)
     u = np.empty((n * n, 2))
     warped = np.empty_like(b)
-    for _ in range(max(1, int(iterations))):
-        kernels.warp_back(b, _matrix_to_coef(total, s), warped)
-        kernels.block_lk(a, warped, model.pixel_weight, model.block, model._count, model.regularization, u)
-        coef = kernels.robust_similarity(u, model._fit_index, model.design, KEEP, ROUNDS)
-        total = total @ _coef_to_matrix(coef, s)
-        # the largest shift the update makes anywhere on the face, in work pixels
-        corners = np.array([[0, 0, 1], [s, 0, 1], [0, s, 1], [s, s, 1]], dtype=np.float64).T
-        if np.abs((_coef_to_matrix(coef, s) - np.eye(3)) @ corners).max() < tolerance_px:
-            break
+    fit = model._fit_index
+    centres = np.clip(np.round(model.centres - 0.5).astype(int), 0, model.size - 1)
+    block_depth = canonical_depth(model.size)[centres[fit, 1], centres[fit, 0]].astype(np.float64)
+    corners = np.array([[0, 0, 1], [s, 0, 1], [0, s, 1], [s, s, 1]], dtype=np.float64).T
+
+    def fitted(total: np.ndarray, parallax: np.ndarray, free: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The similarity (3x3, edge coordinates) and the turn's terms (work pixels per unit depth), iterated from
+        these until the update is negligible; with ``free`` False the turn is held."""
+        for _ in range(max(1, int(iterations))):
+            if parallax.any():
+                work = GlobalMotion(_rescaled(total, 1.0), model.size, (parallax[0] / s, parallax[1] / s))
+                warped[:] = cv2.remap(b, *work.source_maps(), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            else:
+                kernels.warp_back(b, _matrix_to_coef(total, s), warped)
+            kernels.block_lk(a, warped, model.pixel_weight, model.block, model._count, model.regularization, u)
+            step = np.zeros(2)
+            if free:
+                coef, (p, q) = robust_similarity_and_turn(u[fit], model.design[fit], block_depth)
+                step = np.array([p, q])
+                parallax = parallax + step
+            else:
+                coef = kernels.robust_similarity(u, fit, model.design, KEEP, ROUNDS)
+            total = total @ _coef_to_matrix(coef, s)
+            # the largest shift the update makes anywhere on the face, in work pixels
+            change = np.abs((_coef_to_matrix(coef, s) - np.eye(3)) @ corners).max() + np.abs(step).max() * 0.35
+            if change < tolerance_px:
+                break
+        return total, parallax
+
+    total, parallax = fitted(np.eye(3), np.zeros(2), turn)
+    if turn:
+        shrink = math.radians(TURN_SHRINK_DEG) * s
+        held = np.sign(parallax) * np.maximum(np.abs(parallax) - shrink, 0.0)
+        if not np.array_equal(held, parallax):
+            total, parallax = fitted(total, held, False)
     size = int(reference.shape[0])
-    return GlobalMotion(_rescaled(total, size / s), size)
+    return GlobalMotion(_rescaled(total, size / s), size, (float(parallax[0] / s), float(parallax[1] / s)))
 
 
 def warp_with(face: np.ndarray, motion: GlobalMotion) -> np.ndarray:
-    """``face(M p)`` for every pixel ``p``: the moving face brought onto the reference's grid."""
+    """``face`` at every reference pixel's place in it: the moving face brought onto the reference's grid."""
     if face.shape[0] != motion.size:
         raise ValueError(f"the motion is for {motion.size}-pixel faces, got {face.shape}")
+    if motion.turn != (0.0, 0.0):
+        return cv2.remap(face, *motion.source_maps(), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return cv2.warpAffine(face, motion.matrix, (face.shape[1], face.shape[0]),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
@@ -164,11 +258,11 @@ def exposure_gain(reference: np.ndarray, moving: np.ndarray) -> float:
     return float(np.median(b[usable] / a[usable]))
 
 
-def register(reference: np.ndarray, moving: np.ndarray) -> tuple[np.ndarray, GlobalMotion]:
+def register(reference: np.ndarray, moving: np.ndarray, turn: bool = True) -> tuple[np.ndarray, GlobalMotion]:
     """``moving`` registered onto ``reference`` (same size, uint8; its exposure matched first,
-    :func:`match_exposure`) and the head motion that was removed."""
+    :func:`match_exposure`) and the head motion that was removed (its turn in depth too unless ``turn`` is False)."""
     moving, _ = match_exposure(reference, moving)
-    motion = estimate_global_motion(reference, moving)
+    motion = estimate_global_motion(reference, moving, turn=turn)
     return warp_with(moving, motion), motion
 
 
