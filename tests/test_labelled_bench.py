@@ -1,9 +1,11 @@
 """The labelled real-face benchmark: known classes, encoded video, the whole chain scored."""
 
+import math
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -113,6 +115,38 @@ def test_an_automatic_exposure_changes_the_gain_in_steps_and_nothing_else():
     assert np.median(b[lit] / a[lit]) == pytest.approx(steps[0][1], rel=0.02)
 
 
+def test_a_head_turning_in_depth_moves_the_nose_against_the_cheeks_and_nothing_else():
+    """``--head-turn``: the same scene, the head also turning in depth, rendered as parallax: between two
+    frames the nose moves sideways against the eye corners (a similarity cannot do that), by about what the
+    turn and the face's depth say."""
+    plain = labelled_sequence(load_face(None), seed=3, seconds=12, n_events=3, face_height=0.9)
+    turning = labelled_sequence(load_face(None), seed=3, seconds=12, n_events=3, face_height=0.9, head_turn_deg=6)
+    assert turning.events == plain.events and plain.head_motion.turn_deg == (0.0, 0.0)
+    yaw_amplitude, pitch_amplitude = turning.head_motion.turn_deg
+    assert 3.6 <= yaw_amplitude <= 6.0 and 3.6 <= pitch_amplitude <= 6.0
+    assert 0.75 <= turning.head_motion.depth_scale <= 1.25
+    times = np.arange(turning.n_frames) / turning.fps
+    yaws = np.array([turning.head_motion.turn_at(t)[0] for t in times])
+    i, j = int(yaws.argmin()), int(yaws.argmax())
+    lm = turning.landmarks_at(i).astype(np.float32)
+    nose, corners = lm[30], lm[[36, 45]]
+
+    def moved(a: np.ndarray, b: np.ndarray, points: np.ndarray) -> np.ndarray:
+        gray = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in (a, b)]
+        flow = cv2.calcOpticalFlowFarneback(gray[0], gray[1], None, 0.5, 4, 21, 5, 7, 1.5, 0)
+        return np.array([flow[int(round(y)), int(round(x))] for x, y in points])
+
+    # frames chosen where the plain sequence's own head motion is the same in both: only the turn differs
+    nose_shift = moved(turning.frames[i], turning.frames[j], [nose])[0, 0] - moved(plain.frames[i], plain.frames[j], [nose])[0, 0]
+    corner_shift = (moved(turning.frames[i], turning.frames[j], corners)[:, 0]
+                    - moved(plain.frames[i], plain.frames[j], corners)[:, 0]).mean()
+    iod = float(np.linalg.norm(lm[45] - lm[36]))
+    # the generic nose tip is 37 mm in front of the outer eye corners, which are 90 mm apart
+    expected = 37.0 * turning.head_motion.depth_scale * iod / 90.0 * math.radians(yaws[j] - yaws[i])
+    # (the flow's 21-pixel window spreads the nose's peak: it reads about three quarters of it)
+    assert 0.5 * expected < corner_shift - nose_shift < 1.2 * expected
+
+
 @pytest.mark.slow
 def test_the_chain_on_encoded_video_labels_a_smile_with_drift(tmp_path):
     """A 3 px smile on the real face photo, drift and roll, mp4v: found, labelled positive, the motion at
@@ -151,6 +185,7 @@ def test_each_encoding_writes_a_file_the_product_reads_frame_for_frame(tmp_path,
                                             (["--frame-size", "1281x720"], "--frame-size must be even"),
                                             (["--noise", "-1"], "--noise must lie in 0..10"),
                                             (["--exposure-steps", "-2"], "--exposure-steps must lie in 0..20"),
+                                            (["--head-turn", "45"], "--head-turn must lie in 0..20 degrees"),
                                             (["--movements", "random"], "invalid choice: 'random'")])
 def test_bad_benchmark_options_are_a_one_line_message_not_a_traceback(flags, message):
     proc = subprocess.run([sys.executable, "main.py", "synth", "bench", "--labelled", *flags],

@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     bench.add_argument("--exposure-steps", type=int, default=0,
                        help="--labelled: a webcam's automatic exposure: this many steps of the gain a sequence, each "
                             "over 4 frames to 0.83-1.2 of the first")
+    bench.add_argument("--head-turn", type=float, default=0.0, metavar="DEG",
+                       help="--labelled: the head also turns in depth, yaw and pitch up to this many degrees (each "
+                            "a slow sinusoid; rendered as the parallax of a face 0.75-1.25 times the generic depth)")
     sub.add_parser("cost", help="milliseconds per frame of each face and spotting stage at 640x480")
 
 
@@ -107,17 +110,21 @@ def _labelled_bench(args: argparse.Namespace) -> int:
         raise SynthError(f"--noise must lie in 0..10, got {args.noise:g}")
     if not 0 <= args.exposure_steps <= 20:
         raise SynthError(f"--exposure-steps must lie in 0..20, got {args.exposure_steps}")
+    if not 0.0 <= args.head_turn <= 20.0:
+        raise SynthError(f"--head-turn must lie in 0..20 degrees, got {args.head_turn:g}")
     faces = benchmark_faces(default_data_root(), args.faces)
     per_face = max(1, args.sequences // len(faces))
     seqs = [(name, labelled_sequence(img, args.seed + 1000 * f + k, fps=args.fps, seconds=args.seconds,
                                      n_events=args.events,
                                      face_height=(0.9 if name == "astronaut" else 0.55) * args.face_scale, size=size,
                                      noise_scale=args.noise, exposure_steps=args.exposure_steps,
-                                     movements=args.movements))
+                                     movements=args.movements, head_turn_deg=args.head_turn))
             for f, (name, img) in enumerate(faces) for k in range(per_face)]
     noise = "" if args.noise == 1.0 else f", sensor noise x{args.noise:g}"
     if args.exposure_steps:
         noise += f", {args.exposure_steps} exposure steps a sequence"
+    if args.head_turn:
+        noise += f", head turning in depth up to {args.head_turn:g} degrees"
     if args.movements == "varied":
         noise += ", varied movements (more action units, held-out ones, each shaped differently)"
     print(f"{len(seqs)} sequences at {size[0]}x{size[1]}{noise} ({len(faces)} faces: {', '.join(n for n, _ in faces)}), "

@@ -18,7 +18,7 @@ def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seco
                       n_events: int = 4, amplitude_px: tuple[float, float] = (0.5, 3.0),
                       face_height: float = 0.55, size: tuple[int, int] = (640, 480),
                       noise_scale: float = 1.0, exposure_steps: int = 0,
-                      movements: str = "textbook") -> SyntheticSequence:
+                      movements: str = "textbook", head_turn_deg: float = 0.0) -> SyntheticSequence:
     """Micro-expressions whose MEGC2019 class is known (the classes in turn from a random start), on a
     face that drifts, rolls and is lit unevenly, with blinks and noise. Amplitudes are drawn uniformly in
     ``amplitude_px``, in pixels of the 224-pixel aligned face (what every displacement figure uses); the
@@ -29,7 +29,9 @@ def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seco
     last; drawn apart from the rest, so the scene is otherwise the same. ``movements`` "varied" draws each
     class's movement from the textbook ones, ``VARIED_EXPRESSIONS`` and ``HELD_OUT_EXPRESSIONS``,
     each shaped by a ``MovementShape.draw`` (width, asymmetry, direction), from a generator of its own: the
-    scene, timing and amplitudes are those of "textbook"."""
+    scene, timing and amplitudes are those of "textbook". ``head_turn_deg`` turns the head in depth too: yaw and
+    pitch each a sinusoid of 3.5-7 s whose amplitude is 60-100 % of it, on a face whose depths are the generic
+    face's times 0.75-1.25 (drawn apart from the rest, so the scene is otherwise the same)."""
     if movements not in MOVEMENT_SETS:
         raise SynthError(f"unknown movements {movements!r}: use one of {', '.join(MOVEMENT_SETS)}")
     from frl_core.faces import alignment_matrix
@@ -77,6 +79,11 @@ def labelled_sequence(face_image: np.ndarray, seed: int, fps: float = 30.0, seco
     motion = HeadMotion(translation=float(rng.uniform(2.0, 4.0)) * size[1] / 480.0, rotation_deg=float(rng.uniform(0.5, 1.5)),
                         periods_s=(float(rng.uniform(4, 7)), float(rng.uniform(2, 4))),
                         phase=tuple(rng.uniform(0, 6, 6)))
+    if head_turn_deg > 0:
+        turning = np.random.default_rng((seed, 13))
+        motion.turn_deg = (float(head_turn_deg * turning.uniform(0.6, 1.0)), float(head_turn_deg * turning.uniform(0.6, 1.0)))
+        motion.turn_periods_s = (float(turning.uniform(3.5, 7.0)), float(turning.uniform(3.5, 7.0)))
+        motion.depth_scale = float(turning.uniform(0.75, 1.25))
     lighting = Lighting(gain=float(rng.uniform(0.03, 0.08)), gradient=float(rng.uniform(0.02, 0.06)),
                         period_s=float(rng.uniform(6, 10)), phase=float(rng.uniform(0, 6)),
                         exposure_steps=exposure_schedule(seed, exposure_steps, n_frames, fps))

@@ -96,6 +96,12 @@ class HeadMotion:
     scale: float = 0.01
     periods_s: tuple[float, float] = (5.3, 2.9)
     phase: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
+    turn_deg: tuple[float, float] = (0.0, 0.0)
+    """Largest turn in depth about the vertical (yaw) and horizontal (pitch) axis, degrees: rendered as the
+    parallax of the face's depth (:meth:`turn_at`)."""
+    turn_periods_s: tuple[float, float] = (4.7, 6.1)
+    depth_scale: float = 1.0
+    """This person's depths as a multiple of the generic face's (``faces.head_pose.GENERIC_FACE_3D``)."""
 
     def at(self, t: float) -> tuple[float, float, float, float]:
         """Translation x, y (pixels), rotation (degrees) and scale at time ``t`` (seconds)."""
@@ -107,6 +113,15 @@ class HeadMotion:
 
         return (self.translation * wave(ph[0], ph[1]), self.translation * wave(ph[2], ph[3]),
                 self.rotation_deg * wave(ph[4], ph[5]), 1.0 + self.scale * wave(ph[1], ph[4]))
+
+    def turn_at(self, t: float) -> tuple[float, float]:
+        """Yaw and pitch (degrees, ``faces.head_pose``'s signs) at time ``t``: one sinusoid each."""
+        (yaw, pitch), (p1, p2), ph = self.turn_deg, self.turn_periods_s, self.phase
+        return (yaw * math.sin(2 * math.pi * t / p1 + ph[3]), pitch * math.sin(2 * math.pi * t / p2 + ph[0]))
+
+    @property
+    def turns(self) -> bool:
+        return any(self.turn_deg)
 
 
 STILL = HeadMotion(translation=0.0, rotation_deg=0.0, scale=0.0)
@@ -212,6 +227,20 @@ class _Face:
         self.grid = (gx, gy)
         self._fields: dict[tuple[tuple[str, ...], MovementShape | None], np.ndarray] = {}
         self._blink: np.ndarray | None = None
+        self._depth: dict[float, np.ndarray] = {}
+
+    def depth_px(self, scale: float) -> np.ndarray:
+        """(H, W) depth of the face in front of (negative) or behind its eye corners, in canvas pixels: the generic
+        face's depths at this face's own landmarks, times ``scale``. A turn of ``a`` radians moves a point by about
+        ``a`` times its depth; the first-order parallax, without what the turn hides or foreshortens."""
+        if scale not in self._depth:
+            from frl_core.faces.head_pose import GENERIC_FACE_3D, OUTER_EYE_CORNERS_MM, face_depth
+
+            w, h = self.size
+            px_per_mm = float(np.linalg.norm(self.landmarks[45] - self.landmarks[36])) / OUTER_EYE_CORNERS_MM
+            depth = face_depth(self.landmarks, h, w, GENERIC_FACE_3D[:, 2] * scale)
+            self._depth[scale] = (depth * np.float32(px_per_mm)).astype(np.float32)
+        return self._depth[scale]
 
     def au_field(self, aus: tuple[str, ...], shape: MovementShape | None = None) -> np.ndarray:
         """(2, H, W) displacement of a unit-amplitude movement of these action units (textbook, or ``shape``)."""
@@ -340,6 +369,12 @@ class RenderedFrames(Sequence):
             if c > 0:
                 part = face.blink_field() * np.float32(c)
                 field_ = part if field_ is None else field_ + part
+        if seq.head_motion.turns:
+            yaw, pitch = seq.head_motion.turn_at(i / seq.fps)
+            depth = face.depth_px(seq.head_motion.depth_scale)
+            # yaw > 0 turns the face to the image's left: what is in front of the eyes (depth < 0) moves left
+            part = np.stack([depth * np.float32(math.radians(yaw)), depth * np.float32(-math.radians(pitch))])
+            field_ = part if field_ is None else field_ + part
         image = face.canvas
         if field_ is not None:
             gx, gy = face.grid
