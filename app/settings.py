@@ -62,6 +62,8 @@ class AppSettings:
     """Adaptive threshold factor k: running median + k robust standard deviations of the score."""
     leave_out_speech: bool = True
     """Leave out mouth movements that come in trains (talking; ``SpotterConfig.speech_train``)."""
+    head_turns: bool = False
+    """Take the head's turns in depth out of spotting too (``SpotterConfig.head_turn``)."""
     face_crops: bool = False
     """Frames are already face crops (dataset frames): use the whole frame when no face is detected."""
     follow: str = FaceConfig.follow
@@ -154,6 +156,8 @@ def engine_config(settings: AppSettings, fps: float):
         spotter = _with(spotter, threshold_k=float(settings.threshold))
     if not settings.leave_out_speech:
         spotter = _with(spotter, speech_train=0)
+    if settings.head_turns:
+        spotter = _with(spotter, head_turn=True)
     return _with(EngineConfig(), fps=float(fps), face=face, spotter=spotter, device=settings.device,
                  weights=settings.weights or None, keep_aligned=False)
 
@@ -242,6 +246,14 @@ class SettingsDialog(QDialog):
                                          "found")
         form.addRow("Speech", self.leave_out_speech)
 
+        self.head_turns = QCheckBox("The head turns: take its turns in depth out of spotting too")
+        self.head_turns.setChecked(settings.head_turns)
+        self.head_turns.setToolTip("A head turned a few degrees moves the nose against the cheeks, which spotting "
+                                   "otherwise reads as facial motion (displacement maps always take it out). Tick "
+                                   "it for a person who turns their head; left off, talking is left out more "
+                                   "reliably")
+        form.addRow("Head", self.head_turns)
+
         self.face_crops = QCheckBox("Frames are face crops: use the whole frame when no face is detected")
         self.face_crops.setChecked(settings.face_crops)
         form.addRow("Input", self.face_crops)
@@ -318,6 +330,7 @@ class SettingsDialog(QDialog):
         s.pace = self.pace.currentData()
         s.face_crops = self.face_crops.isChecked()
         s.leave_out_speech = self.leave_out_speech.isChecked()
+        s.head_turns = self.head_turns.isChecked()
         s.rotate = int(self.rotate.currentData())
         s.follow = str(self.follow.currentData())
         s.show_face_box = self.show_face_box.isChecked()

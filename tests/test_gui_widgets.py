@@ -137,6 +137,9 @@ def test_screenshot_and_settings_dialog_round_trip(qtbot, tmp_path):
     assert dialog.leave_out_speech.isChecked() and engine_config(chosen, 30.0).spotter.speech_train == 3
     dialog.leave_out_speech.setChecked(False)
     assert engine_config(dialog.result_settings(), 30.0).spotter.speech_train == 0
+    assert not dialog.head_turns.isChecked() and not engine_config(chosen, 30.0).spotter.head_turn
+    dialog.head_turns.setChecked(True)
+    assert engine_config(dialog.result_settings(), 30.0).spotter.head_turn
     assert settings.device == "auto"
 
 

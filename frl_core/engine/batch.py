@@ -307,7 +307,7 @@ def run(args: argparse.Namespace, ray_init: dict[str, Any] | None = None) -> int
     events: dict[str, list[dict[str, str]]] = {}
     options = {"device": args.device, "weights": args.weights, "no_recognition": args.no_recognition,
                "whole_frame": args.whole_frame, "detect_every": args.detect_every, "follow": args.follow,
-               "speech_train": args.speech_train,
+               "speech_train": args.speech_train, "head_turns": args.head_turns,
                "no_png": args.no_png}
     tasks, todo = [], []
     for item in inputs:

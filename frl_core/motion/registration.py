@@ -37,7 +37,7 @@ import numpy as np
 
 from frl_core.faces.head_pose import canonical_depth
 from frl_core.spotting import kernels
-from frl_core.spotting.config import SpotterConfig
+from frl_core.spotting.config import TURN_SHRINK_DEG, SpotterConfig
 from frl_core.spotting.motion import MotionModel, interior_slices
 
 WORK_SIZE = 112
@@ -45,8 +45,6 @@ WORK_SIZE = 112
 BLUR_SIGMA = 0.5
 """Lighter blur than the spotter's: on real faces warped by known affine motions it lowers the fit's
 error (tests/test_registration.py)."""
-TURN_SHRINK_DEG = 0.4
-"""How far the fitted turn is moved towards none about each axis (:func:`estimate_global_motion`)."""
 KEEP, ROUNDS = 0.6, 10
 """The robust fit keeps the 60 % of blocks that fit best and refits ten times: an expression can move far
 more of the face than the spotter's one trim of a quarter allows for, and each round sheds more of it."""
@@ -138,30 +136,6 @@ def _rescaled(m_edge: np.ndarray, factor: float) -> np.ndarray:
     return (to_index @ full @ np.linalg.inv(to_index))[:2]
 
 
-def robust_similarity_and_turn(u: np.ndarray, design: np.ndarray, depth: np.ndarray, keep: float = KEEP,
-                               rounds: int = ROUNDS) -> tuple[np.ndarray, tuple[float, float]]:
-    """The similarity (``kernels.robust_similarity``'s (3, 2) layout) and the two depth terms (displacement per
-    unit of ``depth``, x and y) that best explain the blocks' displacements ``u`` (m, 2), with the design rows
-    (m, 3: x, y, 1) and ``depth`` (m,) of the same blocks: least squares, then ``rounds`` refits on the ``keep``
-    share of blocks that fit best."""
-    m = len(u)
-    x, y, one, z = design[:, 0], design[:, 1], design[:, 2], depth
-    zero = np.zeros(m)
-    # unknowns a, b, tx, ty, p, q: u = a x - b y + tx + p z, v = b x + a y + ty + q z
-    system = np.vstack([np.column_stack([x, -y, one, zero, z, zero]), np.column_stack([y, x, zero, one, zero, z])])
-    target = np.concatenate([u[:, 0], u[:, 1]])
-    selected = np.ones(m, bool)
-    q_keep = min(max(int(keep * m), 6), m - 1)
-    for _ in range(int(rounds) + 1):
-        rows = np.concatenate([selected, selected])
-        theta = np.linalg.lstsq(system[rows], target[rows], rcond=None)[0]
-        r = system @ theta - target
-        resid = r[:m] ** 2 + r[m:] ** 2
-        selected = resid <= np.sort(resid)[q_keep]
-    a, b, tx, ty, p, q = (float(t) for t in theta)
-    return np.array([[a, b], [-b, a], [tx, ty]]), (p, q)
-
-
 def estimate_global_motion(reference: np.ndarray, moving: np.ndarray, iterations: int = 12,
                            work_size: int = WORK_SIZE, tolerance_px: float = 1e-4, turn: bool = True) -> GlobalMotion:
     """The robust similarity motion from ``reference`` to ``moving`` (two aligned faces of one size), with the
@@ -181,23 +155,17 @@ def estimate_global_motion(reference: np.ndarray, moving: np.ndarray, iterations
     u = np.empty((n * n, 2))
     warped = np.empty_like(b)
     fit = model._fit_index
-    centres = np.clip(np.round(model.centres - 0.5).astype(int), 0, model.size - 1)
-    block_depth = canonical_depth(model.size)[centres[fit, 1], centres[fit, 0]].astype(np.float64)
     corners = np.array([[0, 0, 1], [s, 0, 1], [0, s, 1], [s, s, 1]], dtype=np.float64).T
 
     def fitted(total: np.ndarray, parallax: np.ndarray, free: bool) -> tuple[np.ndarray, np.ndarray]:
         """The similarity (3x3, edge coordinates) and the turn's terms (work pixels per unit depth), iterated from
         these until the update is negligible; with ``free`` False the turn is held."""
         for _ in range(max(1, int(iterations))):
-            if parallax.any():
-                work = GlobalMotion(_rescaled(total, 1.0), model.size, (parallax[0] / s, parallax[1] / s))
-                warped[:] = cv2.remap(b, *work.source_maps(), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            else:
-                kernels.warp_back(b, _matrix_to_coef(total, s), warped)
+            kernels.warp_back(b, _matrix_to_coef(total, s), warped, parallax[0], parallax[1], model.pixel_depth)
             kernels.block_lk(a, warped, model.pixel_weight, model.block, model._count, model.regularization, u)
             step = np.zeros(2)
             if free:
-                coef, (p, q) = robust_similarity_and_turn(u[fit], model.design[fit], block_depth)
+                coef, p, q = kernels.robust_similarity_turn(u, fit, model.design, model.block_depth, KEEP, ROUNDS)
                 step = np.array([p, q])
                 parallax = parallax + step
             else:

@@ -13,6 +13,13 @@ CANONICAL_SIZE = 224
 """Scores are expressed in pixels of a canonical face of this side."""
 
 
+TURN_SHRINK_DEG = 0.4
+"""The head's turn in depth (yaw, pitch) between two faces is head motion too: it moves the nose against the cheeks,
+which no similarity takes out, so the global fit can have two more terms, a displacement in proportion to a
+generic face's depth. A movement of a still head leaks a little into them, so the fitted turn is moved this many
+degrees towards none about each axis before it is taken out; a turn within it is none."""
+
+
 @dataclass
 class SpotterConfig:
     """Windows, score resolution and the adaptive threshold."""
@@ -81,6 +88,10 @@ class SpotterConfig:
     the rest)."""
     global_rounds: int = 3
     """How many times the global motion is refitted."""
+    head_turn: bool = False
+    """Also take the head's turn in depth out of the spotter's global motion, as registration does
+    (``TURN_SHRINK_DEG``). Off by default: on real talking clips the threshold learnt on scores without the turns'
+    parallax let more talking through (docs/recognition.md, "Real heads turn in depth")."""
     block_noise: bool = True
     """Weigh every AU block by its own noise: its typical score-window magnitude in the recent past, against
     that of the median block. Blocks on hair edges, nostrils or compression artefacts move by a few

@@ -151,9 +151,13 @@ def robust_affine(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, fit_
 
 
 @njit(cache=True)
-def warp_back(b: np.ndarray, coef: np.ndarray, out: np.ndarray) -> None:
-    """``out(p) = b(p + d(p))`` with d the affine motion ``coef`` (pixel centres), bilinear, border replicated."""
+def warp_back(b: np.ndarray, coef: np.ndarray, out: np.ndarray, turn_x: float, turn_y: float,
+              depth: np.ndarray) -> None:
+    """``out(p) = b(p + d(p))`` with d the affine motion ``coef`` (pixel centres) plus, when ``turn_x`` or ``turn_y``
+    is not 0, ``(turn_x, turn_y) * depth(p)`` (the head's turn in depth: :func:`robust_similarity_turn`), bilinear,
+    border replicated."""
     s = b.shape[0]
+    turned = (turn_x != 0.0 or turn_y != 0.0) and depth.shape[0] == s
     fs = float(s)
     m00 = 1.0 + coef[0, 0] / fs
     m01 = coef[1, 0] / fs
@@ -165,6 +169,9 @@ def warp_back(b: np.ndarray, coef: np.ndarray, out: np.ndarray) -> None:
         for x in range(s):
             sx = m00 * x + m01 * y + m02
             sy = m10 * x + m11 * y + m12
+            if turned:
+                sx += turn_x * depth[y, x]
+                sy += turn_y * depth[y, x]
             if 0.0 <= sx < s - 1 and 0.0 <= sy < s - 1:
                 # Inside: no border to replicate (almost every pixel, the global motion is small).
                 x0 = int(sx)
@@ -256,24 +263,147 @@ def _global_motion(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, fit
     return robust_affine(u, fit_index, design, fit_pinv, keep, rounds)
 
 
+@njit(cache=True)
+def _solve6(g: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``g x = rhs`` for a small symmetric positive (semi-)definite ``g``: Gaussian elimination, partial pivoting."""
+    n = rhs.size
+    a = g.copy()
+    x = rhs.copy()
+    for i in range(n):
+        a[i, i] += 1e-12
+    for c in range(n):
+        piv = c
+        for r in range(c + 1, n):
+            if abs(a[r, c]) > abs(a[piv, c]):
+                piv = r
+        if piv != c:
+            for k in range(n):
+                a[c, k], a[piv, k] = a[piv, k], a[c, k]
+            x[c], x[piv] = x[piv], x[c]
+        for r in range(c + 1, n):
+            f = a[r, c] / a[c, c]
+            for k in range(c, n):
+                a[r, k] -= f * a[c, k]
+            x[r] -= f * x[c]
+    for c in range(n - 1, -1, -1):
+        t = x[c]
+        for k in range(c + 1, n):
+            t -= a[c, k] * x[k]
+        x[c] = t / a[c, c]
+    return x
+
+
+@njit(cache=True)
+def robust_similarity_turn(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, depth: np.ndarray,
+                           keep: float = 0.6, rounds: int = 3) -> tuple[np.ndarray, float, float]:
+    """The similarity (:func:`robust_similarity`'s layout) and the head's turn in depth that best explain the
+    blocks' displacements ``u``: ``u = a x - b y + tx + p z, v = b x + a y + ty + q z`` with ``z`` the block's
+    ``depth`` (a generic face's, in units of the face's side, so ``p`` and ``q`` are pixels per side of depth: the
+    turn's angles in radians times the side), least squares then ``rounds`` refits on the ``keep`` share of
+    blocks that fit best.
+
+    A head turned in depth moves the nose against the cheeks and the face's sides least, which no similarity
+    takes out; an action unit moves a few regions, not the whole face in proportion to its depth."""
+    m = fit_index.size
+    us, xs = _fit_rows(u, fit_index, design)
+    zs = np.empty(m)
+    for i in range(m):
+        zs[i] = depth[fit_index[i]]
+    selected = np.ones(m, np.bool_)
+    theta = np.zeros(6)
+    resid = np.empty(m)
+    q = min(max(int(keep * m), 6), m - 1)
+    row = np.empty(6)
+    for r in range(rounds + 1):
+        g = np.zeros((6, 6))
+        rhs = np.zeros(6)
+        for i in range(m):
+            if not selected[i]:
+                continue
+            for j in range(2):
+                # unknowns a, b, tx, ty, p, q
+                if j == 0:
+                    row[0], row[1], row[2], row[3], row[4], row[5] = xs[i, 0], -xs[i, 1], 1.0, 0.0, zs[i], 0.0
+                else:
+                    row[0], row[1], row[2], row[3], row[4], row[5] = xs[i, 1], xs[i, 0], 0.0, 1.0, 0.0, zs[i]
+                for k in range(6):
+                    rhs[k] += row[k] * us[i, j]
+                    for c in range(6):
+                        g[k, c] += row[k] * row[c]
+        theta = _solve6(g, rhs)
+        if r == rounds:
+            break
+        for i in range(m):
+            rx = us[i, 0] - (theta[0] * xs[i, 0] - theta[1] * xs[i, 1] + theta[2] + theta[4] * zs[i])
+            ry = us[i, 1] - (theta[1] * xs[i, 0] + theta[0] * xs[i, 1] + theta[3] + theta[5] * zs[i])
+            resid[i] = rx * rx + ry * ry
+        limit = np.sort(resid)[q]
+        for i in range(m):
+            selected[i] = resid[i] <= limit
+    coef = np.empty((3, 2))
+    coef[0, 0], coef[0, 1] = theta[0], theta[1]
+    coef[1, 0], coef[1, 1] = -theta[1], theta[0]
+    coef[2, 0], coef[2, 1] = theta[2], theta[3]
+    return coef, theta[4], theta[5]
+
+
+@njit(cache=True)
+def _shrunk(value: float, shrink: float) -> float:
+    if value > shrink:
+        return value - shrink
+    if value < -shrink:
+        return value + shrink
+    return 0.0
+
+
+@njit(cache=True)
+def global_motion_and_turn(u: np.ndarray, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray,
+                           similarity: bool, keep: float, rounds: int, depth: np.ndarray,
+                           shrink: float) -> tuple[np.ndarray, float, float]:
+    """The global motion (:func:`_global_motion`) and, for a similarity with ``shrink`` >= 0, the head's turn in
+    depth (:func:`robust_similarity_turn`) moved ``shrink`` towards none about each axis, the similarity then fitted
+    again with that turn held. A turn within ``shrink`` is none and the similarity is the one without a turn: a
+    movement of a still head leaks a little into the turn's terms, and a still head is left as it was."""
+    coef = _global_motion(u, fit_index, design, fit_pinv, similarity, keep, rounds)
+    if not similarity or shrink < 0.0 or depth.size != u.shape[0]:
+        return coef, 0.0, 0.0
+    _, p, q = robust_similarity_turn(u, fit_index, design, depth, keep, rounds)
+    p = _shrunk(p, shrink)
+    q = _shrunk(q, shrink)
+    if p == 0.0 and q == 0.0:
+        return coef, 0.0, 0.0
+    held = u.copy()
+    for k in range(u.shape[0]):
+        held[k, 0] -= p * depth[k]
+        held[k, 1] -= q * depth[k]
+    return robust_similarity(held, fit_index, design, keep, rounds), p, q
+
+
 @njit(cache=True, nogil=True)
 def block_displacement(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, count: np.ndarray,
                        regularization: float, fit_index: np.ndarray, design: np.ndarray,
-                       fit_pinv: np.ndarray, similarity: bool = True, keep: float = 0.6,
-                       rounds: int = 3) -> np.ndarray:
+                       fit_pinv: np.ndarray, similarity: bool, keep: float, rounds: int, block_depth: np.ndarray,
+                       pixel_depth: np.ndarray, turn_shrink: float) -> np.ndarray:
     """(n*n, 2) displacement a -> b of every block, the global motion (similarity, or affine when
-    ``similarity`` is False) taken out (two passes)."""
+    ``similarity`` is False) taken out (two passes); with ``turn_shrink`` >= 0 and the depth of every block and
+    pixel, the head's turn in depth too (:func:`global_motion_and_turn`)."""
     n = a.shape[0] // block
     u = np.empty((n * n, 2))
     block_lk(a, b, weight, block, count, regularization, u)
-    coef = _global_motion(u, fit_index, design, fit_pinv, similarity, keep, rounds)
+    coef, p, q = global_motion_and_turn(u, fit_index, design, fit_pinv, similarity, keep, rounds, block_depth,
+                                        turn_shrink)
     b_back = np.empty_like(b)
-    warp_back(b, coef, b_back)
+    warp_back(b, coef, b_back, p, q, pixel_depth)
     block_lk(a, b_back, weight, block, count, regularization, u)
-    coef = _global_motion(u, fit_index, design, fit_pinv, similarity, keep, rounds)
+    coef, p2, q2 = global_motion_and_turn(u, fit_index, design, fit_pinv, similarity, keep, rounds, block_depth,
+                                          turn_shrink)
+    turned = p2 != 0.0 or q2 != 0.0
     for k in range(n * n):
         for j in range(2):
             u[k, j] -= design[k, 0] * coef[0, j] + design[k, 1] * coef[1, j] + design[k, 2] * coef[2, j]
+        if turned:
+            u[k, 0] -= p2 * block_depth[k]
+            u[k, 1] -= q2 * block_depth[k]
     return u
 
 
@@ -282,7 +412,8 @@ def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, co
                 regularization: float, fit_index: np.ndarray, design: np.ndarray, fit_pinv: np.ndarray,
                 similarity: bool, keep: float, rounds: int, au_index: np.ndarray, smoothing: float,
                 smoothing_mask: np.ndarray, top_k: int, block_weight: np.ndarray, region_blocks: np.ndarray,
-                region_out: np.ndarray, magnitude_out: np.ndarray, vector_out: np.ndarray) -> float:
+                region_out: np.ndarray, magnitude_out: np.ndarray, vector_out: np.ndarray,
+                block_depth: np.ndarray, pixel_depth: np.ndarray, turn_shrink: float) -> float:
     """Mean weighted residual displacement of the ``top_k`` strongest blocks among ``au_index``, in
     work-face pixels, after a 3x3 ``[w, 1, w]`` smoothing of the displacement field over the blocks that
     ``smoothing_mask`` (n*n) marks, in float32. Each block's magnitude is multiplied by its
@@ -291,10 +422,11 @@ def block_score(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: int, co
     ``region_blocks`` (R, len(au_index)) marks each AU region's blocks; ``region_out`` (R,) receives each
     region's mean residual displacement from the same field, unweighted (R may be 0); ``magnitude_out``
     (len(au_index) or 0) receives every AU block's unweighted magnitude; ``vector_out`` (R, 2) or empty, each
-    region's mean displacement vector (x, y): which way it moved."""
+    region's mean displacement vector (x, y): which way it moved. ``block_depth``, ``pixel_depth`` and
+    ``turn_shrink``: the head's turn in depth (:func:`block_displacement`; ``turn_shrink`` < 0 leaves it in)."""
     n = a.shape[0] // block
     d = block_displacement(a, b, weight, block, count, regularization, fit_index, design, fit_pinv,
-                           similarity, keep, rounds)
+                           similarity, keep, rounds, block_depth, pixel_depth, turn_shrink)
     field = np.empty((n, n, 2), np.float32)
     for k in range(n * n):
         field[k // n, k % n, 0] = d[k, 0]

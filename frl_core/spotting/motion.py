@@ -10,8 +10,10 @@ import cv2
 import numpy as np
 
 from frl_core.faces.au_regions import REGION_NAMES, TEMPLATE_68, canonical_region_boxes
+from frl_core.faces.head_pose import canonical_depth
 from frl_core.spotting import kernels
-from frl_core.spotting.config import CANONICAL_SIZE, LOG_OFFSET, LOG_SCALE, SpotterConfig, SpotterError
+from frl_core.spotting.config import (CANONICAL_SIZE, LOG_OFFSET, LOG_SCALE, TURN_SHRINK_DEG, SpotterConfig,
+                                     SpotterError)
 
 FACE_INTERIOR = (0.08, 0.05, 0.92, 0.95)
 """The aligned face inside its crop's outer ring (x0, y0, x1, y1, fractions of the side): the ring holds hair, ears
@@ -90,6 +92,11 @@ class MotionModel:
         self._fit_index = np.flatnonzero(self.fit_blocks)
         self._au_index = np.flatnonzero(self.au_blocks)
         self._fit_pinv = np.ascontiguousarray(np.linalg.pinv(self.design[self._fit_index]))
+        # the head's turn in depth: the generic face's depth (crop sides) at every pixel and block centre
+        self.pixel_depth = np.ascontiguousarray(canonical_depth(s), dtype=np.float32)
+        at = np.clip(np.round(self.centres - 0.5).astype(int), 0, s - 1)
+        self.block_depth = self.pixel_depth[at[:, 1], at[:, 0]].astype(np.float64)
+        self.turn_shrink = math.radians(TURN_SHRINK_DEG) * s if config.head_turn and self.similarity else -1.0
         self._count = self.pixel_weight.reshape(self.n, b, self.n, b).sum((1, 3), dtype=np.float64).ravel() + 1e-3
         self._region_blocks = self._region_membership()
         self._no_regions = np.zeros((0, len(self._au_index)), np.uint8)
@@ -179,7 +186,8 @@ class MotionModel:
         """
         return kernels.block_displacement(a, b, self.pixel_weight, self.block, self._count, self.regularization,
                                           self._fit_index, self.design, self._fit_pinv, self.similarity,
-                                          self.global_keep, self.global_rounds)
+                                          self.global_keep, self.global_rounds, self.block_depth, self.pixel_depth,
+                                          self.turn_shrink)
 
     def score(self, a: np.ndarray, b: np.ndarray, weights: np.ndarray | None = None) -> float:
         """Mean residual displacement of the ``top_k`` strongest AU blocks, in canonical-face pixels.
@@ -207,7 +215,8 @@ class MotionModel:
                                     max(self.spatial_smoothing, 0.0), self.smoothing_mask, self.top_k,
                                     self.uniform_weights if weights is None else weights, region_blocks, out,
                                     self._no_magnitudes if magnitudes is None else magnitudes,
-                                    self._no_vectors if vectors is None or not regions else vectors)
+                                    self._no_vectors if vectors is None or not regions else vectors,
+                                    self.block_depth, self.pixel_depth, self.turn_shrink)
         scale = CANONICAL_SIZE / self.size
         if vectors is not None and regions:
             vectors *= scale
