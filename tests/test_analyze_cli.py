@@ -76,6 +76,7 @@ def test_spot_only_run_writes_every_output(face_video, tmp_path, capsys):
     code, stdout, err = _run([video, "--out", out, "--no-recognition", "--video-out", "--no-progress"], capsys)
     assert code == 0, err
     assert "110 frames" in stdout
+    assert "spotted only" in stdout and "on off" not in stdout  # the summary said "1 events ... on off"
     frames = list(csv.DictReader(open(out / "frames.csv")))
     assert len(frames) == 110 and all(r["face_found"] == "1" for r in frames)
     doc = json.loads((out / "events.json").read_text())

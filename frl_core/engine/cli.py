@@ -457,8 +457,9 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         code=0, out_dir=out_dir, frames=n, faces=faces, fps=source.fps, events=kept,
         class_names=engine.class_names, seconds=elapsed,
         summary=f"{n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps), face in {faces}, "
-                f"{stats.dropped} dropped; {len(kept)} events ({micro} micro, {len(kept) - micro} macro) "
-                f"on {engine.device_name}; results in {out_dir}")
+                f"{stats.dropped} dropped; {len(kept)} event{'' if len(kept) == 1 else 's'} ({micro} micro, "
+                f"{len(kept) - micro} macro) "
+                f"{'spotted only' if engine.recognizer is None else 'on ' + engine.device_name}; results in {out_dir}")
     warnings = _frame_file_warnings(source)
     if switches:
         print(f"note: another face was followed from frame{'s' if len(switches) > 1 else ''} "
