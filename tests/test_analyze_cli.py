@@ -428,8 +428,9 @@ def test_talking_is_left_out_listed_and_kept_on_request(tmp_path, capsys):
 @pytest.mark.parametrize("seed", [6, 7])
 def test_head_turns_finds_a_smile_on_a_head_turning_in_depth(tmp_path, capsys, seed):
     """A person turns their head up to five degrees each way while a 3 px smile comes and goes: with --head-turns
-    the turns are taken out of spotting too and the smile is the one event (by default, on these two scenes, the
-    smile is missed or a turn is reported with it); the settings record the choice."""
+    the turns are taken out of spotting too and the smile is the one event, not marked as made while talking (by
+    default, on these scenes, the smile is missed, a turn is reported with it, or the turning lips read as talking);
+    the settings record the choice."""
     from frl_core import synth
 
     seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(300, 30, "smile", 3.0)],
@@ -442,6 +443,7 @@ def test_head_turns_finds_a_smile_on_a_head_turning_in_depth(tmp_path, capsys, s
     assert code == 0, err
     doc = json.loads((tmp_path / "out" / "events.json").read_text())
     assert [(e["onset_index"] <= 305 <= e["offset_index"]) for e in doc["events"]] == [True]
+    assert [e["while_talking"] for e in doc["events"]] == [False]  # the turning lips are not taken for talking
     assert doc["metadata"]["spotter_settings"]["head_turn"] is True
 
 
