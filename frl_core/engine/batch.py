@@ -366,7 +366,8 @@ def run(args: argparse.Namespace, ray_init: dict[str, Any] | None = None) -> int
     n_events = sum(int(rows[i.id].get("events") or 0) for i in inputs if i.id in rows)
     where = f"{backend.name}, {backend.workers} worker{'s' * (backend.workers != 1)}" if backend else "nothing to do"
     print(f"{ok} of {len(inputs)} inputs analysed ({resumed} already complete), {len(failed)} failed; "
-          f"{frames} frames in {elapsed:.1f} s ({where}); {n_events} events; corpus table {out / 'corpus.csv'}")
+          f"{frames} frames in {elapsed:.1f} s ({where}); {n_events} event{'s' * (n_events != 1)}; "
+          f"corpus table {out / 'corpus.csv'}")
     for item in failed[:10]:
         print(f"  failed: {item.id}: {rows[item.id].get('error')}", file=sys.stderr)
     if interrupted:
