@@ -318,7 +318,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         config.exposure_step_max = args.exposure_step
     if args.speech_train is not None:
         config.spotter = replace(config.spotter, speech_train=args.speech_train)
-    if getattr(args, "head_turns", False):
+    if args.head_turns:
         config.spotter = replace(config.spotter, head_turn=True)
     try:
         engine = AnalysisEngine(config, recognizer=recognizer if config.recognize else None)

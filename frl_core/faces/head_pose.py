@@ -103,6 +103,14 @@ def face_depth(landmarks: np.ndarray, height: int, width: int, depth_mm: np.ndar
     return cv2.remap(coarse, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def face_depth_px(landmarks: np.ndarray, height: int, width: int, scale: float = 1.0) -> np.ndarray:
+    """:func:`face_depth` of a face ``scale`` times as deep as the generic one, in the image's pixels (float32): the
+    outer eye corners are 90 mm apart. How the renderer and the benchmarks turn a face they know the landmarks of."""
+    pts = np.asarray(landmarks, dtype=np.float64).reshape(68, 2)
+    px_per_mm = float(np.linalg.norm(pts[45] - pts[36])) / OUTER_EYE_CORNERS_MM
+    return face_depth(pts, height, width, GENERIC_FACE_3D[:, 2] * scale) * np.float32(px_per_mm)
+
+
 @lru_cache(maxsize=8)
 def canonical_depth(size: int) -> np.ndarray:
     """The generic face's depth on the aligned crop of side ``size`` (``au_regions.TEMPLATE_68``), in units of the

@@ -234,12 +234,10 @@ class _Face:
         face's depths at this face's own landmarks, times ``scale``. A turn of ``a`` radians moves a point by about
         ``a`` times its depth; the first-order parallax, without what the turn hides or foreshortens."""
         if scale not in self._depth:
-            from frl_core.faces.head_pose import GENERIC_FACE_3D, OUTER_EYE_CORNERS_MM, face_depth
+            from frl_core.faces.head_pose import face_depth_px
 
             w, h = self.size
-            px_per_mm = float(np.linalg.norm(self.landmarks[45] - self.landmarks[36])) / OUTER_EYE_CORNERS_MM
-            depth = face_depth(self.landmarks, h, w, GENERIC_FACE_3D[:, 2] * scale)
-            self._depth[scale] = (depth * np.float32(px_per_mm)).astype(np.float32)
+            self._depth[scale] = face_depth_px(self.landmarks, h, w, scale)
         return self._depth[scale]
 
     def au_field(self, aus: tuple[str, ...], shape: MovementShape | None = None) -> np.ndarray:

@@ -612,7 +612,7 @@ def registration_errors(bank: FaceBank, cfg: DGMTrainConfig, n: int = 60, seed: 
     turned 1-4 degrees in depth about each axis (the parallax of the face's own landmarks at 0.75-1.25 times the
     generic depth; the similarity alone for contrast): mean and 95th percentile of the error of the recovered
     map over the face's inner part (pixels of the 224 face)."""
-    from frl_core.faces.head_pose import GENERIC_FACE_3D, OUTER_EYE_CORNERS_MM, face_depth
+    from frl_core.faces.head_pose import face_depth_px
     from frl_core.motion.registration import estimate_global_motion
 
     rng = np.random.default_rng(seed)
@@ -631,9 +631,7 @@ def registration_errors(bank: FaceBank, cfg: DGMTrainConfig, n: int = 60, seed: 
                 face = _warp(face, field_, -1.0)
             parallax = np.zeros((2, xs.size))
             if case == "turned_with_action_units":
-                lm = bank.landmarks[i]
-                px_per_mm = float(np.linalg.norm(lm[45] - lm[36])) / OUTER_EYE_CORNERS_MM
-                depth = face_depth(lm, 224, 224, GENERIC_FACE_3D[:, 2] * rng.uniform(0.75, 1.25)) * px_per_mm
+                depth = face_depth_px(bank.landmarks[i], 224, 224, rng.uniform(0.75, 1.25))
                 angles = np.radians(rng.uniform(1.0, 4.0, 2) * rng.choice([-1.0, 1.0], 2))
                 turn = np.stack([angles[0] * depth, angles[1] * depth]).astype(np.float32)
                 face = _warp(face, turn, -1.0)
