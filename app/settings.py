@@ -32,9 +32,10 @@ from frl_core.faces import FOLLOW_RULES, FaceConfig
 from frl_core.io.sources import ROTATIONS
 from frl_core.spotting.config import SpotterConfig
 
-RETIRED_KEYS = ("fps_override",)
+RETIRED_KEYS = ("fps_override", "head_turns")
 """Keys earlier versions stored that must not act any more: a frame-rate override belongs to one source
-(Playback ▸ Frame rate of this source), never to every later file."""
+(Playback ▸ Frame rate of this source), never to every later file; "head_turns" was stored while taking turns out
+was off by default, so its False was nobody's choice (now ``take_out_head_turns``)."""
 
 SPOTTER_SCORE = 3
 """Which spotting score a stored threshold factor belongs to. Score 2 (block noise weights, a similarity
@@ -62,7 +63,7 @@ class AppSettings:
     """Adaptive threshold factor k: running median + k robust standard deviations of the score."""
     leave_out_speech: bool = True
     """Leave out mouth movements that come in trains (talking; ``SpotterConfig.speech_train``)."""
-    head_turns: bool = False
+    take_out_head_turns: bool = SpotterConfig.head_turn
     """Take the head's turns in depth out of spotting too (``SpotterConfig.head_turn``)."""
     face_crops: bool = False
     """Frames are already face crops (dataset frames): use the whole frame when no face is detected."""
@@ -156,8 +157,7 @@ def engine_config(settings: AppSettings, fps: float):
         spotter = _with(spotter, threshold_k=float(settings.threshold))
     if not settings.leave_out_speech:
         spotter = _with(spotter, speech_train=0)
-    if settings.head_turns:
-        spotter = _with(spotter, head_turn=True)
+    spotter = _with(spotter, head_turn=bool(settings.take_out_head_turns))
     return _with(EngineConfig(), fps=float(fps), face=face, spotter=spotter, device=settings.device,
                  weights=settings.weights or None, keep_aligned=False)
 
@@ -246,12 +246,11 @@ class SettingsDialog(QDialog):
                                          "found")
         form.addRow("Speech", self.leave_out_speech)
 
-        self.head_turns = QCheckBox("The head turns: take its turns in depth out of spotting too")
-        self.head_turns.setChecked(settings.head_turns)
+        self.head_turns = QCheckBox("Take the head's turns in depth out of spotting")
+        self.head_turns.setChecked(settings.take_out_head_turns)
         self.head_turns.setToolTip("A head turned a few degrees moves the nose against the cheeks, which spotting "
-                                   "otherwise reads as facial motion (displacement maps always take it out). Tick "
-                                   "it for a person who turns their head; left off, talking is left out more "
-                                   "reliably")
+                                   "would read as facial motion (displacement maps always take it out). Untick it "
+                                   "only to spot as earlier versions did")
         form.addRow("Head", self.head_turns)
 
         self.face_crops = QCheckBox("Frames are face crops: use the whole frame when no face is detected")
@@ -330,7 +329,7 @@ class SettingsDialog(QDialog):
         s.pace = self.pace.currentData()
         s.face_crops = self.face_crops.isChecked()
         s.leave_out_speech = self.leave_out_speech.isChecked()
-        s.head_turns = self.head_turns.isChecked()
+        s.take_out_head_turns = self.head_turns.isChecked()
         s.rotate = int(self.rotate.currentData())
         s.follow = str(self.follow.currentData())
         s.show_face_box = self.show_face_box.isChecked()

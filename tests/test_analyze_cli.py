@@ -426,11 +426,11 @@ def test_talking_is_left_out_listed_and_kept_on_request(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("seed", [6, 7])
-def test_head_turns_finds_a_smile_on_a_head_turning_in_depth(tmp_path, capsys, seed):
-    """A person turns their head up to five degrees each way while a 3 px smile comes and goes: with --head-turns
-    the turns are taken out of spotting too and the smile is the one event, not marked as made while talking (by
-    default, on these scenes, the smile is missed, a turn is reported with it, or the turning lips read as talking);
-    the settings record the choice."""
+def test_a_smile_on_a_head_turning_in_depth_is_found(tmp_path, capsys, seed):
+    """A person turns their head up to five degrees each way while a 3 px smile comes and goes: the turns are taken
+    out of spotting too and the smile is the one event, not marked as made while talking (with --no-head-turns, as
+    the spotter was before, on these scenes the smile is missed, a turn is reported with it, or the turning lips
+    read as talking); the settings record the choice."""
     from frl_core import synth
 
     seq = synth.render_sequence(None, fps=30, size=(640, 480), events=[synth.micro_event(300, 30, "smile", 3.0)],
@@ -438,13 +438,16 @@ def test_head_turns_finds_a_smile_on_a_head_turning_in_depth(tmp_path, capsys, s
                                 head_motion=synth.HeadMotion(translation=1.5, rotation_deg=0.3, turn_deg=(5.0, 5.0),
                                                              turn_periods_s=(4.0, 5.0)))
     path = synth.encode_video(seq, tmp_path / "turning.mp4")
-    code, _, err = _run([path, "--out", tmp_path / "out", "--head-turns", "--no-recognition", "--no-progress",
-                         "--no-png"], capsys)
+    code, _, err = _run([path, "--out", tmp_path / "out", "--no-recognition", "--no-progress", "--no-png"], capsys)
     assert code == 0, err
     doc = json.loads((tmp_path / "out" / "events.json").read_text())
     assert [(e["onset_index"] <= 305 <= e["offset_index"]) for e in doc["events"]] == [True]
     assert [e["while_talking"] for e in doc["events"]] == [False]  # the turning lips are not taken for talking
     assert doc["metadata"]["spotter_settings"]["head_turn"] is True
+    code, _, err = _run([path, "--out", tmp_path / "left_in", "--no-head-turns", "--no-recognition", "--no-progress",
+                         "--no-png"], capsys)
+    doc = json.loads((tmp_path / "left_in" / "events.json").read_text())
+    assert code == 0 and doc["metadata"]["spotter_settings"]["head_turn"] is False
 
 
 def test_a_face_left_when_its_person_leaves_is_followed_afresh(data_root, tmp_path, capsys):

@@ -137,9 +137,9 @@ def test_screenshot_and_settings_dialog_round_trip(qtbot, tmp_path):
     assert dialog.leave_out_speech.isChecked() and engine_config(chosen, 30.0).spotter.speech_train == 3
     dialog.leave_out_speech.setChecked(False)
     assert engine_config(dialog.result_settings(), 30.0).spotter.speech_train == 0
-    assert not dialog.head_turns.isChecked() and not engine_config(chosen, 30.0).spotter.head_turn
-    dialog.head_turns.setChecked(True)
-    assert engine_config(dialog.result_settings(), 30.0).spotter.head_turn
+    assert dialog.head_turns.isChecked() and engine_config(chosen, 30.0).spotter.head_turn
+    dialog.head_turns.setChecked(False)
+    assert not engine_config(dialog.result_settings(), 30.0).spotter.head_turn
     assert settings.device == "auto"
 
 
@@ -302,3 +302,17 @@ def test_the_charts_fit_their_panes_at_1280x720_with_the_ground_truth_loaded(qtb
         assert item.titleLabel.item.boundingRect().width() <= item.vb.width() + 0.5
     assert "ground truth" in window.score_chart.widget.getPlotItem().titleLabel.text
     assert window.displacement.map_tile.image_side() >= 110
+
+
+def test_head_turns_stored_while_they_were_left_in_by_default_give_way_to_taking_them_out(tmp_path):
+    """The last version stored head_turns False for everyone who saved settings, while leaving turns in was the
+    default: that False was nobody's choice, and this version takes turns out. What the user saves now stays."""
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    store.setValue("head_turns", False)
+    settings = AppSettings.load(store)
+    assert settings.take_out_head_turns and engine_config(settings, 30.0).spotter.head_turn
+    settings.take_out_head_turns = False
+    settings.save()
+    again = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    assert not again.take_out_head_turns and not engine_config(again, 30.0).spotter.head_turn
+    assert not again.qsettings.contains("head_turns")

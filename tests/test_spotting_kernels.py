@@ -181,21 +181,21 @@ def face_pair_turned():
     return still, turned
 
 
-def test_the_spotter_takes_a_head_turn_out_only_when_asked(face_pair_turned):
-    """``head_turn``: a head turned two degrees each way scores about as a still one; by default the turn's parallax
-    stays in the score, as the spotter's threshold and speech filter were measured with it."""
+def test_the_spotter_takes_a_head_turn_out_unless_told_not_to(face_pair_turned):
+    """A head turned two degrees each way scores about as a still one; with ``head_turn`` False the turn's parallax
+    stays in the score, as it did in the spotter before."""
     still, turned = face_pair_turned
-    default, asked = MotionModel(SpotterConfig()), MotionModel(SpotterConfig(head_turn=True))
-    off = default.score(default.prepare(still), default.prepare(turned))
-    on = asked.score(asked.prepare(still), asked.prepare(turned))
+    left_in, default = MotionModel(SpotterConfig(head_turn=False)), MotionModel(SpotterConfig())
+    off = left_in.score(left_in.prepare(still), left_in.prepare(turned))
+    on = default.score(default.prepare(still), default.prepare(turned))
     # (resampling alone leaves about 0.35 px: the score's top blocks are its sharpest edges)
     assert off > 0.8 and off > 2.5 * on and on < 0.5
 
 
 @pytest.mark.parametrize("shift_px", [3.0, 6.0])
 def test_a_still_heads_drift_is_not_read_as_a_turn_that_hides_a_movement(face_pair_turned, shift_px):
-    """A lip-corner depressor on a still head that drifted a few pixels between the two faces: with ``head_turn`` it
-    scores as without. The turn used to be fitted on the first field too, measured before the drift was taken out,
+    """A lip-corner depressor on a still head that drifted a few pixels between the two faces: taking turns out, the
+    spotter scores it as without. The turn used to be fitted on the first field too, measured before the drift was taken out,
     where one linear step is not accurate: it read a turn that was not there and took 15-30 % of the movement."""
     from frl_core.faces.action_units import au_field
     from frl_core.faces.au_regions import TEMPLATE_68
@@ -205,7 +205,7 @@ def test_a_still_heads_drift_is_not_read_as_a_turn_that_hides_a_movement(face_pa
     field = au_field(TEMPLATE_68 * 224, ("AU15",), 224, 224) * 2.0 + np.array([shift_px, 0.6 * shift_px])[:, None, None]
     field = field.astype(np.float32)
     moved = cv2.remap(still, xs - field[0], ys - field[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    default, asked = MotionModel(SpotterConfig()), MotionModel(SpotterConfig(head_turn=True))
-    off = default.score(default.prepare(still), default.prepare(moved))
-    on = asked.score(asked.prepare(still), asked.prepare(moved))
+    left_in, default = MotionModel(SpotterConfig(head_turn=False)), MotionModel(SpotterConfig())
+    off = left_in.score(left_in.prepare(still), left_in.prepare(moved))
+    on = default.score(default.prepare(still), default.prepare(moved))
     assert off > 1.0 and on == pytest.approx(off, rel=0.05)

@@ -49,10 +49,9 @@ def add_person_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave out mouth movements that come in trains of N or more, the mouth never "
                              "still for long between them: talking, not micro-expressions (default 3; 0 keeps "
                              "every movement)")
-    parser.add_argument("--head-turns", action="store_true",
-                        help="the person turns their head (a webcam, an interview): take its turns in depth out of "
-                             "spotting too, as registration always does (off by default: on real talking clips it "
-                             "lets more talking through)")
+    parser.add_argument("--head-turns", action=argparse.BooleanOptionalAction, default=True,
+                        help="take the head's turns in depth out of spotting, as registration always does (default; "
+                             "--no-head-turns leaves their parallax in, as the spotter was before)")
     parser.add_argument("--follow", choices=("largest", "left", "right"), default="largest",
                         help="which face to follow when several are in view: the largest (default), or the "
                              "leftmost / rightmost in the frame (an interview with both people in view), kept "
@@ -318,8 +317,7 @@ def analyze_input(args: argparse.Namespace, recognizer=None, echo: bool = True) 
         config.exposure_step_max = args.exposure_step
     if args.speech_train is not None:
         config.spotter = replace(config.spotter, speech_train=args.speech_train)
-    if args.head_turns:
-        config.spotter = replace(config.spotter, head_turn=True)
+    config.spotter = replace(config.spotter, head_turn=bool(args.head_turns))
     try:
         engine = AnalysisEngine(config, recognizer=recognizer if config.recognize else None)
     except EngineError as err:

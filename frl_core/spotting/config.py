@@ -88,10 +88,11 @@ class SpotterConfig:
     the rest)."""
     global_rounds: int = 3
     """How many times the global motion is refitted."""
-    head_turn: bool = False
+    head_turn: bool = True
     """Also take the head's turn in depth out of the spotter's global motion, as registration does
-    (``TURN_SHRINK_DEG``). Off by default: on real talking clips the threshold learnt on scores without the turns'
-    parallax let more talking through (docs/recognition.md, "Real heads turn in depth")."""
+    (``TURN_SHRINK_DEG``): real heads turn a few degrees as they move and talk, and the nose moving against the
+    cheeks was spotted as facial motion (docs/recognition.md, "Real heads turn in depth"). False leaves the turns'
+    parallax in, as the spotter was before."""
     block_noise: bool = True
     """Weigh every AU block by its own noise: its typical score-window magnitude in the recent past, against
     that of the median block. Blocks on hair edges, nostrils or compression artefacts move by a few
