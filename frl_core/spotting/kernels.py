@@ -364,14 +364,13 @@ def global_motion_and_turn(u: np.ndarray, fit_index: np.ndarray, design: np.ndar
     depth (:func:`robust_similarity_turn`) moved ``shrink`` towards none about each axis, the similarity then fitted
     again with that turn held. A turn within ``shrink`` is none and the similarity is the one without a turn: a
     movement of a still head leaks a little into the turn's terms, and a still head is left as it was."""
-    coef = _global_motion(u, fit_index, design, fit_pinv, similarity, keep, rounds)
     if not similarity or shrink < 0.0 or depth.size != u.shape[0]:
-        return coef, 0.0, 0.0
+        return _global_motion(u, fit_index, design, fit_pinv, similarity, keep, rounds), 0.0, 0.0
     _, p, q = robust_similarity_turn(u, fit_index, design, depth, keep, rounds)
     p = _shrunk(p, shrink)
     q = _shrunk(q, shrink)
     if p == 0.0 and q == 0.0:
-        return coef, 0.0, 0.0
+        return _global_motion(u, fit_index, design, fit_pinv, similarity, keep, rounds), 0.0, 0.0
     held = u.copy()
     for k in range(u.shape[0]):
         held[k, 0] -= p * depth[k]
@@ -391,9 +390,8 @@ def block_displacement(a: np.ndarray, b: np.ndarray, weight: np.ndarray, block: 
     n = a.shape[0] // block
     u = np.empty((n * n, 2))
     block_lk(a, b, weight, block, count, regularization, u)
-    # The first field is measured under the whole global motion, where one linear step is not accurate: read there,
-    # a drifting still head's turn reached 1.8 degrees of pitch and hid chin raises. (Taking the third field's turn
-    # out in full, without the shrink, found more movements on turning heads and lost talked-over ones.)
+    # The first field is measured under the whole global motion, where one linear step is not accurate: a turn read
+    # there is partly the drift's (docs/recognition.md, "Turns out of spotting by default").
     coef = _global_motion(u, fit_index, design, fit_pinv, similarity, keep, rounds)
     b_back = np.empty_like(b)
     warp_back(b, coef, b_back, 0.0, 0.0, pixel_depth)
