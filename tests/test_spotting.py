@@ -895,3 +895,40 @@ def test_a_long_window_interval_of_a_syllables_length_beside_talking_is_speech(l
     iv = SpottedInterval(80, 84, 80 + length - 1, 2.0, "macro")
     spotter._mouth[(iv.onset, iv.apex)] = True  # moved most at the chin
     assert spotter._spoken_macro(iv) == speech
+
+
+def test_a_head_turning_from_the_streams_start_gives_no_long_interval_in_its_first_seconds(data_root, tmp_path):
+    """A composite subject's face turning up to five degrees in depth from the first frame (the labelled benchmark's
+    casme2/sub08 scene, seed 4900, mp4v). The long window's first scores compare each face with the first one over
+    a shorter window, and they climb as the head turns away from that pose: judged against a threshold learnt from
+    one second of them, a macro interval opened at frame 36, where no movement was (the first is at 132). Learning
+    first from a second of full-window scores, the stream's first seconds give nothing; its one movement within
+    them is still found."""
+    from frl_core.benchmarks.generated import benchmark_faces
+    from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
+    from frl_core.io.sources import open_source
+    from frl_core.synth.labelled import labelled_sequence
+
+    name, image = benchmark_faces(data_root, 5)[4]
+    assert name == "casme2/sub08"
+    seq = labelled_sequence(image, 4900, face_height=0.55, head_turn_deg=5)
+    path = tmp_path / "turning.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), seq.fps, seq.size)
+    for frame in seq.frames:
+        writer.write(frame)
+    writer.release()
+
+    def early(full_window: bool) -> list[tuple[int, int, str]]:
+        engine = AnalysisEngine(EngineConfig(fps=seq.fps, recognize=False,
+                                             spotter=SpotterConfig(macro_full_window_history=full_window)))
+        source = open_source(str(path))
+        try:
+            events = analyse_source(source, engine)
+        finally:
+            source.close()
+        return [(e.onset_index, e.offset_index, e.kind) for e in events if e.onset_index < 150]
+
+    first = seq.events[0]
+    found = early(True)
+    assert len(found) == 1 and found[0][0] <= first.apex <= found[0][1]
+    assert any(kind == "macro" and onset < 90 for onset, _, kind in early(False))

@@ -58,6 +58,12 @@ class SpotterConfig:
     holds the tracker settling and, in encoded video, the first frames after the key frame, which the
     first window's scores compare with: most false intervals of the labelled sets and of the demo
     re-encoded as HEVC, VP8 and heavy H.264 fell there (docs/recognition.md, "A stream's first second")."""
+    macro_full_window_history: bool = True
+    """The long window's threshold learns ``min_history_s`` of scores after its window has filled once before it
+    judges any. Until then each face is compared with the stream's first over a shorter window, and a head turning
+    away from that first pose raises those scores steadily: judged against a threshold learnt from a second of
+    them, half the false intervals of turning heads opened in a stream's first five seconds (docs/recognition.md,
+    "The long window's first seconds"). False judges them after ``min_history_s`` as the short window does."""
     history_s: float = 20.0
     """Seconds of score history behind the adaptive threshold."""
     boundary_fraction: float = 0.12

@@ -182,6 +182,8 @@ class StreamingSpotter:
         self.macro = (_Track(self.fps, config, config.macro_window_s, self.model, fixed,
                              stride=macro_stride(self.fps, config))
                       if config.macro_window_s > config.window_s else None)
+        if self.macro is not None and config.macro_full_window_history:
+            self.macro.detector.min_history += self.macro.window
         self.micro_max = config.micro_max_s * self.fps
         if self.macro is not None:
             lookahead = self.macro.window * self.macro.stride + self.macro.stride
@@ -191,6 +193,9 @@ class StreamingSpotter:
         det = self.micro.detector
         self.max_lag_frames = int(lookahead + det.max_len + 2 * det.end_gap + 2 * det.pad + 2)
         """How many frames before the newest pushed one a completed interval can start."""
+        if self.macro is not None:  # a stream's first intervals wait for the long window's first judgement
+            self.max_lag_frames = max(self.max_lag_frames,
+                                      int(self.macro.stride * self.macro.detector.min_history + lookahead + 2))
         self.max_lookback_frames = self.max_lag_frames + (self.micro.window if config.speech_train >= 2 else 0)
         """How many frames before the newest pushed one a completed interval's onset or reference frame can lie
         (``SpottedInterval.reference``: up to a micro window before the onset)."""
