@@ -902,8 +902,8 @@ def test_a_head_turning_from_the_streams_start_gives_no_long_interval_in_its_fir
     casme2/sub08 scene, seed 4900, mp4v). The long window's first scores compare each face with the first one over
     a shorter window, and they climb as the head turns away from that pose: judged against a threshold learnt from
     one second of them, a macro interval opened at frame 36, where no movement was (the first is at 132). Learning
-    first from a second of full-window scores, the stream's first seconds give nothing; its one movement within
-    them is still found."""
+    first from a second of full-window scores, the stream's first five seconds give their one movement and nothing
+    else."""
     from frl_core.benchmarks.generated import benchmark_faces
     from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
     from frl_core.io.sources import open_source
