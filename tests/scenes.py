@@ -63,9 +63,10 @@ def talking(onset: int, fps: float, syllables: int = 8, amplitude: float = 4.0, 
     return out
 
 
-def spot_encoded(seq, path: Path, recognize: bool = False) -> tuple[list, object]:
+def spot_encoded(seq, path: Path, recognize: bool = False, spotter=None) -> tuple[list, object]:
     """Write a rendered sequence's frames to ``path`` as an mp4v video and analyse that file with the engine, as
-    a user's recording is: the events found and the engine (its ``stats`` say what was left out)."""
+    a user's recording is: the events found and the engine (its ``stats`` say what was left out). ``spotter``: a
+    ``SpotterConfig`` in place of the engine's default."""
     from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
     from frl_core.io.sources import open_source
 
@@ -73,7 +74,10 @@ def spot_encoded(seq, path: Path, recognize: bool = False) -> tuple[list, object
     for frame in seq.frames:
         writer.write(frame)
     writer.release()
-    engine = AnalysisEngine(EngineConfig(fps=seq.fps, recognize=recognize))
+    config = EngineConfig(fps=seq.fps, recognize=recognize)
+    if spotter is not None:
+        config.spotter = spotter
+    engine = AnalysisEngine(config)
     source = open_source(str(path))
     try:
         return analyse_source(source, engine), engine

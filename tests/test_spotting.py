@@ -905,27 +905,16 @@ def test_a_head_turning_from_the_streams_start_gives_no_long_interval_in_its_fir
     first from a second of full-window scores, the stream's first five seconds give their one movement and nothing
     else."""
     from frl_core.benchmarks.generated import benchmark_faces
-    from frl_core.engine import AnalysisEngine, EngineConfig, analyse_source
-    from frl_core.io.sources import open_source
     from frl_core.synth.labelled import labelled_sequence
+    from tests.scenes import spot_encoded
 
     name, image = benchmark_faces(data_root, 5)[4]
     assert name == "casme2/sub08"
     seq = labelled_sequence(image, 4900, face_height=0.55, head_turn_deg=5)
-    path = tmp_path / "turning.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), seq.fps, seq.size)
-    for frame in seq.frames:
-        writer.write(frame)
-    writer.release()
 
     def early(full_window: bool) -> list[tuple[int, int, str]]:
-        engine = AnalysisEngine(EngineConfig(fps=seq.fps, recognize=False,
-                                             spotter=SpotterConfig(macro_full_window_history=full_window)))
-        source = open_source(str(path))
-        try:
-            events = analyse_source(source, engine)
-        finally:
-            source.close()
+        events, _ = spot_encoded(seq, tmp_path / "turning.mp4",
+                                 spotter=SpotterConfig(macro_full_window_history=full_window))
         return [(e.onset_index, e.offset_index, e.kind) for e in events if e.onset_index < 150]
 
     first = seq.events[0]
